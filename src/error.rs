@@ -1,0 +1,327 @@
+//! The crate's error type: every rejection names the entity and the reason.
+
+use std::fmt;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The entity an error is about, displayed the way a user would name it:
+/// `node "build" in graph "release-7"`.
+///
+/// Names and keys are displayed quoted and escaped, so a key holding
+/// control characters or quotes still reads unambiguously.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Entity {
+    /// A graph type, by name.
+    GraphType(String),
+    /// A node type of a graph type.
+    NodeType {
+        /// The graph type the node type belongs to.
+        graph_type: String,
+        /// The node type's name.
+        name: String,
+    },
+    /// An edge type of a graph type.
+    EdgeType {
+        /// The graph type the edge type belongs to.
+        graph_type: String,
+        /// The edge type's name.
+        name: String,
+    },
+    /// A graph, by name.
+    Graph(String),
+    /// A node of a graph.
+    Node {
+        /// The graph holding the node.
+        graph: String,
+        /// The node's key.
+        key: String,
+    },
+    /// An edge of a graph.
+    Edge {
+        /// The graph holding the edge.
+        graph: String,
+        /// The edge's key.
+        key: String,
+    },
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entity::GraphType(name) => write!(f, "graph type {name:?}"),
+            Entity::NodeType { graph_type, name } => {
+                write!(f, "node type {name:?} of graph type {graph_type:?}")
+            }
+            Entity::EdgeType { graph_type, name } => {
+                write!(f, "edge type {name:?} of graph type {graph_type:?}")
+            }
+            Entity::Graph(name) => write!(f, "graph {name:?}"),
+            Entity::Node { graph, key } => write!(f, "node {key:?} in graph {graph:?}"),
+            Entity::Edge { graph, key } => write!(f, "edge {key:?} in graph {graph:?}"),
+        }
+    }
+}
+
+/// One JSON Schema violation: where in the document, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer (RFC 6901) to the offending value; empty for the root.
+    pub instance_path: String,
+    /// The validator's message, e.g. `"finished" is not one of ["pending","done"]`.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.instance_path.is_empty() {
+            write!(f, "attributes: {}", self.message)
+        } else {
+            write!(f, "attribute {}: {}", self.instance_path, self.message)
+        }
+    }
+}
+
+/// Everything that can go wrong in this crate.
+///
+/// Rejections of user input name the entity and the reason; a rejected write
+/// leaves the store unchanged. Prefer the predicates (`is_not_found`,
+/// `is_cycle`, …) and the typed fields over matching message text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The entity an operation needs does not exist.
+    #[error("{entity} does not exist")]
+    NotFound {
+        /// What was looked for.
+        entity: Entity,
+    },
+    /// An entity with that name or key exists already.
+    #[error("{entity} already exists")]
+    AlreadyExists {
+        /// What already exists.
+        entity: Entity,
+    },
+    /// A JSON Schema that does not compile, or that refers outside itself.
+    #[error("{entity}: invalid JSON Schema: {reason}")]
+    InvalidSchema {
+        /// The type whose schema was rejected.
+        entity: Entity,
+        /// The schema compiler's message.
+        reason: String,
+    },
+    /// Attributes that fail their type's JSON Schema; lists every violation.
+    #[error("{entity}: {}", join(violations))]
+    SchemaViolation {
+        /// The node or edge being written.
+        entity: Entity,
+        /// Each violation with its JSON-pointer instance path.
+        violations: Vec<Violation>,
+    },
+    /// An edge that would close a directed cycle in an acyclic graph.
+    #[error("{entity}: would close the cycle {}", quoted_path(cycle))]
+    Cycle {
+        /// The edge being written.
+        entity: Entity,
+        /// Node keys in order around the cycle; the first key is repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// A type that still has instances was dropped without cascade.
+    #[error("{entity}: still has {count} instance(s); drop it with cascade to remove them too")]
+    InUse {
+        /// The type (or graph type) being dropped.
+        entity: Entity,
+        /// How many instances (graphs, nodes or edges) still use it.
+        count: u64,
+    },
+    /// A schema change that existing instances of the type do not satisfy.
+    #[error(
+        "{entity}: the new schema rejects {count} existing instance(s): {}{}",
+        quoted_list(failing),
+        if *count as usize > failing.len() { ", …" } else { "" }
+    )]
+    Revalidation {
+        /// The type whose schema was being changed.
+        entity: Entity,
+        /// Keys of the first failing instances (at most 20), as `graph/key`.
+        failing: Vec<String>,
+        /// How many instances fail in all.
+        count: u64,
+    },
+    /// A value past one of the store's [`Limits`](crate::Limits).
+    #[error("{entity}: {what} is {actual} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// The entity being written.
+        entity: Entity,
+        /// What is too large (`attributes`, `key`, `name`, `schema`).
+        what: &'static str,
+        /// Its size.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Input that breaks one of the store's rules (self-loop, parallel edge,
+    /// missing endpoint, disallowed endpoint type, bad name, …).
+    #[error("{entity}: {reason}")]
+    Invalid {
+        /// The entity being written.
+        entity: Entity,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The file was written by a newer version of this library.
+    #[error(
+        "database schema version {found} is newer than this library supports ({supported}); upgrade alknet-graphs"
+    )]
+    SchemaTooNew {
+        /// The version recorded in the file.
+        found: i64,
+        /// The newest version this library knows.
+        supported: i64,
+    },
+    /// `begin_write` on a thread that already holds this store's write transaction.
+    #[error(
+        "a write transaction is already open on this thread; use it instead of starting another"
+    )]
+    WriteInProgress,
+    /// Stored data that does not parse (the file was modified outside this library).
+    #[error("corrupt {what} in the store: {source}")]
+    Corrupt {
+        /// Which stored value failed to parse.
+        what: String,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An error from SQLite.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl Error {
+    /// True when the operation needed an entity that does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// True when the name or key is taken.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Error::AlreadyExists { .. })
+    }
+
+    /// True when attributes failed their type's JSON Schema.
+    pub fn is_schema_violation(&self) -> bool {
+        matches!(self, Error::SchemaViolation { .. })
+    }
+
+    /// True when an edge would have closed a cycle in an acyclic graph.
+    pub fn is_cycle(&self) -> bool {
+        matches!(self, Error::Cycle { .. })
+    }
+
+    /// The keys around the cycle, when this is a cycle rejection.
+    pub fn cycle(&self) -> Option<&[String]> {
+        match self {
+            Error::Cycle { cycle, .. } => Some(cycle),
+            _ => None,
+        }
+    }
+
+    /// The schema violations, when this is a schema rejection.
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Error::SchemaViolation { violations, .. } => violations,
+            _ => &[],
+        }
+    }
+
+    /// The entity this error is about, when it is about one.
+    pub fn entity(&self) -> Option<&Entity> {
+        match self {
+            Error::NotFound { entity }
+            | Error::AlreadyExists { entity }
+            | Error::InvalidSchema { entity, .. }
+            | Error::SchemaViolation { entity, .. }
+            | Error::Cycle { entity, .. }
+            | Error::InUse { entity, .. }
+            | Error::Revalidation { entity, .. }
+            | Error::TooLarge { entity, .. }
+            | Error::Invalid { entity, .. } => Some(entity),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(entity: Entity, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            entity,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, source: serde_json::Error) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+fn join(violations: &[Violation]) -> String {
+    let parts: Vec<String> = violations.iter().map(Violation::to_string).collect();
+    parts.join("; ")
+}
+
+fn quoted_path(keys: &[String]) -> String {
+    let parts: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    parts.join(" -> ")
+}
+
+fn quoted_list(keys: &[String]) -> String {
+    let parts: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_entity_and_the_reason() {
+        let err = Error::SchemaViolation {
+            entity: Entity::Node {
+                graph: "release-7".into(),
+                key: "build".into(),
+            },
+            violations: vec![Violation {
+                instance_path: "/status".into(),
+                message: r#""finished" is not one of ["pending","done"]"#.into(),
+            }],
+        };
+        assert_eq!(
+            err.to_string(),
+            r#"node "build" in graph "release-7": attribute /status: "finished" is not one of ["pending","done"]"#
+        );
+        let err = Error::Cycle {
+            entity: Entity::Edge {
+                graph: "g".into(),
+                key: "c-a".into(),
+            },
+            cycle: vec!["a".into(), "b".into(), "c".into(), "a".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            r#"edge "c-a" in graph "g": would close the cycle "a" -> "b" -> "c" -> "a""#
+        );
+        assert!(err.is_cycle());
+    }
+
+    #[test]
+    fn control_characters_in_keys_are_escaped() {
+        let entity = Entity::Node {
+            graph: "g".into(),
+            key: "a\nb\"".into(),
+        };
+        assert_eq!(entity.to_string(), r#"node "a\nb\"" in graph "g""#);
+    }
+}

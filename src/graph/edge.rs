@@ -1,0 +1,653 @@
+//! Edges: add (with every structural rule), read, replace, merge-patch,
+//! remove, list, and neighbours.
+
+use std::collections::{HashMap, VecDeque};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+use super::node::parse_attributes;
+use super::{graph_id, is_unique_violation, merge_patch, GraphCtx, ListOptions, Page};
+use crate::error::{Entity, Error, Result};
+use crate::outbox::{ChangeOp, EntityKind};
+use crate::store::{Reader, WriteTxn};
+use crate::time::now_ms;
+use crate::types::{GraphKind, TypeTable};
+
+/// An edge: a key unique in its graph, an edge type, two endpoints and
+/// attributes valid against the type's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    /// The graph holding it.
+    pub graph: String,
+    /// Its key, unique in the graph.
+    pub key: String,
+    /// Its edge type.
+    pub edge_type: String,
+    /// Key of the source node.
+    pub source: String,
+    /// Key of the target node.
+    pub target: String,
+    /// Whether the edge is undirected.
+    pub undirected: bool,
+    /// Its attribute document.
+    pub attributes: Map<String, Value>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// An edge to add. Built with [`NewEdge::new`] and refined with its setters.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::NewEdge;
+/// use serde_json::json;
+/// let attributes = json!({"weight": 2});
+/// let edge = NewEdge::new("depends_on", "test", "build").key("test->build").attributes(&attributes);
+/// assert_eq!(edge.key, Some("test->build"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct NewEdge<'a> {
+    /// Its edge type.
+    pub edge_type: &'a str,
+    /// Key of the source node.
+    pub source: &'a str,
+    /// Key of the target node.
+    pub target: &'a str,
+    /// Its key; `None` generates a time-ordered unique key (UUIDv7).
+    pub key: Option<&'a str>,
+    /// Its attributes; `None` is the empty object.
+    pub attributes: Option<&'a Value>,
+    /// Whether it is undirected; `None` follows the graph type (undirected
+    /// only in undirected graphs).
+    pub undirected: Option<bool>,
+}
+
+impl<'a> NewEdge<'a> {
+    /// An edge of `edge_type` from `source` to `target`.
+    pub fn new(edge_type: &'a str, source: &'a str, target: &'a str) -> Self {
+        NewEdge {
+            edge_type,
+            source,
+            target,
+            key: None,
+            attributes: None,
+            undirected: None,
+        }
+    }
+
+    /// Sets its key.
+    pub fn key(mut self, key: &'a str) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets its attributes.
+    pub fn attributes(mut self, attributes: &'a Value) -> Self {
+        self.attributes = Some(attributes);
+        self
+    }
+
+    /// Makes it undirected (or explicitly directed).
+    pub fn undirected(mut self, undirected: bool) -> Self {
+        self.undirected = Some(undirected);
+        self
+    }
+}
+
+/// Which incident edges [`Reader::neighbors`] follows. An undirected edge
+/// counts in both directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Edges leaving the node.
+    Out,
+    /// Edges entering the node.
+    In,
+    /// All incident edges.
+    Both,
+}
+
+/// A node adjacent to another, and the edge that joins them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbor {
+    /// The adjacent node's key.
+    pub node: String,
+    /// The joining edge's key.
+    pub edge: String,
+    /// The joining edge's type.
+    pub edge_type: String,
+    /// Whether the joining edge is undirected.
+    pub undirected: bool,
+}
+
+const SELECT_EDGE: &str = "SELECT e.key, t.name, s.key, d.key, e.undirected, e.attributes,
+            e.created_at, e.updated_at
+     FROM edges e
+     JOIN edge_types t ON t.id = e.edge_type_id
+     JOIN nodes s ON s.id = e.source
+     JOIN nodes d ON d.id = e.target";
+
+type EdgeColumns = (String, String, String, String, bool, String, i64, i64);
+
+fn edge_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<EdgeColumns> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn build_edge(graph: &str, raw: EdgeColumns) -> Result<Edge> {
+    let (key, edge_type, source, target, undirected, attributes, created_at, updated_at) = raw;
+    let attributes = parse_attributes(
+        || format!("attributes of edge {key:?} in graph {graph:?}"),
+        &attributes,
+    )?;
+    Ok(Edge {
+        graph: graph.to_owned(),
+        key,
+        edge_type,
+        source,
+        target,
+        undirected,
+        attributes,
+        created_at,
+        updated_at,
+    })
+}
+
+fn node_id(conn: &Connection, graph_id: i64, key: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM nodes WHERE graph_id = ?1 AND key = ?2")?
+        .query_row(params![graph_id, key], |row| row.get(0))
+        .optional()?)
+}
+
+impl Reader {
+    /// The edge `key` of `graph`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    pub fn edge(&self, graph: &str, key: &str) -> Result<Option<Edge>> {
+        let gid = graph_id(self.conn(), graph)?;
+        let sql = format!("{SELECT_EDGE} WHERE e.graph_id = ?1 AND e.key = ?2");
+        let raw = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row(params![gid, key], edge_columns)
+            .optional()?;
+        raw.map(|raw| build_edge(graph, raw)).transpose()
+    }
+
+    /// A page of `graph`'s edges in key order; see [`ListOptions`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    pub fn edges(&self, graph: &str, options: &ListOptions) -> Result<Page<Edge>> {
+        let gid = graph_id(self.conn(), graph)?;
+        let limit = options.sql_limit();
+        let sql = format!(
+            "{SELECT_EDGE} WHERE e.graph_id = ?1 AND (?2 IS NULL OR e.key > ?2)
+               AND (?3 IS NULL OR t.name = ?3)
+             ORDER BY e.key LIMIT ?4"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map(
+                params![gid, options.after, options.of_type, limit],
+                edge_columns,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let items = raws
+            .into_iter()
+            .map(|raw| build_edge(graph, raw))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::new(items, limit, |e: &Edge| &e.key))
+    }
+
+    /// How many edges `graph` has.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    pub fn edge_count(&self, graph: &str) -> Result<u64> {
+        let gid = graph_id(self.conn(), graph)?;
+        let count: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM edges WHERE graph_id = ?1")?
+            .query_row([gid], |row| row.get(0))?;
+        Ok(count as u64)
+    }
+
+    /// The nodes adjacent to `key` along edges in `direction`, optionally
+    /// only along edges of `edge_type`; ordered by neighbour key, then edge
+    /// key. A node joined by two edges appears twice.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or the node does not exist.
+    ///
+    /// # Complexity
+    ///
+    /// Two index range scans: O(d log E) for a node of degree d.
+    pub fn neighbors(
+        &self,
+        graph: &str,
+        key: &str,
+        direction: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Vec<Neighbor>> {
+        let gid = graph_id(self.conn(), graph)?;
+        let id = node_id(self.conn(), gid, key)?.ok_or_else(|| Error::NotFound {
+            entity: Entity::Node {
+                graph: graph.to_owned(),
+                key: key.to_owned(),
+            },
+        })?;
+        // Each arm: edges stored with the node at one end, and the condition
+        // under which they count in `direction`.
+        let (outgoing, incoming) = match direction {
+            Direction::Out => ("1", "e.undirected = 1"),
+            Direction::In => ("e.undirected = 1", "1"),
+            Direction::Both => ("1", "1"),
+        };
+        let sql = format!(
+            "SELECT n.key, e.key, t.name, e.undirected FROM edges e
+               JOIN nodes n ON n.id = e.target JOIN edge_types t ON t.id = e.edge_type_id
+              WHERE e.source = ?1 AND {outgoing} AND (?2 IS NULL OR t.name = ?2)
+             UNION ALL
+             SELECT n.key, e.key, t.name, e.undirected FROM edges e
+               JOIN nodes n ON n.id = e.source JOIN edge_types t ON t.id = e.edge_type_id
+              WHERE e.target = ?1 AND e.source != ?1 AND {incoming} AND (?2 IS NULL OR t.name = ?2)
+             ORDER BY 1, 2"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let neighbors = stmt
+            .query_map(params![id, edge_type], |row| {
+                Ok(Neighbor {
+                    node: row.get(0)?,
+                    edge: row.get(1)?,
+                    edge_type: row.get(2)?,
+                    undirected: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(neighbors)
+    }
+}
+
+impl WriteTxn<'_> {
+    /// Adds an edge to `graph` and returns its key.
+    ///
+    /// Enforced, each with an error naming the graph, the edge and the
+    /// reason: the edge type is one of the graph type's; both endpoints
+    /// exist and are of node types the edge type allows; direction fits the
+    /// graph type; no self-loop unless `allowSelfLoops`; no second edge of
+    /// the same type between the same endpoints unless `multi`; in an
+    /// `acyclic` graph, no edge that closes a directed cycle; attributes
+    /// satisfy the edge type's schema.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist;
+    /// [`Error::AlreadyExists`] if the key is taken; [`Error::Cycle`] with
+    /// the cycle's keys; [`Error::SchemaViolation`]; [`Error::Invalid`] for
+    /// the other rules.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, NewEdge, Store};
+    /// # use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// let err = store.write(|tx| {
+    ///     tx.define_graph_type("dag", GraphConfig::directed().acyclic(true))?;
+    ///     tx.define_node_type("dag", "task", &json!({}))?;
+    ///     tx.define_edge_type("dag", "then", &json!({}), &Default::default())?;
+    ///     tx.create_graph("build", "dag")?;
+    ///     for key in ["a", "b", "c"] {
+    ///         tx.add_node("build", key, "task", &json!({}))?;
+    ///     }
+    ///     tx.add_edge("build", NewEdge::new("then", "a", "b"))?;
+    ///     tx.add_edge("build", NewEdge::new("then", "b", "c"))?;
+    ///     tx.add_edge("build", NewEdge::new("then", "c", "a").key("back"))
+    /// }).unwrap_err();
+    /// assert_eq!(err.cycle().unwrap(), ["c", "a", "b", "c"]);
+    /// assert_eq!(err.to_string(), r#"edge "back" in graph "build": would close the cycle "c" -> "a" -> "b" -> "c""#);
+    /// // The failed write rolled the whole transaction back.
+    /// assert!(store.begin_read()?.graph("build")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_edge(&mut self, graph: &str, edge: NewEdge<'_>) -> Result<String> {
+        let ctx = self.graph_ctx(graph)?;
+        let key = match edge.key {
+            Some(key) => key.to_owned(),
+            None => uuid::Uuid::now_v7().to_string(),
+        };
+        let entity = || Entity::Edge {
+            graph: graph.to_owned(),
+            key: key.clone(),
+        };
+        self.limits().check_key(entity, &key)?;
+        let edge_type = self.type_ctx(TypeTable::Edge, &ctx, edge.edge_type, &entity)?;
+        let config = ctx.graph_type.public.config;
+        let graph_type = &ctx.graph_type.public.name;
+
+        let undirected =
+            match (config.kind, edge.undirected) {
+                (GraphKind::Directed, Some(true)) => return Err(Error::invalid(
+                    entity(),
+                    format!(
+                        "graph type {graph_type:?} is directed; undirected edges are not allowed"
+                    ),
+                )),
+                (GraphKind::Undirected, Some(false)) => return Err(Error::invalid(
+                    entity(),
+                    format!(
+                        "graph type {graph_type:?} is undirected; directed edges are not allowed"
+                    ),
+                )),
+                (GraphKind::Undirected, _) => true,
+                (_, flag) => flag.unwrap_or(false),
+            };
+
+        let (source_id, target_id) = (
+            self.endpoint(&ctx, &entity, "source", edge.source, |t| {
+                edge_type.row.endpoints.allows_source(t)
+            })?,
+            self.endpoint(&ctx, &entity, "target", edge.target, |t| {
+                edge_type.row.endpoints.allows_target(t)
+            })?,
+        );
+
+        if source_id == target_id {
+            if config.acyclic {
+                return Err(Error::Cycle {
+                    entity: entity(),
+                    cycle: vec![edge.source.to_owned(), edge.source.to_owned()],
+                });
+            }
+            if !config.allow_self_loops {
+                return Err(Error::invalid(
+                    entity(),
+                    format!("self-loop on node {:?}: graph type {graph_type:?} does not allow self-loops", edge.source),
+                ));
+            }
+        }
+
+        let empty = Value::Object(Map::new());
+        let attributes = edge.attributes.unwrap_or(&empty);
+        let text = self.valid_attributes(&entity, &edge_type.compiled, attributes)?;
+
+        if !config.multi {
+            if let Some(existing) = parallel_edge(
+                self.conn(),
+                source_id,
+                target_id,
+                edge_type.row.id,
+                undirected,
+            )? {
+                return Err(Error::invalid(
+                    entity(),
+                    format!(
+                        "parallel to edge {existing:?} ({:?} from {:?} to {:?}); graph type {graph_type:?} does not allow parallel edges",
+                        edge.edge_type, edge.source, edge.target
+                    ),
+                ));
+            }
+        }
+
+        if config.acyclic && source_id != target_id {
+            if let Some(path) = directed_path(self.conn(), target_id, source_id)? {
+                let mut cycle = vec![edge.source.to_owned()];
+                for id in path {
+                    cycle.push(node_key(self.conn(), id)?);
+                }
+                return Err(Error::Cycle {
+                    entity: entity(),
+                    cycle,
+                });
+            }
+        }
+
+        let now = now_ms();
+        let inserted = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO edges (graph_id, key, edge_type_id, source, target, undirected,
+                                    attributes, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            )?
+            .execute(params![
+                ctx.id,
+                key,
+                edge_type.row.id,
+                source_id,
+                target_id,
+                undirected,
+                text,
+                now
+            ]);
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::AlreadyExists { entity: entity() })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.outbox
+            .in_graph(EntityKind::Edge, ChangeOp::Create, graph, &key);
+        Ok(key)
+    }
+
+    /// Replaces edge `key`'s attributes. Endpoints and type never change;
+    /// remove and re-add the edge for that.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or edge does not exist;
+    /// [`Error::SchemaViolation`] or [`Error::TooLarge`] for bad attributes.
+    pub fn replace_edge(&mut self, graph: &str, key: &str, attributes: &Value) -> Result<()> {
+        let (id, edge_type, _) = self.edge_row(graph, key)?;
+        self.store_edge_attributes(graph, key, id, &edge_type, attributes)
+    }
+
+    /// Applies an RFC 7396 JSON merge patch to edge `key`'s attributes and
+    /// returns the result.
+    ///
+    /// # Errors
+    ///
+    /// As [`replace_edge`](WriteTxn::replace_edge).
+    pub fn patch_edge(
+        &mut self,
+        graph: &str,
+        key: &str,
+        patch: &Value,
+    ) -> Result<Map<String, Value>> {
+        let (id, edge_type, current) = self.edge_row(graph, key)?;
+        let entity = || Entity::Edge {
+            graph: graph.to_owned(),
+            key: key.to_owned(),
+        };
+        let mut document: Value = serde_json::from_str(&current)
+            .map_err(|e| Error::corrupt(format!("attributes of {}", entity()), e))?;
+        self.check_patch_depth(&entity, patch)?;
+        merge_patch(&mut document, patch);
+        self.store_edge_attributes(graph, key, id, &edge_type, &document)?;
+        match document {
+            Value::Object(map) => Ok(map),
+            _ => Err(Error::invalid(
+                entity(),
+                "a merge patch must leave an object",
+            )),
+        }
+    }
+
+    /// Removes edge `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or edge does not exist.
+    pub fn remove_edge(&mut self, graph: &str, key: &str) -> Result<()> {
+        let (id, _, _) = self.edge_row(graph, key)?;
+        self.conn()
+            .prepare_cached("DELETE FROM edges WHERE id = ?1")?
+            .execute([id])?;
+        self.outbox
+            .in_graph(EntityKind::Edge, ChangeOp::Delete, graph, key);
+        Ok(())
+    }
+
+    fn edge_row(&mut self, graph: &str, key: &str) -> Result<(i64, String, String)> {
+        let ctx = self.graph_ctx(graph)?;
+        self.conn()
+            .prepare_cached(
+                "SELECT e.id, t.name, e.attributes FROM edges e
+                 JOIN edge_types t ON t.id = e.edge_type_id
+                 WHERE e.graph_id = ?1 AND e.key = ?2",
+            )?
+            .query_row(params![ctx.id, key], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Edge {
+                    graph: graph.to_owned(),
+                    key: key.to_owned(),
+                },
+            })
+    }
+
+    fn store_edge_attributes(
+        &mut self,
+        graph: &str,
+        key: &str,
+        id: i64,
+        edge_type: &str,
+        attributes: &Value,
+    ) -> Result<()> {
+        let ctx = self.graph_ctx(graph)?;
+        let entity = || Entity::Edge {
+            graph: graph.to_owned(),
+            key: key.to_owned(),
+        };
+        let edge_type = self.type_ctx(TypeTable::Edge, &ctx, edge_type, &entity)?;
+        let text = self.valid_attributes(&entity, &edge_type.compiled, attributes)?;
+        self.conn()
+            .prepare_cached("UPDATE edges SET attributes = ?1, updated_at = ?2 WHERE id = ?3")?
+            .execute(params![text, now_ms(), id])?;
+        self.outbox
+            .in_graph(EntityKind::Edge, ChangeOp::Update, graph, key);
+        Ok(())
+    }
+
+    /// Resolves an endpoint, checking that it exists and that its node type
+    /// is allowed at that end.
+    fn endpoint(
+        &self,
+        graph: &GraphCtx,
+        entity: &dyn Fn() -> Entity,
+        end: &str,
+        key: &str,
+        allowed: impl Fn(&str) -> bool,
+    ) -> Result<i64> {
+        let found: Option<(i64, String)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT n.id, t.name FROM nodes n JOIN node_types t ON t.id = n.node_type_id
+                 WHERE n.graph_id = ?1 AND n.key = ?2",
+            )?
+            .query_row(params![graph.id, key], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        let Some((id, node_type)) = found else {
+            return Err(Error::invalid(
+                entity(),
+                format!("{end} node {key:?} does not exist"),
+            ));
+        };
+        if !allowed(&node_type) {
+            return Err(Error::invalid(
+                entity(),
+                format!("{end} node {key:?} is of node type {node_type:?}, which this edge type does not allow as its {end}"),
+            ));
+        }
+        Ok(id)
+    }
+}
+
+fn node_key(conn: &Connection, id: i64) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT key FROM nodes WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))?)
+}
+
+/// An existing edge of the same type joining the same endpoints (either
+/// orientation, for undirected edges).
+fn parallel_edge(
+    conn: &Connection,
+    source: i64,
+    target: i64,
+    edge_type: i64,
+    undirected: bool,
+) -> Result<Option<String>> {
+    let sql = if undirected {
+        "SELECT key FROM edges WHERE source = ?1 AND target = ?2 AND edge_type_id = ?3 AND undirected = 1
+         UNION ALL
+         SELECT key FROM edges WHERE source = ?2 AND target = ?1 AND edge_type_id = ?3 AND undirected = 1
+         LIMIT 1"
+    } else {
+        "SELECT key FROM edges WHERE source = ?1 AND target = ?2 AND edge_type_id = ?3 AND undirected = 0
+         LIMIT 1"
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(params![source, target, edge_type], |row| row.get(0))
+        .optional()?)
+}
+
+/// The shortest directed path `from` → … → `to` (both included), by
+/// breadth-first search over the out-edge index (acyclic graphs are
+/// directed, so every edge counts).
+///
+/// # Complexity
+///
+/// O(V' + E') index lookups over the part of the graph reachable from `from`.
+fn directed_path(conn: &Connection, from: i64, to: i64) -> Result<Option<Vec<i64>>> {
+    let mut stmt = conn.prepare_cached("SELECT target FROM edges WHERE source = ?1")?;
+    let mut parent: HashMap<i64, i64> = HashMap::new();
+    let mut queue = VecDeque::from([from]);
+    parent.insert(from, from);
+    while let Some(node) = queue.pop_front() {
+        if node == to {
+            let mut path = vec![to];
+            let mut at = to;
+            while at != from {
+                at = parent[&at];
+                path.push(at);
+            }
+            path.reverse();
+            return Ok(Some(path));
+        }
+        let next = stmt
+            .query_map([node], |row| row.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for n in next {
+            if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(n) {
+                slot.insert(node);
+                queue.push_back(n);
+            }
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,362 @@
+//! Graphs, nodes and edges: the metagraph's instance level, and the rules
+//! every write of them follows.
+//!
+//! This module owns the `graphs`, `nodes` and `edges` tables.
+
+mod edge;
+mod node;
+mod rules;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{Entity, Error, Result};
+use crate::outbox::{ChangeOp, EntityKind};
+use crate::schema::CompiledSchema;
+use crate::store::{Reader, WriteTxn};
+use crate::time::now_ms;
+use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
+
+pub use edge::{Direction, Edge, Neighbor, NewEdge};
+pub use node::Node;
+pub(crate) use rules::{check_graphs_against, instances_of, revalidate};
+
+/// A graph: a named instance of a graph type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graph {
+    /// Public id (UUIDv7), never reused.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The graph type whose rules it follows.
+    pub graph_type: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// Which page of a listing to read: up to `limit` items whose keys sort
+/// after `after`, optionally of one type.
+///
+/// Listings are in key order (bytewise, which for UTF-8 is code-point
+/// order) and use the key index directly, so reading page 10,000 costs the
+/// same as reading page 1.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::ListOptions;
+/// let first = ListOptions::new().limit(50).of_type("task");
+/// let next = first.clone().after("task-0049");
+/// assert_eq!(next.limit, 50);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Start after this key (the previous page's `next`); `None` starts at the beginning.
+    pub after: Option<String>,
+    /// At most this many items (default 100, capped at 10,000).
+    pub limit: usize,
+    /// Only items of this node or edge type.
+    pub of_type: Option<String>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions {
+            after: None,
+            limit: 100,
+            of_type: None,
+        }
+    }
+}
+
+impl ListOptions {
+    /// The first page, 100 items.
+    pub fn new() -> Self {
+        ListOptions::default()
+    }
+
+    /// Continue after `key`.
+    pub fn after(mut self, key: impl Into<String>) -> Self {
+        self.after = Some(key.into());
+        self
+    }
+
+    /// At most `limit` items (capped at 10,000).
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Only items of this type.
+    pub fn of_type(mut self, type_name: impl Into<String>) -> Self {
+        self.of_type = Some(type_name.into());
+        self
+    }
+
+    pub(crate) fn sql_limit(&self) -> i64 {
+        self.limit.min(MAX_PAGE) as i64
+    }
+}
+
+const MAX_PAGE: usize = 10_000;
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items, in key order.
+    pub items: Vec<T>,
+    /// The key to pass as [`ListOptions::after`] for the next page; `None`
+    /// when this page is the last.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub(crate) fn new(items: Vec<T>, limit: i64, key: impl Fn(&T) -> &str) -> Self {
+        let next = if items.len() as i64 >= limit && limit > 0 {
+            items.last().map(|item| key(item).to_owned())
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
+/// A graph as the write path needs it: resolved once per transaction.
+pub(crate) struct GraphCtx {
+    pub(crate) id: i64,
+    pub(crate) graph_type: GraphTypeRow,
+}
+
+/// A type as the write path needs it, with its compiled schema.
+pub(crate) struct TypeCtx {
+    pub(crate) row: TypeRow,
+    pub(crate) compiled: Arc<CompiledSchema>,
+}
+
+/// Graphs and types resolved by this write transaction; cleared whenever it
+/// changes a type or a graph, so it never outlives what it describes.
+#[derive(Default)]
+pub(crate) struct TxnCache {
+    graphs: HashMap<String, Arc<GraphCtx>>,
+    types: HashMap<(TypeTable, i64, String), Arc<TypeCtx>>,
+}
+
+impl TxnCache {
+    pub(crate) fn clear(&mut self) {
+        self.graphs.clear();
+        self.types.clear();
+    }
+}
+
+const SELECT_GRAPH: &str = "SELECT g.uid, g.name, t.name, g.created_at, g.updated_at
+     FROM graphs g JOIN graph_types t ON t.id = g.graph_type_id";
+
+fn graph_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Graph> {
+    Ok(Graph {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        graph_type: row.get(2)?,
+        created_at: row.get(3)?,
+        updated_at: row.get(4)?,
+    })
+}
+
+/// The row id of graph `name`, or `NotFound`.
+pub(crate) fn graph_id(conn: &Connection, name: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM graphs WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            entity: Entity::Graph(name.to_owned()),
+        })
+}
+
+impl Reader {
+    /// The graph called `name`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] on a storage failure.
+    pub fn graph(&self, name: &str) -> Result<Option<Graph>> {
+        let sql = format!("{SELECT_GRAPH} WHERE g.name = ?1");
+        Ok(self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([name], graph_from_row)
+            .optional()?)
+    }
+
+    /// Every graph, by name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] on a storage failure.
+    pub fn graphs(&self) -> Result<Vec<Graph>> {
+        let sql = format!("{SELECT_GRAPH} ORDER BY g.name");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let graphs = stmt
+            .query_map([], graph_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(graphs)
+    }
+}
+
+impl WriteTxn<'_> {
+    /// Creates an empty graph of `graph_type`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph type does not exist;
+    /// [`Error::AlreadyExists`] if a graph of that name exists;
+    /// [`Error::Invalid`] for a bad name.
+    pub fn create_graph(&mut self, name: &str, graph_type: &str) -> Result<Graph> {
+        let entity = || Entity::Graph(name.to_owned());
+        self.limits().check_name(entity, name)?;
+        let gt = types::require_graph_type(self.conn(), graph_type)?;
+        let now = now_ms();
+        let inserted = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO graphs (uid, graph_type_id, name, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (name) DO NOTHING",
+            )?
+            .execute(params![uuid::Uuid::now_v7().to_string(), gt.id, name, now])?;
+        if inserted == 0 {
+            return Err(Error::AlreadyExists { entity: entity() });
+        }
+        self.outbox
+            .in_graph_type(EntityKind::Graph, ChangeOp::Create, Some(graph_type), name);
+        self.graph(name)?
+            .ok_or_else(|| Error::NotFound { entity: entity() })
+    }
+
+    /// Drops a graph with all its nodes and edges. Subscribers see one graph
+    /// delete event; the removal of its nodes and edges is implied.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    pub fn drop_graph(&mut self, name: &str) -> Result<()> {
+        let graph = self.graph_ctx(name)?;
+        for sql in [
+            "DELETE FROM edges WHERE graph_id = ?1",
+            "DELETE FROM nodes WHERE graph_id = ?1",
+            "DELETE FROM graphs WHERE id = ?1",
+        ] {
+            self.conn().prepare_cached(sql)?.execute([graph.id])?;
+        }
+        self.cache.clear();
+        self.outbox.in_graph_type(
+            EntityKind::Graph,
+            ChangeOp::Delete,
+            Some(&graph.graph_type.public.name),
+            name,
+        );
+        Ok(())
+    }
+
+    /// The graph `name`, resolved once per transaction.
+    pub(crate) fn graph_ctx(&mut self, name: &str) -> Result<Arc<GraphCtx>> {
+        if let Some(ctx) = self.cache.graphs.get(name) {
+            return Ok(ctx.clone());
+        }
+        let (id, graph_type): (i64, String) = self
+            .conn()
+            .prepare_cached(
+                "SELECT g.id, t.name FROM graphs g JOIN graph_types t ON t.id = g.graph_type_id
+                 WHERE g.name = ?1",
+            )?
+            .query_row([name], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Graph(name.to_owned()),
+            })?;
+        let ctx = Arc::new(GraphCtx {
+            id,
+            graph_type: types::require_graph_type(self.conn(), &graph_type)?,
+        });
+        self.cache.graphs.insert(name.to_owned(), ctx.clone());
+        Ok(ctx)
+    }
+
+    /// The node or edge type `name` of the graph's type with its compiled
+    /// schema, or an error naming `entity` (the node or edge being written).
+    pub(crate) fn type_ctx(
+        &mut self,
+        table: TypeTable,
+        graph: &GraphCtx,
+        name: &str,
+        entity: &dyn Fn() -> Entity,
+    ) -> Result<Arc<TypeCtx>> {
+        let cache_key = (table, graph.graph_type.id, name.to_owned());
+        if let Some(ctx) = self.cache.types.get(&cache_key) {
+            return Ok(ctx.clone());
+        }
+        let graph_type = &graph.graph_type.public.name;
+        let row =
+            types::type_row(self.conn(), table, graph.graph_type.id, name)?.ok_or_else(|| {
+                let what = match table {
+                    TypeTable::Node => "node type",
+                    TypeTable::Edge => "edge type",
+                };
+                Error::invalid(
+                    entity(),
+                    format!("{what} {name:?} is not defined in graph type {graph_type:?}"),
+                )
+            })?;
+        let compiled = self.compiled(table, graph_type, &row)?;
+        let ctx = Arc::new(TypeCtx { row, compiled });
+        self.cache.types.insert(cache_key, ctx.clone());
+        Ok(ctx)
+    }
+}
+
+/// Applies an RFC 7396 JSON merge patch to `target`.
+pub(crate) fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// True when `err` is SQLite refusing a UNIQUE constraint.
+pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}, "n": [1]}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "n": [1]}));
+        let mut doc = json!({"a": [1]});
+        merge_patch(&mut doc, &json!({"a": {"b": 1}}));
+        assert_eq!(doc, json!({"a": {"b": 1}}));
+    }
+}

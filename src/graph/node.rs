@@ -1,0 +1,370 @@
+//! Nodes: add, read, replace, merge-patch, remove, list.
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::{Map, Value};
+
+use super::{graph_id, is_unique_violation, merge_patch, ListOptions, Page};
+use crate::error::{Entity, Error, Result};
+use crate::outbox::{ChangeOp, EntityKind};
+use crate::store::{Reader, WriteTxn};
+use crate::time::now_ms;
+use crate::types::TypeTable;
+
+/// A node: a key unique in its graph, a node type, and attributes valid
+/// against that type's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The graph holding it.
+    pub graph: String,
+    /// Its key, unique in the graph.
+    pub key: String,
+    /// Its node type.
+    pub node_type: String,
+    /// Its attribute document.
+    pub attributes: Map<String, Value>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+const SELECT_NODE: &str = "SELECT n.key, t.name, n.attributes, n.created_at, n.updated_at
+     FROM nodes n JOIN node_types t ON t.id = n.node_type_id";
+
+pub(crate) fn parse_attributes(
+    what: impl FnOnce() -> String,
+    text: &str,
+) -> Result<Map<String, Value>> {
+    serde_json::from_str(text).map_err(|e| Error::corrupt(what(), e))
+}
+
+impl Reader {
+    /// The node `key` of `graph`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    pub fn node(&self, graph: &str, key: &str) -> Result<Option<Node>> {
+        let gid = graph_id(self.conn(), graph)?;
+        let sql = format!("{SELECT_NODE} WHERE n.graph_id = ?1 AND n.key = ?2");
+        let raw = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row(params![gid, key], node_columns)
+            .optional()?;
+        raw.map(|raw| build_node(graph, raw)).transpose()
+    }
+
+    /// A page of `graph`'s nodes in key order; see [`ListOptions`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, ListOptions, Store};
+    /// # use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// store.write(|tx| {
+    ///     tx.define_graph_type("plain", GraphConfig::default())?;
+    ///     tx.define_node_type("plain", "n", &json!({}))?;
+    ///     tx.create_graph("g", "plain")?;
+    ///     for key in ["c", "a", "b"] {
+    ///         tx.add_node("g", key, "n", &json!({}))?;
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// let read = store.begin_read()?;
+    /// let page = read.nodes("g", &ListOptions::new().limit(2))?;
+    /// let keys: Vec<_> = page.items.iter().map(|n| n.key.as_str()).collect();
+    /// assert_eq!(keys, ["a", "b"]);
+    /// let rest = read.nodes("g", &ListOptions::new().limit(2).after(page.next.unwrap()))?;
+    /// assert_eq!(rest.items[0].key, "c");
+    /// assert_eq!(rest.next, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn nodes(&self, graph: &str, options: &ListOptions) -> Result<Page<Node>> {
+        let gid = graph_id(self.conn(), graph)?;
+        let limit = options.sql_limit();
+        let sql = format!(
+            "{SELECT_NODE} WHERE n.graph_id = ?1 AND (?2 IS NULL OR n.key > ?2)
+               AND (?3 IS NULL OR t.name = ?3)
+             ORDER BY n.key LIMIT ?4"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map(
+                params![gid, options.after, options.of_type, limit],
+                node_columns,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let items = raws
+            .into_iter()
+            .map(|raw| build_node(graph, raw))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::new(items, limit, |n: &Node| &n.key))
+    }
+
+    /// How many nodes `graph` has.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist.
+    pub fn node_count(&self, graph: &str) -> Result<u64> {
+        let gid = graph_id(self.conn(), graph)?;
+        let count: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM nodes WHERE graph_id = ?1")?
+            .query_row([gid], |row| row.get(0))?;
+        Ok(count as u64)
+    }
+}
+
+type NodeColumns = (String, String, String, i64, i64);
+
+fn node_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<NodeColumns> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn build_node(
+    graph: &str,
+    (key, node_type, attributes, created_at, updated_at): NodeColumns,
+) -> Result<Node> {
+    let attributes = parse_attributes(
+        || format!("attributes of node {key:?} in graph {graph:?}"),
+        &attributes,
+    )?;
+    Ok(Node {
+        graph: graph.to_owned(),
+        key,
+        node_type,
+        attributes,
+        created_at,
+        updated_at,
+    })
+}
+
+impl WriteTxn<'_> {
+    /// Adds node `key` of `node_type` to `graph`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist;
+    /// [`Error::AlreadyExists`] if the key is taken; [`Error::Invalid`] if the
+    /// node type is not one of the graph type's; [`Error::SchemaViolation`]
+    /// listing every violation; [`Error::TooLarge`] past the store's limits.
+    pub fn add_node(
+        &mut self,
+        graph: &str,
+        key: &str,
+        node_type: &str,
+        attributes: &Value,
+    ) -> Result<()> {
+        let ctx = self.graph_ctx(graph)?;
+        let entity = || Entity::Node {
+            graph: graph.to_owned(),
+            key: key.to_owned(),
+        };
+        self.limits().check_key(entity, key)?;
+        let node_type = self.type_ctx(TypeTable::Node, &ctx, node_type, &entity)?;
+        let text = self.valid_attributes(&entity, &node_type.compiled, attributes)?;
+        let now = now_ms();
+        let inserted = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO nodes (graph_id, key, node_type_id, attributes, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?
+            .execute(params![ctx.id, key, node_type.row.id, text, now]);
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::AlreadyExists { entity: entity() })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.outbox
+            .in_graph(EntityKind::Node, ChangeOp::Create, graph, key);
+        Ok(())
+    }
+
+    /// Replaces node `key`'s attributes with `attributes`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or node does not exist, and the
+    /// validation errors of [`add_node`](WriteTxn::add_node).
+    pub fn replace_node(&mut self, graph: &str, key: &str, attributes: &Value) -> Result<()> {
+        let (id, node_type, _) = self.node_row(graph, key)?;
+        self.store_node_attributes(graph, key, id, &node_type, attributes)
+    }
+
+    /// Applies an RFC 7396 JSON merge patch to node `key`'s attributes
+    /// (`null` removes a member) and returns the result.
+    ///
+    /// # Errors
+    ///
+    /// As [`replace_node`](WriteTxn::replace_node); the patched document must
+    /// satisfy the node type's schema.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, Store};
+    /// # use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// let patched = store.write(|tx| {
+    ///     tx.define_graph_type("plain", GraphConfig::default())?;
+    ///     tx.define_node_type("plain", "n", &json!({}))?;
+    ///     tx.create_graph("g", "plain")?;
+    ///     tx.add_node("g", "a", "n", &json!({"x": 1, "y": 2}))?;
+    ///     tx.patch_node("g", "a", &json!({"x": null, "z": 3}))
+    /// })?;
+    /// assert_eq!(serde_json::Value::Object(patched), json!({"y": 2, "z": 3}));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn patch_node(
+        &mut self,
+        graph: &str,
+        key: &str,
+        patch: &Value,
+    ) -> Result<Map<String, Value>> {
+        let (id, node_type, current) = self.node_row(graph, key)?;
+        let entity = || Entity::Node {
+            graph: graph.to_owned(),
+            key: key.to_owned(),
+        };
+        let mut document: Value = serde_json::from_str(&current)
+            .map_err(|e| Error::corrupt(format!("attributes of {}", entity()), e))?;
+        self.check_patch_depth(&entity, patch)?;
+        merge_patch(&mut document, patch);
+        self.store_node_attributes(graph, key, id, &node_type, &document)?;
+        match document {
+            Value::Object(map) => Ok(map),
+            _ => Err(Error::invalid(
+                entity(),
+                "a merge patch must leave an object",
+            )),
+        }
+    }
+
+    /// Removes node `key` and every edge incident to it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or node does not exist.
+    pub fn remove_node(&mut self, graph: &str, key: &str) -> Result<()> {
+        let (id, _, _) = self.node_row(graph, key)?;
+        let incident: Vec<(i64, String)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, key FROM edges WHERE source = ?1
+                 UNION SELECT id, key FROM edges WHERE target = ?1",
+            )?
+            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (edge_id, edge_key) in &incident {
+            self.conn()
+                .prepare_cached("DELETE FROM edges WHERE id = ?1")?
+                .execute([edge_id])?;
+            self.outbox
+                .in_graph(EntityKind::Edge, ChangeOp::Delete, graph, edge_key);
+        }
+        self.conn()
+            .prepare_cached("DELETE FROM nodes WHERE id = ?1")?
+            .execute([id])?;
+        self.outbox
+            .in_graph(EntityKind::Node, ChangeOp::Delete, graph, key);
+        Ok(())
+    }
+
+    /// Row id, node type name and attribute text of an existing node.
+    fn node_row(&mut self, graph: &str, key: &str) -> Result<(i64, String, String)> {
+        let ctx = self.graph_ctx(graph)?;
+        self.conn()
+            .prepare_cached(
+                "SELECT n.id, t.name, n.attributes FROM nodes n
+                 JOIN node_types t ON t.id = n.node_type_id
+                 WHERE n.graph_id = ?1 AND n.key = ?2",
+            )?
+            .query_row(params![ctx.id, key], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Node {
+                    graph: graph.to_owned(),
+                    key: key.to_owned(),
+                },
+            })
+    }
+
+    fn store_node_attributes(
+        &mut self,
+        graph: &str,
+        key: &str,
+        id: i64,
+        node_type: &str,
+        attributes: &Value,
+    ) -> Result<()> {
+        let ctx = self.graph_ctx(graph)?;
+        let entity = || Entity::Node {
+            graph: graph.to_owned(),
+            key: key.to_owned(),
+        };
+        let node_type = self.type_ctx(TypeTable::Node, &ctx, node_type, &entity)?;
+        let text = self.valid_attributes(&entity, &node_type.compiled, attributes)?;
+        self.conn()
+            .prepare_cached("UPDATE nodes SET attributes = ?1, updated_at = ?2 WHERE id = ?3")?
+            .execute(params![text, now_ms(), id])?;
+        self.outbox
+            .in_graph(EntityKind::Node, ChangeOp::Update, graph, key);
+        Ok(())
+    }
+
+    /// Checks `attributes` against the limits and the schema and returns the
+    /// text to store.
+    pub(crate) fn valid_attributes(
+        &self,
+        entity: &dyn Fn() -> Entity,
+        compiled: &crate::schema::CompiledSchema,
+        attributes: &Value,
+    ) -> Result<String> {
+        let text = self.limits().check_attributes(entity, attributes)?;
+        let violations = compiled.violations(attributes);
+        if !violations.is_empty() {
+            return Err(Error::SchemaViolation {
+                entity: entity(),
+                violations,
+            });
+        }
+        Ok(text)
+    }
+
+    pub(crate) fn check_patch_depth(
+        &self,
+        entity: &dyn Fn() -> Entity,
+        patch: &Value,
+    ) -> Result<()> {
+        if crate::limits::depth(patch) > self.limits().max_depth {
+            return Err(Error::invalid(
+                entity(),
+                format!(
+                    "merge patch nests deeper than the limit of {}",
+                    self.limits().max_depth
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,229 @@
+//! Whole-graph checks: a graph type's new rules against its existing graphs,
+//! a type's new schema against its existing instances.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use crate::error::{Entity, Error, Result};
+use crate::schema::CompiledSchema;
+use crate::types::{Endpoints, GraphConfig, GraphKind, TypeTable};
+
+/// How many failing keys a [`Error::Revalidation`] lists.
+const FAILING_SHOWN: usize = 20;
+
+/// Checks every graph of `graph_type_id` against `config`.
+pub(crate) fn check_graphs_against(
+    conn: &Connection,
+    graph_type_id: i64,
+    config: &GraphConfig,
+) -> Result<()> {
+    let graphs: Vec<(i64, String)> = conn
+        .prepare_cached("SELECT id, name FROM graphs WHERE graph_type_id = ?1 ORDER BY name")?
+        .query_map([graph_type_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, name) in graphs {
+        let entity = || Entity::Graph(name.clone());
+        let first = |sql: &str| -> Result<Option<String>> {
+            Ok(conn.query_row(sql, [id], |row| row.get(0)).optional()?)
+        };
+        let directedness = match config.kind {
+            GraphKind::Directed => first(
+                "SELECT key FROM edges WHERE graph_id = ?1 AND undirected = 1 LIMIT 1",
+            )?
+            .map(|k| {
+                format!("edge {k:?} is undirected, which the new rules (type directed) forbid")
+            }),
+            GraphKind::Undirected => first(
+                "SELECT key FROM edges WHERE graph_id = ?1 AND undirected = 0 LIMIT 1",
+            )?
+            .map(|k| {
+                format!("edge {k:?} is directed, which the new rules (type undirected) forbid")
+            }),
+            GraphKind::Mixed => None,
+        };
+        if let Some(reason) = directedness {
+            return Err(Error::invalid(entity(), reason));
+        }
+        if !config.allow_self_loops {
+            if let Some(k) =
+                first("SELECT key FROM edges WHERE graph_id = ?1 AND source = target LIMIT 1")?
+            {
+                return Err(Error::invalid(
+                    entity(),
+                    format!("edge {k:?} is a self-loop, which the new rules forbid"),
+                ));
+            }
+        }
+        if !config.multi {
+            let parallel: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT a.key, b.key FROM edges a JOIN edges b
+                       ON b.edge_type_id = a.edge_type_id AND b.undirected = a.undirected AND b.id > a.id
+                      AND ((b.source = a.source AND b.target = a.target)
+                           OR (a.undirected = 1 AND b.source = a.target AND b.target = a.source))
+                     WHERE a.graph_id = ?1 LIMIT 1",
+                    [id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((a, b)) = parallel {
+                return Err(Error::invalid(
+                    entity(),
+                    format!("edges {a:?} and {b:?} are parallel, which the new rules (multi false) forbid"),
+                ));
+            }
+        }
+        if config.acyclic {
+            if let Some(cycle) = find_cycle(conn, id)? {
+                let keys: Vec<String> = cycle.iter().map(|k| format!("{k:?}")).collect();
+                return Err(Error::invalid(
+                    entity(),
+                    format!(
+                        "has the cycle {}, which the new rules (acyclic) forbid",
+                        keys.join(" -> ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A directed cycle in graph `graph_id`, as node keys with the first
+/// repeated at the end, found by iterative depth-first search.
+pub(crate) fn find_cycle(conn: &Connection, graph_id: i64) -> Result<Option<Vec<String>>> {
+    let mut adjacency: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT source, target FROM edges WHERE graph_id = ?1 AND undirected = 0",
+    )?;
+    for pair in stmt.query_map([graph_id], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+    })? {
+        let (s, t) = pair?;
+        adjacency.entry(s).or_default().push(t);
+    }
+    // 1 = on the current path, 2 = finished.
+    let mut state: HashMap<i64, u8> = HashMap::new();
+    let mut starts: Vec<i64> = adjacency.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        if state.contains_key(&start) {
+            continue;
+        }
+        let mut path: Vec<(i64, usize)> = vec![(start, 0)];
+        state.insert(start, 1);
+        while let Some((node, next)) = path.last_mut() {
+            let node = *node;
+            let successors = adjacency.get(&node).map_or(&[][..], Vec::as_slice);
+            if let Some(&succ) = successors.get(*next) {
+                *next += 1;
+                match state.get(&succ) {
+                    Some(1) => {
+                        let from = path.iter().position(|(n, _)| *n == succ).unwrap_or(0);
+                        let mut ids: Vec<i64> = path[from..].iter().map(|(n, _)| *n).collect();
+                        ids.push(succ);
+                        let mut keys = Vec::with_capacity(ids.len());
+                        for id in ids {
+                            keys.push(conn.query_row(
+                                "SELECT key FROM nodes WHERE id = ?1",
+                                [id],
+                                |row| row.get(0),
+                            )?);
+                        }
+                        return Ok(Some(keys));
+                    }
+                    Some(_) => {}
+                    None => {
+                        state.insert(succ, 1);
+                        path.push((succ, 0));
+                    }
+                }
+            } else {
+                state.insert(node, 2);
+                path.pop();
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Checks every instance of a type against a new schema (and, for edge
+/// types, new endpoint rules). On failure returns the first failing
+/// `graph/key`s and how many fail.
+pub(crate) fn revalidate(
+    conn: &Connection,
+    table: TypeTable,
+    graph_type_id: i64,
+    type_id: i64,
+    compiled: &CompiledSchema,
+    endpoints: &Endpoints,
+) -> Result<Option<(Vec<String>, u64)>> {
+    let sql = match table {
+        TypeTable::Node => {
+            "SELECT g.name, n.key, n.attributes, NULL, NULL FROM graphs g
+               JOIN nodes n ON n.graph_id = g.id
+              WHERE g.graph_type_id = ?1 AND n.node_type_id = ?2"
+        }
+        TypeTable::Edge => {
+            "SELECT g.name, e.key, e.attributes, st.name, tt.name FROM graphs g
+               JOIN edges e ON e.graph_id = g.id
+               JOIN nodes s ON s.id = e.source JOIN node_types st ON st.id = s.node_type_id
+               JOIN nodes t ON t.id = e.target JOIN node_types tt ON tt.id = t.node_type_id
+              WHERE g.graph_type_id = ?1 AND e.edge_type_id = ?2"
+        }
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(params![graph_type_id, type_id])?;
+    let mut failing = Vec::new();
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let graph: String = row.get(0)?;
+        let key: String = row.get(1)?;
+        let text: String = row.get(2)?;
+        let source_type: Option<String> = row.get(3)?;
+        let target_type: Option<String> = row.get(4)?;
+        let document: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt(format!("attributes of {key:?} in graph {graph:?}"), e))?;
+        let endpoints_ok = source_type
+            .as_deref()
+            .is_none_or(|t| endpoints.allows_source(t))
+            && target_type
+                .as_deref()
+                .is_none_or(|t| endpoints.allows_target(t));
+        if !endpoints_ok || !compiled.violations(&document).is_empty() {
+            count += 1;
+            if failing.len() < FAILING_SHOWN {
+                failing.push(format!("{graph}/{key}"));
+            }
+        }
+    }
+    Ok((count > 0).then_some((failing, count)))
+}
+
+/// Every instance of a type, as (graph, key), in graph then key order.
+pub(crate) fn instances_of(
+    conn: &Connection,
+    table: TypeTable,
+    graph_type_id: i64,
+    type_id: i64,
+) -> Result<Vec<(String, String)>> {
+    let sql = match table {
+        TypeTable::Node => {
+            "SELECT g.name, n.key FROM graphs g JOIN nodes n ON n.graph_id = g.id
+              WHERE g.graph_type_id = ?1 AND n.node_type_id = ?2 ORDER BY g.name, n.key"
+        }
+        TypeTable::Edge => {
+            "SELECT g.name, e.key FROM graphs g JOIN edges e ON e.graph_id = g.id
+              WHERE g.graph_type_id = ?1 AND e.edge_type_id = ?2 ORDER BY g.name, e.key"
+        }
+    };
+    let instances = conn
+        .prepare_cached(sql)?
+        .query_map(params![graph_type_id, type_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(instances)
+}

@@ -1,0 +1,305 @@
+//! The transactional outbox: change events committed with the writes they
+//! describe.
+//!
+//! Every write transaction that changes something publishes, inside the same
+//! SQLite transaction and just before `COMMIT`:
+//!
+//! - a store **revision** bump (`+1` per committed write transaction);
+//! - one row on the honker stream [`CHANGE_TOPIC`], whose payload is the
+//!   whole [`ChangeBatch`]: `{"revision": R, "events": [groups…]}`;
+//! - one `notify()` on the channel [`CHANGE_CHANNEL`] with payload
+//!   `{"revision": R, "offset": O, "count": N, "events": [groups…]}`, where
+//!   `offset` is the stream row's offset and `events` is present only when
+//!   `N` ≤ [`INLINE_EVENT_LIMIT`] (a larger batch is read from the stream).
+//!
+//! A rolled-back transaction publishes nothing. Events are grouped on the
+//! wire: consecutive events with the same entity kind, operation and scope
+//! share one group, `{"entity": "node", "op": "create", "graph": "g",
+//! "keys": ["a", "b"]}`, so a bulk import stays a small payload.
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The honker `notify()` channel every committed write transaction notifies.
+pub const CHANGE_CHANNEL: &str = "alknet_graphs.changes";
+
+/// The honker stream topic holding every committed [`ChangeBatch`].
+pub const CHANGE_TOPIC: &str = "alknet_graphs.changes";
+
+/// Batches with at most this many events carry them inline in the
+/// notification payload as well as on the stream.
+pub const INLINE_EVENT_LIMIT: usize = 256;
+
+/// What kind of entity changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntityKind {
+    /// A graph type (`key` is its name).
+    GraphType,
+    /// A node type (`graph_type` is its graph type, `key` its name).
+    NodeType,
+    /// An edge type (`graph_type` is its graph type, `key` its name).
+    EdgeType,
+    /// A graph (`graph_type` is its type, `key` its name).
+    Graph,
+    /// A node (`graph` is its graph, `key` its key).
+    Node,
+    /// An edge (`graph` is its graph, `key` its key).
+    Edge,
+}
+
+/// What happened to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    /// Created.
+    Create,
+    /// Changed in place.
+    Update,
+    /// Removed.
+    Delete,
+}
+
+/// One change, as subscribers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEvent {
+    /// The kind of entity.
+    pub entity: EntityKind,
+    /// What happened.
+    pub op: ChangeOp,
+    /// The graph, for nodes and edges.
+    pub graph: Option<String>,
+    /// The graph type, for node types, edge types and graphs.
+    pub graph_type: Option<String>,
+    /// The key of a node or edge, or the name of a type or graph.
+    pub key: String,
+}
+
+/// The change events of one committed write transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeBatch {
+    /// The store revision this transaction produced.
+    pub revision: u64,
+    /// Its events, in the order the writes were made.
+    pub events: Vec<ChangeEvent>,
+}
+
+impl ChangeBatch {
+    /// Decodes a payload from the [`CHANGE_TOPIC`] stream (or a notification
+    /// payload that carries its events inline).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corrupt`] when the payload is not a change batch.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::{ChangeBatch, ChangeOp, EntityKind};
+    /// let batch = ChangeBatch::from_payload(
+    ///     r#"{"revision":7,"events":[{"entity":"node","op":"create","graph":"g","keys":["a","b"]}]}"#,
+    /// )?;
+    /// assert_eq!(batch.revision, 7);
+    /// assert_eq!(batch.events.len(), 2);
+    /// assert_eq!(batch.events[1].key, "b");
+    /// assert_eq!((batch.events[1].entity, batch.events[1].op), (EntityKind::Node, ChangeOp::Create));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_payload(payload: &str) -> Result<ChangeBatch> {
+        let wire: WireBatch =
+            serde_json::from_str(payload).map_err(|e| Error::corrupt("change batch payload", e))?;
+        let mut events = Vec::new();
+        for group in wire.events {
+            for key in group.keys {
+                events.push(ChangeEvent {
+                    entity: group.entity,
+                    op: group.op,
+                    graph: group.graph.clone(),
+                    graph_type: group.graph_type.clone(),
+                    key,
+                });
+            }
+        }
+        Ok(ChangeBatch {
+            revision: wire.revision,
+            events,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Group {
+    entity: EntityKind,
+    op: ChangeOp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    graph: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    graph_type: Option<String>,
+    keys: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireBatch {
+    revision: u64,
+    events: Vec<Group>,
+}
+
+#[derive(Serialize)]
+struct Notification<'a> {
+    revision: u64,
+    offset: i64,
+    count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<&'a [Group]>,
+}
+
+/// The events a write transaction has made so far, grouped as they arrive.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    groups: Vec<Group>,
+    count: usize,
+}
+
+impl Outbox {
+    /// Records a node or edge change.
+    pub(crate) fn in_graph(&mut self, entity: EntityKind, op: ChangeOp, graph: &str, key: &str) {
+        self.push(entity, op, Some(graph), None, key);
+    }
+
+    /// Records a type or graph change.
+    pub(crate) fn in_graph_type(
+        &mut self,
+        entity: EntityKind,
+        op: ChangeOp,
+        graph_type: Option<&str>,
+        key: &str,
+    ) {
+        self.push(entity, op, None, graph_type, key);
+    }
+
+    fn push(
+        &mut self,
+        entity: EntityKind,
+        op: ChangeOp,
+        graph: Option<&str>,
+        graph_type: Option<&str>,
+        key: &str,
+    ) {
+        self.count += 1;
+        if let Some(last) = self.groups.last_mut() {
+            if last.entity == entity
+                && last.op == op
+                && last.graph.as_deref() == graph
+                && last.graph_type.as_deref() == graph_type
+            {
+                last.keys.push(key.to_owned());
+                return;
+            }
+        }
+        self.groups.push(Group {
+            entity,
+            op,
+            graph: graph.map(str::to_owned),
+            graph_type: graph_type.map(str::to_owned),
+            keys: vec![key.to_owned()],
+        });
+    }
+}
+
+const BUMP_REVISION: &str =
+    "UPDATE _alknet_meta SET value = value + 1 WHERE key = 'revision' RETURNING value";
+const READ_REVISION: &str = "SELECT value FROM _alknet_meta WHERE key = 'revision'";
+const PUBLISH: &str = "SELECT honker_stream_publish(?1, NULL, ?2)";
+const NOTIFY: &str = "SELECT notify(?1, ?2)";
+
+/// The revision as `conn` sees it.
+pub(crate) fn revision(conn: &Connection) -> Result<u64> {
+    let value: i64 = conn
+        .prepare_cached(READ_REVISION)?
+        .query_row([], |row| row.get(0))?;
+    Ok(value as u64)
+}
+
+/// Publishes the outbox inside the open transaction and returns the
+/// revision the store will be at once it commits.
+pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
+    if outbox.count == 0 {
+        return revision(conn);
+    }
+    let revision: i64 = conn
+        .prepare_cached(BUMP_REVISION)?
+        .query_row([], |row| row.get(0))?;
+    let revision = revision as u64;
+    let batch = WireBatch {
+        revision,
+        events: Vec::new(),
+    };
+    let stream_payload = encode_batch(&batch, &outbox.groups);
+    let offset: i64 = conn
+        .prepare_cached(PUBLISH)?
+        .query_row(rusqlite::params![CHANGE_TOPIC, stream_payload], |row| {
+            row.get(0)
+        })?;
+    let inline = (outbox.count <= INLINE_EVENT_LIMIT).then_some(outbox.groups.as_slice());
+    let notification = serde_json::to_string(&Notification {
+        revision,
+        offset,
+        count: outbox.count,
+        events: inline,
+    })
+    .map_err(|e| Error::corrupt("change notification", e))?;
+    conn.prepare_cached(NOTIFY)?
+        .query_row(rusqlite::params![CHANGE_CHANNEL, notification], |_| Ok(()))?;
+    Ok(revision)
+}
+
+fn encode_batch(batch: &WireBatch, groups: &[Group]) -> String {
+    #[derive(Serialize)]
+    struct Borrowed<'a> {
+        revision: u64,
+        events: &'a [Group],
+    }
+    // Serializing plain strings and enums into a String cannot fail.
+    serde_json::to_string(&Borrowed {
+        revision: batch.revision,
+        events: groups,
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_events_share_a_group_and_decode_back_in_order() {
+        let mut outbox = Outbox::default();
+        outbox.in_graph(EntityKind::Node, ChangeOp::Create, "g", "a");
+        outbox.in_graph(EntityKind::Node, ChangeOp::Create, "g", "b");
+        outbox.in_graph(EntityKind::Edge, ChangeOp::Create, "g", "a-b");
+        outbox.in_graph(EntityKind::Node, ChangeOp::Create, "g", "c");
+        outbox.in_graph_type(EntityKind::NodeType, ChangeOp::Update, Some("t"), "n");
+        assert_eq!(outbox.groups.len(), 4);
+        let payload = encode_batch(
+            &WireBatch {
+                revision: 3,
+                events: Vec::new(),
+            },
+            &outbox.groups,
+        );
+        let batch = ChangeBatch::from_payload(&payload).unwrap();
+        let keys: Vec<&str> = batch.events.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "a-b", "c", "n"]);
+        assert_eq!(batch.events[4].graph_type.as_deref(), Some("t"));
+        assert_eq!(batch.events[4].graph, None);
+    }
+
+    #[test]
+    fn a_bad_payload_is_reported() {
+        let err = ChangeBatch::from_payload("{\"revision\": -1}").unwrap_err();
+        assert!(err.to_string().starts_with("corrupt change batch payload"));
+    }
+}

@@ -1,0 +1,136 @@
+//! Schema migrations: additive only, versioned in `_alknet_meta`.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+
+/// Creates the meta table; safe to run on every open.
+const META_DDL: &str = "CREATE TABLE IF NOT EXISTS _alknet_meta (
+    key TEXT PRIMARY KEY,
+    value NOT NULL
+)";
+
+/// Migration `i` takes the file from schema version `i` to `i + 1`.
+/// Never edit a migration that has shipped; append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the metagraph.
+    "
+    CREATE TABLE graph_types (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        config TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE node_types (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        graph_type_id INTEGER NOT NULL REFERENCES graph_types(id),
+        name TEXT NOT NULL,
+        schema TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (graph_type_id, name)
+    );
+    CREATE TABLE edge_types (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        graph_type_id INTEGER NOT NULL REFERENCES graph_types(id),
+        name TEXT NOT NULL,
+        schema TEXT NOT NULL,
+        allowed_source TEXT,
+        allowed_target TEXT,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (graph_type_id, name)
+    );
+    CREATE TABLE graphs (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        graph_type_id INTEGER NOT NULL REFERENCES graph_types(id),
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX graphs_by_type ON graphs (graph_type_id);
+    CREATE TABLE nodes (
+        id INTEGER PRIMARY KEY,
+        graph_id INTEGER NOT NULL REFERENCES graphs(id),
+        key TEXT NOT NULL,
+        node_type_id INTEGER NOT NULL REFERENCES node_types(id),
+        attributes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (graph_id, key)
+    );
+    CREATE TABLE edges (
+        id INTEGER PRIMARY KEY,
+        graph_id INTEGER NOT NULL REFERENCES graphs(id),
+        key TEXT NOT NULL,
+        edge_type_id INTEGER NOT NULL REFERENCES edge_types(id),
+        source INTEGER NOT NULL REFERENCES nodes(id),
+        target INTEGER NOT NULL REFERENCES nodes(id),
+        undirected INTEGER NOT NULL DEFAULT 0,
+        attributes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (graph_id, key)
+    );
+    CREATE INDEX edges_out ON edges (source, target);
+    CREATE INDEX edges_in ON edges (target, source);
+    INSERT INTO _alknet_meta (key, value) VALUES ('revision', 0);
+    ",
+];
+
+/// The newest schema version this library knows.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The schema version recorded in the file (0 for a new file).
+pub(crate) fn schema_version(conn: &Connection) -> Result<i64> {
+    let version: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM _alknet_meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(version.unwrap_or(0))
+}
+
+/// Brings the file up to [`SCHEMA_VERSION`] in one `BEGIN IMMEDIATE`
+/// transaction, or refuses a file newer than this library.
+pub(crate) fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch(META_DDL)?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let outcome = apply_pending(conn);
+    match outcome {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    outcome
+}
+
+fn apply_pending(conn: &Connection) -> Result<()> {
+    let found = schema_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for sql in &MIGRATIONS[found as usize..] {
+        conn.execute_batch(sql)?;
+    }
+    conn.execute(
+        "INSERT INTO _alknet_meta (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [SCHEMA_VERSION],
+    )?;
+    Ok(())
+}

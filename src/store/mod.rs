@@ -1,0 +1,411 @@
+//! Opening a store, its connections, and typed read / write transactions.
+//!
+//! One writer connection serializes writes (`BEGIN IMMEDIATE`); a pool of
+//! reader connections serves reads, which in WAL mode never wait on the
+//! writer. Every connection is set up the honker-core way: default pragmas,
+//! `notify()`, honker's SQL functions and schema, then this crate's
+//! migrations.
+
+mod migrate;
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+use crate::graph::TxnCache;
+use crate::limits::Limits;
+use crate::outbox::Outbox;
+use crate::schema::{SchemaCache, TxnSchemas};
+
+/// A handle to one SQLite file holding typed graphs.
+///
+/// `Store` is cheap to clone (an `Arc`); clones share the writer connection,
+/// the reader pool and the compiled-schema cache. Any number of processes
+/// may open the same file.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::{GraphConfig, Store};
+/// use serde_json::json;
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path().join("graphs.db"))?;
+/// let mut tx = store.begin_write()?;
+/// tx.define_graph_type("org", GraphConfig::directed())?;
+/// tx.define_node_type("org", "person", &json!({"type": "object"}))?;
+/// tx.create_graph("acme", "org")?;
+/// tx.add_node("acme", "ada", "person", &json!({"name": "Ada"}))?;
+/// let revision = tx.commit()?;
+/// assert_eq!(revision, 1);
+///
+/// let ada = store.begin_read()?.node("acme", "ada")?.expect("committed");
+/// assert_eq!(ada.attributes["name"], "Ada");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    path: PathBuf,
+    limits: Limits,
+    writer: Mutex<Reader>,
+    writer_thread: Mutex<Option<ThreadId>>,
+    readers: Mutex<Vec<Reader>>,
+    max_idle_readers: usize,
+    pub(crate) schemas: SchemaCache,
+}
+
+/// Options for opening a [`Store`].
+///
+/// Defaults: [`Limits::default()`], and up to 4 idle reader connections kept
+/// open for reuse.
+#[derive(Debug, Clone)]
+pub struct StoreBuilder {
+    limits: Limits,
+    max_idle_readers: usize,
+}
+
+impl Default for StoreBuilder {
+    fn default() -> Self {
+        StoreBuilder {
+            limits: Limits::default(),
+            max_idle_readers: 4,
+        }
+    }
+}
+
+impl StoreBuilder {
+    /// Size bounds checked on every write.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How many idle reader connections to keep open (at least 1).
+    pub fn max_idle_readers(mut self, n: usize) -> Self {
+        self.max_idle_readers = n.max(1);
+        self
+    }
+
+    /// Creates or opens the file at `path` and brings its schema up to date.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SchemaTooNew`] when the file was written by a newer version of
+    /// this library; [`Error::Sqlite`] when the file cannot be opened or is
+    /// not a SQLite database.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let writer = open_writer(&path)?;
+        migrate::migrate(&writer)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                limits: self.limits,
+                writer: Mutex::new(Reader { conn: writer }),
+                writer_thread: Mutex::new(None),
+                readers: Mutex::new(Vec::new()),
+                max_idle_readers: self.max_idle_readers,
+                schemas: SchemaCache::default(),
+            }),
+        })
+    }
+}
+
+fn open_writer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    honker_core::apply_default_pragmas(&conn)?;
+    honker_core::attach_notify(&conn).map_err(honker_error)?;
+    honker_core::attach_honker_functions(&conn)?;
+    honker_core::bootstrap_honker_schema(&conn).map_err(honker_error)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    honker_core::apply_default_pragmas(&conn)?;
+    conn.execute_batch("PRAGMA query_only = ON")?;
+    Ok(conn)
+}
+
+fn honker_error(err: honker_core::Error) -> Error {
+    match err {
+        honker_core::Error::Sqlite(e) => Error::Sqlite(e),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave the data half-updated here:
+    // the writer rolls back in `WriteTxn::drop`, and the pool is a plain Vec.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Store {
+    /// Creates or opens the file at `path` with default options.
+    ///
+    /// # Errors
+    ///
+    /// As [`StoreBuilder::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        StoreBuilder::default().open(path)
+    }
+
+    /// Options for opening a store.
+    pub fn builder() -> StoreBuilder {
+        StoreBuilder::default()
+    }
+
+    /// The path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The size bounds this store checks on every write.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`), waiting for the writer
+    /// connection if another thread holds it.
+    ///
+    /// Commit with [`WriteTxn::commit`]; dropping the transaction rolls back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WriteInProgress`] if this thread already holds a write
+    /// transaction of this store (waiting would deadlock);
+    /// [`Error::Sqlite`] if another process holds the file's write lock past
+    /// the busy timeout (5 s).
+    pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+        let me = std::thread::current().id();
+        if *lock(&self.inner.writer_thread) == Some(me) {
+            return Err(Error::WriteInProgress);
+        }
+        let guard = lock(&self.inner.writer);
+        guard.conn.execute_batch("BEGIN IMMEDIATE")?;
+        *lock(&self.inner.writer_thread) = Some(me);
+        Ok(WriteTxn {
+            inner: &self.inner,
+            guard,
+            outbox: Outbox::default(),
+            schemas: TxnSchemas::default(),
+            cache: TxnCache::default(),
+            open: true,
+        })
+    }
+
+    /// Starts a read transaction on a reader connection: a consistent
+    /// snapshot of the last committed state, which never waits on writers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] if a reader connection cannot be opened.
+    pub fn begin_read(&self) -> Result<ReadTxn<'_>> {
+        let pooled = lock(&self.inner.readers).pop();
+        let reader = match pooled {
+            Some(reader) => reader,
+            None => Reader {
+                conn: open_reader(&self.inner.path)?,
+            },
+        };
+        reader.conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(ReadTxn {
+            inner: &self.inner,
+            reader: Some(reader),
+        })
+    }
+
+    /// Runs `f` in a write transaction and commits when it returns `Ok`;
+    /// an `Err` rolls everything back.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns, or the errors of [`Store::begin_write`] and
+    /// [`WriteTxn::commit`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, Store};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// let graph = store.write(|tx| {
+    ///     tx.define_graph_type("plain", GraphConfig::default())?;
+    ///     tx.create_graph("g", "plain")
+    /// })?;
+    /// assert_eq!(graph.graph_type, "plain");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write<T>(&self, f: impl FnOnce(&mut WriteTxn<'_>) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin_write()?;
+        let value = f(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on a read snapshot.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns, or the errors of [`Store::begin_read`].
+    pub fn read<T>(&self, f: impl FnOnce(&Reader) -> Result<T>) -> Result<T> {
+        let tx = self.begin_read()?;
+        f(&tx)
+    }
+
+    /// The store's revision: the number of write transactions that changed
+    /// something and committed, by any process.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] on a storage failure.
+    pub fn revision(&self) -> Result<u64> {
+        self.read(|r| r.revision())
+    }
+}
+
+/// The read operations, available on both [`ReadTxn`] and [`WriteTxn`]
+/// (through `Deref`). Inside a write transaction they see its own
+/// uncommitted writes.
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The schema version recorded in the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] on a storage failure.
+    pub fn schema_version(&self) -> Result<i64> {
+        migrate::schema_version(&self.conn)
+    }
+
+    /// The store's revision as this transaction sees it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] on a storage failure.
+    pub fn revision(&self) -> Result<u64> {
+        crate::outbox::revision(&self.conn)
+    }
+}
+
+/// A read snapshot on a pooled reader connection. Dereferences to [`Reader`].
+pub struct ReadTxn<'s> {
+    inner: &'s Inner,
+    reader: Option<Reader>,
+}
+
+impl Deref for ReadTxn<'_> {
+    type Target = Reader;
+
+    fn deref(&self) -> &Reader {
+        // `reader` is `Some` from construction until `drop`.
+        self.reader.as_ref().expect("reader present until drop")
+    }
+}
+
+impl Drop for ReadTxn<'_> {
+    fn drop(&mut self) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        // A read transaction has nothing to keep; a failure to end it means
+        // the connection is unusable, so it is not returned to the pool.
+        if reader.conn.execute_batch("COMMIT").is_ok() {
+            let mut pool = lock(&self.inner.readers);
+            if pool.len() < self.inner.max_idle_readers {
+                pool.push(reader);
+            }
+        }
+    }
+}
+
+/// A write transaction: every write made through it commits atomically with
+/// its change events and a revision bump, or not at all.
+///
+/// Dereferences to [`Reader`], whose reads see this transaction's own
+/// writes. Dropping it without [`commit`](WriteTxn::commit) rolls back.
+pub struct WriteTxn<'s> {
+    pub(crate) inner: &'s Inner,
+    guard: MutexGuard<'s, Reader>,
+    pub(crate) outbox: Outbox,
+    pub(crate) schemas: TxnSchemas,
+    pub(crate) cache: TxnCache,
+    open: bool,
+}
+
+impl Deref for WriteTxn<'_> {
+    type Target = Reader;
+
+    fn deref(&self) -> &Reader {
+        &self.guard
+    }
+}
+
+impl WriteTxn<'_> {
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Commits: publishes the change events (one `notify()` and one stream
+    /// row), bumps the revision if anything changed, and returns the
+    /// revision the store is at after this transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] if the commit fails; the transaction is then rolled
+    /// back and nothing of it is visible.
+    pub fn commit(mut self) -> Result<u64> {
+        let revision = crate::outbox::publish(&self.guard.conn, &self.outbox)?;
+        self.guard.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        self.inner
+            .schemas
+            .promote(std::mem::take(&mut self.schemas));
+        Ok(revision)
+    }
+
+    /// Rolls back every write of this transaction. Dropping it does the same.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] if SQLite reports a failure while rolling back.
+    pub fn rollback(mut self) -> Result<()> {
+        self.open = false;
+        self.guard.conn.execute_batch("ROLLBACK")?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTxn<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Never panic in drop; if ROLLBACK itself fails, SQLite has
+            // already rolled the transaction back (the only failure modes
+            // are "no transaction is active" and I/O errors that abort it).
+            let _ = self.guard.conn.execute_batch("ROLLBACK");
+        }
+        *lock(&self.inner.writer_thread) = None;
+    }
+}

@@ -1,0 +1,991 @@
+//! Graph types, node types and edge types: the metagraph's schema level.
+//!
+//! This module owns the `graph_types`, `node_types` and `edge_types` tables.
+
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Entity, Error, Result};
+use crate::outbox::{ChangeOp, EntityKind};
+use crate::schema::{self, CompiledSchema};
+use crate::store::{Reader, WriteTxn};
+use crate::time::now_ms;
+
+/// How edges of a graph are directed (graphology's `type` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphKind {
+    /// Every edge is directed.
+    Directed,
+    /// Every edge is undirected.
+    Undirected,
+    /// Each edge says whether it is directed.
+    #[default]
+    Mixed,
+}
+
+/// Structural rules for every graph of a type: graphology's option names
+/// (`type`, `multi`, `allowSelfLoops`) plus `acyclic`.
+///
+/// The default is graphology's: mixed, no parallel edges, self-loops allowed,
+/// cycles allowed.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::{GraphConfig, GraphKind};
+/// let dag = GraphConfig::directed().acyclic(true);
+/// assert_eq!(dag.kind, GraphKind::Directed);
+/// assert_eq!(
+///     serde_json::to_string(&dag).unwrap(),
+///     r#"{"type":"directed","multi":false,"allowSelfLoops":true,"acyclic":true}"#
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    /// Directed, undirected or mixed.
+    #[serde(rename = "type", default)]
+    pub kind: GraphKind,
+    /// Whether two edges of the same edge type may join the same endpoints.
+    #[serde(default)]
+    pub multi: bool,
+    /// Whether an edge may join a node to itself.
+    #[serde(rename = "allowSelfLoops", default = "yes")]
+    pub allow_self_loops: bool,
+    /// Whether edges that close a directed cycle are rejected (requires
+    /// `type` directed).
+    #[serde(default)]
+    pub acyclic: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            kind: GraphKind::Mixed,
+            multi: false,
+            allow_self_loops: true,
+            acyclic: false,
+        }
+    }
+}
+
+impl GraphConfig {
+    /// Directed, otherwise the defaults.
+    pub fn directed() -> Self {
+        GraphConfig {
+            kind: GraphKind::Directed,
+            ..GraphConfig::default()
+        }
+    }
+
+    /// Undirected, otherwise the defaults.
+    pub fn undirected() -> Self {
+        GraphConfig {
+            kind: GraphKind::Undirected,
+            ..GraphConfig::default()
+        }
+    }
+
+    /// Sets `multi`.
+    pub fn multi(mut self, multi: bool) -> Self {
+        self.multi = multi;
+        self
+    }
+
+    /// Sets `allowSelfLoops`.
+    pub fn allow_self_loops(mut self, allow: bool) -> Self {
+        self.allow_self_loops = allow;
+        self
+    }
+
+    /// Sets `acyclic`.
+    pub fn acyclic(mut self, acyclic: bool) -> Self {
+        self.acyclic = acyclic;
+        self
+    }
+
+    fn check(&self, entity: impl FnOnce() -> Entity) -> Result<()> {
+        if self.acyclic && self.kind != GraphKind::Directed {
+            return Err(Error::invalid(entity(), "acyclic requires type directed"));
+        }
+        Ok(())
+    }
+}
+
+/// A class of graphs and the rules its graphs follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphType {
+    /// Public id (UUIDv7), never reused.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Structural rules.
+    pub config: GraphConfig,
+    /// Incremented by every change of `config`.
+    pub version: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// A node type: a name and the JSON Schema its nodes' attributes satisfy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeType {
+    /// Public id (UUIDv7), never reused.
+    pub id: String,
+    /// The graph type it belongs to.
+    pub graph_type: String,
+    /// Name, unique within the graph type.
+    pub name: String,
+    /// JSON Schema for node attributes.
+    pub schema: Value,
+    /// Incremented by every schema change.
+    pub version: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// An edge type: a name, a JSON Schema for its edges' attributes, and the
+/// node types its edges may join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeType {
+    /// Public id (UUIDv7), never reused.
+    pub id: String,
+    /// The graph type it belongs to.
+    pub graph_type: String,
+    /// Name, unique within the graph type.
+    pub name: String,
+    /// JSON Schema for edge attributes.
+    pub schema: Value,
+    /// Which node types its edges may start and end at.
+    pub endpoints: Endpoints,
+    /// Incremented by every change of schema or endpoints.
+    pub version: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// The node types an edge type may join; `None` allows any node type.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Endpoints {
+    /// Node types allowed at the source.
+    pub source: Option<Vec<String>>,
+    /// Node types allowed at the target.
+    pub target: Option<Vec<String>>,
+}
+
+impl Endpoints {
+    /// Any node type at either end.
+    pub fn any() -> Self {
+        Endpoints::default()
+    }
+
+    /// Only these node types at the source and target.
+    pub fn between(source: &[&str], target: &[&str]) -> Self {
+        let owned = |names: &[&str]| Some(names.iter().map(|s| (*s).to_owned()).collect());
+        Endpoints {
+            source: owned(source),
+            target: owned(target),
+        }
+    }
+
+    pub(crate) fn allows_source(&self, node_type: &str) -> bool {
+        self.source
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == node_type))
+    }
+
+    pub(crate) fn allows_target(&self, node_type: &str) -> bool {
+        self.target
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == node_type))
+    }
+
+    fn names(&self) -> impl Iterator<Item = &String> {
+        self.source.iter().chain(self.target.iter()).flatten()
+    }
+}
+
+/// What to do with a type's instances when the type is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropPolicy {
+    /// Refuse to drop a type that still has instances.
+    Restrict,
+    /// Remove its instances too (nodes take their incident edges along).
+    Cascade,
+}
+
+// ---------------------------------------------------------------------------
+// SQL
+
+const GRAPH_TYPE_COLUMNS: &str = "id, uid, name, config, version, created_at, updated_at";
+const SELECT_GRAPH_TYPE: &str = "SELECT id, uid, name, config, version, created_at, updated_at
+     FROM graph_types WHERE name = ?1";
+const NODE_TYPE_SELECT: &str = "SELECT t.id, t.uid, g.name, t.name, t.schema, t.version,
+            t.created_at, t.updated_at
+     FROM node_types t JOIN graph_types g ON g.id = t.graph_type_id";
+const EDGE_TYPE_SELECT: &str = "SELECT t.id, t.uid, g.name, t.name, t.schema, t.version,
+            t.created_at, t.updated_at, t.allowed_source, t.allowed_target
+     FROM edge_types t JOIN graph_types g ON g.id = t.graph_type_id";
+
+/// A graph type as the write path needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct GraphTypeRow {
+    pub(crate) id: i64,
+    pub(crate) public: GraphType,
+}
+
+/// A node or edge type as the write path needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeRow {
+    pub(crate) id: i64,
+    pub(crate) uid: String,
+    pub(crate) name: String,
+    pub(crate) version: i64,
+    pub(crate) schema: String,
+    pub(crate) endpoints: Endpoints,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::corrupt(what.to_owned(), e))
+}
+
+fn graph_type_from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(i64, String, String, String, i64, i64, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn build_graph_type(raw: (i64, String, String, String, i64, i64, i64)) -> Result<GraphTypeRow> {
+    let (id, uid, name, config, version, created_at, updated_at) = raw;
+    let config = parse_json(&format!("config of graph type {name:?}"), &config)?;
+    Ok(GraphTypeRow {
+        id,
+        public: GraphType {
+            id: uid,
+            name,
+            config,
+            version,
+            created_at,
+            updated_at,
+        },
+    })
+}
+
+pub(crate) fn graph_type_row(conn: &Connection, name: &str) -> Result<Option<GraphTypeRow>> {
+    let raw = conn
+        .prepare_cached(SELECT_GRAPH_TYPE)?
+        .query_row([name], graph_type_from_row)
+        .optional()?;
+    raw.map(build_graph_type).transpose()
+}
+
+pub(crate) fn require_graph_type(conn: &Connection, name: &str) -> Result<GraphTypeRow> {
+    graph_type_row(conn, name)?.ok_or_else(|| Error::NotFound {
+        entity: Entity::GraphType(name.to_owned()),
+    })
+}
+
+/// Which of the two type tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum TypeTable {
+    Node,
+    Edge,
+}
+
+impl TypeTable {
+    fn table(self) -> &'static str {
+        match self {
+            TypeTable::Node => "node_types",
+            TypeTable::Edge => "edge_types",
+        }
+    }
+
+    pub(crate) fn entity(self, graph_type: &str, name: &str) -> Entity {
+        let (graph_type, name) = (graph_type.to_owned(), name.to_owned());
+        match self {
+            TypeTable::Node => Entity::NodeType { graph_type, name },
+            TypeTable::Edge => Entity::EdgeType { graph_type, name },
+        }
+    }
+
+    fn event(self) -> EntityKind {
+        match self {
+            TypeTable::Node => EntityKind::NodeType,
+            TypeTable::Edge => EntityKind::EdgeType,
+        }
+    }
+}
+
+pub(crate) fn type_row(
+    conn: &Connection,
+    table: TypeTable,
+    graph_type_id: i64,
+    name: &str,
+) -> Result<Option<TypeRow>> {
+    let sql = match table {
+        TypeTable::Node => {
+            "SELECT id, uid, name, version, schema, NULL, NULL FROM node_types
+             WHERE graph_type_id = ?1 AND name = ?2"
+        }
+        TypeTable::Edge => {
+            "SELECT id, uid, name, version, schema, allowed_source, allowed_target FROM edge_types
+             WHERE graph_type_id = ?1 AND name = ?2"
+        }
+    };
+    let raw = conn
+        .prepare_cached(sql)?
+        .query_row(params![graph_type_id, name], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Option<String>>(5)?,
+                row.get::<_, Option<String>>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, uid, name, version, schema, source, target)) = raw else {
+        return Ok(None);
+    };
+    let names = |text: Option<String>| -> Result<Option<Vec<String>>> {
+        text.map(|t| parse_json("allowed endpoint types", &t))
+            .transpose()
+    };
+    Ok(Some(TypeRow {
+        id,
+        uid,
+        name,
+        version,
+        schema,
+        endpoints: Endpoints {
+            source: names(source)?,
+            target: names(target)?,
+        },
+    }))
+}
+
+fn node_type_from_row(row: &Row<'_>) -> rusqlite::Result<(NodeType, String)> {
+    let schema_text: String = row.get(4)?;
+    Ok((
+        NodeType {
+            id: row.get(1)?,
+            graph_type: row.get(2)?,
+            name: row.get(3)?,
+            schema: Value::Null,
+            version: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        },
+        schema_text,
+    ))
+}
+
+fn finish_node_type((mut t, schema): (NodeType, String)) -> Result<NodeType> {
+    t.schema = parse_json(&format!("schema of node type {:?}", t.name), &schema)?;
+    Ok(t)
+}
+
+fn edge_type_from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(EdgeType, String, Option<String>, Option<String>)> {
+    Ok((
+        EdgeType {
+            id: row.get(1)?,
+            graph_type: row.get(2)?,
+            name: row.get(3)?,
+            schema: Value::Null,
+            endpoints: Endpoints::default(),
+            version: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        },
+        row.get(4)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+fn finish_edge_type(
+    (mut t, schema, source, target): (EdgeType, String, Option<String>, Option<String>),
+) -> Result<EdgeType> {
+    t.schema = parse_json(&format!("schema of edge type {:?}", t.name), &schema)?;
+    t.endpoints.source = source
+        .map(|s| parse_json("allowed source types", &s))
+        .transpose()?;
+    t.endpoints.target = target
+        .map(|s| parse_json("allowed target types", &s))
+        .transpose()?;
+    Ok(t)
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+impl Reader {
+    /// The graph type called `name`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] or [`Error::Corrupt`] on a storage failure.
+    pub fn graph_type(&self, name: &str) -> Result<Option<GraphType>> {
+        Ok(graph_type_row(self.conn(), name)?.map(|row| row.public))
+    }
+
+    /// Every graph type, by name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] or [`Error::Corrupt`] on a storage failure.
+    pub fn graph_types(&self) -> Result<Vec<GraphType>> {
+        let sql = format!("SELECT {GRAPH_TYPE_COLUMNS} FROM graph_types ORDER BY name");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map([], graph_type_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raws.into_iter()
+            .map(|raw| build_graph_type(raw).map(|row| row.public))
+            .collect()
+    }
+
+    /// The node type `name` of `graph_type`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] or [`Error::Corrupt`] on a storage failure.
+    pub fn node_type(&self, graph_type: &str, name: &str) -> Result<Option<NodeType>> {
+        let sql = format!("{NODE_TYPE_SELECT} WHERE g.name = ?1 AND t.name = ?2");
+        let raw = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([graph_type, name], node_type_from_row)
+            .optional()?;
+        raw.map(finish_node_type).transpose()
+    }
+
+    /// The node types of `graph_type`, by name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph type does not exist.
+    pub fn node_types(&self, graph_type: &str) -> Result<Vec<NodeType>> {
+        require_graph_type(self.conn(), graph_type)?;
+        let sql = format!("{NODE_TYPE_SELECT} WHERE g.name = ?1 ORDER BY t.name");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map([graph_type], node_type_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raws.into_iter().map(finish_node_type).collect()
+    }
+
+    /// The edge type `name` of `graph_type`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] or [`Error::Corrupt`] on a storage failure.
+    pub fn edge_type(&self, graph_type: &str, name: &str) -> Result<Option<EdgeType>> {
+        let sql = format!("{EDGE_TYPE_SELECT} WHERE g.name = ?1 AND t.name = ?2");
+        let raw = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([graph_type, name], edge_type_from_row)
+            .optional()?;
+        raw.map(finish_edge_type).transpose()
+    }
+
+    /// The edge types of `graph_type`, by name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph type does not exist.
+    pub fn edge_types(&self, graph_type: &str) -> Result<Vec<EdgeType>> {
+        require_graph_type(self.conn(), graph_type)?;
+        let sql = format!("{EDGE_TYPE_SELECT} WHERE g.name = ?1 ORDER BY t.name");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map([graph_type], edge_type_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raws.into_iter().map(finish_edge_type).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writes
+
+fn new_uid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl WriteTxn<'_> {
+    /// Defines a graph type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if the name is taken; [`Error::Invalid`] for a
+    /// bad name or an acyclic config that is not directed.
+    pub fn define_graph_type(&mut self, name: &str, config: GraphConfig) -> Result<GraphType> {
+        let entity = || Entity::GraphType(name.to_owned());
+        self.limits().check_name(entity, name)?;
+        config.check(entity)?;
+        if graph_type_row(self.conn(), name)?.is_some() {
+            return Err(Error::AlreadyExists { entity: entity() });
+        }
+        let now = now_ms();
+        let config_text =
+            serde_json::to_string(&config).map_err(|e| Error::corrupt("graph config", e))?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO graph_types (uid, name, config, version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?4)",
+            )?
+            .execute(params![new_uid(), name, config_text, now])?;
+        self.type_changed();
+        self.outbox
+            .in_graph_type(EntityKind::GraphType, ChangeOp::Create, None, name);
+        Ok(require_graph_type(self.conn(), name)?.public)
+    }
+
+    /// Changes a graph type's structural rules. Every existing graph of the
+    /// type is checked against the new rules in the same transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph type does not exist; [`Error::Invalid`]
+    /// naming the first graph and edge that breaks the new rules;
+    /// [`Error::Cycle`] if a graph has a cycle and the new rules are acyclic.
+    pub fn update_graph_config(&mut self, name: &str, config: GraphConfig) -> Result<GraphType> {
+        let entity = || Entity::GraphType(name.to_owned());
+        config.check(entity)?;
+        let row = require_graph_type(self.conn(), name)?;
+        crate::graph::check_graphs_against(self.conn(), row.id, &config)?;
+        let config_text =
+            serde_json::to_string(&config).map_err(|e| Error::corrupt("graph config", e))?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE graph_types SET config = ?1, version = version + 1, updated_at = ?2
+                 WHERE id = ?3",
+            )?
+            .execute(params![config_text, now_ms(), row.id])?;
+        self.type_changed();
+        self.outbox
+            .in_graph_type(EntityKind::GraphType, ChangeOp::Update, None, name);
+        Ok(require_graph_type(self.conn(), name)?.public)
+    }
+
+    /// Drops a graph type with its node and edge types. With
+    /// [`DropPolicy::Cascade`] its graphs are dropped too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if it does not exist; [`Error::InUse`] if it still
+    /// has graphs and the policy is [`DropPolicy::Restrict`].
+    pub fn drop_graph_type(&mut self, name: &str, policy: DropPolicy) -> Result<()> {
+        let row = require_graph_type(self.conn(), name)?;
+        let graphs: Vec<String> = self
+            .conn()
+            .prepare_cached("SELECT name FROM graphs WHERE graph_type_id = ?1 ORDER BY name")?
+            .query_map([row.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !graphs.is_empty() && policy == DropPolicy::Restrict {
+            return Err(Error::InUse {
+                entity: Entity::GraphType(name.to_owned()),
+                count: graphs.len() as u64,
+            });
+        }
+        for graph in &graphs {
+            self.drop_graph(graph)?;
+        }
+        for table in [TypeTable::Edge, TypeTable::Node] {
+            let sql = format!(
+                "SELECT name FROM {} WHERE graph_type_id = ?1 ORDER BY name",
+                table.table()
+            );
+            let names: Vec<String> = self
+                .conn()
+                .prepare_cached(&sql)?
+                .query_map([row.id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let delete = format!("DELETE FROM {} WHERE graph_type_id = ?1", table.table());
+            self.conn().prepare_cached(&delete)?.execute([row.id])?;
+            for type_name in names {
+                self.outbox
+                    .in_graph_type(table.event(), ChangeOp::Delete, Some(name), &type_name);
+            }
+        }
+        self.conn()
+            .prepare_cached("DELETE FROM graph_types WHERE id = ?1")?
+            .execute([row.id])?;
+        self.type_changed();
+        self.outbox
+            .in_graph_type(EntityKind::GraphType, ChangeOp::Delete, None, name);
+        Ok(())
+    }
+
+    /// Defines a node type of `graph_type` whose nodes' attributes must
+    /// satisfy `schema`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph type does not exist;
+    /// [`Error::AlreadyExists`] if the name is taken; [`Error::InvalidSchema`]
+    /// with the compiler's message if the schema does not compile or refers
+    /// outside itself.
+    pub fn define_node_type(
+        &mut self,
+        graph_type: &str,
+        name: &str,
+        schema: &Value,
+    ) -> Result<NodeType> {
+        self.define_type(TypeTable::Node, graph_type, name, schema, &Endpoints::any())?;
+        self.node_type(graph_type, name)?
+            .ok_or_else(|| Error::NotFound {
+                entity: TypeTable::Node.entity(graph_type, name),
+            })
+    }
+
+    /// Defines an edge type of `graph_type` whose edges' attributes must
+    /// satisfy `schema` and whose endpoints must be of the given node types.
+    ///
+    /// # Errors
+    ///
+    /// As [`define_node_type`](WriteTxn::define_node_type), and
+    /// [`Error::Invalid`] if `endpoints` names a node type the graph type
+    /// does not have.
+    pub fn define_edge_type(
+        &mut self,
+        graph_type: &str,
+        name: &str,
+        schema: &Value,
+        endpoints: &Endpoints,
+    ) -> Result<EdgeType> {
+        self.define_type(TypeTable::Edge, graph_type, name, schema, endpoints)?;
+        self.edge_type(graph_type, name)?
+            .ok_or_else(|| Error::NotFound {
+                entity: TypeTable::Edge.entity(graph_type, name),
+            })
+    }
+
+    fn define_type(
+        &mut self,
+        table: TypeTable,
+        graph_type: &str,
+        name: &str,
+        schema: &Value,
+        endpoints: &Endpoints,
+    ) -> Result<()> {
+        let entity = || table.entity(graph_type, name);
+        self.limits().check_name(entity, name)?;
+        let gt = require_graph_type(self.conn(), graph_type)?;
+        if type_row(self.conn(), table, gt.id, name)?.is_some() {
+            return Err(Error::AlreadyExists { entity: entity() });
+        }
+        let schema_text = self.check_type_schema(&entity, schema)?;
+        self.check_endpoint_names(&entity, gt.id, endpoints)?;
+        let now = now_ms();
+        let uid = new_uid();
+        match table {
+            TypeTable::Node => self
+                .conn()
+                .prepare_cached(
+                    "INSERT INTO node_types (uid, graph_type_id, name, schema, version, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
+                )?
+                .execute(params![uid, gt.id, name, schema_text, now])?,
+            TypeTable::Edge => self
+                .conn()
+                .prepare_cached(
+                    "INSERT INTO edge_types (uid, graph_type_id, name, schema, allowed_source,
+                                             allowed_target, version, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
+                )?
+                .execute(params![
+                    uid,
+                    gt.id,
+                    name,
+                    schema_text,
+                    names_json(&endpoints.source),
+                    names_json(&endpoints.target),
+                    now
+                ])?,
+        };
+        self.type_changed();
+        self.outbox
+            .in_graph_type(table.event(), ChangeOp::Create, Some(graph_type), name);
+        Ok(())
+    }
+
+    /// Replaces a node type's schema. Every existing node of the type is
+    /// re-validated in the same transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the type does not exist;
+    /// [`Error::InvalidSchema`] if the schema does not compile;
+    /// [`Error::Revalidation`] with the first 20 failing keys and the count
+    /// if existing nodes do not satisfy it.
+    pub fn update_node_type(
+        &mut self,
+        graph_type: &str,
+        name: &str,
+        schema: &Value,
+    ) -> Result<NodeType> {
+        self.update_type(TypeTable::Node, graph_type, name, schema, &Endpoints::any())?;
+        self.node_type(graph_type, name)?
+            .ok_or_else(|| Error::NotFound {
+                entity: TypeTable::Node.entity(graph_type, name),
+            })
+    }
+
+    /// Replaces an edge type's schema and endpoint rules. Every existing edge
+    /// of the type is re-validated (attributes and endpoint types) in the
+    /// same transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`update_node_type`](WriteTxn::update_node_type).
+    pub fn update_edge_type(
+        &mut self,
+        graph_type: &str,
+        name: &str,
+        schema: &Value,
+        endpoints: &Endpoints,
+    ) -> Result<EdgeType> {
+        self.update_type(TypeTable::Edge, graph_type, name, schema, endpoints)?;
+        self.edge_type(graph_type, name)?
+            .ok_or_else(|| Error::NotFound {
+                entity: TypeTable::Edge.entity(graph_type, name),
+            })
+    }
+
+    fn update_type(
+        &mut self,
+        table: TypeTable,
+        graph_type: &str,
+        name: &str,
+        schema: &Value,
+        endpoints: &Endpoints,
+    ) -> Result<()> {
+        let entity = || table.entity(graph_type, name);
+        let gt = require_graph_type(self.conn(), graph_type)?;
+        let row = type_row(self.conn(), table, gt.id, name)?
+            .ok_or_else(|| Error::NotFound { entity: entity() })?;
+        let schema_text = self.check_type_schema(&entity, schema)?;
+        self.check_endpoint_names(&entity, gt.id, endpoints)?;
+        let compiled =
+            schema::compile(schema, row.version + 1).map_err(|reason| Error::InvalidSchema {
+                entity: entity(),
+                reason,
+            })?;
+        if let Some((failing, count)) =
+            crate::graph::revalidate(self.conn(), table, gt.id, row.id, &compiled, endpoints)?
+        {
+            return Err(Error::Revalidation {
+                entity: entity(),
+                failing,
+                count,
+            });
+        }
+        let now = now_ms();
+        match table {
+            TypeTable::Node => self
+                .conn()
+                .prepare_cached(
+                    "UPDATE node_types SET schema = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3",
+                )?
+                .execute(params![schema_text, now, row.id])?,
+            TypeTable::Edge => self
+                .conn()
+                .prepare_cached(
+                    "UPDATE edge_types SET schema = ?1, allowed_source = ?2, allowed_target = ?3,
+                            version = version + 1, updated_at = ?4 WHERE id = ?5",
+                )?
+                .execute(params![
+                    schema_text,
+                    names_json(&endpoints.source),
+                    names_json(&endpoints.target),
+                    now,
+                    row.id
+                ])?,
+        };
+        self.type_changed();
+        self.schemas.insert(&row.uid, Arc::new(compiled));
+        self.outbox
+            .in_graph_type(table.event(), ChangeOp::Update, Some(graph_type), name);
+        Ok(())
+    }
+
+    /// Drops a node type. With [`DropPolicy::Cascade`] its nodes (and their
+    /// incident edges) are removed too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if it does not exist; [`Error::InUse`] if nodes of
+    /// it exist and the policy is [`DropPolicy::Restrict`]; [`Error::Invalid`]
+    /// if an edge type still names it as an allowed endpoint.
+    pub fn drop_node_type(
+        &mut self,
+        graph_type: &str,
+        name: &str,
+        policy: DropPolicy,
+    ) -> Result<()> {
+        self.drop_type(TypeTable::Node, graph_type, name, policy)
+    }
+
+    /// Drops an edge type. With [`DropPolicy::Cascade`] its edges are removed too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if it does not exist; [`Error::InUse`] if edges of
+    /// it exist and the policy is [`DropPolicy::Restrict`].
+    pub fn drop_edge_type(
+        &mut self,
+        graph_type: &str,
+        name: &str,
+        policy: DropPolicy,
+    ) -> Result<()> {
+        self.drop_type(TypeTable::Edge, graph_type, name, policy)
+    }
+
+    fn drop_type(
+        &mut self,
+        table: TypeTable,
+        graph_type: &str,
+        name: &str,
+        policy: DropPolicy,
+    ) -> Result<()> {
+        let entity = || table.entity(graph_type, name);
+        let gt = require_graph_type(self.conn(), graph_type)?;
+        let row = type_row(self.conn(), table, gt.id, name)?
+            .ok_or_else(|| Error::NotFound { entity: entity() })?;
+        if table == TypeTable::Node {
+            for edge_type in self.edge_types(graph_type)? {
+                if edge_type.endpoints.names().any(|n| n == name) {
+                    return Err(Error::invalid(
+                        entity(),
+                        format!(
+                            "edge type {:?} names it as an allowed endpoint; update that edge type first",
+                            edge_type.name
+                        ),
+                    ));
+                }
+            }
+        }
+        let instances = crate::graph::instances_of(self.conn(), table, gt.id, row.id)?;
+        if !instances.is_empty() && policy == DropPolicy::Restrict {
+            return Err(Error::InUse {
+                entity: entity(),
+                count: instances.len() as u64,
+            });
+        }
+        for (graph, key) in &instances {
+            match table {
+                TypeTable::Node => self.remove_node(graph, key)?,
+                TypeTable::Edge => self.remove_edge(graph, key)?,
+            }
+        }
+        let delete = format!("DELETE FROM {} WHERE id = ?1", table.table());
+        self.conn().prepare_cached(&delete)?.execute([row.id])?;
+        self.type_changed();
+        self.outbox
+            .in_graph_type(table.event(), ChangeOp::Delete, Some(graph_type), name);
+        Ok(())
+    }
+
+    fn check_type_schema(&self, entity: &dyn Fn() -> Entity, schema: &Value) -> Result<String> {
+        let text = schema.to_string();
+        if text.len() > self.limits().max_schema_bytes {
+            return Err(Error::TooLarge {
+                entity: entity(),
+                what: "schema",
+                actual: text.len(),
+                limit: self.limits().max_schema_bytes,
+            });
+        }
+        schema::check_schema(schema).map_err(|reason| Error::InvalidSchema {
+            entity: entity(),
+            reason,
+        })?;
+        Ok(text)
+    }
+
+    fn check_endpoint_names(
+        &self,
+        entity: &dyn Fn() -> Entity,
+        graph_type_id: i64,
+        endpoints: &Endpoints,
+    ) -> Result<()> {
+        for node_type in endpoints.names() {
+            if type_row(self.conn(), TypeTable::Node, graph_type_id, node_type)?.is_none() {
+                return Err(Error::invalid(
+                    entity(),
+                    format!("allowed endpoint {node_type:?} is not a node type of this graph type"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The compiled schema for `row`, from this transaction, the process-wide
+    /// cache, or compiled now.
+    pub(crate) fn compiled(
+        &mut self,
+        table: TypeTable,
+        graph_type: &str,
+        row: &TypeRow,
+    ) -> Result<Arc<CompiledSchema>> {
+        if let Some(compiled) = self.schemas.get(&row.uid, row.version) {
+            return Ok(compiled);
+        }
+        if let Some(compiled) = self.inner.schemas.get(&row.uid, row.version) {
+            return Ok(compiled);
+        }
+        let schema: Value = parse_json(
+            &format!("schema of {}", table.entity(graph_type, &row.name)),
+            &row.schema,
+        )?;
+        let compiled = Arc::new(schema::compile(&schema, row.version).map_err(|reason| {
+            Error::InvalidSchema {
+                entity: table.entity(graph_type, &row.name),
+                reason,
+            }
+        })?);
+        if self.schemas.dirty {
+            self.schemas.insert(&row.uid, compiled.clone());
+        } else {
+            self.inner.schemas.insert(&row.uid, compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    fn type_changed(&mut self) {
+        self.schemas.dirty = true;
+        self.cache.clear();
+    }
+}
+
+fn names_json(names: &Option<Vec<String>>) -> Option<String> {
+    names.as_ref().map(|n| Value::from(n.clone()).to_string())
+}
