@@ -344,23 +344,26 @@ impl WriteTxn<'_> {
         let config = ctx.graph_type.public.config;
         let graph_type = &ctx.graph_type.public.name;
 
-        let undirected =
-            match (config.kind, edge.undirected) {
-                (GraphKind::Directed, Some(true)) => return Err(Error::invalid(
+        let undirected = match (config.kind, edge.undirected) {
+            (GraphKind::Directed, Some(true)) => {
+                return Err(Error::invalid(
                     entity(),
                     format!(
                         "graph type {graph_type:?} is directed; undirected edges are not allowed"
                     ),
-                )),
-                (GraphKind::Undirected, Some(false)) => return Err(Error::invalid(
+                ))
+            }
+            (GraphKind::Undirected, Some(false)) => {
+                return Err(Error::invalid(
                     entity(),
                     format!(
                         "graph type {graph_type:?} is undirected; directed edges are not allowed"
                     ),
-                )),
-                (GraphKind::Undirected, _) => true,
-                (_, flag) => flag.unwrap_or(false),
-            };
+                ))
+            }
+            (GraphKind::Undirected, _) => true,
+            (_, flag) => flag.unwrap_or(false),
+        };
 
         let (source_id, target_id) = (
             self.endpoint(&ctx, &entity, "source", edge.source, |t| {

@@ -1,0 +1,104 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use alknet_graphs::{Endpoints, GraphConfig, Store};
+use serde_json::json;
+
+/// A store in a fresh temporary directory (kept alive by the returned guard).
+pub fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path().join("test.db")).expect("open");
+    (dir, store)
+}
+
+/// Every row of every table this crate and honker own, as text, plus the
+/// revision: two equal snapshots mean the store did not change.
+pub fn snapshot(store: &Store) -> Vec<String> {
+    let conn = rusqlite::Connection::open(store.path()).expect("open raw");
+    let mut out = Vec::new();
+    for table in [
+        "_alknet_meta",
+        "graph_types",
+        "node_types",
+        "edge_types",
+        "graphs",
+        "nodes",
+        "edges",
+        "_honker_notifications",
+        "_honker_stream",
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+            .expect("prepare");
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                let mut cells = Vec::new();
+                for i in 0..columns {
+                    let value: rusqlite::types::Value = row.get(i)?;
+                    cells.push(format!("{value:?}"));
+                }
+                Ok(format!("{table}: {}", cells.join(" | ")))
+            })
+            .expect("query");
+        for row in rows {
+            out.push(row.expect("row"));
+        }
+    }
+    out
+}
+
+/// Runs `write` in its own transaction and asserts that it fails and that
+/// the store is exactly as it was. Returns the error.
+pub fn rejected<T: std::fmt::Debug>(
+    store: &Store,
+    write: impl FnOnce(&mut alknet_graphs::WriteTxn<'_>) -> alknet_graphs::Result<T>,
+) -> alknet_graphs::Error {
+    let before = snapshot(store);
+    let err = store
+        .write(write)
+        .expect_err("the write should be rejected");
+    assert_eq!(
+        snapshot(store),
+        before,
+        "a rejected write changed the store"
+    );
+    err
+}
+
+/// The `people` graph type: `person` and `team` nodes, `member_of`
+/// (person → team) and `knows` (any → any) edges, and a graph `acme`.
+pub fn people(store: &Store, config: GraphConfig) {
+    store
+        .write(|tx| {
+            tx.define_graph_type("people", config)?;
+            tx.define_node_type(
+                "people",
+                "person",
+                &json!({
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "age": {"type": "integer", "minimum": 0}
+                    },
+                    "required": ["name"],
+                    "additionalProperties": false
+                }),
+            )?;
+            tx.define_node_type("people", "team", &json!({"type": "object"}))?;
+            tx.define_edge_type(
+                "people",
+                "member_of",
+                &json!({"type": "object", "properties": {"since": {"type": "integer"}}}),
+                &Endpoints::between(&["person"], &["team"]),
+            )?;
+            tx.define_edge_type("people", "knows", &json!({}), &Endpoints::any())?;
+            tx.create_graph("acme", "people")?;
+            tx.add_node("acme", "ada", "person", &json!({"name": "Ada"}))?;
+            tx.add_node("acme", "bob", "person", &json!({"name": "Bob", "age": 41}))?;
+            tx.add_node("acme", "eng", "team", &json!({}))?;
+            Ok(())
+        })
+        .expect("people fixture");
+}
