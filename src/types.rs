@@ -660,10 +660,7 @@ impl WriteTxn<'_> {
         schema: &Value,
     ) -> Result<NodeType> {
         self.define_type(TypeTable::Node, graph_type, name, schema, &Endpoints::any())?;
-        self.node_type(graph_type, name)?
-            .ok_or_else(|| Error::NotFound {
-                entity: TypeTable::Node.entity(graph_type, name),
-            })
+        self.written_node_type(graph_type, name)
     }
 
     /// Defines an edge type of `graph_type` whose edges' attributes must
@@ -682,6 +679,17 @@ impl WriteTxn<'_> {
         endpoints: &Endpoints,
     ) -> Result<EdgeType> {
         self.define_type(TypeTable::Edge, graph_type, name, schema, endpoints)?;
+        self.written_edge_type(graph_type, name)
+    }
+
+    fn written_node_type(&self, graph_type: &str, name: &str) -> Result<NodeType> {
+        self.node_type(graph_type, name)?
+            .ok_or_else(|| Error::NotFound {
+                entity: TypeTable::Node.entity(graph_type, name),
+            })
+    }
+
+    fn written_edge_type(&self, graph_type: &str, name: &str) -> Result<EdgeType> {
         self.edge_type(graph_type, name)?
             .ok_or_else(|| Error::NotFound {
                 entity: TypeTable::Edge.entity(graph_type, name),
@@ -753,10 +761,7 @@ impl WriteTxn<'_> {
         schema: &Value,
     ) -> Result<NodeType> {
         self.update_type(TypeTable::Node, graph_type, name, schema, &Endpoints::any())?;
-        self.node_type(graph_type, name)?
-            .ok_or_else(|| Error::NotFound {
-                entity: TypeTable::Node.entity(graph_type, name),
-            })
+        self.written_node_type(graph_type, name)
     }
 
     /// Replaces an edge type's schema and endpoint rules. Every existing edge
@@ -774,10 +779,7 @@ impl WriteTxn<'_> {
         endpoints: &Endpoints,
     ) -> Result<EdgeType> {
         self.update_type(TypeTable::Edge, graph_type, name, schema, endpoints)?;
-        self.edge_type(graph_type, name)?
-            .ok_or_else(|| Error::NotFound {
-                entity: TypeTable::Edge.entity(graph_type, name),
-            })
+        self.written_edge_type(graph_type, name)
     }
 
     fn update_type(

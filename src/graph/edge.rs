@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::node::parse_attributes;
-use super::{graph_id, is_unique_violation, merge_patch, GraphCtx, ListOptions, Page};
+use super::item::{parse_attributes, Item};
+use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -147,10 +147,7 @@ fn edge_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<EdgeColumns> {
 
 fn build_edge(graph: &str, raw: EdgeColumns) -> Result<Edge> {
     let (key, edge_type, source, target, undirected, attributes, created_at, updated_at) = raw;
-    let attributes = parse_attributes(
-        || format!("attributes of edge {key:?} in graph {graph:?}"),
-        &attributes,
-    )?;
+    let attributes = parse_attributes(Item::Edge, graph, &key, &attributes)?;
     Ok(Edge {
         graph: graph.to_owned(),
         key,
@@ -178,14 +175,8 @@ impl Reader {
     ///
     /// [`Error::NotFound`] if the graph does not exist.
     pub fn edge(&self, graph: &str, key: &str) -> Result<Option<Edge>> {
-        let gid = graph_id(self.conn(), graph)?;
         let sql = format!("{SELECT_EDGE} WHERE e.graph_id = ?1 AND e.key = ?2");
-        let raw = self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_row(params![gid, key], edge_columns)
-            .optional()?;
-        raw.map(|raw| build_edge(graph, raw)).transpose()
+        self.one_item(graph, key, &sql, edge_columns, |raw| build_edge(graph, raw))
     }
 
     /// A page of `graph`'s edges in key order; see [`ListOptions`].
@@ -194,25 +185,19 @@ impl Reader {
     ///
     /// [`Error::NotFound`] if the graph does not exist.
     pub fn edges(&self, graph: &str, options: &ListOptions) -> Result<Page<Edge>> {
-        let gid = graph_id(self.conn(), graph)?;
-        let limit = options.sql_limit();
         let sql = format!(
             "{SELECT_EDGE} WHERE e.graph_id = ?1 AND (?2 IS NULL OR e.key > ?2)
                AND (?3 IS NULL OR t.name = ?3)
              ORDER BY e.key LIMIT ?4"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let raws = stmt
-            .query_map(
-                params![gid, options.after, options.of_type, limit],
-                edge_columns,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let items = raws
-            .into_iter()
-            .map(|raw| build_edge(graph, raw))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page::new(items, limit, |e: &Edge| &e.key))
+        self.page_of_items(
+            graph,
+            options,
+            &sql,
+            edge_columns,
+            |raw| build_edge(graph, raw),
+            |e| &e.key,
+        )
     }
 
     /// How many edges `graph` has.
@@ -221,12 +206,7 @@ impl Reader {
     ///
     /// [`Error::NotFound`] if the graph does not exist.
     pub fn edge_count(&self, graph: &str) -> Result<u64> {
-        let gid = graph_id(self.conn(), graph)?;
-        let count: i64 = self
-            .conn()
-            .prepare_cached("SELECT count(*) FROM edges WHERE graph_id = ?1")?
-            .query_row([gid], |row| row.get(0))?;
-        Ok(count as u64)
+        self.count_items(Item::Edge, graph)
     }
 
     /// The nodes adjacent to `key` along edges in `direction`, optionally
@@ -462,8 +442,7 @@ impl WriteTxn<'_> {
     /// [`Error::NotFound`] if the graph or edge does not exist;
     /// [`Error::SchemaViolation`] or [`Error::TooLarge`] for bad attributes.
     pub fn replace_edge(&mut self, graph: &str, key: &str, attributes: &Value) -> Result<()> {
-        let (id, edge_type, _) = self.edge_row(graph, key)?;
-        self.store_edge_attributes(graph, key, id, &edge_type, attributes)
+        self.replace_item(Item::Edge, graph, key, attributes)
     }
 
     /// Applies an RFC 7396 JSON merge patch to edge `key`'s attributes and
@@ -478,23 +457,7 @@ impl WriteTxn<'_> {
         key: &str,
         patch: &Value,
     ) -> Result<Map<String, Value>> {
-        let (id, edge_type, current) = self.edge_row(graph, key)?;
-        let entity = || Entity::Edge {
-            graph: graph.to_owned(),
-            key: key.to_owned(),
-        };
-        let mut document: Value = serde_json::from_str(&current)
-            .map_err(|e| Error::corrupt(format!("attributes of {}", entity()), e))?;
-        self.check_patch_depth(&entity, patch)?;
-        merge_patch(&mut document, patch);
-        self.store_edge_attributes(graph, key, id, &edge_type, &document)?;
-        match document {
-            Value::Object(map) => Ok(map),
-            _ => Err(Error::invalid(
-                entity(),
-                "a merge patch must leave an object",
-            )),
-        }
+        self.patch_item(Item::Edge, graph, key, patch)
     }
 
     /// Removes edge `key`.
@@ -503,55 +466,12 @@ impl WriteTxn<'_> {
     ///
     /// [`Error::NotFound`] if the graph or edge does not exist.
     pub fn remove_edge(&mut self, graph: &str, key: &str) -> Result<()> {
-        let (id, _, _) = self.edge_row(graph, key)?;
+        let (id, _, _) = self.item_row(Item::Edge, graph, key)?;
         self.conn()
             .prepare_cached("DELETE FROM edges WHERE id = ?1")?
             .execute([id])?;
         self.outbox
             .in_graph(EntityKind::Edge, ChangeOp::Delete, graph, key);
-        Ok(())
-    }
-
-    fn edge_row(&mut self, graph: &str, key: &str) -> Result<(i64, String, String)> {
-        let ctx = self.graph_ctx(graph)?;
-        self.conn()
-            .prepare_cached(
-                "SELECT e.id, t.name, e.attributes FROM edges e
-                 JOIN edge_types t ON t.id = e.edge_type_id
-                 WHERE e.graph_id = ?1 AND e.key = ?2",
-            )?
-            .query_row(params![ctx.id, key], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .optional()?
-            .ok_or_else(|| Error::NotFound {
-                entity: Entity::Edge {
-                    graph: graph.to_owned(),
-                    key: key.to_owned(),
-                },
-            })
-    }
-
-    fn store_edge_attributes(
-        &mut self,
-        graph: &str,
-        key: &str,
-        id: i64,
-        edge_type: &str,
-        attributes: &Value,
-    ) -> Result<()> {
-        let ctx = self.graph_ctx(graph)?;
-        let entity = || Entity::Edge {
-            graph: graph.to_owned(),
-            key: key.to_owned(),
-        };
-        let edge_type = self.type_ctx(TypeTable::Edge, &ctx, edge_type, &entity)?;
-        let text = self.valid_attributes(&entity, &edge_type.compiled, attributes)?;
-        self.conn()
-            .prepare_cached("UPDATE edges SET attributes = ?1, updated_at = ?2 WHERE id = ?3")?
-            .execute(params![text, now_ms(), id])?;
-        self.outbox
-            .in_graph(EntityKind::Edge, ChangeOp::Update, graph, key);
         Ok(())
     }
 

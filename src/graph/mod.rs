@@ -4,6 +4,7 @@
 //! This module owns the `graphs`, `nodes` and `edges` tables.
 
 mod edge;
+mod item;
 mod node;
 mod rules;
 

@@ -1,9 +1,10 @@
 //! Nodes: add, read, replace, merge-patch, remove, list.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde_json::{Map, Value};
 
-use super::{graph_id, is_unique_violation, merge_patch, ListOptions, Page};
+use super::item::{parse_attributes, Item};
+use super::{is_unique_violation, ListOptions, Page};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -31,13 +32,6 @@ pub struct Node {
 const SELECT_NODE: &str = "SELECT n.key, t.name, n.attributes, n.created_at, n.updated_at
      FROM nodes n JOIN node_types t ON t.id = n.node_type_id";
 
-pub(crate) fn parse_attributes(
-    what: impl FnOnce() -> String,
-    text: &str,
-) -> Result<Map<String, Value>> {
-    serde_json::from_str(text).map_err(|e| Error::corrupt(what(), e))
-}
-
 impl Reader {
     /// The node `key` of `graph`, if there is one.
     ///
@@ -45,14 +39,8 @@ impl Reader {
     ///
     /// [`Error::NotFound`] if the graph does not exist.
     pub fn node(&self, graph: &str, key: &str) -> Result<Option<Node>> {
-        let gid = graph_id(self.conn(), graph)?;
         let sql = format!("{SELECT_NODE} WHERE n.graph_id = ?1 AND n.key = ?2");
-        let raw = self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_row(params![gid, key], node_columns)
-            .optional()?;
-        raw.map(|raw| build_node(graph, raw)).transpose()
+        self.one_item(graph, key, &sql, node_columns, |raw| build_node(graph, raw))
     }
 
     /// A page of `graph`'s nodes in key order; see [`ListOptions`].
@@ -87,25 +75,19 @@ impl Reader {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn nodes(&self, graph: &str, options: &ListOptions) -> Result<Page<Node>> {
-        let gid = graph_id(self.conn(), graph)?;
-        let limit = options.sql_limit();
         let sql = format!(
             "{SELECT_NODE} WHERE n.graph_id = ?1 AND (?2 IS NULL OR n.key > ?2)
                AND (?3 IS NULL OR t.name = ?3)
              ORDER BY n.key LIMIT ?4"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let raws = stmt
-            .query_map(
-                params![gid, options.after, options.of_type, limit],
-                node_columns,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let items = raws
-            .into_iter()
-            .map(|raw| build_node(graph, raw))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page::new(items, limit, |n: &Node| &n.key))
+        self.page_of_items(
+            graph,
+            options,
+            &sql,
+            node_columns,
+            |raw| build_node(graph, raw),
+            |n| &n.key,
+        )
     }
 
     /// How many nodes `graph` has.
@@ -114,12 +96,7 @@ impl Reader {
     ///
     /// [`Error::NotFound`] if the graph does not exist.
     pub fn node_count(&self, graph: &str) -> Result<u64> {
-        let gid = graph_id(self.conn(), graph)?;
-        let count: i64 = self
-            .conn()
-            .prepare_cached("SELECT count(*) FROM nodes WHERE graph_id = ?1")?
-            .query_row([gid], |row| row.get(0))?;
-        Ok(count as u64)
+        self.count_items(Item::Node, graph)
     }
 }
 
@@ -139,10 +116,7 @@ fn build_node(
     graph: &str,
     (key, node_type, attributes, created_at, updated_at): NodeColumns,
 ) -> Result<Node> {
-    let attributes = parse_attributes(
-        || format!("attributes of node {key:?} in graph {graph:?}"),
-        &attributes,
-    )?;
+    let attributes = parse_attributes(Item::Node, graph, &key, &attributes)?;
     Ok(Node {
         graph: graph.to_owned(),
         key,
@@ -204,8 +178,7 @@ impl WriteTxn<'_> {
     /// [`Error::NotFound`] if the graph or node does not exist, and the
     /// validation errors of [`add_node`](WriteTxn::add_node).
     pub fn replace_node(&mut self, graph: &str, key: &str, attributes: &Value) -> Result<()> {
-        let (id, node_type, _) = self.node_row(graph, key)?;
-        self.store_node_attributes(graph, key, id, &node_type, attributes)
+        self.replace_item(Item::Node, graph, key, attributes)
     }
 
     /// Applies an RFC 7396 JSON merge patch to node `key`'s attributes
@@ -239,23 +212,7 @@ impl WriteTxn<'_> {
         key: &str,
         patch: &Value,
     ) -> Result<Map<String, Value>> {
-        let (id, node_type, current) = self.node_row(graph, key)?;
-        let entity = || Entity::Node {
-            graph: graph.to_owned(),
-            key: key.to_owned(),
-        };
-        let mut document: Value = serde_json::from_str(&current)
-            .map_err(|e| Error::corrupt(format!("attributes of {}", entity()), e))?;
-        self.check_patch_depth(&entity, patch)?;
-        merge_patch(&mut document, patch);
-        self.store_node_attributes(graph, key, id, &node_type, &document)?;
-        match document {
-            Value::Object(map) => Ok(map),
-            _ => Err(Error::invalid(
-                entity(),
-                "a merge patch must leave an object",
-            )),
-        }
+        self.patch_item(Item::Node, graph, key, patch)
     }
 
     /// Removes node `key` and every edge incident to it.
@@ -264,7 +221,7 @@ impl WriteTxn<'_> {
     ///
     /// [`Error::NotFound`] if the graph or node does not exist.
     pub fn remove_node(&mut self, graph: &str, key: &str) -> Result<()> {
-        let (id, _, _) = self.node_row(graph, key)?;
+        let (id, _, _) = self.item_row(Item::Node, graph, key)?;
         let incident: Vec<(i64, String)> = self
             .conn()
             .prepare_cached(
@@ -285,86 +242,6 @@ impl WriteTxn<'_> {
             .execute([id])?;
         self.outbox
             .in_graph(EntityKind::Node, ChangeOp::Delete, graph, key);
-        Ok(())
-    }
-
-    /// Row id, node type name and attribute text of an existing node.
-    fn node_row(&mut self, graph: &str, key: &str) -> Result<(i64, String, String)> {
-        let ctx = self.graph_ctx(graph)?;
-        self.conn()
-            .prepare_cached(
-                "SELECT n.id, t.name, n.attributes FROM nodes n
-                 JOIN node_types t ON t.id = n.node_type_id
-                 WHERE n.graph_id = ?1 AND n.key = ?2",
-            )?
-            .query_row(params![ctx.id, key], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .optional()?
-            .ok_or_else(|| Error::NotFound {
-                entity: Entity::Node {
-                    graph: graph.to_owned(),
-                    key: key.to_owned(),
-                },
-            })
-    }
-
-    fn store_node_attributes(
-        &mut self,
-        graph: &str,
-        key: &str,
-        id: i64,
-        node_type: &str,
-        attributes: &Value,
-    ) -> Result<()> {
-        let ctx = self.graph_ctx(graph)?;
-        let entity = || Entity::Node {
-            graph: graph.to_owned(),
-            key: key.to_owned(),
-        };
-        let node_type = self.type_ctx(TypeTable::Node, &ctx, node_type, &entity)?;
-        let text = self.valid_attributes(&entity, &node_type.compiled, attributes)?;
-        self.conn()
-            .prepare_cached("UPDATE nodes SET attributes = ?1, updated_at = ?2 WHERE id = ?3")?
-            .execute(params![text, now_ms(), id])?;
-        self.outbox
-            .in_graph(EntityKind::Node, ChangeOp::Update, graph, key);
-        Ok(())
-    }
-
-    /// Checks `attributes` against the limits and the schema and returns the
-    /// text to store.
-    pub(crate) fn valid_attributes(
-        &self,
-        entity: &dyn Fn() -> Entity,
-        compiled: &crate::schema::CompiledSchema,
-        attributes: &Value,
-    ) -> Result<String> {
-        let text = self.limits().check_attributes(entity, attributes)?;
-        let violations = compiled.violations(attributes);
-        if !violations.is_empty() {
-            return Err(Error::SchemaViolation {
-                entity: entity(),
-                violations,
-            });
-        }
-        Ok(text)
-    }
-
-    pub(crate) fn check_patch_depth(
-        &self,
-        entity: &dyn Fn() -> Entity,
-        patch: &Value,
-    ) -> Result<()> {
-        if crate::limits::depth(patch) > self.limits().max_depth {
-            return Err(Error::invalid(
-                entity(),
-                format!(
-                    "merge patch nests deeper than the limit of {}",
-                    self.limits().max_depth
-                ),
-            ));
-        }
         Ok(())
     }
 }
