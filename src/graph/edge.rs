@@ -238,7 +238,8 @@ impl Reader {
         // under which they count in `direction`.
         let (outgoing, incoming) = match direction {
             Direction::Out => ("1", "e.undirected = 1"),
-            Direction::In => ("e.undirected = 1", "1"),
+            // A directed self-loop is stored only with the node as source.
+            Direction::In => ("(e.undirected = 1 OR e.target = ?1)", "1"),
             Direction::Both => ("1", "1"),
         };
         let sql = format!(
