@@ -276,7 +276,8 @@ impl WriteTxn<'_> {
     /// graph type; no self-loop unless `allowSelfLoops`; no second edge of
     /// the same type between the same endpoints unless `multi`; in an
     /// `acyclic` graph, no edge that closes a directed cycle; attributes
-    /// satisfy the edge type's schema.
+    /// satisfy the edge type's schema. The rules are checked in that order;
+    /// a key that is taken is detected last, by the insert itself.
     ///
     /// # Errors
     ///
