@@ -301,6 +301,25 @@ pub(crate) fn graph_type_row(conn: &Connection, name: &str) -> Result<Option<Gra
     raw.map(build_graph_type).transpose()
 }
 
+/// The row id of graph `graph` and its graph type, in one query.
+pub(crate) fn graph_and_type(
+    conn: &Connection,
+    graph: &str,
+) -> Result<Option<(i64, GraphTypeRow)>> {
+    let raw = conn
+        .prepare_cached(
+            "SELECT t.id, t.uid, t.name, t.config, t.version, t.created_at, t.updated_at, g.id
+               FROM graphs g JOIN graph_types t ON t.id = g.graph_type_id
+              WHERE g.name = ?1",
+        )?
+        .query_row([graph], |row| {
+            Ok((graph_type_from_row(row)?, row.get::<_, i64>(7)?))
+        })
+        .optional()?;
+    raw.map(|(row, graph_id)| Ok((graph_id, build_graph_type(row)?)))
+        .transpose()
+}
+
 pub(crate) fn require_graph_type(conn: &Connection, name: &str) -> Result<GraphTypeRow> {
     graph_type_row(conn, name)?.ok_or_else(|| Error::NotFound {
         entity: Entity::GraphType(name.to_owned()),

@@ -265,21 +265,11 @@ impl WriteTxn<'_> {
         if let Some(ctx) = self.cache.graphs.get(name) {
             return Ok(ctx.clone());
         }
-        let (id, graph_type): (i64, String) = self
-            .conn()
-            .prepare_cached(
-                "SELECT g.id, t.name FROM graphs g JOIN graph_types t ON t.id = g.graph_type_id
-                 WHERE g.name = ?1",
-            )?
-            .query_row([name], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?
-            .ok_or_else(|| Error::NotFound {
+        let (id, graph_type) =
+            types::graph_and_type(self.conn(), name)?.ok_or_else(|| Error::NotFound {
                 entity: Entity::Graph(name.to_owned()),
             })?;
-        let ctx = Arc::new(GraphCtx {
-            id,
-            graph_type: types::require_graph_type(self.conn(), &graph_type)?,
-        });
+        let ctx = Arc::new(GraphCtx { id, graph_type });
         self.cache.graphs.insert(name.to_owned(), ctx.clone());
         Ok(ctx)
     }
