@@ -1,0 +1,328 @@
+//! Write throughput of the store against raw SQLite, measured in the same
+//! run so the figures read as ratios.
+//!
+//! - **P1, bulk insert**: 100,000 schema-validated nodes added in one write
+//!   transaction (`begin_write`, `add_node` × 100,000, `commit`), against
+//!   raw rusqlite inserting the same rows into a bare `nodes` table with the
+//!   same `UNIQUE (graph_id, key)` constraint in one transaction. Goal: at
+//!   least 0.75 of raw throughput.
+//! - **P2, one node per transaction**: each iteration commits one write
+//!   transaction adding one node (the commit also publishes the change
+//!   events and bumps the revision), against one autocommit `INSERT` of the
+//!   same row into the same bare table. Goal: at least 0.7 of raw.
+//!
+//! Both sides write a fresh file (created outside the timed region) opened
+//! with honker-core's default pragmas (WAL, `synchronous = NORMAL`), get
+//! the same sequential keys (`n000123`) and the same attribute documents,
+//! and stamp `created_at` / `updated_at` per row. Raw SQLite receives the
+//! documents already serialized; the store serializes, size-checks and
+//! validates them against the node type's JSON Schema.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo bench --bench write
+//! ```
+//!
+//! Criterion prints elements per second for each side; the run ends with a
+//! summary of ours against raw, as a ratio, from every timed run.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use alknet_graphs::{GraphConfig, Store};
+use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const GRAPH_TYPE: &str = "pipeline";
+const NODE_TYPE: &str = "task";
+const GRAPH: &str = "bench";
+
+/// Nodes per P1 transaction.
+const BULK_NODES: usize = 100_000;
+
+/// Attribute documents are built once and reused round-robin, as a caller
+/// building each document just before writing it would have it in cache.
+const DISTINCT_DOCUMENTS: usize = 1024;
+
+const OURS: &str = "alknet_graphs";
+const RAW: &str = "raw_sqlite";
+
+/// The bare table raw SQLite writes: the store's `nodes` columns and key
+/// constraint, without its foreign keys.
+const RAW_DDL: &str = "CREATE TABLE nodes (
+    id INTEGER PRIMARY KEY,
+    graph_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    node_type_id INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (graph_id, key)
+)";
+
+const RAW_INSERT: &str = "INSERT INTO nodes
+    (graph_id, key, node_type_id, attributes, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+
+fn node_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "status": {"enum": ["pending", "running", "done"]},
+            "weight": {"type": "integer", "minimum": 0}
+        },
+        "required": ["name", "status"]
+    })
+}
+
+/// The same inputs for both sides.
+struct Inputs {
+    documents: Vec<Value>,
+    texts: Vec<String>,
+}
+
+impl Inputs {
+    fn new() -> Self {
+        let statuses = ["pending", "running", "done"];
+        let documents: Vec<Value> = (0..DISTINCT_DOCUMENTS)
+            .map(|i| {
+                json!({
+                    "name": format!("task-{i}"),
+                    "status": statuses[i % statuses.len()],
+                    "weight": i,
+                })
+            })
+            .collect();
+        let texts = documents.iter().map(Value::to_string).collect();
+        Inputs { documents, texts }
+    }
+
+    fn document(&self, i: usize) -> &Value {
+        &self.documents[i % DISTINCT_DOCUMENTS]
+    }
+
+    fn text(&self, i: usize) -> &str {
+        &self.texts[i % DISTINCT_DOCUMENTS]
+    }
+}
+
+fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("n{i:06}")).collect()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A new store holding one graph whose node type has [`node_schema`].
+fn fresh_store() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("graphs.db")).expect("open store");
+    store
+        .write(|tx| {
+            tx.define_graph_type(GRAPH_TYPE, GraphConfig::directed())?;
+            tx.define_node_type(GRAPH_TYPE, NODE_TYPE, &node_schema())?;
+            tx.create_graph(GRAPH, GRAPH_TYPE)?;
+            Ok(())
+        })
+        .expect("define the graph");
+    (dir, store)
+}
+
+/// A new file with the bare table, opened with the store's pragmas.
+fn fresh_raw() -> (TempDir, Connection) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = Connection::open(dir.path().join("raw.db")).expect("open raw file");
+    honker_core::apply_default_pragmas(&conn).expect("pragmas");
+    conn.execute_batch(RAW_DDL).expect("create table");
+    (dir, conn)
+}
+
+fn raw_count(conn: &Connection) -> usize {
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM nodes", [], |row| row.get(0))
+        .expect("count rows");
+    count as usize
+}
+
+/// Time spent and elements written, per (group, side).
+type Tally = BTreeMap<(&'static str, &'static str), (Duration, u64)>;
+
+/// Timed work per benchmark, to print ours against raw at the end.
+static TALLY: Mutex<Tally> = Mutex::new(BTreeMap::new());
+
+fn tally(group: &'static str, side: &'static str, elapsed: Duration, elements: u64) {
+    let mut tally = TALLY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let entry = tally.entry((group, side)).or_default();
+    entry.0 += elapsed;
+    entry.1 += elements;
+}
+
+fn bulk_ours(inputs: &Inputs, keys: &[String]) -> Duration {
+    let (dir, store) = fresh_store();
+    let start = Instant::now();
+    let mut tx = store.begin_write().expect("begin");
+    for (i, key) in keys.iter().enumerate() {
+        tx.add_node(GRAPH, key, NODE_TYPE, inputs.document(i))
+            .expect("add node");
+    }
+    black_box(tx.commit().expect("commit"));
+    let elapsed = start.elapsed();
+    let count = store
+        .begin_read()
+        .and_then(|r| r.node_count(GRAPH))
+        .expect("count nodes");
+    assert_eq!(count as usize, keys.len());
+    drop(store);
+    drop(dir);
+    elapsed
+}
+
+fn bulk_raw(inputs: &Inputs, keys: &[String]) -> Duration {
+    let (dir, conn) = fresh_raw();
+    let start = Instant::now();
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    {
+        let mut insert = conn.prepare_cached(RAW_INSERT).expect("prepare");
+        for (i, key) in keys.iter().enumerate() {
+            insert
+                .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
+                .expect("insert");
+        }
+    }
+    conn.execute_batch("COMMIT").expect("commit");
+    let elapsed = start.elapsed();
+    assert_eq!(raw_count(&conn), keys.len());
+    drop(conn);
+    drop(dir);
+    elapsed
+}
+
+fn bulk_insert(c: &mut Criterion) {
+    const GROUP: &str = "p1_bulk_insert_100k";
+    let inputs = Inputs::new();
+    let keys = keys(BULK_NODES);
+    let mut group = c.benchmark_group(GROUP);
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Elements(BULK_NODES as u64));
+    for side in [OURS, RAW] {
+        group.bench_function(side, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += match side {
+                        OURS => bulk_ours(&inputs, &keys),
+                        _ => bulk_raw(&inputs, &keys),
+                    };
+                }
+                tally(GROUP, side, total, iters * BULK_NODES as u64);
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+fn single_ours(inputs: &Inputs, iters: u64) -> Duration {
+    let (dir, store) = fresh_store();
+    let keys = keys(iters as usize);
+    let start = Instant::now();
+    for (i, key) in keys.iter().enumerate() {
+        let mut tx = store.begin_write().expect("begin");
+        tx.add_node(GRAPH, key, NODE_TYPE, inputs.document(i))
+            .expect("add node");
+        black_box(tx.commit().expect("commit"));
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(store.revision().expect("revision"), iters + 1);
+    drop(store);
+    drop(dir);
+    elapsed
+}
+
+fn single_raw(inputs: &Inputs, iters: u64) -> Duration {
+    let (dir, conn) = fresh_raw();
+    let keys = keys(iters as usize);
+    let start = Instant::now();
+    for (i, key) in keys.iter().enumerate() {
+        conn.prepare_cached(RAW_INSERT)
+            .expect("prepare")
+            .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
+            .expect("insert");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(raw_count(&conn), keys.len());
+    drop(conn);
+    drop(dir);
+    elapsed
+}
+
+fn one_node_per_transaction(c: &mut Criterion) {
+    const GROUP: &str = "p2_one_node_per_txn";
+    let inputs = Inputs::new();
+    let mut group = c.benchmark_group(GROUP);
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(1));
+    for side in [OURS, RAW] {
+        group.bench_function(side, |b| {
+            b.iter_custom(|iters| {
+                let elapsed = match side {
+                    OURS => single_ours(&inputs, iters),
+                    _ => single_raw(&inputs, iters),
+                };
+                tally(GROUP, side, elapsed, iters);
+                elapsed
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Prints ours against raw for every group that ran both.
+fn print_ratios() {
+    let tally = TALLY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rate = |group: &str, side: &str| {
+        tally
+            .get(&(group, side))
+            .filter(|(elapsed, _)| !elapsed.is_zero())
+            .map(|(elapsed, elements)| *elements as f64 / elapsed.as_secs_f64())
+    };
+    let groups = [("p1_bulk_insert_100k", 0.75), ("p2_one_node_per_txn", 0.7)];
+    for (group, goal) in groups {
+        if let (Some(ours), Some(raw)) = (rate(group, OURS), rate(group, RAW)) {
+            let ratio = ours / raw;
+            let verdict = if ratio >= goal { "meets" } else { "misses" };
+            println!(
+                "{group}: ours {ours:.0} elem/s, raw {raw:.0} elem/s, \
+                 ratio {ratio:.2} ({verdict} the goal of {goal:.2}; mean over every timed run)"
+            );
+        }
+    }
+}
+
+criterion_group!(benches, bulk_insert, one_node_per_transaction);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    print_ratios();
+}
