@@ -45,6 +45,8 @@ pub enum Entity {
         /// The edge's key.
         key: String,
     },
+    /// A durable consumer of the change stream, by name.
+    Consumer(String),
 }
 
 impl fmt::Display for Entity {
@@ -60,6 +62,7 @@ impl fmt::Display for Entity {
             Entity::Graph(name) => write!(f, "graph {name:?}"),
             Entity::Node { graph, key } => write!(f, "node {key:?} in graph {graph:?}"),
             Entity::Edge { graph, key } => write!(f, "edge {key:?} in graph {graph:?}"),
+            Entity::Consumer(name) => write!(f, "consumer {name:?}"),
         }
     }
 }
@@ -180,6 +183,19 @@ pub enum Error {
         /// The newest version this library knows.
         supported: i64,
     },
+    /// A durable consumer whose position is behind the change stream's
+    /// retention: batches it never read were pruned.
+    #[error(
+        "consumer {consumer:?} is at offset {offset}, but the change stream is pruned through offset {pruned_through}; rebuild from the store and skip ahead"
+    )]
+    ConsumerBehind {
+        /// The consumer's name.
+        consumer: String,
+        /// The offset it has read through.
+        offset: i64,
+        /// The last offset the stream's retention removed.
+        pruned_through: i64,
+    },
     /// `begin_write` on a thread that already holds this store's write transaction.
     #[error(
         "a write transaction is already open on this thread; use it instead of starting another"
@@ -218,6 +234,11 @@ impl Error {
     /// True when an edge would have closed a cycle in an acyclic graph.
     pub fn is_cycle(&self) -> bool {
         matches!(self, Error::Cycle { .. })
+    }
+
+    /// True when a durable consumer fell behind the stream's retention.
+    pub fn is_consumer_behind(&self) -> bool {
+        matches!(self, Error::ConsumerBehind { .. })
     }
 
     /// The keys around the cycle, when this is a cycle rejection.

@@ -44,6 +44,7 @@
 //! ```
 
 mod error;
+mod feed;
 mod graph;
 mod limits;
 mod outbox;
@@ -53,6 +54,9 @@ mod time;
 mod types;
 
 pub use error::{Entity, Error, Result, Violation};
+pub use feed::{
+    Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
+};
 pub use graph::{Direction, Edge, Graph, ListOptions, Neighbor, NewEdge, Node, Page};
 pub use limits::Limits;
 pub use outbox::{

@@ -164,6 +164,11 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// Whether no change has been recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Records a node or edge change.
     pub(crate) fn in_graph(&mut self, entity: EntityKind, op: ChangeOp, graph: &str, key: &str) {
         self.push(entity, op, Some(graph), None, key);

@@ -15,7 +15,10 @@ use std::thread::ThreadId;
 
 use rusqlite::{Connection, OpenFlags};
 
+use std::time::{Duration, Instant};
+
 use crate::error::{Error, Result};
+use crate::feed::{PruneReport, Retention};
 use crate::graph::TxnCache;
 use crate::limits::Limits;
 use crate::outbox::Outbox;
@@ -54,6 +57,11 @@ pub struct Store {
 
 pub(crate) struct Inner {
     path: PathBuf,
+    /// The resolved path, naming the file for the process-wide watcher.
+    canonical: PathBuf,
+    poll_interval: Duration,
+    retention: Retention,
+    last_prune: Mutex<Option<Instant>>,
     limits: Limits,
     writer: Mutex<Reader>,
     writer_thread: Mutex<Option<ThreadId>>,
@@ -64,12 +72,14 @@ pub(crate) struct Inner {
 
 /// Options for opening a [`Store`].
 ///
-/// Defaults: [`Limits::default()`], and up to 4 idle reader connections kept
-/// open for reuse.
+/// Defaults: [`Limits::default()`]; up to 4 idle reader connections kept
+/// open for reuse; the file watcher polls every 1 ms; [`Retention::default()`].
 #[derive(Debug, Clone)]
 pub struct StoreBuilder {
     limits: Limits,
     max_idle_readers: usize,
+    poll_interval: Duration,
+    retention: Retention,
 }
 
 impl Default for StoreBuilder {
@@ -77,6 +87,8 @@ impl Default for StoreBuilder {
         StoreBuilder {
             limits: Limits::default(),
             max_idle_readers: 4,
+            poll_interval: Duration::from_millis(1),
+            retention: Retention::default(),
         }
     }
 }
@@ -94,6 +106,21 @@ impl StoreBuilder {
         self
     }
 
+    /// How often the file watcher checks for commits (at least 1 µs). One
+    /// watcher serves every subscription of a file in a process; the first
+    /// one started sets the interval. An idle watcher costs about 3% of a
+    /// core at 1 ms and 16% at 100 µs.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_micros(1));
+        self
+    }
+
+    /// How long change notifications and stream batches are kept.
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Creates or opens the file at `path` and brings its schema up to date.
     ///
     /// # Errors
@@ -105,9 +132,14 @@ impl StoreBuilder {
         let path = path.as_ref().to_path_buf();
         let writer = open_writer(&path)?;
         migrate::migrate(&writer)?;
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
+                canonical,
+                poll_interval: self.poll_interval,
+                retention: self.retention,
+                last_prune: Mutex::new(None),
                 limits: self.limits,
                 writer: Mutex::new(Reader { conn: writer }),
                 writer_thread: Mutex::new(None),
@@ -155,6 +187,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+impl Inner {
+    /// Whether a pruning pass is due, claiming it if so.
+    fn prune_due(&self) -> bool {
+        let mut last = lock(&self.last_prune);
+        let due = last.is_none_or(|at| at.elapsed() >= self.retention.interval);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+}
+
 impl Store {
     /// Creates or opens the file at `path` with default options.
     ///
@@ -178,6 +222,30 @@ impl Store {
     /// The size bounds this store checks on every write.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    pub(crate) fn canonical_path(&self) -> &Path {
+        &self.inner.canonical
+    }
+
+    pub(crate) fn poll_interval(&self) -> Duration {
+        self.inner.poll_interval
+    }
+
+    /// Prunes change notifications and stream batches past the store's
+    /// [`Retention`] now. Committing writes also do this, at most once per
+    /// [`Retention::interval`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] if the write fails.
+    pub fn prune(&self) -> Result<PruneReport> {
+        let mut tx = self.begin_write()?;
+        let report = crate::feed::prune(&tx.guard.conn, &self.inner.retention)?;
+        *lock(&self.inner.last_prune) = Some(Instant::now());
+        tx.open = false;
+        tx.guard.conn.execute_batch("COMMIT")?;
+        Ok(report)
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`), waiting for the writer
@@ -378,6 +446,9 @@ impl WriteTxn<'_> {
     /// back and nothing of it is visible.
     pub fn commit(mut self) -> Result<u64> {
         let revision = crate::outbox::publish(&self.guard.conn, &self.outbox)?;
+        if !self.outbox.is_empty() && self.inner.prune_due() {
+            crate::feed::prune(&self.guard.conn, &self.inner.retention)?;
+        }
         self.guard.conn.execute_batch("COMMIT")?;
         self.open = false;
         self.inner

@@ -1,0 +1,100 @@
+//! Retention of honker's notification table and of the change stream.
+//!
+//! honker never prunes. The store prunes its own channel and topic inside a
+//! committing write transaction, at most once per [`Retention::interval`],
+//! so the tables stay bounded without a background thread.
+
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+use crate::outbox::{CHANGE_CHANNEL, CHANGE_TOPIC};
+
+/// How long change notifications and stream batches are kept.
+///
+/// Defaults: notifications for 1 hour and at most 10,000; stream batches
+/// for 7 days and at most 1,000,000; pruning at most once a minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Notifications older than this are pruned.
+    pub notifications_max_age: Duration,
+    /// At most this many notifications are kept.
+    pub notifications_max_count: u64,
+    /// Stream batches older than this are pruned.
+    pub stream_max_age: Duration,
+    /// At most this many stream batches are kept.
+    pub stream_max_count: u64,
+    /// Pruning runs at most this often (inside a committing write).
+    pub interval: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            notifications_max_age: Duration::from_secs(3600),
+            notifications_max_count: 10_000,
+            stream_max_age: Duration::from_secs(7 * 24 * 3600),
+            stream_max_count: 1_000_000,
+            interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What one pruning pass removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    /// Notification rows removed.
+    pub notifications: u64,
+    /// Stream rows removed.
+    pub stream_batches: u64,
+}
+
+// `created_at` in honker's tables is in unix seconds.
+const PRUNE_NOTIFICATIONS: &str = "DELETE FROM _honker_notifications
+     WHERE channel = ?1 AND (created_at < unixepoch() - ?2 OR id <= (
+         SELECT id FROM _honker_notifications WHERE channel = ?1
+         ORDER BY id DESC LIMIT 1 OFFSET ?3))";
+const LAST_PRUNABLE_OFFSET: &str = "SELECT max(offset) FROM _honker_stream
+     WHERE topic = ?1 AND (created_at < unixepoch() - ?2 OR offset <= (
+         SELECT offset FROM _honker_stream WHERE topic = ?1
+         ORDER BY offset DESC LIMIT 1 OFFSET ?3))";
+const PRUNE_STREAM: &str = "DELETE FROM _honker_stream WHERE topic = ?1 AND offset <= ?2";
+const RECORD_PRUNED: &str =
+    "INSERT INTO _alknet_meta (key, value) VALUES ('stream_pruned_through', ?1)
+     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)";
+
+/// Prunes this store's notifications and stream batches past `retention`,
+/// inside the caller's write transaction.
+pub(crate) fn prune(conn: &Connection, retention: &Retention) -> Result<PruneReport> {
+    let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let notifications = conn
+        .prepare_cached(PRUNE_NOTIFICATIONS)?
+        .execute(rusqlite::params![
+            CHANGE_CHANNEL,
+            seconds(retention.notifications_max_age),
+            count(retention.notifications_max_count)
+        ])?;
+    // Stream batches go in offset order, so that "pruned through offset N"
+    // describes exactly what a consumer can no longer read.
+    let through: Option<i64> = conn.prepare_cached(LAST_PRUNABLE_OFFSET)?.query_row(
+        rusqlite::params![
+            CHANGE_TOPIC,
+            seconds(retention.stream_max_age),
+            count(retention.stream_max_count)
+        ],
+        |row| row.get(0),
+    )?;
+    let mut stream_batches = 0;
+    if let Some(through) = through {
+        stream_batches = conn
+            .prepare_cached(PRUNE_STREAM)?
+            .execute(rusqlite::params![CHANGE_TOPIC, through])?;
+        conn.prepare_cached(RECORD_PRUNED)?.execute([through])?;
+    }
+    Ok(PruneReport {
+        notifications: notifications as u64,
+        stream_batches: stream_batches as u64,
+    })
+}
