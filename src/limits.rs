@@ -86,7 +86,9 @@ impl Limits {
                 ),
             ));
         }
-        if depth(attributes) > self.max_depth {
+        // Serializing a `Value` cannot fail: its keys are strings.
+        let text = serde_json::to_string(attributes).unwrap_or_default();
+        if text_depth(&text) > self.max_depth {
             return Err(Error::invalid(
                 entity(),
                 format!(
@@ -95,7 +97,6 @@ impl Limits {
                 ),
             ));
         }
-        let text = attributes.to_string();
         if text.len() > self.max_attributes_bytes {
             return Err(Error::TooLarge {
                 entity: entity(),
@@ -118,6 +119,34 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// Nesting depth of arrays and objects in serialized JSON (a scalar is 0),
+/// by one pass over the bytes.
+pub(crate) fn text_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in json.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Nesting depth of arrays and objects (a scalar is 0), computed without recursion.
@@ -154,9 +183,15 @@ mod tests {
 
     #[test]
     fn depth_counts_containers() {
-        assert_eq!(depth(&json!(1)), 0);
-        assert_eq!(depth(&json!({})), 1);
-        assert_eq!(depth(&json!({"a": [1, {"b": []}]})), 4);
+        for (value, expected) in [
+            (json!(1), 0),
+            (json!({}), 1),
+            (json!({"a": [1, {"b": []}]}), 4),
+            (json!({"[[[": "{{\\\"[", "b": [[]]}), 3),
+        ] {
+            assert_eq!(depth(&value), expected, "{value}");
+            assert_eq!(text_depth(&value.to_string()), expected, "{value}");
+        }
     }
 
     #[test]

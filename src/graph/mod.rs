@@ -143,7 +143,8 @@ pub(crate) struct TypeCtx {
 #[derive(Default)]
 pub(crate) struct TxnCache {
     graphs: HashMap<String, Arc<GraphCtx>>,
-    types: HashMap<(TypeTable, i64, String), Arc<TypeCtx>>,
+    /// (table, graph type id) → type name → type.
+    types: HashMap<(TypeTable, i64), HashMap<String, Arc<TypeCtx>>>,
 }
 
 impl TxnCache {
@@ -283,8 +284,8 @@ impl WriteTxn<'_> {
         name: &str,
         entity: &dyn Fn() -> Entity,
     ) -> Result<Arc<TypeCtx>> {
-        let cache_key = (table, graph.graph_type.id, name.to_owned());
-        if let Some(ctx) = self.cache.types.get(&cache_key) {
+        let cache_key = (table, graph.graph_type.id);
+        if let Some(ctx) = self.cache.types.get(&cache_key).and_then(|t| t.get(name)) {
             return Ok(ctx.clone());
         }
         let graph_type = &graph.graph_type.public.name;
@@ -301,7 +302,11 @@ impl WriteTxn<'_> {
             })?;
         let compiled = self.compiled(table, graph_type, &row)?;
         let ctx = Arc::new(TypeCtx { row, compiled });
-        self.cache.types.insert(cache_key, ctx.clone());
+        self.cache
+            .types
+            .entry(cache_key)
+            .or_default()
+            .insert(name.to_owned(), ctx.clone());
         Ok(ctx)
     }
 }

@@ -181,6 +181,13 @@ fn honker_error(err: honker_core::Error) -> Error {
     }
 }
 
+/// Runs a transaction-control statement through the statement cache, so it
+/// is parsed once per connection rather than once per transaction.
+fn run(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock cannot leave the data half-updated here:
     // the writer rolls back in `WriteTxn::drop`, and the pool is a plain Vec.
@@ -244,7 +251,7 @@ impl Store {
         let report = crate::feed::prune(&tx.guard.conn, &self.inner.retention)?;
         *lock(&self.inner.last_prune) = Some(Instant::now());
         tx.open = false;
-        tx.guard.conn.execute_batch("COMMIT")?;
+        run(&tx.guard.conn, "COMMIT")?;
         Ok(report)
     }
 
@@ -265,7 +272,7 @@ impl Store {
             return Err(Error::WriteInProgress);
         }
         let guard = lock(&self.inner.writer);
-        guard.conn.execute_batch("BEGIN IMMEDIATE")?;
+        run(&guard.conn, "BEGIN IMMEDIATE")?;
         *lock(&self.inner.writer_thread) = Some(me);
         Ok(WriteTxn {
             inner: &self.inner,
@@ -291,7 +298,7 @@ impl Store {
                 conn: open_reader(&self.inner.path)?,
             },
         };
-        reader.conn.execute_batch("BEGIN DEFERRED")?;
+        run(&reader.conn, "BEGIN DEFERRED")?;
         Ok(ReadTxn {
             inner: &self.inner,
             reader: Some(reader),
@@ -400,7 +407,7 @@ impl Drop for ReadTxn<'_> {
         };
         // A read transaction has nothing to keep; a failure to end it means
         // the connection is unusable, so it is not returned to the pool.
-        if reader.conn.execute_batch("COMMIT").is_ok() {
+        if run(&reader.conn, "COMMIT").is_ok() {
             let mut pool = lock(&self.inner.readers);
             if pool.len() < self.inner.max_idle_readers {
                 pool.push(reader);
@@ -449,7 +456,7 @@ impl WriteTxn<'_> {
         if !self.outbox.is_empty() && self.inner.prune_due() {
             crate::feed::prune(&self.guard.conn, &self.inner.retention)?;
         }
-        self.guard.conn.execute_batch("COMMIT")?;
+        run(&self.guard.conn, "COMMIT")?;
         self.open = false;
         self.inner
             .schemas
@@ -464,7 +471,7 @@ impl WriteTxn<'_> {
     /// [`Error::Sqlite`] if SQLite reports a failure while rolling back.
     pub fn rollback(mut self) -> Result<()> {
         self.open = false;
-        self.guard.conn.execute_batch("ROLLBACK")?;
+        run(&self.guard.conn, "ROLLBACK")?;
         Ok(())
     }
 }
@@ -475,7 +482,7 @@ impl Drop for WriteTxn<'_> {
             // Never panic in drop; if ROLLBACK itself fails, SQLite has
             // already rolled the transaction back (the only failure modes
             // are "no transaction is active" and I/O errors that abort it).
-            let _ = self.guard.conn.execute_batch("ROLLBACK");
+            let _ = run(&self.guard.conn, "ROLLBACK");
         }
         *lock(&self.inner.writer_thread) = None;
     }
