@@ -63,6 +63,6 @@ pub use outbox::{
     ChangeBatch, ChangeEvent, ChangeOp, EntityKind, CHANGE_CHANNEL, CHANGE_TOPIC,
     INLINE_EVENT_LIMIT,
 };
-pub use schema::check_schema;
+pub use schema::{check_schema, MAX_SCHEMA_DEPTH};
 pub use store::{ReadTxn, Reader, Store, StoreBuilder, WriteTxn};
 pub use types::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};

@@ -38,6 +38,9 @@ impl CompiledSchema {
     }
 }
 
+/// The deepest nesting of arrays and objects a schema may have.
+pub const MAX_SCHEMA_DEPTH: usize = 100;
+
 /// Compiles `schema` without any network or file access.
 ///
 /// Draft 2020-12 unless the schema's `$schema` names another draft; `format`
@@ -46,10 +49,18 @@ impl CompiledSchema {
 ///
 /// # Errors
 ///
-/// The compiler's message: the schema is not valid against its meta-schema,
+/// The compiler's message: the schema nests deeper than
+/// [`MAX_SCHEMA_DEPTH`], is not valid against its meta-schema,
 /// a `$ref` cannot be resolved inside the document, or a pattern is not a
 /// valid regular expression.
 pub(crate) fn compile(schema: &Value, version: i64) -> Result<CompiledSchema, String> {
+    // Checked first and without recursion: the compiler recurses per level,
+    // and a stored schema must parse back (serde_json stops at 128 levels).
+    if crate::limits::depth(schema) > MAX_SCHEMA_DEPTH {
+        return Err(format!(
+            "the schema nests deeper than the limit of {MAX_SCHEMA_DEPTH}"
+        ));
+    }
     let validator = jsonschema::options()
         .offline()
         .should_validate_formats(true)
@@ -154,6 +165,30 @@ mod tests {
             let schema = json!({"$ref": reference});
             assert!(compile(&schema, 1).is_err(), "{reference} compiled");
         }
+    }
+
+    #[test]
+    fn schema_depth_is_bounded_before_compiling() {
+        // Moved, not copied, into each level (`json!` would copy: quadratic).
+        let nested = |levels: usize| {
+            let mut schema = Value::Object(serde_json::Map::new());
+            for _ in 1..levels {
+                let mut level = serde_json::Map::new();
+                level.insert("not".to_owned(), schema);
+                schema = Value::Object(level);
+            }
+            schema
+        };
+        assert!(compile(&nested(MAX_SCHEMA_DEPTH), 1).is_ok());
+        let err = compile(&nested(MAX_SCHEMA_DEPTH + 1), 1).err().unwrap();
+        assert_eq!(err, "the schema nests deeper than the limit of 100");
+        // Deep enough to overflow the compiler's stack if it were reached
+        // (building and dropping such a value needs a large stack itself).
+        let deep = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || compile(&nested(20_000), 1).is_err())
+            .unwrap();
+        assert!(deep.join().unwrap());
     }
 
     #[test]

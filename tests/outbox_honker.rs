@@ -16,13 +16,20 @@ fn honkers_stream_reader_and_notification_listeners_see_the_outbox_rows() {
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     honker_core::attach_honker_functions(&conn).unwrap();
     let read: String = conn
-        .query_row("SELECT honker_stream_read_since(?1, 0, 10)", [CHANGE_TOPIC], |r| r.get(0))
+        .query_row(
+            "SELECT honker_stream_read_since(?1, 0, 10)",
+            [CHANGE_TOPIC],
+            |r| r.get(0),
+        )
         .unwrap();
     let rows: Vec<Value> = serde_json::from_str(&read).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["topic"], CHANGE_TOPIC);
     assert_eq!(rows[0]["key"], Value::Null);
-    assert!(rows[0]["created_at"].as_i64().unwrap() > 1_600_000_000, "unix seconds");
+    assert!(
+        rows[0]["created_at"].as_i64().unwrap() > 1_600_000_000,
+        "unix seconds"
+    );
     let batch = ChangeBatch::from_payload(rows[0]["payload"].as_str().unwrap()).unwrap();
     assert_eq!(batch.revision, 1);
 

@@ -1,0 +1,19 @@
+//! Fuzz targets for `alknet-graphs`: untrusted JSON reaching the store.
+//!
+//! The properties live in `checks.rs`, which the root crate's
+//! `tests/fuzz_corpus.rs` also compiles to replay the committed corpus.
+
+mod checks;
+
+use std::sync::OnceLock;
+
+pub use checks::Fixture;
+
+/// The fixture, set up on the first input and shared by all that follow.
+///
+/// A static is never dropped, so its temporary directory (one small
+/// database) is left behind when the fuzzer exits.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(Fixture::open)
+}

@@ -1,0 +1,53 @@
+//! Replays the committed fuzz corpus through the fuzz targets' checks, so
+//! plain `cargo test` covers every input the fuzzers kept.
+//!
+//! The checks are `fuzz/src/checks.rs`, compiled here as a module: the
+//! targets and this replay cannot drift apart.
+
+#[path = "../fuzz/src/checks.rs"]
+mod checks;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Every input in `fuzz/corpus/{target}` that parses as JSON, by file name.
+/// Inputs that do not parse are skipped, as the targets skip them.
+fn corpus(target: &str) -> Vec<(String, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("read the corpus directory") {
+        let path = entry.expect("list the corpus directory").path();
+        let bytes = std::fs::read(&path).expect("read a corpus file");
+        if let Ok(value) = serde_json::from_slice(&bytes) {
+            inputs.push((path.display().to_string(), value));
+        }
+    }
+    assert!(
+        inputs.len() >= 20,
+        "{} holds only {} JSON inputs",
+        dir.display(),
+        inputs.len()
+    );
+    inputs
+}
+
+#[test]
+fn attributes_corpus_replays() {
+    let fixture = checks::Fixture::open();
+    for (name, attributes) in corpus("attributes") {
+        eprintln!("{name}");
+        fixture.check_attributes(&attributes);
+    }
+}
+
+#[test]
+fn schema_corpus_replays() {
+    let fixture = checks::Fixture::open();
+    for (name, schema) in corpus("schema") {
+        eprintln!("{name}");
+        fixture.check_schema(&schema);
+    }
+}
