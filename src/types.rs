@@ -1003,7 +1003,7 @@ impl WriteTxn<'_> {
 
     fn type_changed(&mut self) {
         self.schemas.dirty = true;
-        self.cache.clear();
+        self.cache().clear();
     }
 }
 

@@ -462,3 +462,39 @@ fn numbers_round_trip_exactly() {
         r#"{"big":123456789012345678901234567890,"float":0.1,"exp":1.7976931348623157e+308,"neg":-0.0}"#
     );
 }
+
+#[test]
+fn graphs_resolved_by_earlier_transactions_never_go_stale() {
+    let (dir, store) = store();
+    people(&store, GraphConfig::directed());
+
+    // A graph created in a rolled-back transaction is gone afterwards.
+    {
+        let mut tx = store.begin_write().unwrap();
+        tx.create_graph("temp", "people").unwrap();
+        tx.add_node("temp", "x", "team", &json!({})).unwrap();
+    }
+    let err = store
+        .write(|tx| tx.add_node("temp", "y", "team", &json!({})))
+        .unwrap_err();
+    assert_eq!(err.to_string(), r#"graph "temp" does not exist"#);
+
+    // Another handle (like another process) drops and re-creates a graph
+    // this handle has resolved before: writes land in the new graph.
+    store
+        .write(|tx| tx.add_node("acme", "t1", "team", &json!({})))
+        .unwrap();
+    let other = Store::open(dir.path().join("test.db")).unwrap();
+    other
+        .write(|tx| {
+            tx.drop_graph("acme")?;
+            tx.create_graph("acme", "people").map(|_| ())
+        })
+        .unwrap();
+    store
+        .write(|tx| tx.add_node("acme", "t2", "team", &json!({})))
+        .unwrap();
+    let read = store.begin_read().unwrap();
+    assert_eq!(read.node_count("acme").unwrap(), 1);
+    assert!(read.node("acme", "t2").unwrap().is_some());
+}

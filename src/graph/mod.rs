@@ -251,7 +251,7 @@ impl WriteTxn<'_> {
         ] {
             self.conn().prepare_cached(sql)?.execute([graph.id])?;
         }
-        self.cache.clear();
+        self.cache().clear();
         self.outbox.in_graph_type(
             EntityKind::Graph,
             ChangeOp::Delete,
@@ -263,7 +263,7 @@ impl WriteTxn<'_> {
 
     /// The graph `name`, resolved once per transaction.
     pub(crate) fn graph_ctx(&mut self, name: &str) -> Result<Arc<GraphCtx>> {
-        if let Some(ctx) = self.cache.graphs.get(name) {
+        if let Some(ctx) = self.cache().graphs.get(name) {
             return Ok(ctx.clone());
         }
         let (id, graph_type) =
@@ -271,7 +271,7 @@ impl WriteTxn<'_> {
                 entity: Entity::Graph(name.to_owned()),
             })?;
         let ctx = Arc::new(GraphCtx { id, graph_type });
-        self.cache.graphs.insert(name.to_owned(), ctx.clone());
+        self.cache().graphs.insert(name.to_owned(), ctx.clone());
         Ok(ctx)
     }
 
@@ -285,7 +285,7 @@ impl WriteTxn<'_> {
         entity: &dyn Fn() -> Entity,
     ) -> Result<Arc<TypeCtx>> {
         let cache_key = (table, graph.graph_type.id);
-        if let Some(ctx) = self.cache.types.get(&cache_key).and_then(|t| t.get(name)) {
+        if let Some(ctx) = self.cache().types.get(&cache_key).and_then(|t| t.get(name)) {
             return Ok(ctx.clone());
         }
         let graph_type = &graph.graph_type.public.name;
@@ -302,7 +302,7 @@ impl WriteTxn<'_> {
             })?;
         let compiled = self.compiled(table, graph_type, &row)?;
         let ctx = Arc::new(TypeCtx { row, compiled });
-        self.cache
+        self.cache()
             .types
             .entry(cache_key)
             .or_default()

@@ -63,7 +63,7 @@ pub(crate) struct Inner {
     retention: Retention,
     last_prune: Mutex<Option<Instant>>,
     limits: Limits,
-    writer: Mutex<Reader>,
+    writer: Mutex<Writer>,
     writer_thread: Mutex<Option<ThreadId>>,
     readers: Mutex<Vec<Reader>>,
     max_idle_readers: usize,
@@ -141,7 +141,11 @@ impl StoreBuilder {
                 retention: self.retention,
                 last_prune: Mutex::new(None),
                 limits: self.limits,
-                writer: Mutex::new(Reader { conn: writer }),
+                writer: Mutex::new(Writer {
+                    reader: Reader { conn: writer },
+                    cache: TxnCache::default(),
+                    data_version: 0,
+                }),
                 writer_thread: Mutex::new(None),
                 readers: Mutex::new(Vec::new()),
                 max_idle_readers: self.max_idle_readers,
@@ -247,11 +251,10 @@ impl Store {
     ///
     /// [`Error::Sqlite`] if the write fails.
     pub fn prune(&self) -> Result<PruneReport> {
-        let mut tx = self.begin_write()?;
-        let report = crate::feed::prune(&tx.guard.conn, &self.inner.retention)?;
+        let tx = self.begin_write()?;
+        let report = crate::feed::prune(tx.conn(), &self.inner.retention)?;
         *lock(&self.inner.last_prune) = Some(Instant::now());
-        tx.open = false;
-        run(&tx.guard.conn, "COMMIT")?;
+        tx.commit()?;
         Ok(report)
     }
 
@@ -271,15 +274,25 @@ impl Store {
         if *lock(&self.inner.writer_thread) == Some(me) {
             return Err(Error::WriteInProgress);
         }
-        let guard = lock(&self.inner.writer);
-        run(&guard.conn, "BEGIN IMMEDIATE")?;
+        let mut guard = lock(&self.inner.writer);
+        run(&guard.reader.conn, "BEGIN IMMEDIATE")?;
+        // Graphs and types resolved by earlier transactions stay valid until
+        // another connection (another handle or process) commits.
+        let data_version: i64 = guard
+            .reader
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |row| row.get(0))?;
+        if data_version != guard.data_version {
+            guard.cache.clear();
+            guard.data_version = data_version;
+        }
         *lock(&self.inner.writer_thread) = Some(me);
         Ok(WriteTxn {
             inner: &self.inner,
             guard,
             outbox: Outbox::default(),
             schemas: TxnSchemas::default(),
-            cache: TxnCache::default(),
             open: true,
         })
     }
@@ -423,22 +436,36 @@ impl Drop for ReadTxn<'_> {
 /// writes. Dropping it without [`commit`](WriteTxn::commit) rolls back.
 pub struct WriteTxn<'s> {
     pub(crate) inner: &'s Inner,
-    guard: MutexGuard<'s, Reader>,
+    guard: MutexGuard<'s, Writer>,
     pub(crate) outbox: Outbox,
     pub(crate) schemas: TxnSchemas,
-    pub(crate) cache: TxnCache,
     open: bool,
+}
+
+/// The writer connection and what its transactions have resolved.
+struct Writer {
+    reader: Reader,
+    /// Graphs and types resolved by committed transactions of this
+    /// connection; cleared when another connection commits (seen through
+    /// `PRAGMA data_version`), and after a rollback.
+    cache: TxnCache,
+    data_version: i64,
 }
 
 impl Deref for WriteTxn<'_> {
     type Target = Reader;
 
     fn deref(&self) -> &Reader {
-        &self.guard
+        &self.guard.reader
     }
 }
 
 impl WriteTxn<'_> {
+    /// Graphs and types resolved so far, valid for this transaction.
+    pub(crate) fn cache(&mut self) -> &mut TxnCache {
+        &mut self.guard.cache
+    }
+
     pub(crate) fn limits(&self) -> &Limits {
         &self.inner.limits
     }
@@ -452,11 +479,11 @@ impl WriteTxn<'_> {
     /// [`Error::Sqlite`] if the commit fails; the transaction is then rolled
     /// back and nothing of it is visible.
     pub fn commit(mut self) -> Result<u64> {
-        let revision = crate::outbox::publish(&self.guard.conn, &self.outbox)?;
+        let revision = crate::outbox::publish(&self.guard.reader.conn, &self.outbox)?;
         if !self.outbox.is_empty() && self.inner.prune_due() {
-            crate::feed::prune(&self.guard.conn, &self.inner.retention)?;
+            crate::feed::prune(&self.guard.reader.conn, &self.inner.retention)?;
         }
-        run(&self.guard.conn, "COMMIT")?;
+        run(&self.guard.reader.conn, "COMMIT")?;
         self.open = false;
         self.inner
             .schemas
@@ -471,7 +498,8 @@ impl WriteTxn<'_> {
     /// [`Error::Sqlite`] if SQLite reports a failure while rolling back.
     pub fn rollback(mut self) -> Result<()> {
         self.open = false;
-        run(&self.guard.conn, "ROLLBACK")?;
+        self.guard.cache.clear();
+        run(&self.guard.reader.conn, "ROLLBACK")?;
         Ok(())
     }
 }
@@ -479,10 +507,12 @@ impl WriteTxn<'_> {
 impl Drop for WriteTxn<'_> {
     fn drop(&mut self) {
         if self.open {
+            // What this transaction resolved may not survive it.
+            self.guard.cache.clear();
             // Never panic in drop; if ROLLBACK itself fails, SQLite has
             // already rolled the transaction back (the only failure modes
             // are "no transaction is active" and I/O errors that abort it).
-            let _ = run(&self.guard.conn, "ROLLBACK");
+            let _ = run(&self.guard.reader.conn, "ROLLBACK");
         }
         *lock(&self.inner.writer_thread) = None;
     }
