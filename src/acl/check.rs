@@ -1,0 +1,337 @@
+//! The access check: a flat match of an operation's requirements against
+//! an already-resolved identity. It never traverses a graph.
+//!
+//! Delegation is resolved before the check, when the identity is resolved
+//! (see [`EffectiveGrant::into_identity`](super::EffectiveGrant::into_identity));
+//! the check only compares sets. An [`OperationContext`] may carry the
+//! identity an operation was forwarded for, as metadata for handlers and
+//! audit; [`AccessControl::check`] cannot take it.
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// An authenticated caller and what it holds, flat.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::Identity;
+/// let ci = Identity::new("ci-bot").scopes(["repo:read"]).resource("repo", ["read"]);
+/// assert_eq!(ci.resources["repo"], ["read"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    /// A stable id for the caller.
+    pub id: String,
+    /// Scopes held.
+    pub scopes: Vec<String>,
+    /// Actions held, by resource type (or `type/id`).
+    pub resources: HashMap<String, Vec<String>>,
+}
+
+impl Identity {
+    /// An identity holding nothing.
+    pub fn new(id: impl Into<String>) -> Self {
+        Identity {
+            id: id.into(),
+            ..Identity::default()
+        }
+    }
+
+    /// Adds scopes.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds actions on a resource.
+    pub fn resource<S: Into<String>>(
+        mut self,
+        resource: impl Into<String>,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.resources
+            .entry(resource.into())
+            .or_default()
+            .extend(actions.into_iter().map(Into::into));
+        self
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// What an operation requires of its caller.
+///
+/// Every part is optional; with none set, anyone (even an unauthenticated
+/// caller) is allowed. `resource_action` without `resource_type` names no
+/// resource and can never be met: the check denies (fails closed).
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{AccessControl, AccessResult, Identity, Missing};
+/// let deploy = AccessControl::new()
+///     .require(["deploy"])
+///     .require_any(["env:staging", "env:prod"])
+///     .resource("repo", "write");
+/// let ci = Identity::new("ci").scopes(["deploy", "env:staging"]).resource("repo", ["write"]);
+/// assert_eq!(deploy.check(Some(&ci)), AccessResult::Allowed);
+/// assert_eq!(deploy.check(None), AccessResult::Unauthenticated);
+/// let reader = Identity::new("r").scopes(["env:prod"]);
+/// assert_eq!(
+///     deploy.check(Some(&reader)),
+///     AccessResult::Denied(Missing::Scopes(vec!["deploy".into()]))
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessControl {
+    /// All of these scopes are required.
+    pub required_scopes: Vec<String>,
+    /// At least one of these scopes is required, when non-empty.
+    pub required_scopes_any: Vec<String>,
+    /// The caller must hold an action on this resource type (or `type/id`).
+    pub resource_type: Option<String>,
+    /// The action required on `resource_type`.
+    pub resource_action: Option<String>,
+}
+
+impl AccessControl {
+    /// No requirements.
+    pub fn new() -> Self {
+        AccessControl::default()
+    }
+
+    /// Adds scopes that are all required.
+    pub fn require<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.required_scopes
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds scopes of which at least one is required.
+    pub fn require_any<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.required_scopes_any
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Requires `action` on `resource_type`.
+    pub fn resource(mut self, resource_type: impl Into<String>, action: impl Into<String>) -> Self {
+        self.resource_type = Some(resource_type.into());
+        self.resource_action = Some(action.into());
+        self
+    }
+
+    /// Whether nothing is required.
+    pub fn is_open(&self) -> bool {
+        self.required_scopes.is_empty()
+            && self.required_scopes_any.is_empty()
+            && self.resource_type.is_none()
+            && self.resource_action.is_none()
+    }
+
+    /// Checks a caller against the requirements: no requirements → allowed;
+    /// no identity → unauthenticated; otherwise every required scope, one
+    /// of the any-of scopes, and the resource action must be held, and the
+    /// first missing piece is reported in that order.
+    ///
+    /// It reads only the identity's own `scopes` and `resources`: delegation
+    /// is resolved before, and a forwarded-for identity is never an input.
+    ///
+    /// # Complexity
+    ///
+    /// O(r·s) for r required scopes and s held scopes (linear scans of
+    /// short lists), plus one map lookup.
+    pub fn check(&self, identity: Option<&Identity>) -> AccessResult {
+        if self.is_open() {
+            return AccessResult::Allowed;
+        }
+        let Some(identity) = identity else {
+            return AccessResult::Unauthenticated;
+        };
+        let missing: Vec<String> = self
+            .required_scopes
+            .iter()
+            .filter(|scope| !identity.has_scope(scope))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return AccessResult::Denied(Missing::Scopes(missing));
+        }
+        if !self.required_scopes_any.is_empty()
+            && !self
+                .required_scopes_any
+                .iter()
+                .any(|scope| identity.has_scope(scope))
+        {
+            return AccessResult::Denied(Missing::AnyOf(self.required_scopes_any.clone()));
+        }
+        match self.missing_resource(identity) {
+            Some(missing) => AccessResult::Denied(missing),
+            None => AccessResult::Allowed,
+        }
+    }
+
+    fn missing_resource(&self, identity: &Identity) -> Option<Missing> {
+        let missing = || Missing::Resource {
+            resource_type: self.resource_type.clone(),
+            action: self.resource_action.clone(),
+        };
+        match (&self.resource_type, &self.resource_action) {
+            (None, None) => None,
+            (None, Some(_)) => Some(missing()),
+            (Some(resource), action) => {
+                let actions = identity.resources.get(resource);
+                let held = match action {
+                    Some(action) => actions.is_some_and(|a| a.iter().any(|held| held == action)),
+                    None => actions.is_some_and(|a| !a.is_empty()),
+                };
+                (!held).then(missing)
+            }
+        }
+    }
+}
+
+/// The outcome of [`AccessControl::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessResult {
+    /// The caller may proceed.
+    Allowed,
+    /// Something is required and there is no caller identity.
+    Unauthenticated,
+    /// The caller lacks something; the first missing piece.
+    Denied(Missing),
+}
+
+impl AccessResult {
+    /// Whether the caller may proceed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, AccessResult::Allowed)
+    }
+}
+
+impl fmt::Display for AccessResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessResult::Allowed => f.write_str("allowed"),
+            AccessResult::Unauthenticated => f.write_str("unauthenticated"),
+            AccessResult::Denied(missing) => write!(f, "denied: {missing}"),
+        }
+    }
+}
+
+/// What a denied caller lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// Required scopes it does not hold, in the order they are required.
+    Scopes(Vec<String>),
+    /// None of these is held, and one is required.
+    AnyOf(Vec<String>),
+    /// The resource action is not held (or the requirement names no resource).
+    Resource {
+        /// The required resource type.
+        resource_type: Option<String>,
+        /// The required action.
+        action: Option<String>,
+    },
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Scopes(scopes) => write!(f, "missing scopes {}", quoted(scopes)),
+            Missing::AnyOf(scopes) => write!(f, "missing one of {}", quoted(scopes)),
+            Missing::Resource {
+                resource_type,
+                action,
+            } => match (resource_type, action) {
+                (Some(resource), Some(action)) => write!(f, "missing {action} on {resource:?}"),
+                (Some(resource), None) => write!(f, "missing any action on {resource:?}"),
+                (None, Some(action)) => {
+                    write!(f, "{action} is required on no resource type")
+                }
+                (None, None) => f.write_str("missing a resource action"),
+            },
+        }
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a handler knows about the call it serves.
+///
+/// `identity` is the direct caller, the one the access check authorizes.
+/// `forwarded_for` is the caller a forwarding peer acted for: metadata for
+/// logging, auditing and rate limiting, never an input to the check.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{AccessControl, AccessResult, Identity, OperationContext};
+/// let admin = AccessControl::new().require(["admin"]);
+/// let context = OperationContext {
+///     identity: Some(Identity::new("hub")),
+///     forwarded_for: Some(Identity::new("alice").scopes(["admin"])),
+/// };
+/// // The end user's scopes do not leak into the hub's authorization.
+/// assert!(!context.authorize(&admin).is_allowed());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OperationContext {
+    /// The direct caller.
+    pub identity: Option<Identity>,
+    /// The original caller a peer forwarded the call for (metadata only).
+    pub forwarded_for: Option<Identity>,
+}
+
+impl OperationContext {
+    /// Checks the direct caller against `access`; `forwarded_for` plays no
+    /// part.
+    pub fn authorize(&self, access: &AccessControl) -> AccessResult {
+        access.check(self.identity.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denials_read_as_the_missing_piece() {
+        let cases = [
+            (
+                Missing::Scopes(vec!["a".into(), "b".into()]),
+                r#"missing scopes "a", "b""#,
+            ),
+            (Missing::AnyOf(vec!["x".into()]), r#"missing one of "x""#),
+            (
+                Missing::Resource {
+                    resource_type: Some("repo".into()),
+                    action: Some("write".into()),
+                },
+                r#"missing write on "repo""#,
+            ),
+            (
+                Missing::Resource {
+                    resource_type: None,
+                    action: Some("write".into()),
+                },
+                "write is required on no resource type",
+            ),
+        ];
+        for (missing, text) in cases {
+            assert_eq!(
+                AccessResult::Denied(missing).to_string(),
+                format!("denied: {text}")
+            );
+        }
+    }
+}

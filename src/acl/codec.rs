@@ -1,0 +1,313 @@
+//! How ACL values are stored in the metagraph: node and edge keys,
+//! attribute documents, and loading the whole ACL graph into an
+//! [`AclGraph`] through the public read API.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::model::{
+    AclEdge, Action, ActionGrant, Delegation, IdentityType, Membership, Principal, Resource,
+    Resources, Validity,
+};
+use super::snapshot::{edge_entity, node_entity, AclGraph};
+use super::{GRAPH, PRINCIPAL, RESOURCE};
+use crate::{Edge, Error, ListOptions, Node, Reader, Result};
+
+/// Items per page when loading (the store's largest page).
+const PAGE: usize = 10_000;
+
+/// Prefix of resource node keys; tokens hold no spaces, so a resource key
+/// never equals a principal's (an identity id).
+const RESOURCE_KEY_PREFIX: &str = "resource ";
+
+/// The node key of a resource: `resource repo/alknet`.
+pub(crate) fn resource_key(name: &str) -> String {
+    format!("{RESOURCE_KEY_PREFIX}{name}")
+}
+
+#[derive(Serialize, Deserialize)]
+struct PrincipalAttributes {
+    identity_type: IdentityType,
+    identity_id: String,
+    #[serde(default)]
+    scopes: BTreeSet<String>,
+    #[serde(default)]
+    resources: Resources,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResourceAttributes {
+    resource_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DelegatesAttributes {
+    narrowed_scopes: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    narrowed_resources: Resources,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_before: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BelongsToAttributes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_before: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<i64>,
+}
+
+fn to_value(what: impl FnOnce() -> String, attributes: &impl Serialize) -> Result<Value> {
+    serde_json::to_value(attributes).map_err(|e| Error::corrupt(what(), e))
+}
+
+fn from_map<T: serde::de::DeserializeOwned>(
+    what: impl FnOnce() -> String,
+    attributes: Map<String, Value>,
+) -> Result<T> {
+    serde_json::from_value(Value::Object(attributes)).map_err(|e| Error::corrupt(what(), e))
+}
+
+pub(crate) fn principal_attributes(principal: &Principal) -> Result<Value> {
+    to_value(
+        || format!("attributes of principal {:?}", principal.identity_id),
+        &PrincipalAttributes {
+            identity_type: principal.identity_type,
+            identity_id: principal.identity_id.clone(),
+            scopes: principal.scopes.clone(),
+            resources: principal.resources.clone(),
+        },
+    )
+}
+
+pub(crate) fn resource_attributes(resource: &Resource) -> Result<Value> {
+    to_value(
+        || format!("attributes of resource {:?}", resource.name()),
+        &ResourceAttributes {
+            resource_type: resource.resource_type.clone(),
+            resource_id: resource.resource_id.clone(),
+        },
+    )
+}
+
+pub(crate) fn delegation_attributes(delegation: &Delegation) -> Result<Value> {
+    let Validity {
+        not_before,
+        expires_at,
+        revoked_at,
+    } = delegation.validity;
+    to_value(
+        || {
+            format!(
+                "attributes of delegation {:?}",
+                AclEdge::Delegates(delegation.clone()).key()
+            )
+        },
+        &DelegatesAttributes {
+            narrowed_scopes: delegation.narrowed_scopes.clone(),
+            narrowed_resources: delegation.narrowed_resources.clone(),
+            not_before,
+            expires_at,
+            revoked_at,
+        },
+    )
+}
+
+pub(crate) fn membership_attributes(membership: &Membership) -> Result<Value> {
+    let Validity {
+        not_before,
+        expires_at,
+        revoked_at,
+    } = membership.validity;
+    to_value(
+        || "attributes of a membership".to_owned(),
+        &BelongsToAttributes {
+            not_before,
+            expires_at,
+            revoked_at,
+        },
+    )
+}
+
+fn principal_from(node: Node) -> Result<Principal> {
+    let key = node.key;
+    let attributes: PrincipalAttributes = from_map(
+        || format!("attributes of {}", node_entity(&key)),
+        node.attributes,
+    )?;
+    if attributes.identity_id != key {
+        return Err(Error::invalid(
+            node_entity(&key),
+            format!(
+                "identity_id {:?} differs from the node key; a principal's key is its identity_id",
+                attributes.identity_id
+            ),
+        ));
+    }
+    Ok(Principal {
+        identity_id: attributes.identity_id,
+        identity_type: attributes.identity_type,
+        scopes: attributes.scopes,
+        resources: attributes.resources,
+    })
+}
+
+fn resource_from(node: Node) -> Result<Resource> {
+    let key = node.key;
+    let attributes: ResourceAttributes = from_map(
+        || format!("attributes of {}", node_entity(&key)),
+        node.attributes,
+    )?;
+    let resource = Resource {
+        resource_type: attributes.resource_type,
+        resource_id: attributes.resource_id,
+    };
+    if resource_key(&resource.name()) != key {
+        return Err(Error::invalid(
+            node_entity(&key),
+            format!(
+                "a resource's key is {:?}, from its resource_type and resource_id",
+                resource_key(&resource.name())
+            ),
+        ));
+    }
+    Ok(resource)
+}
+
+/// The ACL edge a stored edge stands for; `None` for an edge type the ACL
+/// does not know (another type defined on the `acl` graph type).
+fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
+    let key = edge.key;
+    let what = || format!("attributes of {}", edge_entity(&key));
+    let acl_edge = match edge.edge_type.as_str() {
+        super::DELEGATES => {
+            let a: DelegatesAttributes = from_map(what, edge.attributes)?;
+            AclEdge::Delegates(Delegation {
+                from: edge.source,
+                to: edge.target,
+                narrowed_scopes: a.narrowed_scopes,
+                narrowed_resources: a.narrowed_resources,
+                validity: Validity {
+                    not_before: a.not_before,
+                    expires_at: a.expires_at,
+                    revoked_at: a.revoked_at,
+                },
+            })
+        }
+        super::BELONGS_TO => {
+            let a: BelongsToAttributes = from_map(what, edge.attributes)?;
+            AclEdge::BelongsTo(Membership {
+                member: edge.source,
+                group: edge.target,
+                validity: Validity {
+                    not_before: a.not_before,
+                    expires_at: a.expires_at,
+                    revoked_at: a.revoked_at,
+                },
+            })
+        }
+        other => match Action::from_edge_type(other) {
+            Some(action) => {
+                let Some(resource) = edge.target.strip_prefix(RESOURCE_KEY_PREFIX) else {
+                    return Err(Error::invalid(
+                        edge_entity(&key),
+                        format!("target {:?} is not a resource", edge.target),
+                    ));
+                };
+                AclEdge::Can(ActionGrant {
+                    principal: edge.source,
+                    action,
+                    resource: resource.to_owned(),
+                })
+            }
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(acl_edge))
+}
+
+/// Reads the whole `acl` graph, page by page, into memory.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] if the graph does not exist; [`Error::Invalid`] for
+/// a principal or resource whose key breaks the ACL's key rule;
+/// [`Error::Corrupt`] for attributes that do not decode.
+pub(crate) fn load(reader: &Reader) -> Result<AclGraph> {
+    let mut graph = AclGraph::new();
+    let mut options = ListOptions::new().limit(PAGE);
+    loop {
+        let page = reader.nodes(GRAPH, &options)?;
+        for node in page.items {
+            match node.node_type.as_str() {
+                PRINCIPAL => {
+                    graph.insert_principal(principal_from(node)?);
+                }
+                RESOURCE => {
+                    graph.insert_resource(resource_from(node)?);
+                }
+                _ => {}
+            }
+        }
+        match page.next {
+            Some(next) => options = options.after(next),
+            None => break,
+        }
+    }
+    let mut options = ListOptions::new().limit(PAGE);
+    loop {
+        let page = reader.edges(GRAPH, &options)?;
+        for edge in page.items {
+            let key = edge.key.clone();
+            if let Some(acl_edge) = edge_from(edge)? {
+                graph.insert_edge_keyed(key, acl_edge)?;
+            }
+        }
+        match page.next {
+            Some(next) => options = options.after(next),
+            None => break,
+        }
+    }
+    Ok(graph)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_leave_out_what_is_absent() {
+        let d = Delegation::new("a", "b").scopes(["s"]).expires_at(5);
+        assert_eq!(
+            delegation_attributes(&d).unwrap().to_string(),
+            r#"{"narrowed_scopes":["s"],"expires_at":5}"#
+        );
+        assert_eq!(
+            membership_attributes(&Membership::new("a", "g"))
+                .unwrap()
+                .to_string(),
+            "{}"
+        );
+        assert_eq!(
+            resource_attributes(&Resource::of_type("repo"))
+                .unwrap()
+                .to_string(),
+            r#"{"resource_type":"repo"}"#
+        );
+        let p = Principal::new("a", IdentityType::Role).scopes(["x"]);
+        assert_eq!(
+            principal_attributes(&p).unwrap().to_string(),
+            r#"{"identity_type":"role","identity_id":"a","scopes":["x"],"resources":{}}"#
+        );
+    }
+}

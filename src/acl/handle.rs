@@ -1,0 +1,783 @@
+//! [`Acl`]: the ACL graph of a store, its writes, and its resolved grants
+//! kept in memory.
+
+use std::fmt;
+
+use serde_json::json;
+
+use super::codec::{self, resource_key};
+use super::explain::Explanation;
+use super::model::{
+    AclEdge, Action, ActionGrant, Delegation, Membership, Permission, Principal, Resource,
+    Resources,
+};
+use super::resolve::{EffectiveGrant, Resolution, DEFAULT_MAX_DEPTH};
+use super::scope::{resource_type_problem, token_problem};
+use super::snapshot::{edge_entity, node_entity, AclGraph};
+use super::{check::Identity, schema, BELONGS_TO, DELEGATES, GRAPH, PRINCIPAL, RESOURCE};
+use crate::time::now_ms;
+use crate::{Entity, Error, NewEdge, Reader, Result, Store, WriteTxn};
+
+/// Options for opening an [`Acl`].
+///
+/// Default: a maximum chain depth of [`DEFAULT_MAX_DEPTH`] (32) edges.
+#[derive(Debug, Clone)]
+pub struct AclBuilder {
+    max_depth: u32,
+}
+
+impl Default for AclBuilder {
+    fn default() -> Self {
+        AclBuilder {
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+impl AclBuilder {
+    /// Chains of more than `max_depth` edges do not contribute.
+    pub fn max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// Ensures the ACL's types and graph in `store`, loads the graph into
+    /// memory and resolves every principal at the current time.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] if a graph named `acl` exists with another graph
+    /// type, or a stored principal or resource breaks the key rule;
+    /// [`Error::Revalidation`] if stored ACL data fails an updated schema;
+    /// [`Error::Sqlite`] on a storage failure.
+    pub fn open(self, store: &Store) -> Result<Acl> {
+        store.write(schema::ensure)?;
+        let read = store.begin_read()?;
+        let state = State::load(&read, self.max_depth, now_ms())?;
+        drop(read);
+        Ok(Acl {
+            store: store.clone(),
+            max_depth: self.max_depth,
+            state,
+        })
+    }
+}
+
+/// The ACL of a store: principals, resources, delegations, memberships and
+/// resource grants in the built-in graph `acl`, with every principal's
+/// effective grant resolved in memory.
+///
+/// Writes go through the metagraph, so they are schema-validated, atomic,
+/// and published on the change feed; each one is a transaction of its own,
+/// returns the store revision it committed, and updates the resolved grants
+/// incrementally (only principals downstream of the change are recomputed).
+/// Reads never touch SQLite: a grant whose `valid_until` has not passed is
+/// served from memory, any other instant is resolved on demand.
+///
+/// Writes by other handles or processes are picked up by
+/// [`refresh`](Acl::refresh), and before every write of this handle (so the
+/// write-time checks always see the committed state). Share an `Acl`
+/// between threads behind a lock.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{Acl, Delegation, IdentityType, Permission, Principal};
+/// use alknet_graphs::Store;
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path().join("acl.db"))?;
+/// let mut acl = Acl::open(&store)?;
+/// acl.add_principal(&Principal::new("alice", IdentityType::Account).scopes(["repo:read", "repo:write"]))?;
+/// acl.add_principal(&Principal::new("ci-bot", IdentityType::Service))?;
+/// acl.delegate(&Delegation::new("alice", "ci-bot").scopes(["repo:read"]))?;
+///
+/// let ci = acl.effective("ci-bot").expect("ci-bot exists");
+/// assert!(ci.has_scope("repo:read") && !ci.has_scope("repo:write"));
+///
+/// // Delegating what the delegator does not hold is refused, naming it.
+/// let err = acl.delegate(&Delegation::new("ci-bot", "alice").scopes(["deploy"])).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     r#"edge "delegates ci-bot alice" in graph "acl": delegator "ci-bot" does not hold "deploy""#
+/// );
+///
+/// let why = acl.explain("ci-bot", &Permission::scope("repo:write")).unwrap();
+/// assert_eq!(why.to_string(), "denied: dropped at hop 1: not in narrowed_scopes of alice→ci-bot");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Acl {
+    store: Store,
+    max_depth: u32,
+    state: State,
+}
+
+/// The graph in memory, its resolution, and the store revision they reflect.
+struct State {
+    graph: AclGraph,
+    resolution: Resolution,
+    revision: u64,
+}
+
+/// A revision no store reaches: forces a reload.
+const STALE: u64 = u64::MAX;
+
+impl State {
+    fn load(reader: &Reader, max_depth: u32, now: i64) -> Result<State> {
+        let graph = codec::load(reader)?;
+        let resolution = graph.resolver().max_depth(max_depth).resolve_all(now);
+        Ok(State {
+            revision: reader.revision()?,
+            graph,
+            resolution,
+        })
+    }
+
+    fn effective_at(&self, max_depth: u32, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
+        if self.resolution.covers(&self.graph, identity_id, t) {
+            return self.resolution.effective(&self.graph, identity_id);
+        }
+        self.graph
+            .resolver()
+            .max_depth(max_depth)
+            .effective_at(identity_id, t)
+    }
+
+    fn require_principal(&self, identity_id: &str) -> Result<&Principal> {
+        self.graph
+            .principal(identity_id)
+            .ok_or_else(|| Error::NotFound {
+                entity: node_entity(identity_id),
+            })
+    }
+
+    fn require_edge(&self, edge: &AclEdge) -> Result<String> {
+        self.graph
+            .find_edge(edge)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::NotFound {
+                entity: edge_entity(&edge.key()),
+            })
+    }
+
+    fn refuse_existing(&self, edge: &AclEdge) -> Result<()> {
+        match self.graph.find_edge(edge) {
+            Some(key) => Err(Error::AlreadyExists {
+                entity: edge_entity(key),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A committed write, as it applies to the graph in memory.
+enum Mutation {
+    Principal(Principal),
+    RemovePrincipal(String),
+    Resource(Resource),
+    RemoveResource(String),
+    Edge(String, AclEdge),
+    RemoveEdge(String),
+    Nothing,
+}
+
+impl fmt::Debug for Acl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acl")
+            .field("path", &self.store.path())
+            .field("revision", &self.state.revision)
+            .field("principals", &self.state.graph.principal_count())
+            .field("edges", &self.state.graph.edge_count())
+            .field("max_depth", &self.max_depth)
+            .finish()
+    }
+}
+
+impl Acl {
+    /// Opens the ACL of `store` with the default options; see
+    /// [`AclBuilder::open`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AclBuilder::open`].
+    pub fn open(store: &Store) -> Result<Acl> {
+        AclBuilder::default().open(store)
+    }
+
+    /// Options for opening an ACL.
+    pub fn builder() -> AclBuilder {
+        AclBuilder::default()
+    }
+
+    /// The maximum chain depth.
+    pub fn max_depth(&self) -> u32 {
+        self.max_depth
+    }
+
+    /// The store revision the graph in memory reflects.
+    pub fn revision(&self) -> u64 {
+        self.state.revision
+    }
+
+    /// The graph in memory.
+    pub fn graph(&self) -> &AclGraph {
+        &self.state.graph
+    }
+
+    /// Every principal's effective grant at [`Resolution::at`], as kept up
+    /// to date by writes and [`refresh`](Acl::refresh).
+    pub fn resolution(&self) -> &Resolution {
+        &self.state.resolution
+    }
+
+    /// Catches up with writes made by other handles or processes (a full
+    /// reload when the store revision moved) and moves the resolution to
+    /// the current time. Returns whether it reloaded.
+    ///
+    /// # Errors
+    ///
+    /// As [`AclBuilder::open`].
+    pub fn refresh(&mut self) -> Result<bool> {
+        let now = now_ms();
+        let read = self.store.begin_read()?;
+        let reload = read.revision()? != self.state.revision;
+        if reload {
+            self.state = State::load(&read, self.max_depth, now)?;
+        } else {
+            self.state.resolution.advance(&self.state.graph, now);
+        }
+        Ok(reload)
+    }
+
+    // -- reads ---------------------------------------------------------------
+
+    /// The principal's effective grant now, or `None` if there is no such
+    /// principal.
+    pub fn effective(&self, identity_id: &str) -> Option<EffectiveGrant> {
+        self.effective_at(identity_id, now_ms())
+    }
+
+    /// The principal's effective grant at `t` (unix milliseconds), or `None`
+    /// if there is no such principal. Served from memory when the resolved
+    /// grant is still valid at `t`, resolved on demand otherwise.
+    ///
+    /// # Complexity
+    ///
+    /// O(g) for a grant of g entries when served from memory; otherwise as
+    /// [`Resolver::effective_at`](super::Resolver::effective_at).
+    pub fn effective_at(&self, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
+        self.state.effective_at(self.max_depth, identity_id, t)
+    }
+
+    /// The principal's effective grant now as the flat [`Identity`] the
+    /// access check reads, or `None` if there is no such principal.
+    pub fn identity(&self, identity_id: &str) -> Option<Identity> {
+        self.effective(identity_id)
+            .map(|grant| grant.into_identity(identity_id))
+    }
+
+    /// Why the principal holds `permission` now, or why not; `None` if
+    /// there is no such principal.
+    pub fn explain(&self, identity_id: &str, permission: &Permission) -> Option<Explanation> {
+        self.explain_at(identity_id, permission, now_ms())
+    }
+
+    /// Why the principal holds `permission` at `t`, or why not; see
+    /// [`Resolver::explain_at`](super::Resolver::explain_at).
+    pub fn explain_at(
+        &self,
+        identity_id: &str,
+        permission: &Permission,
+        t: i64,
+    ) -> Option<Explanation> {
+        self.state
+            .graph
+            .resolver()
+            .max_depth(self.max_depth)
+            .explain_at(identity_id, permission, t)
+    }
+
+    // -- principals and resources ----------------------------------------------
+
+    /// Adds a principal.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a bad identity id, scope, resource name or
+    /// action; [`Error::AlreadyExists`] if the identity id is taken.
+    pub fn add_principal(&mut self, principal: &Principal) -> Result<u64> {
+        check_principal(principal)?;
+        self.write(|tx, _, _| {
+            let attributes = codec::principal_attributes(principal)?;
+            tx.add_node(GRAPH, &principal.identity_id, PRINCIPAL, &attributes)?;
+            Ok(Mutation::Principal(principal.clone()))
+        })
+    }
+
+    /// Replaces a principal's type, scopes and resources; its edges stay.
+    /// What it delegated is still intersected with what it holds at
+    /// resolution time, so narrowing it narrows its delegates too.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_principal`](Acl::add_principal); [`Error::NotFound`] if
+    /// there is no such principal; [`Error::Invalid`] if it has members and
+    /// would no longer be an org or a role.
+    pub fn update_principal(&mut self, principal: &Principal) -> Result<u64> {
+        check_principal(principal)?;
+        self.write(|tx, state, _| {
+            let id = &principal.identity_id;
+            state.require_principal(id)?;
+            let members = state.graph.members(id);
+            if !principal.identity_type.is_group() && !members.is_empty() {
+                return Err(Error::invalid(
+                    node_entity(id),
+                    format!(
+                        "has members ({}); only an org or a role can have members",
+                        quoted(members)
+                    ),
+                ));
+            }
+            tx.replace_node(GRAPH, id, &codec::principal_attributes(principal)?)?;
+            Ok(Mutation::Principal(principal.clone()))
+        })
+    }
+
+    /// Removes a principal with every edge that touches it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no such principal.
+    pub fn remove_principal(&mut self, identity_id: &str) -> Result<u64> {
+        check_identity_id(identity_id)?;
+        self.write(|tx, state, _| {
+            state.require_principal(identity_id)?;
+            tx.remove_node(GRAPH, identity_id)?;
+            Ok(Mutation::RemovePrincipal(identity_id.to_owned()))
+        })
+    }
+
+    /// Adds a resource (a type, or one instance of it) that `can_*` edges
+    /// can point at.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a bad resource type or id;
+    /// [`Error::AlreadyExists`] if it exists.
+    pub fn add_resource(&mut self, resource: &Resource) -> Result<u64> {
+        let key = resource_key(&resource.name());
+        let invalid = |reason| Error::invalid(node_entity(&key), reason);
+        if let Some(reason) = resource_type_problem(&resource.resource_type) {
+            return Err(invalid(reason));
+        }
+        if let Some(id) = &resource.resource_id {
+            if let Some(reason) = token_problem("resource_id", id) {
+                return Err(invalid(reason));
+            }
+        }
+        self.write(|tx, _, _| {
+            tx.add_node(
+                GRAPH,
+                &key,
+                RESOURCE,
+                &codec::resource_attributes(resource)?,
+            )?;
+            Ok(Mutation::Resource(resource.clone()))
+        })
+    }
+
+    /// Removes a resource (by name, `type` or `type/id`) with the `can_*`
+    /// edges to it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no such resource.
+    pub fn remove_resource(&mut self, name: &str) -> Result<u64> {
+        let key = resource_key(name);
+        self.write(|tx, state, _| {
+            if state.graph.resource(name).is_none() {
+                return Err(Error::NotFound {
+                    entity: node_entity(&key),
+                });
+            }
+            tx.remove_node(GRAPH, &key)?;
+            Ok(Mutation::RemoveResource(name.to_owned()))
+        })
+    }
+
+    // -- delegation ------------------------------------------------------------
+
+    /// Adds a delegation from `delegation.from` to `delegation.to`.
+    ///
+    /// Write-time check: the delegator must hold, now, every scope and
+    /// resource action it passes on. (Resolution still intersects with
+    /// what it holds at each instant, so a delegator that later loses a
+    /// scope stops passing it on.)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming what the delegator does not hold, for a bad
+    /// token, for a validity that is never in force, or for a self-delegation;
+    /// [`Error::NotFound`] if either principal does not exist;
+    /// [`Error::AlreadyExists`] if a delegation between them exists (revoked
+    /// or not; see [`update_delegation`](Acl::update_delegation)).
+    pub fn delegate(&mut self, delegation: &Delegation) -> Result<u64> {
+        check_delegation(delegation)?;
+        let max_depth = self.max_depth;
+        self.write(|tx, state, now| {
+            let edge = AclEdge::Delegates(delegation.clone());
+            state.require_principal(&delegation.from)?;
+            state.require_principal(&delegation.to)?;
+            state.refuse_existing(&edge)?;
+            let key = edge.key();
+            check_held(state, max_depth, delegation, now, &key)?;
+            let attributes = codec::delegation_attributes(delegation)?;
+            tx.add_edge(
+                GRAPH,
+                NewEdge::new(DELEGATES, &delegation.from, &delegation.to)
+                    .key(&key)
+                    .attributes(&attributes),
+            )?;
+            Ok(Mutation::Edge(key, edge))
+        })
+    }
+
+    /// Replaces an existing delegation's narrowed sets and validity (which
+    /// also lifts a revocation), with the write-time check of
+    /// [`delegate`](Acl::delegate).
+    ///
+    /// # Errors
+    ///
+    /// As [`delegate`](Acl::delegate); [`Error::NotFound`] if there is no
+    /// delegation between them.
+    pub fn update_delegation(&mut self, delegation: &Delegation) -> Result<u64> {
+        check_delegation(delegation)?;
+        let max_depth = self.max_depth;
+        self.write(|tx, state, now| {
+            let edge = AclEdge::Delegates(delegation.clone());
+            let key = state.require_edge(&edge)?;
+            check_held(state, max_depth, delegation, now, &key)?;
+            tx.replace_edge(GRAPH, &key, &codec::delegation_attributes(delegation)?)?;
+            Ok(Mutation::Edge(key, edge))
+        })
+    }
+
+    /// Revokes the delegation from `from` to `to` as of now: the edge stays,
+    /// with `revoked_at` set, so resolution at an earlier instant still
+    /// shows what it granted then. Revoking a revoked delegation changes
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no delegation between them.
+    pub fn revoke(&mut self, from: &str, to: &str) -> Result<u64> {
+        check_identity_id(from)?;
+        check_identity_id(to)?;
+        self.write(|tx, state, now| {
+            let key = state.require_edge(&AclEdge::Delegates(Delegation::new(from, to)))?;
+            let Some(AclEdge::Delegates(current)) = state.graph.edge(&key) else {
+                return Err(Error::NotFound {
+                    entity: edge_entity(&key),
+                });
+            };
+            if current.validity.revoked_at.is_some_and(|at| at <= now) {
+                return Ok(Mutation::Nothing);
+            }
+            let mut revoked = current.clone();
+            revoked.validity.revoked_at = Some(now);
+            tx.patch_edge(GRAPH, &key, &json!({ "revoked_at": now }))?;
+            Ok(Mutation::Edge(key, AclEdge::Delegates(revoked)))
+        })
+    }
+
+    // -- membership --------------------------------------------------------------
+
+    /// Makes `membership.member` a member of `membership.group`, an org or
+    /// a role, whose effective grant it then inherits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if either principal does not exist;
+    /// [`Error::Invalid`] if the group is not an org or a role, or for a
+    /// self-membership; [`Error::AlreadyExists`] if the membership exists.
+    pub fn add_membership(&mut self, membership: &Membership) -> Result<u64> {
+        check_identity_id(&membership.member)?;
+        check_identity_id(&membership.group)?;
+        let edge = AclEdge::BelongsTo(membership.clone());
+        let key = edge.key();
+        check_validity(&key, &membership.validity)?;
+        self.write(|tx, state, _| {
+            state.require_principal(&membership.member)?;
+            let group = state.require_principal(&membership.group)?;
+            if !group.identity_type.is_group() {
+                return Err(Error::invalid(
+                    edge_entity(&key),
+                    format!(
+                        "group {:?} is {} {}; only an org or a role can have members",
+                        membership.group,
+                        article(group.identity_type.as_str()),
+                        group.identity_type
+                    ),
+                ));
+            }
+            state.refuse_existing(&edge)?;
+            let attributes = codec::membership_attributes(membership)?;
+            tx.add_edge(
+                GRAPH,
+                NewEdge::new(BELONGS_TO, &membership.member, &membership.group)
+                    .key(&key)
+                    .attributes(&attributes),
+            )?;
+            Ok(Mutation::Edge(key.clone(), edge.clone()))
+        })
+    }
+
+    /// Ends `member`'s membership of `group` (the edge is removed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no such membership.
+    pub fn remove_membership(&mut self, member: &str, group: &str) -> Result<u64> {
+        check_identity_id(member)?;
+        check_identity_id(group)?;
+        self.write(|tx, state, _| {
+            let key = state.require_edge(&AclEdge::BelongsTo(Membership::new(member, group)))?;
+            tx.remove_edge(GRAPH, &key)?;
+            Ok(Mutation::RemoveEdge(key))
+        })
+    }
+
+    // -- resource actions --------------------------------------------------------
+
+    /// Grants `action` on the resource named `resource` (`type` or
+    /// `type/id`) to a principal: a `can_read`, `can_write` or `can_execute`
+    /// edge.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the principal or the resource does not exist;
+    /// [`Error::AlreadyExists`] if the grant exists.
+    pub fn grant(&mut self, identity_id: &str, action: Action, resource: &str) -> Result<u64> {
+        check_identity_id(identity_id)?;
+        let edge = AclEdge::Can(ActionGrant {
+            principal: identity_id.to_owned(),
+            action,
+            resource: resource.to_owned(),
+        });
+        self.write(|tx, state, _| {
+            state.require_principal(identity_id)?;
+            if state.graph.resource(resource).is_none() {
+                return Err(Error::NotFound {
+                    entity: node_entity(&resource_key(resource)),
+                });
+            }
+            state.refuse_existing(&edge)?;
+            let key = edge.key();
+            let target = resource_key(resource);
+            tx.add_edge(
+                GRAPH,
+                NewEdge::new(action.edge_type(), identity_id, &target).key(&key),
+            )?;
+            Ok(Mutation::Edge(key, edge.clone()))
+        })
+    }
+
+    /// Takes back a grant made with [`grant`](Acl::grant) (the edge is removed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no such grant.
+    pub fn revoke_grant(
+        &mut self,
+        identity_id: &str,
+        action: Action,
+        resource: &str,
+    ) -> Result<u64> {
+        check_identity_id(identity_id)?;
+        let edge = AclEdge::Can(ActionGrant {
+            principal: identity_id.to_owned(),
+            action,
+            resource: resource.to_owned(),
+        });
+        self.write(|tx, state, _| {
+            let key = state.require_edge(&edge)?;
+            tx.remove_edge(GRAPH, &key)?;
+            Ok(Mutation::RemoveEdge(key))
+        })
+    }
+
+    // -- the write path ----------------------------------------------------------
+
+    /// Runs one write in its own transaction: catches up with the store
+    /// first (so checks see the committed state), lets `op` check and write
+    /// through the metagraph, commits, and applies the change in memory.
+    fn write(
+        &mut self,
+        op: impl FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>,
+    ) -> Result<u64> {
+        let store = self.store.clone();
+        let mut tx = store.begin_write()?;
+        let now = now_ms();
+        if tx.revision()? == self.state.revision {
+            self.state.resolution.advance(&self.state.graph, now);
+        } else {
+            self.state = State::load(&tx, self.max_depth, now)?;
+        }
+        let mutation = op(&mut tx, &self.state, now)?;
+        let revision = tx.commit()?;
+        self.apply(mutation, revision);
+        Ok(revision)
+    }
+
+    fn apply(&mut self, mutation: Mutation, revision: u64) {
+        let graph = &mut self.state.graph;
+        let affected = match mutation {
+            Mutation::Principal(principal) => graph.insert_principal(principal),
+            Mutation::RemovePrincipal(id) => graph.remove_principal(&id),
+            Mutation::Resource(resource) => graph.insert_resource(resource),
+            Mutation::RemoveResource(name) => graph.remove_resource(&name),
+            Mutation::Edge(key, edge) => match graph.insert_edge_keyed(key, edge) {
+                Ok(affected) => affected,
+                Err(_) => {
+                    // The endpoints were checked in the committed
+                    // transaction, so this cannot happen; if it did, the
+                    // next write or refresh reloads from the store.
+                    self.state.revision = STALE;
+                    return;
+                }
+            },
+            Mutation::RemoveEdge(key) => graph.remove_edge(&key),
+            Mutation::Nothing => Default::default(),
+        };
+        self.state.resolution.update(&self.state.graph, &affected);
+        self.state.revision = revision;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Input checks, before any transaction starts
+
+fn check_identity_id(identity_id: &str) -> Result<()> {
+    match token_problem("identity_id", identity_id) {
+        Some(reason) => Err(Error::invalid(node_entity(identity_id), reason)),
+        None => Ok(()),
+    }
+}
+
+fn check_principal(principal: &Principal) -> Result<()> {
+    check_identity_id(&principal.identity_id)?;
+    check_grants(
+        || node_entity(&principal.identity_id),
+        &principal.scopes,
+        &principal.resources,
+    )
+}
+
+fn check_delegation(delegation: &Delegation) -> Result<()> {
+    check_identity_id(&delegation.from)?;
+    check_identity_id(&delegation.to)?;
+    let key = AclEdge::Delegates(delegation.clone()).key();
+    check_grants(
+        || edge_entity(&key),
+        &delegation.narrowed_scopes,
+        &delegation.narrowed_resources,
+    )?;
+    check_validity(&key, &delegation.validity)
+}
+
+fn check_grants<'a>(
+    entity: impl Fn() -> Entity,
+    scopes: impl IntoIterator<Item = &'a String>,
+    resources: &Resources,
+) -> Result<()> {
+    let problem = scopes
+        .into_iter()
+        .find_map(|scope| token_problem("scope", scope))
+        .or_else(|| {
+            resources.iter().find_map(|(name, actions)| {
+                resource_name_problem(name)
+                    .or_else(|| actions.iter().find_map(|a| token_problem("action", a)))
+            })
+        });
+    match problem {
+        Some(reason) => Err(Error::invalid(entity(), reason)),
+        None => Ok(()),
+    }
+}
+
+fn resource_name_problem(name: &str) -> Option<String> {
+    let resource = Resource::from_name(name);
+    resource_type_problem(&resource.resource_type).or_else(|| {
+        resource
+            .resource_id
+            .as_deref()
+            .and_then(|id| token_problem("resource_id", id))
+    })
+}
+
+fn check_validity(key: &str, validity: &super::model::Validity) -> Result<()> {
+    if let (Some(from), Some(until)) = (validity.not_before, validity.expires_at) {
+        if until <= from {
+            return Err(Error::invalid(
+                edge_entity(key),
+                format!("expires_at ({until}) is not after not_before ({from}); it would never be in force"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The write-time check: the delegator holds, at `now`, everything it
+/// passes on.
+fn check_held(
+    state: &State,
+    max_depth: u32,
+    delegation: &Delegation,
+    now: i64,
+    key: &str,
+) -> Result<()> {
+    let held = state
+        .effective_at(max_depth, &delegation.from, now)
+        .unwrap_or_default();
+    let mut missing: Vec<String> = delegation
+        .narrowed_scopes
+        .iter()
+        .filter(|scope| !held.has_scope(scope))
+        .map(|scope| format!("{scope:?}"))
+        .collect();
+    for (resource, actions) in &delegation.narrowed_resources {
+        missing.extend(
+            actions
+                .iter()
+                .filter(|action| !held.allows(resource, action))
+                .map(|action| format!("{action} on {resource:?}")),
+        );
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        edge_entity(key),
+        format!(
+            "delegator {:?} does not hold {}",
+            delegation.from,
+            missing.join(", ")
+        ),
+    ))
+}
+
+fn quoted(items: Vec<&str>) -> String {
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}

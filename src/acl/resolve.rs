@@ -1,0 +1,762 @@
+//! Resolution: the effective grant of principals at an instant, as the
+//! least fixed point of DESIGN §4, computed in memory.
+//!
+//! The semantics are stated in the [`acl`](super) module docs.
+//!
+//! # Algorithm
+//!
+//! Breadth-first by depth over (principal, atom) pairs: every pair is
+//! settled once, at its smallest depth, and then offered to the principal's
+//! out-flowing edges. Incremental updates re-run the same search over the
+//! principals downstream of a change only, seeded with what flows in from
+//! the unchanged rest.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+
+use super::check::Identity;
+use super::model::Resources;
+use super::snapshot::{AclGraph, Affected, Atom, AtomId, Filter, Flow, Ix};
+
+/// The maximum chain depth, in edges, unless configured otherwise.
+pub const DEFAULT_MAX_DEPTH: u32 = 32;
+
+/// What a principal holds at an instant, all chains included.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{AclGraph, IdentityType, Principal};
+/// let mut graph = AclGraph::new();
+/// graph.insert_principal(Principal::new("alice", IdentityType::Account).scopes(["repo:read"]));
+/// let grant = graph.resolver().effective_at("alice", 0).unwrap();
+/// assert!(grant.has_scope("repo:read"));
+/// assert_eq!(grant.valid_until, None, "no time bound can change it");
+/// let identity = grant.into_identity("alice");
+/// assert_eq!(identity.scopes, ["repo:read"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EffectiveGrant {
+    /// Scopes held.
+    pub scopes: BTreeSet<String>,
+    /// Resource actions held, by resource name.
+    pub resources: Resources,
+    /// The next instant at which a time bound could change the grant;
+    /// `None` when no bound can.
+    pub valid_until: Option<i64>,
+}
+
+impl EffectiveGrant {
+    /// Whether `scope` is held.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+
+    /// Whether `action` on `resource` is held.
+    pub fn allows(&self, resource: &str, action: &str) -> bool {
+        self.resources
+            .get(resource)
+            .is_some_and(|actions| actions.contains(action))
+    }
+
+    /// The grant as the flat [`Identity`] the access check reads.
+    pub fn into_identity(self, id: impl Into<String>) -> Identity {
+        Identity {
+            id: id.into(),
+            scopes: self.scopes.into_iter().collect(),
+            resources: self
+                .resources
+                .into_iter()
+                .map(|(resource, actions)| (resource, actions.into_iter().collect()))
+                .collect(),
+        }
+    }
+}
+
+/// Resolves effective grants over an [`AclGraph`]: a pure function of the
+/// graph, the instant and the maximum depth. Made by
+/// [`AclGraph::resolver`].
+#[derive(Debug, Clone, Copy)]
+pub struct Resolver<'g> {
+    pub(crate) graph: &'g AclGraph,
+    pub(crate) max_depth: u32,
+}
+
+impl<'g> Resolver<'g> {
+    pub(crate) fn new(graph: &'g AclGraph) -> Self {
+        Resolver {
+            graph,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// Sets the maximum chain depth in edges (default
+    /// [`DEFAULT_MAX_DEPTH`]); deeper chains do not contribute, and 0 means
+    /// principals hold only what they hold themselves.
+    pub fn max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// The effective grant of one principal at `t` (unix milliseconds), or
+    /// `None` if there is no such principal.
+    ///
+    /// # Complexity
+    ///
+    /// Touches only P's upstream: O(U + F + A·log A) for the U principals
+    /// and F edges from which P can be reached along edges active at `t`,
+    /// and the A (principal, atom) pairs that flow among them within the
+    /// maximum depth.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{AclEdge, AclGraph, Delegation, IdentityType, Principal};
+    /// let mut graph = AclGraph::new();
+    /// graph.insert_principal(Principal::new("alice", IdentityType::Account).scopes(["deploy"]));
+    /// graph.insert_principal(Principal::new("bot", IdentityType::Service));
+    /// graph.insert_edge(AclEdge::Delegates(
+    ///     Delegation::new("alice", "bot").scopes(["deploy"]).expires_at(1_000),
+    /// ))?;
+    /// let resolver = graph.resolver();
+    /// let before = resolver.effective_at("bot", 999).unwrap();
+    /// assert!(before.has_scope("deploy"));
+    /// assert_eq!(before.valid_until, Some(1_000));
+    /// assert!(!resolver.effective_at("bot", 1_000).unwrap().has_scope("deploy"));
+    /// # Ok::<(), alknet_graphs::Error>(())
+    /// ```
+    pub fn effective_at(&self, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
+        let target = self.graph.index_of(identity_id)?;
+        let upstream = self.upstream(target, t);
+        let max_depth = self.max_depth;
+        let within = |ix: Ix, depth: u32| {
+            upstream.get(&ix).is_some_and(|&to_target| {
+                u64::from(depth) + u64::from(to_target) <= u64::from(max_depth)
+            })
+        };
+        let mut arrivals = Arrivals::new();
+        let held: Vec<(Ix, AtomId)> = upstream
+            .keys()
+            .filter(|&&ix| within(ix, 0))
+            .filter_map(|&ix| self.graph.slot(ix).map(|slot| (ix, slot)))
+            .flat_map(|(ix, slot)| slot.own.iter().map(move |&atom| (ix, atom)))
+            .collect();
+        arrivals.insert(0, held);
+        let mut table: HashMap<Ix, Depths> = HashMap::new();
+        propagate(self.graph, t, max_depth, &mut table, arrivals, within);
+        let valid_until = upstream
+            .keys()
+            .filter_map(|&ix| local_bound(self.graph, ix, t))
+            .min();
+        Some(grant_of(self.graph, table.depths(target), valid_until))
+    }
+
+    /// The effective grants of every principal at `t`.
+    ///
+    /// # Complexity
+    ///
+    /// O(N + E + A·log A) for N principals, E edges and the A
+    /// (principal, atom) pairs that flow within the maximum depth, plus
+    /// O((N + E) log N) for `valid_until`.
+    pub fn resolve_all(&self, t: i64) -> Resolution {
+        let mut resolution = Resolution {
+            graph: self.graph.id(),
+            at: t,
+            max_depth: self.max_depth,
+            depths: Vec::new(),
+            valid_until: Vec::new(),
+        };
+        let everyone: Vec<Ix> = (0..self.graph.slot_count() as Ix)
+            .filter(|&ix| self.graph.slot(ix).is_some())
+            .collect();
+        resolution.recompute(self.graph, &everyone);
+        resolution
+    }
+
+    /// Every principal from which `target` can be reached along edges
+    /// active at `t`, with the length of the shortest such path.
+    fn upstream(&self, target: Ix, t: i64) -> HashMap<Ix, u32> {
+        let mut distance = HashMap::from([(target, 0u32)]);
+        let mut queue = VecDeque::from([target]);
+        while let Some(ix) = queue.pop_front() {
+            let Some(slot) = self.graph.slot(ix) else {
+                continue;
+            };
+            let next = distance[&ix].saturating_add(1);
+            for &e in &slot.inflow {
+                let Some(flow) = self.graph.flow(e) else {
+                    continue;
+                };
+                if self.graph.carries_at(flow, t) && !distance.contains_key(&flow.from) {
+                    distance.insert(flow.from, next);
+                    queue.push_back(flow.from);
+                }
+            }
+        }
+        distance
+    }
+}
+
+/// The effective grants of every principal at one instant, kept up to date
+/// incrementally as the graph changes or time moves on.
+///
+/// It follows the [`AclGraph`] it was resolved from: pass that graph to
+/// its methods (another graph makes it resolve everything again).
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{AclEdge, AclGraph, Delegation, IdentityType, Principal};
+/// let mut graph = AclGraph::new();
+/// graph.insert_principal(Principal::new("alice", IdentityType::Account).scopes(["a"]));
+/// graph.insert_principal(Principal::new("bob", IdentityType::Account));
+/// let mut resolution = graph.resolver().resolve_all(0);
+/// assert!(resolution.effective(&graph, "bob").unwrap().scopes.is_empty());
+///
+/// let affected = graph.insert_edge(AclEdge::Delegates(Delegation::new("alice", "bob").scopes(["a"])))?;
+/// resolution.update(&graph, &affected);
+/// assert!(resolution.effective(&graph, "bob").unwrap().has_scope("a"));
+/// # Ok::<(), alknet_graphs::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    graph: u64,
+    at: i64,
+    max_depth: u32,
+    /// Per principal slot: atoms held, each with its shortest chain depth,
+    /// sorted by atom.
+    depths: Vec<Depths>,
+    valid_until: Vec<Option<i64>>,
+}
+
+impl Resolution {
+    /// The instant it resolves, in unix milliseconds.
+    pub fn at(&self) -> i64 {
+        self.at
+    }
+
+    /// The maximum chain depth it was resolved with.
+    pub fn max_depth(&self) -> u32 {
+        self.max_depth
+    }
+
+    /// The effective grant of a principal at [`at`](Resolution::at), or
+    /// `None` if there is no such principal.
+    ///
+    /// # Complexity
+    ///
+    /// O(g) for a grant of g scopes and actions: a lookup, then building
+    /// the sets.
+    pub fn effective(&self, graph: &AclGraph, identity_id: &str) -> Option<EffectiveGrant> {
+        if graph.id() != self.graph {
+            return graph
+                .resolver()
+                .max_depth(self.max_depth)
+                .effective_at(identity_id, self.at);
+        }
+        let ix = graph.index_of(identity_id)? as usize;
+        let depths = self.depths.get(ix).map_or(&[][..], Vec::as_slice);
+        let valid_until = self.valid_until.get(ix).copied().flatten();
+        Some(grant_of(graph, depths, valid_until))
+    }
+
+    /// Whether the grant it holds for a principal is also its grant at `t`:
+    /// `at ≤ t < valid_until`, on the graph it follows.
+    pub fn covers(&self, graph: &AclGraph, identity_id: &str, t: i64) -> bool {
+        if graph.id() != self.graph || t < self.at {
+            return false;
+        }
+        graph.index_of(identity_id).is_some_and(|ix| {
+            self.valid_until
+                .get(ix as usize)
+                .copied()
+                .flatten()
+                .is_none_or(|until| t < until)
+        })
+    }
+
+    /// Brings the resolution up to date after a change to `graph` that
+    /// touched `affected`, recomputing only the principals downstream of it
+    /// (those its grant can flow to, along any edge). Returns how many
+    /// principals it recomputed.
+    ///
+    /// # Complexity
+    ///
+    /// O(D + F + A·log A) for the D downstream principals, the F edges into
+    /// them, and the A (principal, atom) pairs that flow among them; plus
+    /// O(N) to size the tables.
+    pub fn update(&mut self, graph: &AclGraph, affected: &Affected) -> usize {
+        if affected.is_empty() && graph.id() == self.graph {
+            return 0;
+        }
+        if graph.id() != self.graph || affected.graph() != self.graph {
+            *self = graph
+                .resolver()
+                .max_depth(self.max_depth)
+                .resolve_all(self.at);
+            return graph.principal_count();
+        }
+        self.recompute(graph, affected.seeds())
+    }
+
+    /// Moves the resolution forward to `t`, recomputing only the principals
+    /// whose `valid_until` has passed (and those downstream of them).
+    /// Returns how many principals it recomputed; an instant before
+    /// [`at`](Resolution::at) leaves it as it is and returns 0.
+    ///
+    /// # Complexity
+    ///
+    /// O(N) to find the expired grants, then as [`update`](Resolution::update)
+    /// over them.
+    pub fn advance(&mut self, graph: &AclGraph, t: i64) -> usize {
+        if graph.id() != self.graph {
+            *self = graph.resolver().max_depth(self.max_depth).resolve_all(t);
+            return graph.principal_count();
+        }
+        if t <= self.at {
+            return 0;
+        }
+        self.at = t;
+        let expired: Vec<Ix> = self
+            .valid_until
+            .iter()
+            .enumerate()
+            .filter(|(_, until)| until.is_some_and(|until| until <= t))
+            .map(|(ix, _)| ix as Ix)
+            .collect();
+        if expired.is_empty() {
+            return 0;
+        }
+        self.recompute(graph, &expired)
+    }
+
+    /// Recomputes the principals downstream of `seeds` at `self.at`, taking
+    /// what flows in from outside them as settled.
+    fn recompute(&mut self, graph: &AclGraph, seeds: &[Ix]) -> usize {
+        let slots = graph.slot_count();
+        self.depths.resize_with(slots, Vec::new);
+        self.valid_until.resize(slots, None);
+        let (region, in_region) = downstream(graph, seeds);
+        for &ix in seeds {
+            if let Some(depths) = self.depths.get_mut(ix as usize) {
+                depths.clear();
+            }
+            if let Some(until) = self.valid_until.get_mut(ix as usize) {
+                *until = None;
+            }
+        }
+        for &ix in &region {
+            self.depths[ix as usize].clear();
+        }
+        let arrivals = self.arrivals_into(graph, &region, &in_region);
+        let inside = |ix: Ix, _depth: u32| in_region[ix as usize];
+        propagate(
+            graph,
+            self.at,
+            self.max_depth,
+            &mut self.depths,
+            arrivals,
+            inside,
+        );
+        self.valid_until_in(graph, &region, &in_region);
+        region.len()
+    }
+
+    /// What the region holds itself (depth 0), and what flows into it from
+    /// settled principals outside it.
+    fn arrivals_into(&self, graph: &AclGraph, region: &[Ix], in_region: &[bool]) -> Arrivals {
+        let mut arrivals = Arrivals::new();
+        for &ix in region {
+            let Some(slot) = graph.slot(ix) else {
+                continue;
+            };
+            arrivals
+                .entry(0)
+                .or_default()
+                .extend(slot.own.iter().map(|&atom| (ix, atom)));
+            for &e in &slot.inflow {
+                let Some(flow) = graph.flow(e) else {
+                    continue;
+                };
+                if in_region[flow.from as usize] || !graph.carries_at(flow, self.at) {
+                    continue;
+                }
+                for &(atom, depth) in &self.depths[flow.from as usize] {
+                    if depth < self.max_depth && passes(flow, atom) {
+                        arrivals.entry(depth + 1).or_default().push((ix, atom));
+                    }
+                }
+            }
+        }
+        arrivals
+    }
+
+    /// `valid_until` for the region: the smallest local bound among the
+    /// principals that reach each one along active edges, by a Dijkstra-like
+    /// sweep in increasing order of bound.
+    fn valid_until_in(&mut self, graph: &AclGraph, region: &[Ix], in_region: &[bool]) {
+        let mut heap = BinaryHeap::new();
+        for &ix in region {
+            self.valid_until[ix as usize] = None;
+        }
+        for &ix in region {
+            let Some(slot) = graph.slot(ix) else {
+                continue;
+            };
+            if let Some(bound) = local_bound(graph, ix, self.at) {
+                heap.push(Reverse((bound, ix)));
+            }
+            for &e in &slot.inflow {
+                let Some(flow) = graph.flow(e) else {
+                    continue;
+                };
+                if !in_region[flow.from as usize] && graph.carries_at(flow, self.at) {
+                    if let Some(bound) = self.valid_until[flow.from as usize] {
+                        heap.push(Reverse((bound, ix)));
+                    }
+                }
+            }
+        }
+        while let Some(Reverse((bound, ix))) = heap.pop() {
+            if self.valid_until[ix as usize].is_some() {
+                continue;
+            }
+            self.valid_until[ix as usize] = Some(bound);
+            let Some(slot) = graph.slot(ix) else {
+                continue;
+            };
+            for &e in &slot.outflow {
+                let Some(flow) = graph.flow(e) else {
+                    continue;
+                };
+                if in_region[flow.to as usize]
+                    && self.valid_until[flow.to as usize].is_none()
+                    && graph.carries_at(flow, self.at)
+                {
+                    heap.push(Reverse((bound, flow.to)));
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The search shared by every resolution
+
+/// Atoms held by one principal, each with its shortest chain depth, sorted
+/// by atom.
+pub(crate) type Depths = Vec<(AtomId, u32)>;
+
+/// (principal, atom) pairs waiting to be settled, by chain depth.
+type Arrivals = BTreeMap<u32, Vec<(Ix, AtomId)>>;
+
+/// Where settled depths are kept: a dense table for whole-graph
+/// resolutions, a map for a single principal's upstream.
+pub(crate) trait DepthTable {
+    fn depths(&self, ix: Ix) -> &[(AtomId, u32)];
+    fn settle(&mut self, ix: Ix, atoms: &[AtomId], depth: u32);
+}
+
+impl DepthTable for Vec<Depths> {
+    fn depths(&self, ix: Ix) -> &[(AtomId, u32)] {
+        self.get(ix as usize).map_or(&[], Vec::as_slice)
+    }
+
+    fn settle(&mut self, ix: Ix, atoms: &[AtomId], depth: u32) {
+        if let Some(depths) = self.get_mut(ix as usize) {
+            settle_into(depths, atoms, depth);
+        }
+    }
+}
+
+impl DepthTable for HashMap<Ix, Depths> {
+    fn depths(&self, ix: Ix) -> &[(AtomId, u32)] {
+        self.get(&ix).map_or(&[], Vec::as_slice)
+    }
+
+    fn settle(&mut self, ix: Ix, atoms: &[AtomId], depth: u32) {
+        settle_into(self.entry(ix).or_default(), atoms, depth);
+    }
+}
+
+/// Merges `atoms` (sorted, none of them in `depths`) into `depths` at
+/// `depth`, in place, from the back.
+fn settle_into(depths: &mut Depths, atoms: &[AtomId], depth: u32) {
+    let mut old = depths.len();
+    let mut new = atoms.len();
+    depths.resize(old + new, (0, 0));
+    let mut at = depths.len();
+    while new > 0 {
+        at -= 1;
+        if old > 0 && depths[old - 1].0 > atoms[new - 1] {
+            depths[at] = depths[old - 1];
+            old -= 1;
+        } else {
+            depths[at] = (atoms[new - 1], depth);
+            new -= 1;
+        }
+    }
+}
+
+/// Settles arrivals in order of depth. An arriving atom a principal does
+/// not hold yet is settled at that depth (the smallest, since depths are
+/// visited in order) and offered to the principal's out-flowing edges that
+/// carry it at `t`, if `admit` lets the next principal take it at the next
+/// depth. Chains stop at `max_depth`.
+fn propagate(
+    graph: &AclGraph,
+    t: i64,
+    max_depth: u32,
+    table: &mut impl DepthTable,
+    mut arrivals: Arrivals,
+    admit: impl Fn(Ix, u32) -> bool,
+) {
+    let mut fresh: Vec<AtomId> = Vec::new();
+    let mut passed: Vec<AtomId> = Vec::new();
+    while let Some((depth, mut batch)) = arrivals.pop_first() {
+        if depth > max_depth {
+            break;
+        }
+        batch.sort_unstable();
+        batch.dedup();
+        for group in batch.chunk_by(|a, b| a.0 == b.0) {
+            let ix = group[0].0;
+            let known = table.depths(ix);
+            fresh.clear();
+            fresh.extend(
+                group
+                    .iter()
+                    .map(|&(_, atom)| atom)
+                    .filter(|atom| known.binary_search_by_key(atom, |&(a, _)| a).is_err()),
+            );
+            if fresh.is_empty() {
+                continue;
+            }
+            table.settle(ix, &fresh, depth);
+            if depth == max_depth {
+                continue;
+            }
+            let Some(slot) = graph.slot(ix) else {
+                continue;
+            };
+            for &e in &slot.outflow {
+                let Some(flow) = graph.flow(e) else {
+                    continue;
+                };
+                if !graph.carries_at(flow, t) || !admit(flow.to, depth + 1) {
+                    continue;
+                }
+                passed.clear();
+                match &flow.filter {
+                    Filter::Everything => passed.extend_from_slice(&fresh),
+                    Filter::Only(allowed) => intersect_into(&fresh, allowed, &mut passed),
+                }
+                if !passed.is_empty() {
+                    arrivals
+                        .entry(depth + 1)
+                        .or_default()
+                        .extend(passed.iter().map(|&atom| (flow.to, atom)));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a flow edge lets `atom` through (ignoring time).
+pub(crate) fn passes(flow: &Flow, atom: AtomId) -> bool {
+    match &flow.filter {
+        Filter::Everything => true,
+        Filter::Only(allowed) => allowed.binary_search(&atom).is_ok(),
+    }
+}
+
+/// `a ∩ b` of two sorted sets, appended to `out`.
+fn intersect_into(a: &[AtomId], b: &[AtomId], out: &mut Vec<AtomId>) {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if small.len() * 8 < large.len() {
+        out.extend(
+            small
+                .iter()
+                .filter(|atom| large.binary_search(atom).is_ok()),
+        );
+        return;
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
+/// The principals downstream of `seeds` along any flow edge, whatever its
+/// validity (a superset of what a change can reach, at any instant), as a
+/// list and as a membership table.
+fn downstream(graph: &AclGraph, seeds: &[Ix]) -> (Vec<Ix>, Vec<bool>) {
+    let mut in_region = vec![false; graph.slot_count()];
+    let mut region = Vec::new();
+    let mut queue: VecDeque<Ix> = VecDeque::new();
+    for &ix in seeds {
+        if graph.slot(ix).is_some() && !in_region[ix as usize] {
+            in_region[ix as usize] = true;
+            region.push(ix);
+            queue.push_back(ix);
+        }
+    }
+    while let Some(ix) = queue.pop_front() {
+        let Some(slot) = graph.slot(ix) else {
+            continue;
+        };
+        for &e in &slot.outflow {
+            let Some(flow) = graph.flow(e) else {
+                continue;
+            };
+            if !in_region[flow.to as usize] {
+                in_region[flow.to as usize] = true;
+                region.push(flow.to);
+                queue.push_back(flow.to);
+            }
+        }
+    }
+    (region, in_region)
+}
+
+/// The earliest bound after `t` of the edges flowing into `ix` that can
+/// still be active at or after `t`.
+fn local_bound(graph: &AclGraph, ix: Ix, t: i64) -> Option<i64> {
+    graph
+        .slot(ix)?
+        .inflow
+        .iter()
+        .filter_map(|&e| graph.flow(e))
+        .filter(|flow| graph.carries(flow) && !flow.validity.is_over_at(t))
+        .filter_map(|flow| flow.validity.next_bound_after(t))
+        .min()
+}
+
+fn grant_of(
+    graph: &AclGraph,
+    depths: &[(AtomId, u32)],
+    valid_until: Option<i64>,
+) -> EffectiveGrant {
+    let mut grant = EffectiveGrant {
+        valid_until,
+        ..EffectiveGrant::default()
+    };
+    for &(atom, _) in depths {
+        match graph.atoms().atom(atom) {
+            Atom::Scope(scope) => {
+                grant.scopes.insert(scope.to_string());
+            }
+            Atom::Resource(resource, action) => {
+                grant
+                    .resources
+                    .entry(resource.to_string())
+                    .or_default()
+                    .insert(action.to_string());
+            }
+        }
+    }
+    grant
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::model::{AclEdge, Delegation, IdentityType, Membership, Principal, Validity};
+
+    fn chain(len: usize) -> AclGraph {
+        let mut graph = AclGraph::new();
+        for i in 0..=len {
+            let p = Principal::new(format!("p{i}"), IdentityType::Account);
+            graph.insert_principal(if i == 0 { p.scopes(["s"]) } else { p });
+        }
+        for i in 0..len {
+            let d = Delegation::new(format!("p{i}"), format!("p{}", i + 1)).scopes(["s"]);
+            graph.insert_edge(AclEdge::Delegates(d)).unwrap();
+        }
+        graph
+    }
+
+    #[test]
+    fn depth_counts_edges_from_the_holder() {
+        let graph = chain(3);
+        for (max_depth, held) in [(0, false), (2, false), (3, true), (32, true)] {
+            let resolver = graph.resolver().max_depth(max_depth);
+            assert_eq!(
+                resolver.effective_at("p3", 0).unwrap().has_scope("s"),
+                held,
+                "max depth {max_depth}"
+            );
+            let all = resolver.resolve_all(0);
+            assert_eq!(all.effective(&graph, "p3").unwrap().has_scope("s"), held);
+        }
+    }
+
+    #[test]
+    fn settling_merges_in_atom_order() {
+        let mut depths: Depths = vec![(2, 0), (5, 0), (9, 1)];
+        settle_into(&mut depths, &[1, 3, 10], 2);
+        assert_eq!(depths, [(1, 2), (2, 0), (3, 2), (5, 0), (9, 1), (10, 2)]);
+        let mut empty = Depths::new();
+        settle_into(&mut empty, &[4, 7], 0);
+        assert_eq!(empty, [(4, 0), (7, 0)]);
+    }
+
+    #[test]
+    fn intersection_handles_skewed_sizes() {
+        let large: Vec<AtomId> = (0..100).collect();
+        let mut out = Vec::new();
+        intersect_into(&[3, 50, 200], &large, &mut out);
+        assert_eq!(out, [3, 50]);
+        out.clear();
+        intersect_into(&[1, 2, 3, 4], &[2, 4, 6, 8], &mut out);
+        assert_eq!(out, [2, 4]);
+    }
+
+    #[test]
+    fn membership_flows_only_into_members_of_groups() {
+        let mut graph = AclGraph::new();
+        graph.insert_principal(Principal::new("eng", IdentityType::Org).scopes(["s"]));
+        graph.insert_principal(Principal::new("bob", IdentityType::Account).scopes(["t"]));
+        graph.insert_principal(Principal::new("ada", IdentityType::Account));
+        graph
+            .insert_edge(AclEdge::BelongsTo(Membership::new("ada", "eng")))
+            .unwrap();
+        graph
+            .insert_edge(AclEdge::BelongsTo(Membership::new("ada", "bob")))
+            .unwrap();
+        let ada = graph.resolver().effective_at("ada", 0).unwrap();
+        assert_eq!(ada.scopes.iter().collect::<Vec<_>>(), ["s"]);
+    }
+
+    #[test]
+    fn advancing_recomputes_only_expired_grants() {
+        let mut graph = chain(2);
+        graph.insert_principal(Principal::new("q", IdentityType::Account).scopes(["x"]));
+        graph.insert_principal(Principal::new("r", IdentityType::Account));
+        let d = Delegation::new("q", "r")
+            .scopes(["x"])
+            .validity(Validity::always().expires_at(10));
+        graph.insert_edge(AclEdge::Delegates(d)).unwrap();
+        let mut resolution = graph.resolver().resolve_all(0);
+        assert_eq!(
+            resolution.effective(&graph, "r").unwrap().valid_until,
+            Some(10)
+        );
+        assert!(resolution.covers(&graph, "r", 9));
+        assert!(!resolution.covers(&graph, "r", 10));
+        assert_eq!(resolution.advance(&graph, 5), 0);
+        assert_eq!(resolution.advance(&graph, 10), 1);
+        let r = resolution.effective(&graph, "r").unwrap();
+        assert!(r.scopes.is_empty());
+        assert_eq!(r.valid_until, None);
+        assert!(resolution.effective(&graph, "p2").unwrap().has_scope("s"));
+    }
+}

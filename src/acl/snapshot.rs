@@ -1,0 +1,818 @@
+//! [`AclGraph`]: the ACL graph held in memory as adjacency lists, the input
+//! of every resolution.
+//!
+//! Principals live in slots addressed by a dense `u32` index; scopes and
+//! resource actions are interned as `u32` *atoms*, so a grant is a sorted
+//! `Vec<u32>` and narrowing is a merge of two sorted lists. Each principal
+//! keeps two lists of *flow* edges, named for the direction its grant
+//! travels: a delegation `A → P` flows from A into P, and a membership
+//! `P → G` flows from G into P (the member inherits the group's grant).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::model::{AclEdge, Permission, Principal, Resource, Resources, Validity};
+use super::resolve::Resolver;
+use super::GRAPH;
+use crate::error::{Entity, Error, Result};
+
+/// An interned scope or resource action.
+pub(crate) type AtomId = u32;
+
+/// A dense principal index.
+pub(crate) type Ix = u32;
+
+/// A dense edge index.
+pub(crate) type EdgeIx = u32;
+
+/// A scope or a resource action, the unit that flows along edges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Atom {
+    Scope(Box<str>),
+    Resource(Box<str>, Box<str>),
+}
+
+/// The interner: every atom ever seen gets a stable id. Lookups borrow the
+/// strings, so interning an atom seen before allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Atoms {
+    scopes: HashMap<Box<str>, AtomId>,
+    /// Resource name → action → id.
+    resources: HashMap<Box<str>, HashMap<Box<str>, AtomId>>,
+    atoms: Vec<Atom>,
+}
+
+impl Atoms {
+    fn scope(&mut self, scope: &str) -> AtomId {
+        if let Some(&id) = self.scopes.get(scope) {
+            return id;
+        }
+        let id = self.atoms.len() as AtomId;
+        self.atoms.push(Atom::Scope(scope.into()));
+        self.scopes.insert(scope.into(), id);
+        id
+    }
+
+    fn resource(&mut self, resource: &str, action: &str) -> AtomId {
+        if let Some(&id) = self.resources.get(resource).and_then(|a| a.get(action)) {
+            return id;
+        }
+        let id = self.atoms.len() as AtomId;
+        self.atoms
+            .push(Atom::Resource(resource.into(), action.into()));
+        self.resources
+            .entry(resource.into())
+            .or_default()
+            .insert(action.into(), id);
+        id
+    }
+
+    /// The id of a permission's atom, if it was ever seen.
+    pub(crate) fn id(&self, permission: &Permission) -> Option<AtomId> {
+        match permission {
+            Permission::Scope(scope) => self.scopes.get(scope.as_str()).copied(),
+            Permission::Resource { resource, action } => self
+                .resources
+                .get(resource.as_str())
+                .and_then(|actions| actions.get(action.as_str()))
+                .copied(),
+        }
+    }
+
+    pub(crate) fn atom(&self, id: AtomId) -> &Atom {
+        &self.atoms[id as usize]
+    }
+
+    /// Scopes and resource actions as a sorted set of atoms.
+    fn set_of<'a>(
+        &mut self,
+        scopes: impl IntoIterator<Item = &'a String>,
+        resources: &Resources,
+    ) -> Vec<AtomId> {
+        let mut set: Vec<AtomId> = scopes.into_iter().map(|s| self.scope(s)).collect();
+        for (resource, actions) in resources {
+            for action in actions {
+                set.push(self.resource(resource, action));
+            }
+        }
+        set.sort_unstable();
+        set.dedup();
+        set
+    }
+}
+
+/// What a flow edge lets through.
+#[derive(Debug, Clone)]
+pub(crate) enum Filter {
+    /// A membership: the group's whole grant.
+    Everything,
+    /// A delegation: only these atoms (sorted).
+    Only(Vec<AtomId>),
+}
+
+/// A delegation or membership, in the direction its grant flows.
+#[derive(Debug, Clone)]
+pub(crate) struct Flow {
+    /// Where the grant comes from (delegator, or group).
+    pub(crate) from: Ix,
+    /// Where it goes (delegate, or member).
+    pub(crate) to: Ix,
+    pub(crate) filter: Filter,
+    pub(crate) validity: Validity,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Link {
+    Flow(Flow),
+    /// A `can_*` edge: `principal` holds `atom` directly.
+    Grant {
+        principal: Ix,
+        atom: AtomId,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EdgeSlot {
+    pub(crate) key: String,
+    pub(crate) edge: AclEdge,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PrincipalSlot {
+    pub(crate) principal: Principal,
+    /// Atoms of the node's own `scopes` and `resources`.
+    attributes: Vec<AtomId>,
+    /// `can_*` edges held by this principal.
+    grants: Vec<EdgeIx>,
+    /// `attributes` ∪ the atoms of `grants`: what it holds itself.
+    pub(crate) own: Vec<AtomId>,
+    /// Flow edges bringing a grant in.
+    pub(crate) inflow: Vec<EdgeIx>,
+    /// Flow edges taking its grant out.
+    pub(crate) outflow: Vec<EdgeIx>,
+}
+
+#[derive(Debug, Clone)]
+struct ResourceSlot {
+    resource: Resource,
+    grants: Vec<EdgeIx>,
+}
+
+/// Which principals a change touched; pass it to
+/// [`Resolution::update`](super::Resolution::update) to recompute only them
+/// and the principals downstream of them.
+///
+/// An empty value (the default) touched nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Affected {
+    graph: u64,
+    seeds: Vec<Ix>,
+}
+
+impl Affected {
+    fn of(graph: &AclGraph, seeds: Vec<Ix>) -> Self {
+        Affected {
+            graph: graph.id,
+            seeds,
+        }
+    }
+
+    /// True when the change touched no principal.
+    pub fn is_empty(&self) -> bool {
+        self.seeds.is_empty()
+    }
+
+    /// Adds the principals `other` touched (both must come from the same graph).
+    pub fn merge(&mut self, other: Affected) {
+        if self.seeds.is_empty() {
+            self.graph = other.graph;
+        } else if other.graph != self.graph && !other.seeds.is_empty() {
+            // Seeds from two graphs cannot be combined; a zero id makes the
+            // resolution start over, which is always correct.
+            self.graph = 0;
+        }
+        self.seeds.extend(other.seeds);
+    }
+
+    pub(crate) fn graph(&self) -> u64 {
+        self.graph
+    }
+
+    pub(crate) fn seeds(&self) -> &[Ix] {
+        &self.seeds
+    }
+}
+
+static NEXT_GRAPH_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_graph_id() -> u64 {
+    NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The ACL graph in memory: principals, resources and edges as adjacency
+/// lists, the input of every resolution. Resolution never touches SQLite.
+///
+/// [`Acl`](super::Acl) keeps one loaded from the store and applies its own
+/// writes to it; build one by hand to resolve "what if" graphs, in tests or
+/// benchmarks. Its methods do not validate tokens; the store does that on
+/// write.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{AclEdge, AclGraph, Delegation, IdentityType, Principal};
+///
+/// let mut graph = AclGraph::new();
+/// graph.insert_principal(Principal::new("alice", IdentityType::Account).scopes(["a", "b"]));
+/// graph.insert_principal(Principal::new("bot", IdentityType::Service));
+/// graph.insert_edge(AclEdge::Delegates(Delegation::new("alice", "bot").scopes(["b", "c"])))?;
+///
+/// let bot = graph.resolver().effective_at("bot", 0).expect("bot exists");
+/// assert_eq!(bot.scopes.into_iter().collect::<Vec<_>>(), ["b"]);
+/// # Ok::<(), alknet_graphs::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct AclGraph {
+    id: u64,
+    principals: Vec<Option<PrincipalSlot>>,
+    free_principals: Vec<Ix>,
+    by_identity: HashMap<String, Ix>,
+    resources: BTreeMap<String, ResourceSlot>,
+    edges: Vec<Option<EdgeSlot>>,
+    /// What resolution reads of each edge, apart from the bulkier
+    /// `edges` so that walking the graph stays within fewer cache lines.
+    links: Vec<Option<Link>>,
+    free_edges: Vec<EdgeIx>,
+    by_key: HashMap<String, EdgeIx>,
+    atoms: Atoms,
+}
+
+impl Default for AclGraph {
+    fn default() -> Self {
+        AclGraph::new()
+    }
+}
+
+impl Clone for AclGraph {
+    /// A copy that resolutions treat as a different graph (a
+    /// [`Resolution`](super::Resolution) follows the graph it was made from).
+    fn clone(&self) -> Self {
+        AclGraph {
+            id: next_graph_id(),
+            principals: self.principals.clone(),
+            free_principals: self.free_principals.clone(),
+            by_identity: self.by_identity.clone(),
+            resources: self.resources.clone(),
+            edges: self.edges.clone(),
+            links: self.links.clone(),
+            free_edges: self.free_edges.clone(),
+            by_key: self.by_key.clone(),
+            atoms: self.atoms.clone(),
+        }
+    }
+}
+
+impl AclGraph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        AclGraph {
+            id: next_graph_id(),
+            principals: Vec::new(),
+            free_principals: Vec::new(),
+            by_identity: HashMap::new(),
+            resources: BTreeMap::new(),
+            edges: Vec::new(),
+            links: Vec::new(),
+            free_edges: Vec::new(),
+            by_key: HashMap::new(),
+            atoms: Atoms::default(),
+        }
+    }
+
+    /// Resolution of effective grants and explanations over this graph,
+    /// with the default maximum chain depth.
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver::new(self)
+    }
+
+    // -- reads ---------------------------------------------------------------
+
+    /// The principal with this identity id.
+    pub fn principal(&self, identity_id: &str) -> Option<&Principal> {
+        self.index_of(identity_id)
+            .and_then(|ix| self.slot(ix))
+            .map(|slot| &slot.principal)
+    }
+
+    /// Every principal, in no particular order.
+    pub fn principals(&self) -> impl Iterator<Item = &Principal> {
+        self.principals.iter().flatten().map(|slot| &slot.principal)
+    }
+
+    /// How many principals there are.
+    pub fn principal_count(&self) -> usize {
+        self.by_identity.len()
+    }
+
+    /// The resource with this name (`type` or `type/id`).
+    pub fn resource(&self, name: &str) -> Option<&Resource> {
+        self.resources.get(name).map(|slot| &slot.resource)
+    }
+
+    /// Every resource, by name.
+    pub fn resources(&self) -> impl Iterator<Item = &Resource> {
+        self.resources.values().map(|slot| &slot.resource)
+    }
+
+    /// The edge with this key.
+    pub fn edge(&self, key: &str) -> Option<&AclEdge> {
+        self.by_key
+            .get(key)
+            .and_then(|&e| self.edge_slot(e))
+            .map(|slot| &slot.edge)
+    }
+
+    /// Every edge with its key, in no particular order.
+    pub fn edges(&self) -> impl Iterator<Item = (&str, &AclEdge)> {
+        self.edges
+            .iter()
+            .flatten()
+            .map(|slot| (slot.key.as_str(), &slot.edge))
+    }
+
+    /// How many edges there are.
+    pub fn edge_count(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// The key of the edge of `edge`'s kind joining the same source and
+    /// target, whatever its key.
+    pub fn find_edge(&self, edge: &AclEdge) -> Option<&str> {
+        let (source, _) = edge.ends();
+        let slot = self.slot(self.index_of(source)?)?;
+        slot.inflow
+            .iter()
+            .chain(&slot.outflow)
+            .chain(&slot.grants)
+            .filter_map(|&e| self.edge_slot(e))
+            .find(|candidate| {
+                candidate.edge.kind() == edge.kind() && candidate.edge.ends() == edge.ends()
+            })
+            .map(|candidate| candidate.key.as_str())
+    }
+
+    /// The identity ids of `group`'s members (sources of `belongs_to` edges
+    /// into it), whatever their validity.
+    pub fn members(&self, group: &str) -> Vec<&str> {
+        let Some(slot) = self.index_of(group).and_then(|ix| self.slot(ix)) else {
+            return Vec::new();
+        };
+        slot.outflow
+            .iter()
+            .filter_map(|&e| self.edge_slot(e))
+            .filter_map(|edge| match &edge.edge {
+                AclEdge::BelongsTo(m) => Some(m.member.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // -- writes --------------------------------------------------------------
+
+    /// Adds a principal, or replaces the one with the same identity id
+    /// (keeping its edges).
+    pub fn insert_principal(&mut self, principal: Principal) -> Affected {
+        let attributes = self.atoms.set_of(&principal.scopes, &principal.resources);
+        let ix = match self.index_of(&principal.identity_id) {
+            Some(ix) => {
+                if let Some(slot) = self.slot_mut(ix) {
+                    slot.principal = principal;
+                    slot.attributes = attributes;
+                }
+                ix
+            }
+            None => {
+                let slot = PrincipalSlot {
+                    attributes,
+                    grants: Vec::new(),
+                    own: Vec::new(),
+                    inflow: Vec::new(),
+                    outflow: Vec::new(),
+                    principal,
+                };
+                let id = slot.principal.identity_id.clone();
+                let ix = place(&mut self.principals, &mut self.free_principals, slot);
+                self.by_identity.insert(id, ix);
+                ix
+            }
+        };
+        self.refresh_own(ix);
+        Affected::of(self, vec![ix])
+    }
+
+    /// Removes a principal and every edge that touches it.
+    pub fn remove_principal(&mut self, identity_id: &str) -> Affected {
+        let Some(ix) = self.index_of(identity_id) else {
+            return Affected::default();
+        };
+        let incident: Vec<EdgeIx> = self
+            .slot(ix)
+            .map(|slot| {
+                let mut all = slot.inflow.clone();
+                all.extend(&slot.outflow);
+                all.extend(&slot.grants);
+                all
+            })
+            .unwrap_or_default();
+        let mut affected = Affected::of(self, vec![ix]);
+        for e in incident {
+            if let Some(key) = self.edge_slot(e).map(|slot| slot.key.clone()) {
+                affected.merge(self.remove_edge(&key));
+            }
+        }
+        self.by_identity.remove(identity_id);
+        self.principals[ix as usize] = None;
+        self.free_principals.push(ix);
+        affected
+    }
+
+    /// Adds a resource (replacing an equal one is a no-op).
+    pub fn insert_resource(&mut self, resource: Resource) -> Affected {
+        self.resources
+            .entry(resource.name())
+            .or_insert_with(|| ResourceSlot {
+                resource,
+                grants: Vec::new(),
+            });
+        Affected::default()
+    }
+
+    /// Removes a resource and the `can_*` edges to it.
+    pub fn remove_resource(&mut self, name: &str) -> Affected {
+        let Some(slot) = self.resources.get(name) else {
+            return Affected::default();
+        };
+        let keys: Vec<String> = slot
+            .grants
+            .iter()
+            .filter_map(|&e| self.edge_slot(e))
+            .map(|edge| edge.key.clone())
+            .collect();
+        let mut affected = Affected::default();
+        for key in keys {
+            affected.merge(self.remove_edge(&key));
+        }
+        self.resources.remove(name);
+        affected
+    }
+
+    /// Adds an edge under its [`AclEdge::key`], replacing an edge with that key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the edge if an endpoint does not exist.
+    pub fn insert_edge(&mut self, edge: AclEdge) -> Result<Affected> {
+        let key = edge.key();
+        self.insert_edge_keyed(key, edge)
+    }
+
+    /// Adds an edge under `key`, replacing an edge with that key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the edge if an endpoint does not exist.
+    pub fn insert_edge_keyed(&mut self, key: impl Into<String>, edge: AclEdge) -> Result<Affected> {
+        let key = key.into();
+        let link = self.link(&key, &edge)?;
+        let mut affected = self.remove_edge(&key);
+        let touched = match &link {
+            Link::Flow(flow) => flow.to,
+            Link::Grant { principal, .. } => *principal,
+        };
+        let slot = EdgeSlot {
+            key: key.clone(),
+            edge,
+        };
+        let e = place(&mut self.edges, &mut self.free_edges, slot);
+        if self.links.len() <= e as usize {
+            self.links.resize(e as usize + 1, None);
+        }
+        self.links[e as usize] = Some(link);
+        self.by_key.insert(key, e);
+        self.attach(e);
+        affected.merge(Affected::of(self, vec![touched]));
+        Ok(affected)
+    }
+
+    /// Removes the edge with this key, if there is one.
+    pub fn remove_edge(&mut self, key: &str) -> Affected {
+        let Some(e) = self.by_key.remove(key) else {
+            return Affected::default();
+        };
+        let (Some(slot), Some(link)) =
+            (self.edges[e as usize].take(), self.links[e as usize].take())
+        else {
+            return Affected::default();
+        };
+        self.free_edges.push(e);
+        let touched = match link {
+            Link::Flow(flow) => {
+                self.detach(flow.from, |s| &mut s.outflow, e);
+                self.detach(flow.to, |s| &mut s.inflow, e);
+                flow.to
+            }
+            Link::Grant { principal, .. } => {
+                self.detach(principal, |s| &mut s.grants, e);
+                if let AclEdge::Can(grant) = &slot.edge {
+                    if let Some(resource) = self.resources.get_mut(&grant.resource) {
+                        resource.grants.retain(|&g| g != e);
+                    }
+                }
+                self.refresh_own(principal);
+                principal
+            }
+        };
+        Affected::of(self, vec![touched])
+    }
+
+    // -- internals for resolution --------------------------------------------
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn index_of(&self, identity_id: &str) -> Option<Ix> {
+        self.by_identity.get(identity_id).copied()
+    }
+
+    pub(crate) fn slot(&self, ix: Ix) -> Option<&PrincipalSlot> {
+        self.principals.get(ix as usize).and_then(Option::as_ref)
+    }
+
+    /// One past the highest principal index in use.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.principals.len()
+    }
+
+    pub(crate) fn edge_slot(&self, e: EdgeIx) -> Option<&EdgeSlot> {
+        self.edges.get(e as usize).and_then(Option::as_ref)
+    }
+
+    /// The flow edge `e`, if `e` is one.
+    pub(crate) fn flow(&self, e: EdgeIx) -> Option<&Flow> {
+        match self.links.get(e as usize)?.as_ref()? {
+            Link::Flow(flow) => Some(flow),
+            Link::Grant { .. } => None,
+        }
+    }
+
+    /// Whether a flow edge carries a grant at all: a membership does only
+    /// into an org or a role (a rule the ACL API enforces on write; a
+    /// membership written around it is ignored, which fails closed).
+    pub(crate) fn carries(&self, flow: &Flow) -> bool {
+        match flow.filter {
+            Filter::Only(_) => true,
+            Filter::Everything => self
+                .slot(flow.from)
+                .is_some_and(|g| g.principal.identity_type.is_group()),
+        }
+    }
+
+    /// Whether a flow edge carries a grant at `t`.
+    pub(crate) fn carries_at(&self, flow: &Flow, t: i64) -> bool {
+        flow.validity.is_active_at(t) && self.carries(flow)
+    }
+
+    pub(crate) fn atoms(&self) -> &Atoms {
+        &self.atoms
+    }
+
+    pub(crate) fn identity_of(&self, ix: Ix) -> &str {
+        self.slot(ix)
+            .map_or("", |slot| slot.principal.identity_id.as_str())
+    }
+
+    fn slot_mut(&mut self, ix: Ix) -> Option<&mut PrincipalSlot> {
+        self.principals
+            .get_mut(ix as usize)
+            .and_then(Option::as_mut)
+    }
+
+    fn require(&self, key: &str, end: &str, identity_id: &str) -> Result<Ix> {
+        self.index_of(identity_id).ok_or_else(|| {
+            Error::invalid(
+                edge_entity(key),
+                format!("{end} principal {identity_id:?} does not exist"),
+            )
+        })
+    }
+
+    /// Resolves an edge's endpoints into a link, interning its atoms.
+    fn link(&mut self, key: &str, edge: &AclEdge) -> Result<Link> {
+        Ok(match edge {
+            AclEdge::Delegates(d) => {
+                let from = self.require(key, "source", &d.from)?;
+                let to = self.require(key, "target", &d.to)?;
+                let filter = self.atoms.set_of(&d.narrowed_scopes, &d.narrowed_resources);
+                Link::Flow(Flow {
+                    from,
+                    to,
+                    filter: Filter::Only(filter),
+                    validity: d.validity,
+                })
+            }
+            AclEdge::BelongsTo(m) => {
+                let member = self.require(key, "source", &m.member)?;
+                let group = self.require(key, "target", &m.group)?;
+                Link::Flow(Flow {
+                    from: group,
+                    to: member,
+                    filter: Filter::Everything,
+                    validity: m.validity,
+                })
+            }
+            AclEdge::Can(grant) => {
+                let principal = self.require(key, "source", &grant.principal)?;
+                if !self.resources.contains_key(&grant.resource) {
+                    return Err(Error::invalid(
+                        edge_entity(key),
+                        format!("target resource {:?} does not exist", grant.resource),
+                    ));
+                }
+                let atom = self.atoms.resource(&grant.resource, grant.action.as_str());
+                Link::Grant { principal, atom }
+            }
+        })
+    }
+
+    /// Adds edge `e` to its endpoints' lists.
+    fn attach(&mut self, e: EdgeIx) {
+        let (Some(slot), Some(link)) = (self.edge_slot(e), self.links[e as usize].clone()) else {
+            return;
+        };
+        match link {
+            Link::Flow(flow) => {
+                if let Some(from) = self.slot_mut(flow.from) {
+                    from.outflow.push(e);
+                }
+                if let Some(to) = self.slot_mut(flow.to) {
+                    to.inflow.push(e);
+                }
+            }
+            Link::Grant { principal, .. } => {
+                if let AclEdge::Can(grant) = &slot.edge {
+                    let resource = grant.resource.clone();
+                    if let Some(r) = self.resources.get_mut(&resource) {
+                        r.grants.push(e);
+                    }
+                }
+                if let Some(holder) = self.slot_mut(principal) {
+                    holder.grants.push(e);
+                }
+                self.refresh_own(principal);
+            }
+        }
+    }
+
+    fn detach(
+        &mut self,
+        ix: Ix,
+        list: impl FnOnce(&mut PrincipalSlot) -> &mut Vec<EdgeIx>,
+        e: EdgeIx,
+    ) {
+        if let Some(slot) = self.slot_mut(ix) {
+            list(slot).retain(|&x| x != e);
+        }
+    }
+
+    /// Recomputes what a principal holds itself.
+    fn refresh_own(&mut self, ix: Ix) {
+        let Some(slot) = self.slot(ix) else {
+            return;
+        };
+        let mut own = slot.attributes.clone();
+        own.extend(
+            slot.grants
+                .iter()
+                .filter_map(|&e| match self.links.get(e as usize) {
+                    Some(Some(Link::Grant { atom, .. })) => Some(*atom),
+                    _ => None,
+                }),
+        );
+        own.sort_unstable();
+        own.dedup();
+        if let Some(slot) = self.slot_mut(ix) {
+            slot.own = own;
+        }
+    }
+}
+
+/// Puts `item` in a free slot or a new one and returns its index.
+fn place<T>(slots: &mut Vec<Option<T>>, free: &mut Vec<u32>, item: T) -> u32 {
+    match free.pop() {
+        Some(ix) => {
+            slots[ix as usize] = Some(item);
+            ix
+        }
+        None => {
+            slots.push(Some(item));
+            (slots.len() - 1) as u32
+        }
+    }
+}
+
+pub(crate) fn edge_entity(key: &str) -> Entity {
+    Entity::Edge {
+        graph: GRAPH.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
+pub(crate) fn node_entity(key: &str) -> Entity {
+    Entity::Node {
+        graph: GRAPH.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::model::{Action, ActionGrant, Delegation, IdentityType, Membership};
+
+    fn principal(id: &str, scopes: &[&str]) -> Principal {
+        Principal::new(id, IdentityType::Account).scopes(scopes.iter().copied())
+    }
+
+    #[test]
+    fn edges_need_their_endpoints() {
+        let mut graph = AclGraph::new();
+        graph.insert_principal(principal("a", &[]));
+        let err = graph
+            .insert_edge(AclEdge::Delegates(Delegation::new("a", "b")))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"edge "delegates a b" in graph "acl": target principal "b" does not exist"#
+        );
+        let err = graph
+            .insert_edge(AclEdge::Can(ActionGrant {
+                principal: "a".into(),
+                action: Action::Read,
+                resource: "repo".into(),
+            }))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"edge "can_read a repo" in graph "acl": target resource "repo" does not exist"#
+        );
+        assert_eq!(graph.edge_count(), 0);
+    }
+
+    #[test]
+    fn removing_a_principal_removes_its_edges_and_frees_its_slot() {
+        let mut graph = AclGraph::new();
+        for id in ["a", "b", "g"] {
+            graph.insert_principal(principal(id, &["s"]));
+        }
+        graph.insert_principal(Principal::new("g", IdentityType::Org));
+        graph
+            .insert_edge(AclEdge::Delegates(Delegation::new("a", "b").scopes(["s"])))
+            .unwrap();
+        graph
+            .insert_edge(AclEdge::BelongsTo(Membership::new("b", "g")))
+            .unwrap();
+        assert_eq!(graph.members("g"), ["b"]);
+        let affected = graph.remove_principal("b");
+        assert!(!affected.is_empty());
+        assert_eq!(graph.edge_count(), 0);
+        assert_eq!(graph.principal_count(), 2);
+        assert!(graph.members("g").is_empty());
+        assert!(graph
+            .slot(graph.index_of("a").unwrap())
+            .unwrap()
+            .outflow
+            .is_empty());
+        graph.insert_principal(principal("c", &[]));
+        assert_eq!(graph.slot_count(), 3, "the freed slot is reused");
+    }
+
+    #[test]
+    fn grants_add_to_what_a_principal_holds() {
+        let mut graph = AclGraph::new();
+        graph.insert_principal(principal("a", &[]));
+        graph.insert_resource(Resource::instance("repo", "x"));
+        let grant = AclEdge::Can(ActionGrant {
+            principal: "a".into(),
+            action: Action::Write,
+            resource: "repo/x".into(),
+        });
+        graph.insert_edge(grant.clone()).unwrap();
+        assert_eq!(graph.find_edge(&grant), Some("can_write a repo/x"));
+        let a = graph.index_of("a").unwrap();
+        assert_eq!(graph.slot(a).unwrap().own.len(), 1);
+        graph.remove_resource("repo/x");
+        assert!(graph.slot(a).unwrap().own.is_empty());
+        assert_eq!(graph.edge_count(), 0);
+    }
+}

@@ -1,0 +1,251 @@
+//! The flat access check, table-driven: AND and OR scope rules, resource
+//! rules, a missing identity, empty requirements, and `forwarded_for`
+//! playing no part.
+
+use alknet_graphs::acl::{AccessControl, AccessResult, Identity, Missing, OperationContext};
+
+fn ci() -> Identity {
+    Identity::new("ci")
+        .scopes(["repo:read", "deploy"])
+        .resource("repo", ["read", "write"])
+        .resource("job/nightly", ["execute"])
+}
+
+fn scopes(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn denied_scopes(list: &[&str]) -> AccessResult {
+    AccessResult::Denied(Missing::Scopes(scopes(list)))
+}
+
+fn denied_any(list: &[&str]) -> AccessResult {
+    AccessResult::Denied(Missing::AnyOf(scopes(list)))
+}
+
+fn denied_resource(resource: Option<&str>, action: Option<&str>) -> AccessResult {
+    AccessResult::Denied(Missing::Resource {
+        resource_type: resource.map(str::to_owned),
+        action: action.map(str::to_owned),
+    })
+}
+
+fn access(
+    all: &[&str],
+    any: &[&str],
+    resource: Option<&str>,
+    action: Option<&str>,
+) -> AccessControl {
+    AccessControl {
+        required_scopes: scopes(all),
+        required_scopes_any: scopes(any),
+        resource_type: resource.map(str::to_owned),
+        resource_action: action.map(str::to_owned),
+    }
+}
+
+#[test]
+fn scope_rules() {
+    let identity = ci();
+    let table: &[(&str, AccessControl, AccessResult)] = &[
+        (
+            "all present",
+            access(&["repo:read", "deploy"], &[], None, None),
+            AccessResult::Allowed,
+        ),
+        (
+            "one missing",
+            access(&["repo:read", "admin"], &[], None, None),
+            denied_scopes(&["admin"]),
+        ),
+        (
+            "every missing one is named, in order",
+            access(&["b", "repo:read", "a"], &[], None, None),
+            denied_scopes(&["b", "a"]),
+        ),
+        (
+            "any: one present",
+            access(&[], &["admin", "deploy"], None, None),
+            AccessResult::Allowed,
+        ),
+        (
+            "any: none present",
+            access(&[], &["admin", "root"], None, None),
+            denied_any(&["admin", "root"]),
+        ),
+        (
+            "AND is checked before OR",
+            access(&["admin"], &["root"], None, None),
+            denied_scopes(&["admin"]),
+        ),
+        (
+            "AND and OR both met",
+            access(&["deploy"], &["root", "repo:read"], None, None),
+            AccessResult::Allowed,
+        ),
+        (
+            "scopes match exactly",
+            access(&["repo"], &[], None, None),
+            denied_scopes(&["repo"]),
+        ),
+    ];
+    for (name, rule, expected) in table {
+        assert_eq!(&rule.check(Some(&identity)), expected, "{name}");
+    }
+}
+
+#[test]
+fn resource_rules() {
+    let identity = ci();
+    let table: &[(&str, AccessControl, AccessResult)] = &[
+        (
+            "action held",
+            access(&[], &[], Some("repo"), Some("write")),
+            AccessResult::Allowed,
+        ),
+        (
+            "action not held",
+            access(&[], &[], Some("repo"), Some("execute")),
+            denied_resource(Some("repo"), Some("execute")),
+        ),
+        (
+            "resource not held",
+            access(&[], &[], Some("secret"), Some("read")),
+            denied_resource(Some("secret"), Some("read")),
+        ),
+        (
+            "instance",
+            access(&[], &[], Some("job/nightly"), Some("execute")),
+            AccessResult::Allowed,
+        ),
+        (
+            "a type grant is not an instance grant",
+            access(&[], &[], Some("repo/alknet"), Some("read")),
+            denied_resource(Some("repo/alknet"), Some("read")),
+        ),
+        (
+            "any action on the type",
+            access(&[], &[], Some("repo"), None),
+            AccessResult::Allowed,
+        ),
+        (
+            "an action on no type fails closed",
+            access(&[], &[], None, Some("read")),
+            denied_resource(None, Some("read")),
+        ),
+        (
+            "scopes are checked before resources",
+            access(&["admin"], &[], Some("secret"), Some("read")),
+            denied_scopes(&["admin"]),
+        ),
+        (
+            "scopes and resource both met",
+            access(&["deploy"], &["x", "repo:read"], Some("repo"), Some("read")),
+            AccessResult::Allowed,
+        ),
+    ];
+    for (name, rule, expected) in table {
+        assert_eq!(&rule.check(Some(&identity)), expected, "{name}");
+    }
+}
+
+#[test]
+fn identity_and_empty_requirements() {
+    let nobody = Identity::new("nobody");
+    let table: &[(&str, AccessControl, Option<&Identity>, AccessResult)] = &[
+        (
+            "no requirements, no identity",
+            AccessControl::new(),
+            None,
+            AccessResult::Allowed,
+        ),
+        (
+            "no requirements, empty identity",
+            AccessControl::new(),
+            Some(&nobody),
+            AccessResult::Allowed,
+        ),
+        (
+            "empty any-of is no requirement",
+            access(&[], &[], None, None),
+            None,
+            AccessResult::Allowed,
+        ),
+        (
+            "scope required, no identity",
+            access(&["a"], &[], None, None),
+            None,
+            AccessResult::Unauthenticated,
+        ),
+        (
+            "any-of required, no identity",
+            access(&[], &["a"], None, None),
+            None,
+            AccessResult::Unauthenticated,
+        ),
+        (
+            "resource required, no identity",
+            access(&[], &[], Some("repo"), Some("read")),
+            None,
+            AccessResult::Unauthenticated,
+        ),
+        (
+            "scope required, empty identity",
+            access(&["a"], &[], None, None),
+            Some(&nobody),
+            denied_scopes(&["a"]),
+        ),
+    ];
+    for (name, rule, identity, expected) in table {
+        assert_eq!(&rule.check(*identity), expected, "{name}");
+    }
+}
+
+#[test]
+fn forwarded_for_is_never_an_input() {
+    let admin = AccessControl::new().require(["admin"]);
+    let end_user = Identity::new("alice").scopes(["admin"]);
+    let table = [
+        (None, AccessResult::Unauthenticated),
+        (Some(Identity::new("hub")), denied_scopes(&["admin"])),
+        (
+            Some(Identity::new("hub").scopes(["admin"])),
+            AccessResult::Allowed,
+        ),
+    ];
+    for (identity, expected) in table {
+        let context = OperationContext {
+            identity: identity.clone(),
+            forwarded_for: Some(end_user.clone()),
+        };
+        assert_eq!(context.authorize(&admin), expected, "{identity:?}");
+        assert_eq!(admin.check(identity.as_ref()), expected);
+    }
+}
+
+#[test]
+fn results_read_as_the_missing_piece() {
+    let identity = ci();
+    let table = [
+        (
+            access(&["a", "b"], &[], None, None),
+            r#"denied: missing scopes "a", "b""#,
+        ),
+        (
+            access(&[], &["x", "y"], None, None),
+            r#"denied: missing one of "x", "y""#,
+        ),
+        (
+            access(&[], &[], Some("repo"), Some("execute")),
+            r#"denied: missing execute on "repo""#,
+        ),
+        (access(&["deploy"], &[], None, None), "allowed"),
+    ];
+    for (rule, text) in table {
+        assert_eq!(rule.check(Some(&identity)).to_string(), text);
+    }
+    assert_eq!(
+        access(&["a"], &[], None, None).check(None).to_string(),
+        "unauthenticated"
+    );
+}
