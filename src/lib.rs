@@ -47,12 +47,15 @@ pub mod acl;
 mod error;
 mod feed;
 mod graph;
+pub mod interop;
 mod limits;
 mod outbox;
 mod schema;
 mod store;
+pub mod taskgraph;
 mod time;
 mod types;
+pub mod workflow;
 
 pub use error::{Entity, Error, Result, Violation};
 pub use feed::{

@@ -1,0 +1,328 @@
+//! Taskgraphs: tasks and their dependencies on the metagraph, with
+//! validated status changes and durable dispatch to workers.
+//!
+//! - The built-in graph type `taskgraph` (directed, acyclic, no parallel
+//!   edges, no self-loops) has one node type, `task`, and one edge type,
+//!   `depends_on`: an edge *a → b* says task *a* depends on task *b*, which
+//!   must be done first. [`Taskgraphs::open`] ensures the types; their JSON
+//!   Schemas live in `schemas/taskgraph/`. A dependency that would close a
+//!   cycle is rejected, naming the cycle.
+//! - A task's [`Status`] changes by compare-and-set along the transitions
+//!   of [`Status::can_become`]. The taskgraph keeps one invariant itself: **a
+//!   task is `ready` exactly when it has not started and every task it
+//!   depends on is `done`**. Adding a task with nothing to wait for makes it
+//!   ready at once; a task becoming done promotes its dependents; a
+//!   dependency on an unfinished task sends a ready task back to `pending`.
+//! - With [`Dispatch`] configured, a task that becomes ready gets a honker
+//!   job in the same transaction, so a rolled-back write enqueues nothing.
+//!   Workers [`claim`](Dispatch::claim) jobs (the task becomes `running`),
+//!   [`heartbeat`](Dispatch::heartbeat), and [`ack`](Dispatch::ack) (the task
+//!   becomes `done`) or [`fail`](Dispatch::fail) (the task is retried or
+//!   becomes `failed`). A worker that dies without acking loses its claim
+//!   when it times out, and the task is claimable again.
+//! - Queries run in memory on one read of the graph: [topological
+//!   order](Taskgraphs::topological_order), [generations](Taskgraphs::generations),
+//!   the [ready set](Taskgraphs::ready), the [critical path](Taskgraphs::critical_path);
+//!   neighbourhoods ([`dependencies`](Taskgraphs::dependencies),
+//!   [`dependents`](Taskgraphs::dependents)) walk the edge indexes.
+//!
+//! Every operation takes the transaction (or read snapshot) to run in, so a
+//! caller can combine several in one atomic write. Writes made to a
+//! taskgraph through the plain [`WriteTxn`](crate::WriteTxn) API are validated by the
+//! schemas but bypass the status rules; [`Taskgraphs::promote`] restores
+//! the ready invariant after such writes.
+//!
+//! # Example
+//!
+//! ```
+//! use alknet_graphs::taskgraph::{Dispatch, Status, Task, Taskgraphs};
+//! use alknet_graphs::Store;
+//! use std::time::Duration;
+//!
+//! # let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path().join("tasks.db"))?;
+//! let tasks = Taskgraphs::builder().dispatch(Dispatch::new("builds")).open(&store)?;
+//! store.write(|tx| {
+//!     tasks.create(tx, "release")?;
+//!     tasks.add_task(tx, "release", "compile", &Task::new().duration(5.0))?;
+//!     tasks.add_task(tx, "release", "test", &Task::new().duration(3.0))?;
+//!     tasks.add_dependency(tx, "release", "test", "compile")?;
+//!     Ok(())
+//! })?;
+//! assert_eq!(store.read(|r| tasks.ready(r, "release"))?, ["compile"]);
+//!
+//! // A worker claims the ready task, runs it, and acks it.
+//! let dispatch = tasks.dispatch().expect("configured");
+//! let claims = store.write(|tx| dispatch.claim(tx, "worker-1", 10, Duration::from_secs(30)))?;
+//! assert_eq!(claims[0].task, "compile");
+//! assert_eq!(store.read(|r| tasks.status(r, "release", "compile"))?, Status::Running);
+//! let promoted = store.write(|tx| dispatch.ack(tx, &claims[0]))?;
+//! assert_eq!(promoted, ["test"]);
+//! assert_eq!(store.read(|r| tasks.critical_path(r, "release"))?.duration, 8.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod dag;
+mod dispatch;
+mod ops;
+pub(crate) mod schema;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use dispatch::{Claim, Dispatch, Failure, QueuedJob, DEFAULT_MAX_ATTEMPTS};
+pub use ops::CriticalPath;
+
+pub(crate) use dag::{Dag, First};
+
+use crate::{Result, Store};
+
+/// The name of the taskgraph graph type.
+pub const GRAPH_TYPE: &str = "taskgraph";
+
+/// The node type of tasks.
+pub const TASK: &str = "task";
+
+/// The edge type of dependencies: the source depends on the target.
+pub const DEPENDS_ON: &str = "depends_on";
+
+/// Where a task is in its life.
+///
+/// The transitions [`Taskgraphs::transition`] accepts:
+///
+/// | from | to |
+/// |---|---|
+/// | pending | ready (once every dependency is done), cancelled |
+/// | ready | running, cancelled |
+/// | running | done, failed, cancelled |
+/// | failed | pending (a retry), cancelled |
+/// | done, cancelled | — (final) |
+///
+/// Two more happen only as consequences: ready → pending when the task
+/// gains a dependency that is not done, and running → ready when a worker
+/// [fails](Dispatch::fail) an attempt and attempts remain.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::taskgraph::Status;
+/// assert!(Status::Failed.can_become(Status::Pending));
+/// assert!(!Status::Done.can_become(Status::Running));
+/// assert_eq!("running".parse::<Status>(), Ok(Status::Running));
+/// assert_eq!(Status::Cancelled.to_string(), "cancelled");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for a dependency to be done.
+    Pending,
+    /// Every dependency is done; waiting for a worker.
+    Ready,
+    /// A worker is running it.
+    Running,
+    /// Finished successfully (final).
+    Done,
+    /// The last attempt failed; can be retried.
+    Failed,
+    /// Will not run (final).
+    Cancelled,
+}
+
+impl Status {
+    /// Every status, in the order of a task's life.
+    pub const ALL: [Status; 6] = [
+        Status::Pending,
+        Status::Ready,
+        Status::Running,
+        Status::Done,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    /// The name stored in the task's `status` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Ready => "ready",
+            Status::Running => "running",
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether no transition leaves it.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Done | Status::Cancelled)
+    }
+
+    /// The statuses [`Taskgraphs::transition`] may move a task to from this one.
+    pub fn next(self) -> &'static [Status] {
+        match self {
+            Status::Pending => &[Status::Ready, Status::Cancelled],
+            Status::Ready => &[Status::Running, Status::Cancelled],
+            Status::Running => &[Status::Done, Status::Failed, Status::Cancelled],
+            Status::Failed => &[Status::Pending, Status::Cancelled],
+            Status::Done | Status::Cancelled => &[],
+        }
+    }
+
+    /// Whether [`Taskgraphs::transition`] may move a task from this status to `to`.
+    pub fn can_become(self, to: Status) -> bool {
+        self.next().contains(&to)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`Status`] from text that names none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStatus(pub String);
+
+impl fmt::Display for UnknownStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a task status (pending, ready, running, done, failed, cancelled)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownStatus {}
+
+impl FromStr for Status {
+    type Err = UnknownStatus;
+
+    fn from_str(text: &str) -> Result<Status, UnknownStatus> {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| UnknownStatus(text.to_owned()))
+    }
+}
+
+/// A task to add: its expected duration, dispatch priority, payload and any
+/// further attributes. Its status is set by the taskgraph.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::taskgraph::Task;
+/// use serde_json::json;
+/// let task = Task::new()
+///     .duration(2.5)
+///     .priority(10)
+///     .payload(json!({"cmd": "cargo test"}))
+///     .attribute("owner", json!("ada"));
+/// assert_eq!(task.attributes()["priority"], 10);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Task {
+    attributes: Map<String, Value>,
+}
+
+impl Task {
+    /// A task with no attributes but its status.
+    pub fn new() -> Self {
+        Task::default()
+    }
+
+    /// Its expected duration (any unit, used consistently), which weighs
+    /// the critical path. Must be finite and not negative.
+    pub fn duration(self, duration: f64) -> Self {
+        let value = serde_json::Number::from_f64(duration).map_or(Value::Null, Value::Number);
+        self.attribute("duration", value)
+    }
+
+    /// Its dispatch priority: higher is claimed first (default 0).
+    pub fn priority(self, priority: i64) -> Self {
+        self.attribute("priority", Value::from(priority))
+    }
+
+    /// What a worker needs to run it.
+    pub fn payload(self, payload: Value) -> Self {
+        self.attribute("payload", payload)
+    }
+
+    /// Any other attribute the task schema allows.
+    pub fn attribute(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.attributes.insert(name.into(), value);
+        self
+    }
+
+    /// The attributes set so far.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.attributes
+    }
+}
+
+/// Options for opening [`Taskgraphs`].
+///
+/// Default: no dispatch (tasks still become ready, but no jobs are
+/// enqueued).
+#[derive(Debug, Clone, Default)]
+pub struct TaskgraphsBuilder {
+    dispatch: Option<Dispatch>,
+}
+
+impl TaskgraphsBuilder {
+    /// Enqueue a honker job on this queue whenever a task becomes ready.
+    pub fn dispatch(mut self, dispatch: Dispatch) -> Self {
+        self.dispatch = Some(dispatch);
+        self
+    }
+
+    /// Ensures the `taskgraph` graph type and its node and edge types in
+    /// `store` (creating or updating them to the embedded schemas; a no-op
+    /// when they are up to date).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Revalidation`](crate::Error::Revalidation) if stored tasks
+    /// fail an updated schema; [`Error::Sqlite`](crate::Error::Sqlite) on a
+    /// storage failure.
+    pub fn open(self, store: &Store) -> Result<Taskgraphs> {
+        store.write(schema::ensure)?;
+        Ok(Taskgraphs {
+            dispatch: self.dispatch,
+        })
+    }
+}
+
+/// The taskgraph operations, with the dispatch configuration they use.
+/// Cheap to clone; holds no connection (every operation takes the
+/// transaction or snapshot to run in).
+#[derive(Debug, Clone)]
+pub struct Taskgraphs {
+    dispatch: Option<Dispatch>,
+}
+
+impl Taskgraphs {
+    /// Ensures the taskgraph types in `store`, without dispatch; see
+    /// [`TaskgraphsBuilder::open`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TaskgraphsBuilder::open`].
+    pub fn open(store: &Store) -> Result<Taskgraphs> {
+        TaskgraphsBuilder::default().open(store)
+    }
+
+    /// Options for opening.
+    pub fn builder() -> TaskgraphsBuilder {
+        TaskgraphsBuilder::default()
+    }
+
+    /// The dispatch configuration, whose methods are the worker side.
+    pub fn dispatch(&self) -> Option<&Dispatch> {
+        self.dispatch.as_ref()
+    }
+}

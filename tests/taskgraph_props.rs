@@ -1,0 +1,295 @@
+//! Random sequences of taskgraph operations against a small reference
+//! model (a map of tasks to statuses and a set of dependencies):
+//!
+//! - every operation is accepted or rejected as the model predicts, and
+//!   every task's status matches the model's afterwards;
+//! - the ready invariant holds after every step: a task is ready exactly
+//!   when it has not started and all its dependencies are done, and the
+//!   queue holds a waiting job for exactly the ready tasks;
+//! - the topological order puts every task after each of its
+//!   dependencies, generations are consistent with it, and the critical
+//!   path's duration is the longest chain found by brute force.
+//!
+//! The default case count is 64; `PROPTEST_CASES` overrides it.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alknet_graphs::taskgraph::{Dispatch, Status, Task, Taskgraphs};
+use alknet_graphs::Store;
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+const KEYS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    AddTask(usize, u8),
+    AddDependency(usize, usize),
+    RemoveDependency(usize, usize),
+    RemoveTask(usize),
+    Transition(usize, Status),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0..KEYS.len();
+    prop_oneof![
+        3 => (key.clone(), 0..10u8).prop_map(|(k, d)| Op::AddTask(k, d)),
+        4 => (key.clone(), key.clone()).prop_map(|(t, o)| Op::AddDependency(t, o)),
+        1 => (key.clone(), key.clone()).prop_map(|(t, o)| Op::RemoveDependency(t, o)),
+        1 => key.clone().prop_map(Op::RemoveTask),
+        5 => (key, proptest::sample::select(Status::ALL.to_vec()))
+            .prop_map(|(k, s)| Op::Transition(k, s)),
+    ]
+}
+
+#[derive(Debug, Default)]
+struct Model {
+    status: BTreeMap<&'static str, Status>,
+    duration: BTreeMap<&'static str, f64>,
+    /// (task, dependency)
+    deps: BTreeSet<(&'static str, &'static str)>,
+}
+
+impl Model {
+    fn deps_of(&self, task: &str) -> Vec<&'static str> {
+        self.deps
+            .iter()
+            .filter(|(t, _)| *t == task)
+            .map(|(_, d)| *d)
+            .collect()
+    }
+
+    fn dependents_of(&self, task: &str) -> Vec<&'static str> {
+        self.deps
+            .iter()
+            .filter(|(_, d)| *d == task)
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    fn all_done(&self, task: &str) -> bool {
+        self.deps_of(task)
+            .iter()
+            .all(|d| self.status[d] == Status::Done)
+    }
+
+    fn promote(&mut self, candidates: Vec<&'static str>) {
+        for task in candidates {
+            if self.status.get(task) == Some(&Status::Pending) && self.all_done(task) {
+                self.status.insert(task, Status::Ready);
+            }
+        }
+    }
+
+    /// Whether `from` reaches `to` along dependencies.
+    fn reaches(&self, from: &str, to: &str) -> bool {
+        let mut stack = vec![from];
+        let mut seen = BTreeSet::new();
+        while let Some(at) = stack.pop() {
+            if at == to {
+                return true;
+            }
+            if seen.insert(at) {
+                stack.extend(self.deps_of(at));
+            }
+        }
+        false
+    }
+
+    /// Applies `op` if the store should accept it; returns whether it did.
+    fn apply(&mut self, op: &Op) -> bool {
+        match *op {
+            Op::AddTask(k, d) => {
+                let key = KEYS[k];
+                if self.status.contains_key(key) {
+                    return false;
+                }
+                self.status.insert(key, Status::Ready);
+                self.duration.insert(key, f64::from(d));
+                true
+            }
+            Op::AddDependency(t, o) => {
+                let (task, on) = (KEYS[t], KEYS[o]);
+                let (Some(&ts), Some(&os)) = (self.status.get(task), self.status.get(on)) else {
+                    return false;
+                };
+                if os != Status::Done
+                    && matches!(ts, Status::Running | Status::Done | Status::Failed)
+                {
+                    return false;
+                }
+                if task == on || self.deps.contains(&(task, on)) || self.reaches(on, task) {
+                    return false;
+                }
+                self.deps.insert((task, on));
+                if os != Status::Done && ts == Status::Ready {
+                    self.status.insert(task, Status::Pending);
+                }
+                true
+            }
+            Op::RemoveDependency(t, o) => {
+                let (task, on) = (KEYS[t], KEYS[o]);
+                if !self.status.contains_key(task) || !self.deps.remove(&(task, on)) {
+                    return false;
+                }
+                self.promote(vec![task]);
+                true
+            }
+            Op::RemoveTask(k) => {
+                let key = KEYS[k];
+                if self.status.remove(key).is_none() {
+                    return false;
+                }
+                self.duration.remove(key);
+                let dependents = self.dependents_of(key);
+                self.deps.retain(|(t, d)| *t != key && *d != key);
+                self.promote(dependents);
+                true
+            }
+            Op::Transition(k, to) => {
+                let key = KEYS[k];
+                let Some(&from) = self.status.get(key) else {
+                    return false;
+                };
+                if !from.can_become(to) || (to == Status::Ready && !self.all_done(key)) {
+                    return false;
+                }
+                self.status.insert(key, to);
+                match to {
+                    Status::Pending => self.promote(vec![key]),
+                    Status::Done => {
+                        let dependents = self.dependents_of(key);
+                        self.promote(dependents);
+                    }
+                    _ => {}
+                }
+                true
+            }
+        }
+    }
+
+    /// The longest chain by duration, by brute force over every path.
+    fn longest(&self, task: &str) -> f64 {
+        self.duration[task]
+            + self
+                .deps_of(task)
+                .iter()
+                .map(|d| self.longest(d))
+                .fold(0.0, f64::max)
+    }
+}
+
+fn run(store: &Store, tasks: &Taskgraphs, model: &Model, op: &Op) -> bool {
+    let result = store.write(|tx| match *op {
+        Op::AddTask(k, d) => tasks
+            .add_task(tx, "g", KEYS[k], &Task::new().duration(f64::from(d)))
+            .map(drop),
+        Op::AddDependency(t, o) => tasks.add_dependency(tx, "g", KEYS[t], KEYS[o]).map(drop),
+        Op::RemoveDependency(t, o) => tasks.remove_dependency(tx, "g", KEYS[t], KEYS[o]).map(drop),
+        Op::RemoveTask(k) => tasks.remove_task(tx, "g", KEYS[k]).map(drop),
+        Op::Transition(k, to) => {
+            // The caller states what it believes: the model's status.
+            let expected = model
+                .status
+                .get(KEYS[k])
+                .copied()
+                .unwrap_or(Status::Pending);
+            tasks.transition(tx, "g", KEYS[k], expected, to).map(drop)
+        }
+    });
+    result.is_ok()
+}
+
+fn proptest_config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let regressions = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/proptest-regressions/taskgraph_props.txt"
+    );
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    #[test]
+    fn operations_agree_with_the_model_and_keep_the_invariants(ops in vec(op(), 0..40)) {
+        let (_dir, store) = common::store();
+        let dispatch = Dispatch::new("q");
+        let tasks = Taskgraphs::builder().dispatch(dispatch.clone()).open(&store).unwrap();
+        store.write(|tx| tasks.create(tx, "g")).unwrap();
+        let mut model = Model::default();
+        for op in &ops {
+            let accepted = run(&store, &tasks, &model, op);
+            let predicted = model.apply(op);
+            prop_assert_eq!(accepted, predicted, "{:?}", op);
+
+            let read = store.begin_read().unwrap();
+            for (key, status) in &model.status {
+                prop_assert_eq!(tasks.status(&read, "g", key).unwrap(), *status, "{}", key);
+                let runnable = matches!(status, Status::Pending | Status::Ready) && model.all_done(key);
+                prop_assert_eq!(*status == Status::Ready, runnable, "invariant for {}", key);
+            }
+            prop_assert_eq!(read.node_count("g").unwrap(), model.status.len() as u64);
+            let waiting: BTreeSet<String> = dispatch
+                .jobs(&read)
+                .unwrap()
+                .into_iter()
+                .map(|j| j.task)
+                .collect();
+            let ready: BTreeSet<String> = model
+                .status
+                .iter()
+                .filter(|(_, s)| **s == Status::Ready)
+                .map(|(k, _)| (*k).to_owned())
+                .collect();
+            prop_assert_eq!(&waiting, &ready, "one job per ready task");
+            prop_assert_eq!(
+                tasks.ready(&read, "g").unwrap(),
+                ready.iter().cloned().collect::<Vec<_>>()
+            );
+        }
+
+        let read = store.begin_read().unwrap();
+        let order = tasks.topological_order(&read, "g").unwrap();
+        prop_assert_eq!(order.len(), model.status.len());
+        let position: BTreeMap<&str, usize> =
+            order.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        for (task, on) in &model.deps {
+            prop_assert!(position[on] < position[task], "{} before {}", on, task);
+        }
+        let generations = tasks.generations(&read, "g").unwrap();
+        let level: BTreeMap<&str, usize> = generations
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.iter().map(move |k| (k.as_str(), i)))
+            .collect();
+        for key in model.status.keys() {
+            let deps = model.deps_of(key);
+            let expected = deps.iter().map(|d| level[d] + 1).max().unwrap_or(0);
+            prop_assert_eq!(level[key], expected, "generation of {}", key);
+        }
+        let path = tasks.critical_path(&read, "g").unwrap();
+        let longest = model.status.keys().map(|k| model.longest(k)).fold(0.0, f64::max);
+        prop_assert_eq!(path.duration, longest);
+        let along: f64 = path.tasks.iter().map(|k| model.duration[k.as_str()]).sum();
+        prop_assert_eq!(along, longest);
+        for pair in path.tasks.windows(2) {
+            prop_assert!(model.deps.contains(&(model_key(&pair[1]), model_key(&pair[0]))));
+        }
+    }
+}
+
+fn model_key(key: &str) -> &'static str {
+    KEYS.iter().find(|k| **k == key).copied().unwrap_or("")
+}
