@@ -34,6 +34,11 @@
 //! cargo bench --bench acl
 //! ```
 
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
 use std::sync::Mutex;

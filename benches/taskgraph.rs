@@ -30,6 +30,11 @@
 //!
 //! The run ends with a summary: each figure, its baseline and the ratio.
 
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::hint::black_box;
 use std::sync::{Mutex, OnceLock};

@@ -27,6 +27,11 @@
 //! Criterion prints elements per second for each side; the run ends with a
 //! summary of ours against raw, as a ratio, from every timed run.
 
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Mutex;
