@@ -600,6 +600,9 @@ impl WriteTxn<'_> {
         config.check(entity)?;
         let row = require_graph_type(self.conn(), name)?;
         crate::graph::check_graphs_against(self.conn(), row.id, &config)?;
+        if config.acyclic {
+            crate::graph::establish_orders(self.conn(), row.id)?;
+        }
         let config_text =
             serde_json::to_string(&config).map_err(|e| Error::corrupt("graph config", e))?;
         self.conn()

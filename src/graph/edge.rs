@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
+use super::order::{self, Admission, Ranked};
 use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
@@ -347,7 +348,7 @@ impl WriteTxn<'_> {
             (_, flag) => flag.unwrap_or(false),
         };
 
-        let (source_id, target_id) = (
+        let (source, target) = (
             self.endpoint(&ctx, &entity, "source", edge.source, |t| {
                 edge_type.row.endpoints.allows_source(t)
             })?,
@@ -355,6 +356,7 @@ impl WriteTxn<'_> {
                 edge_type.row.endpoints.allows_target(t)
             })?,
         );
+        let (source_id, target_id) = (source.id, target.id);
 
         if source_id == target_id {
             if config.acyclic {
@@ -393,16 +395,23 @@ impl WriteTxn<'_> {
             }
         }
 
+        let mut reordered = Vec::new();
         if config.acyclic && source_id != target_id {
-            if let Some(path) = directed_path(self.conn(), target_id, source_id)? {
-                let mut cycle = vec![edge.source.to_owned()];
-                for id in path {
-                    cycle.push(node_key(self.conn(), id)?);
+            match order::admit(self.conn(), source, target)? {
+                Admission::Fits(updates) => reordered = updates,
+                Admission::ClosesCycle => {
+                    // Rare: name the shortest cycle.
+                    let path =
+                        directed_path(self.conn(), target_id, source_id)?.unwrap_or_default();
+                    let mut cycle = vec![edge.source.to_owned()];
+                    for id in path {
+                        cycle.push(node_key(self.conn(), id)?);
+                    }
+                    return Err(Error::Cycle {
+                        entity: entity(),
+                        cycle,
+                    });
                 }
-                return Err(Error::Cycle {
-                    entity: entity(),
-                    cycle,
-                });
             }
         }
 
@@ -431,6 +440,7 @@ impl WriteTxn<'_> {
             }
             Err(e) => return Err(e.into()),
         }
+        order::apply(self.conn(), &reordered)?;
         self.outbox
             .in_graph(EntityKind::Edge, ChangeOp::Create, graph, &key);
         Ok(key)
@@ -486,16 +496,19 @@ impl WriteTxn<'_> {
         end: &str,
         key: &str,
         allowed: impl Fn(&str) -> bool,
-    ) -> Result<i64> {
-        let found: Option<(i64, String)> = self
+    ) -> Result<Ranked> {
+        let found: Option<(i64, i64, String)> = self
             .conn()
             .prepare_cached(
-                "SELECT n.id, t.name FROM nodes n JOIN node_types t ON t.id = n.node_type_id
-                 WHERE n.graph_id = ?1 AND n.key = ?2",
+                "SELECT n.id, coalesce(n.topo, n.id), t.name FROM nodes n
+                   JOIN node_types t ON t.id = n.node_type_id
+                  WHERE n.graph_id = ?1 AND n.key = ?2",
             )?
-            .query_row(params![graph.id, key], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row(params![graph.id, key], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()?;
-        let Some((id, node_type)) = found else {
+        let Some((id, ord, node_type)) = found else {
             return Err(Error::invalid(
                 entity(),
                 format!("{end} node {key:?} does not exist"),
@@ -507,7 +520,7 @@ impl WriteTxn<'_> {
                 format!("{end} node {key:?} is of node type {node_type:?}, which this edge type does not allow as its {end}"),
             ));
         }
-        Ok(id)
+        Ok(Ranked { id, ord })
     }
 }
 

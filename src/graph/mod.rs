@@ -6,6 +6,7 @@
 mod edge;
 mod item;
 mod node;
+mod order;
 mod rules;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
 pub use node::Node;
+pub(crate) use order::establish_orders;
 pub(crate) use rules::{check_graphs_against, instances_of, revalidate};
 
 /// A graph: a named instance of a graph type.

@@ -63,6 +63,8 @@ const MIGRATIONS: &[&str] = &[
         key TEXT NOT NULL,
         node_type_id INTEGER NOT NULL REFERENCES node_types(id),
         attributes TEXT NOT NULL,
+        -- Order value in an acyclic graph (NULL: the row id); see graph/order.rs.
+        topo INTEGER,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         UNIQUE (graph_id, key)
