@@ -51,3 +51,34 @@ fn schema_corpus_replays() {
         fixture.check_schema(&schema);
     }
 }
+
+/// Every file in `fuzz/corpus/{target}` as raw bytes, by file name: the
+/// `graphology` target takes text, so malformed JSON is an input too.
+fn raw_corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("read the corpus directory") {
+        let path = entry.expect("list the corpus directory").path();
+        let bytes = std::fs::read(&path).expect("read a corpus file");
+        inputs.push((path.display().to_string(), bytes));
+    }
+    inputs.sort();
+    assert!(
+        inputs.len() >= 20,
+        "{} holds only {} inputs",
+        dir.display(),
+        inputs.len()
+    );
+    inputs
+}
+
+#[test]
+fn graphology_corpus_replays() {
+    let fixture = checks::GraphologyFixture::open();
+    for (name, text) in raw_corpus("graphology") {
+        eprintln!("{name}");
+        fixture.check_graphology(&text);
+    }
+}

@@ -9,9 +9,17 @@
 //! The reference for "valid" is `jsonschema` itself, called directly with
 //! format assertion on; the store must agree with it on every input, after
 //! its own limits (an object, nested at most 64 deep, at most 1 MiB).
+//!
+//! The `graphology` target has its own fixture, [`GraphologyFixture`]: its
+//! reference is the document itself (what was imported must export back)
+//! and a second import of the export (which must export identically).
 
-use alknet_graphs::{Entity, Error, GraphConfig, Limits, Store, WriteTxn};
-use serde_json::{json, Value};
+use alknet_graphs::interop::{
+    export_graphology, import_graphology_str, ImportOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
+    TYPE_ATTRIBUTE,
+};
+use alknet_graphs::{Endpoints, Entity, Error, GraphConfig, GraphKind, Limits, Store, WriteTxn};
+use serde_json::{json, Map, Value};
 use tempfile::TempDir;
 
 const GRAPH_TYPE: &str = "fuzz";
@@ -301,5 +309,357 @@ fn check_add_node(
             }
         }
         other => panic!("{node_type}: unexpected error {other} for {attributes}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// graphology
+
+/// The graph type a document without [`GRAPH_TYPE_ATTRIBUTE`] imports into.
+const PLAIN: &str = "plain";
+/// The graph a document without [`NAME_ATTRIBUTE`] imports as.
+const IMPORTED: &str = "imported";
+/// A graph that exists, so importing a document that names it must fail.
+const TAKEN: &str = "taken";
+
+/// The graph types of the `graphology` target: one per graph kind, each
+/// with its own rules, and a plain one for documents that name none.
+fn graphology_types() -> Vec<GraphType> {
+    vec![
+        // Directed and acyclic, no self-loops; two node types, edge types
+        // restricted by endpoint, closed schemas.
+        (
+            "directed",
+            GraphConfig {
+                kind: GraphKind::Directed,
+                multi: false,
+                allow_self_loops: false,
+                acyclic: true,
+            },
+            vec![
+                (
+                    "task",
+                    json!({
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {
+                            "status": {"enum": ["pending", "running", "done"]},
+                            "priority": {"type": "integer", "minimum": 0, "maximum": 9}
+                        }
+                    }),
+                ),
+                ("note", json!({})),
+            ],
+            vec![
+                (
+                    "depends",
+                    json!({"properties": {"weight": {"type": "number"}}}),
+                    Endpoints::between(&["task"], &["task"]),
+                ),
+                (
+                    "about",
+                    json!({}),
+                    Endpoints::between(&["note"], &["task", "note"]),
+                ),
+            ],
+        ),
+        // Undirected with one node and one edge type: plain graphology
+        // documents need no "@type".
+        (
+            "undirected",
+            GraphConfig::undirected(),
+            vec![(
+                "person",
+                json!({
+                    "properties": {
+                        "name": {"type": "string", "maxLength": 32},
+                        "age": {"type": "integer", "minimum": 0}
+                    }
+                }),
+            )],
+            vec![("knows", json!({}), Endpoints::any())],
+        ),
+        // Mixed multigraph: one node type, two edge types.
+        (
+            "mixed",
+            GraphConfig::default().multi(true),
+            vec![("item", json!({}))],
+            vec![
+                ("link", json!({}), Endpoints::any()),
+                (
+                    "ref",
+                    json!({"required": ["label"], "properties": {"label": {"type": "string"}}}),
+                    Endpoints::any(),
+                ),
+            ],
+        ),
+        // Mixed, not multi, anything goes.
+        (
+            PLAIN,
+            GraphConfig::default(),
+            vec![("n", json!({}))],
+            vec![("e", json!({}), Endpoints::any())],
+        ),
+    ]
+}
+
+/// A graph type: name, config, node types (name, schema) and edge types
+/// (name, schema, endpoints).
+type GraphType = (
+    &'static str,
+    GraphConfig,
+    Vec<(&'static str, Value)>,
+    Vec<(&'static str, Value, Endpoints)>,
+);
+
+/// A store holding the graph types of [`graphology_types`] and a graph
+/// [`TAKEN`]; every import into it is rolled back.
+pub struct GraphologyFixture {
+    store: Store,
+    // Declared last so that it is dropped after the store's connections.
+    _dir: TempDir,
+}
+
+impl GraphologyFixture {
+    /// Sets up the store in a new temporary directory, removed on drop.
+    pub fn open() -> GraphologyFixture {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let store = Store::open(dir.path().join("graphology.db")).expect("open the store");
+        let mut tx = store.begin_write().expect("begin the setup transaction");
+        for (graph_type, config, node_types, edge_types) in graphology_types() {
+            tx.define_graph_type(graph_type, config)
+                .expect("define a graph type");
+            for (name, schema) in node_types {
+                tx.define_node_type(graph_type, name, &schema)
+                    .expect("define a node type");
+            }
+            for (name, schema, endpoints) in edge_types {
+                tx.define_edge_type(graph_type, name, &schema, &endpoints)
+                    .expect("define an edge type");
+            }
+        }
+        tx.create_graph(TAKEN, PLAIN).expect("create the graph");
+        tx.commit().expect("commit the setup");
+        GraphologyFixture { store, _dir: dir }
+    }
+
+    /// `import_graphology_str` never panics on `data` (skipped unless it is
+    /// UTF-8) and either rejects it as a bad document, or imports what the
+    /// document says: its export holds the document's nodes and edges with
+    /// their types and attributes, and imports again (as another graph) into
+    /// a graph that exports identically. Nothing is committed.
+    ///
+    /// The graph's name is the document's if it has one, otherwise
+    /// [`IMPORTED`]; its graph type the document's if it names one,
+    /// otherwise [`PLAIN`].
+    pub fn check_graphology(&self, data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let doc: Option<Value> = serde_json::from_str(text).ok();
+        let attribute = |name: &str| {
+            doc.as_ref()
+                .and_then(|d| d.get("attributes"))
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_str)
+        };
+        let mut options = ImportOptions::new();
+        if attribute(NAME_ATTRIBUTE).is_none() {
+            options = options.graph(IMPORTED);
+        }
+        if attribute(GRAPH_TYPE_ATTRIBUTE).is_none() {
+            options = options.graph_type(PLAIN);
+        }
+
+        let mut tx = self.store.begin_write().expect("begin a write transaction");
+        let imported = match import_graphology_str(&mut tx, text, &options) {
+            Ok(imported) => imported,
+            Err(err) => {
+                drop(tx);
+                check_rejection(&err, text);
+                self.check_unchanged(options.graph.as_deref().or(attribute(NAME_ATTRIBUTE)));
+                return;
+            }
+        };
+        let doc = doc.unwrap_or_else(|| panic!("imported a document that is not JSON: {text}"));
+        let graph = imported.graph.as_str();
+        assert_ne!(graph, TAKEN, "imported over an existing graph: {text}");
+        let first = export_graphology(&tx, graph)
+            .unwrap_or_else(|e| panic!("export of the import of {text} failed: {e}"));
+        check_exported(&doc, &first, &imported.graph_type);
+        assert_eq!(
+            (imported.nodes, imported.edges),
+            (items(&first, "nodes").len(), items(&first, "edges").len()),
+            "the counts reported for {text}"
+        );
+
+        // The export imports back, under another name, and exports the same.
+        let copy = if graph == "roundtrip" {
+            "roundtrip-2"
+        } else {
+            "roundtrip"
+        };
+        let again = import_graphology_str(
+            &mut tx,
+            &first.to_string(),
+            &ImportOptions::new().graph(copy),
+        )
+        .unwrap_or_else(|e| panic!("the export {first} does not import again: {e}"));
+        assert_eq!(again.graph_type, imported.graph_type, "{first}");
+        let mut second = export_graphology(&tx, copy)
+            .unwrap_or_else(|e| panic!("export of the second import of {first} failed: {e}"));
+        second["attributes"][NAME_ATTRIBUTE] = Value::from(graph);
+        assert_eq!(
+            first, second,
+            "the export changed on a round trip of {text}"
+        );
+        drop(tx);
+        self.check_unchanged(Some(graph));
+    }
+
+    /// The rolled-back import left no graph behind: not `graph`, not the
+    /// round trip's copy, and [`TAKEN`] is still there.
+    fn check_unchanged(&self, graph: Option<&str>) {
+        let read = self.store.begin_read().expect("begin a read transaction");
+        for name in graph.into_iter().chain(["roundtrip", "roundtrip-2"]) {
+            if name == TAKEN {
+                continue;
+            }
+            let found = read.graph(name).expect("read a graph");
+            assert!(
+                found.is_none(),
+                "graph {name:?} is still there after rolling back"
+            );
+        }
+        assert!(read.graph(TAKEN).expect("read a graph").is_some());
+    }
+}
+
+/// A rejection is the error the importer documents for a bad document,
+/// about the graph (or the graph type), never a storage failure.
+fn check_rejection(err: &Error, text: &str) {
+    let short: String = text.chars().take(2000).collect();
+    match err {
+        Error::Invalid { entity, reason } => {
+            assert!(
+                matches!(entity, Entity::Graph(_)),
+                "rejected {short} about {entity}: {err}"
+            );
+            assert!(
+                reason.starts_with("graphology document"),
+                "rejected {short} with a reason that names no place in the document: {err}"
+            );
+        }
+        Error::AlreadyExists { entity } => assert!(
+            matches!(entity, Entity::Graph(name) if name == TAKEN),
+            "rejected {short}: {err}"
+        ),
+        Error::NotFound { .. }
+        | Error::SchemaViolation { .. }
+        | Error::TooLarge { .. }
+        | Error::Cycle { .. } => {
+            assert!(
+                matches!(err.entity(), Some(Entity::Graph(_) | Entity::GraphType(_))),
+                "rejected {short} about {:?}: {err}",
+                err.entity()
+            );
+        }
+        other => panic!("rejected {short} with an unexpected error: {other}"),
+    }
+}
+
+/// The items of an exported list.
+fn items<'v>(export: &'v Value, list: &str) -> &'v [Value] {
+    export[list]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("the export has no {list} array: {export}"))
+}
+
+/// An item's attributes without the type tag, and the tag.
+fn untagged(item: &Value) -> (Map<String, Value>, Option<Value>) {
+    let mut attributes = item
+        .get("attributes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let tag = attributes.shift_remove(TYPE_ATTRIBUTE);
+    (attributes, tag)
+}
+
+/// The export of an imported document holds exactly the document's nodes
+/// and edges, with their attributes (and types, where the document gives
+/// them).
+fn check_exported(doc: &Value, export: &Value, graph_type: &str) {
+    assert_eq!(
+        export["attributes"][GRAPH_TYPE_ATTRIBUTE], graph_type,
+        "{export}"
+    );
+    let doc_items = |list: &str| {
+        doc.get(list)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let exported: std::collections::HashMap<&str, &Value> = items(export, "nodes")
+        .iter()
+        .map(|n| (n["key"].as_str().expect("an exported node key"), n))
+        .collect();
+    let nodes = doc_items("nodes");
+    assert_eq!(nodes.len(), exported.len(), "nodes of {doc} in {export}");
+    for node in &nodes {
+        let key = node["key"].as_str().expect("an imported node key");
+        let out = exported
+            .get(key)
+            .unwrap_or_else(|| panic!("node {key:?} of {doc} is not in {export}"));
+        compare_item(node, out, doc, export);
+    }
+
+    let mixed = export["options"]["type"] == "mixed";
+    let exported: std::collections::HashMap<&str, &Value> = items(export, "edges")
+        .iter()
+        .map(|e| (e["key"].as_str().expect("an exported edge key"), e))
+        .collect();
+    let edges = doc_items("edges");
+    assert_eq!(edges.len(), exported.len(), "edges of {doc} in {export}");
+    for edge in &edges {
+        // Edges without a key got a generated one; they are counted above.
+        let Some(key) = edge.get("key").and_then(Value::as_str) else {
+            continue;
+        };
+        let out = exported
+            .get(key)
+            .unwrap_or_else(|| panic!("edge {key:?} of {doc} is not in {export}"));
+        assert_eq!(
+            (&edge["source"], &edge["target"]),
+            (&out["source"], &out["target"]),
+            "edge {key:?} of {doc} in {export}"
+        );
+        if mixed {
+            let undirected = edge.get("undirected") == Some(&Value::Bool(true))
+                || doc["options"]["type"] == "undirected";
+            assert_eq!(
+                out.get("undirected") == Some(&Value::Bool(true)),
+                undirected,
+                "edge {key:?} of {doc} in {export}"
+            );
+        }
+        compare_item(edge, out, doc, export);
+    }
+}
+
+/// An exported item has the document item's attributes, and its type if
+/// the document gave one.
+fn compare_item(item: &Value, out: &Value, doc: &Value, export: &Value) {
+    let (attributes, tag) = untagged(item);
+    let (out_attributes, out_tag) = untagged(out);
+    assert_eq!(
+        attributes, out_attributes,
+        "attributes of {item} from {doc} in {export}"
+    );
+    let out_tag = out_tag.unwrap_or_else(|| panic!("{out} has no type tag in {export}"));
+    if let Some(tag) = tag {
+        assert_eq!(tag, out_tag, "type of {item} from {doc} in {export}");
     }
 }

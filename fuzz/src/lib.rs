@@ -7,7 +7,7 @@ mod checks;
 
 use std::sync::OnceLock;
 
-pub use checks::Fixture;
+pub use checks::{Fixture, GraphologyFixture};
 
 /// The fixture, set up on the first input and shared by all that follow.
 ///
@@ -16,4 +16,11 @@ pub use checks::Fixture;
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(Fixture::open)
+}
+
+/// The `graphology` target's fixture, set up on its first input and shared
+/// by all that follow; left behind like [`fixture`]'s.
+pub fn graphology_fixture() -> &'static GraphologyFixture {
+    static FIXTURE: OnceLock<GraphologyFixture> = OnceLock::new();
+    FIXTURE.get_or_init(GraphologyFixture::open)
 }
