@@ -141,7 +141,8 @@ struct Group {
     keys: Vec<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// A stream payload as read back.
+#[derive(Deserialize)]
 struct WireBatch {
     revision: u64,
     events: Vec<Group>,
@@ -246,11 +247,7 @@ pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
         .prepare_cached(BUMP_REVISION)?
         .query_row([], |row| row.get(0))?;
     let revision = revision as u64;
-    let batch = WireBatch {
-        revision,
-        events: Vec::new(),
-    };
-    let stream_payload = encode_batch(&batch, &outbox.groups);
+    let stream_payload = encode_batch(revision, &outbox.groups);
     let offset: i64 = conn
         .prepare_cached(PUBLISH)?
         .query_row(rusqlite::params![CHANGE_TOPIC, stream_payload], |row| {
@@ -269,18 +266,15 @@ pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
     Ok(revision)
 }
 
-fn encode_batch(batch: &WireBatch, groups: &[Group]) -> String {
+/// The stream payload: `{"revision": R, "events": [groups…]}`.
+fn encode_batch(revision: u64, events: &[Group]) -> String {
     #[derive(Serialize)]
-    struct Borrowed<'a> {
+    struct Batch<'a> {
         revision: u64,
         events: &'a [Group],
     }
     // Serializing plain strings and enums into a String cannot fail.
-    serde_json::to_string(&Borrowed {
-        revision: batch.revision,
-        events: groups,
-    })
-    .unwrap_or_default()
+    serde_json::to_string(&Batch { revision, events }).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -296,13 +290,7 @@ mod tests {
         outbox.in_graph(EntityKind::Node, ChangeOp::Create, "g", "c");
         outbox.in_graph_type(EntityKind::NodeType, ChangeOp::Update, Some("t"), "n");
         assert_eq!(outbox.groups.len(), 4);
-        let payload = encode_batch(
-            &WireBatch {
-                revision: 3,
-                events: Vec::new(),
-            },
-            &outbox.groups,
-        );
+        let payload = encode_batch(3, &outbox.groups);
         let batch = ChangeBatch::from_payload(&payload).unwrap();
         let keys: Vec<&str> = batch.events.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "a-b", "c", "n"]);

@@ -9,6 +9,7 @@
 //! replayed first.
 
 mod acl_model;
+mod common;
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,6 @@ use alknet_graphs::acl::{
     Membership, Permission, Principal, Reason, Validity,
 };
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 // ---------------------------------------------------------------------------
 // Random models
@@ -386,31 +386,11 @@ fn simple_chain_atoms(model: &Model, p: &str, t: i64, max_depth: u32) -> BTreeSe
     found
 }
 
-fn config(cases: u32) -> ProptestConfig {
-    let regressions = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/proptest-regressions/acl_props.txt"
-    );
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
-        ..ProptestConfig::default()
-    }
-}
-
-/// 1,000 cases unless `PROPTEST_CASES` says otherwise.
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
-}
-
 // ---------------------------------------------------------------------------
 // Properties
 
 proptest! {
-    #![proptest_config(config(cases()))]
+    #![proptest_config(common::proptest_config("acl_props.txt", common::cases_or(1000)))]
 
     /// The resolver (one principal on demand, and all at once) agrees with
     /// the reference model on every grant and every `valid_until`.

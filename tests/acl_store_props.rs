@@ -8,6 +8,8 @@
 //! 64 cases by default (this one goes through SQLite);
 //! `PROPTEST_CASES=N` runs N / 16 (at least 64).
 
+mod common;
+
 mod acl_model;
 
 use std::collections::BTreeSet;
@@ -19,7 +21,6 @@ use alknet_graphs::acl::{
 };
 use alknet_graphs::Store;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 const PRINCIPALS: usize = 6;
 const HOUR: i64 = 3_600_000;
@@ -441,20 +442,11 @@ fn check_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A sixteenth of `PROPTEST_CASES` (this property runs through SQLite), at
+/// least 64.
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .map_or(64, |n| (n / 16).max(64));
-    let regressions = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/proptest-regressions/acl_store_props.txt"
-    );
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
-        ..ProptestConfig::default()
-    }
+    let cases = common::cases_or(0) / 16;
+    common::proptest_config("acl_store_props.txt", cases.max(64))
 }
 
 proptest! {

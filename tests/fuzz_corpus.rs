@@ -14,21 +14,13 @@ use serde_json::Value;
 /// Every input in `fuzz/corpus/{target}` that parses as JSON, by file name.
 /// Inputs that do not parse are skipped, as the targets skip them.
 fn corpus(target: &str) -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut inputs = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("read the corpus directory") {
-        let path = entry.expect("list the corpus directory").path();
-        let bytes = std::fs::read(&path).expect("read a corpus file");
-        if let Ok(value) = serde_json::from_slice(&bytes) {
-            inputs.push((path.display().to_string(), value));
-        }
-    }
+    let inputs: Vec<(String, Value)> = raw_corpus(target)
+        .into_iter()
+        .filter_map(|(name, bytes)| Some((name, serde_json::from_slice(&bytes).ok()?)))
+        .collect();
     assert!(
         inputs.len() >= 20,
-        "{} holds only {} JSON inputs",
-        dir.display(),
+        "fuzz/corpus/{target} holds only {} JSON inputs",
         inputs.len()
     );
     inputs

@@ -18,7 +18,6 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Map, Value};
 
 const NODE_TYPES: [&str; 2] = ["n0", "n1"];
@@ -319,22 +318,6 @@ fn apply(pg: &mut PetGraph, node_types: usize, mutation: &Mutation) {
     }
 }
 
-fn proptest_config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
-    let regressions = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/proptest-regressions/interop_props.txt"
-    );
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
-        ..ProptestConfig::default()
-    }
-}
-
 /// JSON documents made of graphology's own member names and values, so
 /// random documents get past the first checks and reach the deeper ones.
 fn document() -> impl Strategy<Value = Value> {
@@ -384,7 +367,9 @@ fn document() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(proptest_config())]
+    // 64 cases unless PROPTEST_CASES says otherwise; failures are saved
+    // under proptest-regressions/ and replayed first.
+    #![proptest_config(common::proptest_config("interop_props.txt", common::cases_or(64)))]
 
     /// Import never panics on any document, and a rejected one leaves the
     /// store exactly as it was.

@@ -11,6 +11,8 @@
 //!
 //! The default case count is 64; `PROPTEST_CASES` overrides it.
 
+mod common;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use alknet_graphs::{
@@ -18,7 +20,6 @@ use alknet_graphs::{
     WriteTxn,
 };
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Map, Value};
 
 const GRAPHS: [&str; 4] = ["dag", "simple", "multi_undirected", "mixed"];
@@ -840,26 +841,10 @@ fn check_sequence(steps: &[Step]) {
     assert_eq!(store.revision().unwrap(), revision, "store revision");
 }
 
-/// 64 cases unless `PROPTEST_CASES` says otherwise; failures are saved
-/// under `proptest-regressions/` and replayed first on the next run.
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
-    let regressions = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/proptest-regressions/prop_graph.txt"
-    );
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    // 64 cases unless PROPTEST_CASES says otherwise; failures are saved
+    // under proptest-regressions/ and replayed first.
+    #![proptest_config(common::proptest_config("prop_graph.txt", common::cases_or(64)))]
 
     #[test]
     fn writes_agree_with_the_model(

@@ -20,7 +20,6 @@ use alknet_graphs::taskgraph::{Dispatch, Status, Task, Taskgraphs};
 use alknet_graphs::Store;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 const KEYS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
 
@@ -203,24 +202,10 @@ fn run(store: &Store, tasks: &Taskgraphs, model: &Model, op: &Op) -> bool {
     result.is_ok()
 }
 
-fn proptest_config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
-    let regressions = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/proptest-regressions/taskgraph_props.txt"
-    );
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(proptest_config())]
+    // 64 cases unless PROPTEST_CASES says otherwise; failures are saved
+    // under proptest-regressions/ and replayed first.
+    #![proptest_config(common::proptest_config("taskgraph_props.txt", common::cases_or(64)))]
 
     #[test]
     fn operations_agree_with_the_model_and_keep_the_invariants(ops in vec(op(), 0..40)) {

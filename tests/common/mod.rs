@@ -102,3 +102,26 @@ pub fn people(store: &Store, config: GraphConfig) {
         })
         .expect("people fixture");
 }
+
+/// `default` unless the `PROPTEST_CASES` environment variable says otherwise.
+pub fn cases_or(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A proptest configuration running `cases` cases, saving failures to
+/// `proptest-regressions/{file}` (replayed first on the next run).
+pub fn proptest_config(file: &str, cases: u32) -> proptest::test_runner::Config {
+    let path = format!("{}/proptest-regressions/{file}", env!("CARGO_MANIFEST_DIR"));
+    // The persistence wants a 'static path; one per test binary.
+    let path: &'static str = Box::leak(path.into_boxed_str());
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(path),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
