@@ -47,6 +47,12 @@ pub enum Entity {
     },
     /// A durable consumer of the change stream, by name.
     Consumer(String),
+    /// A peer of the identity registry, by peer id.
+    Peer(String),
+    /// An API key of the identity registry, by id.
+    ApiKey(String),
+    /// A stored credential, by provider.
+    Credential(String),
 }
 
 impl fmt::Display for Entity {
@@ -63,6 +69,9 @@ impl fmt::Display for Entity {
             Entity::Node { graph, key } => write!(f, "node {key:?} in graph {graph:?}"),
             Entity::Edge { graph, key } => write!(f, "edge {key:?} in graph {graph:?}"),
             Entity::Consumer(name) => write!(f, "consumer {name:?}"),
+            Entity::Peer(id) => write!(f, "peer {id:?}"),
+            Entity::ApiKey(id) => write!(f, "API key {id:?}"),
+            Entity::Credential(provider) => write!(f, "credential {provider:?}"),
         }
     }
 }

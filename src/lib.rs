@@ -44,9 +44,11 @@
 //! ```
 
 pub mod acl;
+mod audit;
 mod error;
 mod feed;
 mod graph;
+pub mod identity;
 pub mod interop;
 mod limits;
 mod outbox;
@@ -57,6 +59,7 @@ mod time;
 mod types;
 pub mod workflow;
 
+pub use audit::{AuditBreak, AuditEntry};
 pub use error::{Entity, Error, Result, Violation};
 pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,

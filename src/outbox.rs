@@ -49,6 +49,12 @@ pub enum EntityKind {
     Node,
     /// An edge (`graph` is its graph, `key` its key).
     Edge,
+    /// A peer of the identity registry (`key` is its peer id).
+    Peer,
+    /// An API key (`key` is its id).
+    ApiKey,
+    /// A stored credential (`key` is its provider).
+    Credential,
 }
 
 /// What happened to it.
@@ -184,6 +190,12 @@ impl Outbox {
         key: &str,
     ) {
         self.push(entity, op, None, graph_type, key);
+    }
+
+    /// Records a change to a table-shaped entity (peers, API keys,
+    /// credentials), which belongs to no graph.
+    pub(crate) fn record(&mut self, entity: EntityKind, op: ChangeOp, key: &str) {
+        self.push(entity, op, None, None, key);
     }
 
     fn push(

@@ -11,7 +11,7 @@ use super::model::{
     AclEdge, Action, ActionGrant, Delegation, IdentityType, Membership, Principal, Resource,
     Resources, Validity,
 };
-use super::snapshot::{edge_entity, node_entity, AclGraph};
+use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
 use super::{GRAPH, PRINCIPAL, RESOURCE};
 use crate::{Edge, Error, ListOptions, Node, Reader, Result};
 
@@ -139,7 +139,7 @@ pub(crate) fn membership_attributes(membership: &Membership) -> Result<Value> {
     )
 }
 
-fn principal_from(node: Node) -> Result<Principal> {
+pub(crate) fn principal_from(node: Node) -> Result<Principal> {
     let key = node.key;
     let attributes: PrincipalAttributes = from_map(
         || format!("attributes of {}", node_entity(&key)),
@@ -162,7 +162,7 @@ fn principal_from(node: Node) -> Result<Principal> {
     })
 }
 
-fn resource_from(node: Node) -> Result<Resource> {
+pub(crate) fn resource_from(node: Node) -> Result<Resource> {
     let key = node.key;
     let attributes: ResourceAttributes = from_map(
         || format!("attributes of {}", node_entity(&key)),
@@ -186,7 +186,7 @@ fn resource_from(node: Node) -> Result<Resource> {
 
 /// The ACL edge a stored edge stands for; `None` for an edge type the ACL
 /// does not know (another type defined on the `acl` graph type).
-fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
+pub(crate) fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
     let key = edge.key;
     let what = || format!("attributes of {}", edge_entity(&key));
     let acl_edge = match edge.edge_type.as_str() {
@@ -279,6 +279,112 @@ pub(crate) fn load(reader: &Reader) -> Result<AclGraph> {
         }
     }
     Ok(graph)
+}
+
+/// The current rows of some nodes and edges of the `acl` graph (`None`:
+/// absent), read to be applied to an [`AclGraph`] later, outside the
+/// read transaction.
+#[derive(Debug, Default)]
+pub(crate) struct AclRows {
+    nodes: Vec<(String, Option<Node>)>,
+    edges: Vec<(String, Option<Edge>)>,
+}
+
+impl AclRows {
+    /// The keys of the nodes read.
+    pub(crate) fn node_keys(&self) -> impl Iterator<Item = &String> {
+        self.nodes.iter().map(|(key, _)| key)
+    }
+}
+
+/// Reads the nodes and edges with these keys as the store holds them now.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on a storage failure; a missing `acl` graph reads as
+/// every key absent.
+pub(crate) fn read_rows<'k>(
+    reader: &Reader,
+    node_keys: impl IntoIterator<Item = &'k String>,
+    edge_keys: impl IntoIterator<Item = &'k String>,
+) -> Result<AclRows> {
+    fn absent_graph<T>(e: Error) -> Result<Option<T>> {
+        if e.is_not_found() {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    }
+    let mut rows = AclRows::default();
+    for key in node_keys {
+        let node = reader.node(GRAPH, key).or_else(absent_graph)?;
+        rows.nodes.push((key.clone(), node));
+    }
+    for key in edge_keys {
+        let edge = reader.edge(GRAPH, key).or_else(absent_graph)?;
+        rows.edges.push((key.clone(), edge));
+    }
+    Ok(rows)
+}
+
+/// Applies rows read by [`read_rows`] to `graph`: present ones inserted or
+/// replaced, absent ones removed. Returns the principals touched.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] or [`Error::Corrupt`] for rows that do not decode, or
+/// an edge whose endpoint `graph` does not hold (reload the whole graph
+/// then).
+pub(crate) fn apply_rows(graph: &mut AclGraph, rows: AclRows) -> Result<Affected> {
+    let mut affected = Affected::default();
+    let mut gone_nodes = Vec::new();
+    for (key, node) in rows.nodes {
+        match node {
+            Some(node) => match node.node_type.as_str() {
+                PRINCIPAL => affected.merge(graph.insert_principal(principal_from(node)?)),
+                RESOURCE => affected.merge(graph.insert_resource(resource_from(node)?)),
+                _ => {}
+            },
+            None => gone_nodes.push(key),
+        }
+    }
+    let mut present_edges = Vec::new();
+    for (key, edge) in rows.edges {
+        match edge {
+            Some(edge) => present_edges.push(edge),
+            None => affected.merge(graph.remove_edge(&key)),
+        }
+    }
+    for edge in present_edges {
+        let key = edge.key.clone();
+        match edge_from(edge)? {
+            Some(acl_edge) => affected.merge(graph.insert_edge_keyed(key, acl_edge)?),
+            None => affected.merge(graph.remove_edge(&key)),
+        }
+    }
+    for key in gone_nodes {
+        match key.strip_prefix(RESOURCE_KEY_PREFIX) {
+            Some(name) => affected.merge(graph.remove_resource(name)),
+            None => affected.merge(graph.remove_principal(&key)),
+        }
+    }
+    Ok(affected)
+}
+
+/// An ACL edge as the audit log records it.
+pub(crate) fn edge_audit_value(edge: &AclEdge) -> Result<Value> {
+    let (from, to) = edge.ends();
+    let attributes = match edge {
+        AclEdge::Delegates(delegation) => delegation_attributes(delegation)?,
+        AclEdge::BelongsTo(membership) => membership_attributes(membership)?,
+        AclEdge::Can(_) => Value::Object(Map::new()),
+    };
+    Ok(serde_json::json!({
+        "type": edge.kind().as_str(),
+        "from": from,
+        "to": to,
+        "attributes": attributes,
+    }))
 }
 
 #[cfg(test)]

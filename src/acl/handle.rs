@@ -57,6 +57,7 @@ impl AclBuilder {
         drop(read);
         Ok(Acl {
             store: store.clone(),
+            actor: None,
             max_depth: self.max_depth,
             state,
         })
@@ -108,6 +109,7 @@ impl AclBuilder {
 /// ```
 pub struct Acl {
     store: Store,
+    actor: Option<String>,
     max_depth: u32,
     state: State,
 }
@@ -207,6 +209,12 @@ impl Acl {
     /// Options for opening an ACL.
     pub fn builder() -> AclBuilder {
         AclBuilder::default()
+    }
+
+    /// Names who makes the writes that follow, for the audit log (`None`:
+    /// not recorded).
+    pub fn set_actor(&mut self, actor: Option<&str>) {
+        self.actor = actor.map(str::to_owned);
     }
 
     /// The maximum chain depth.
@@ -624,6 +632,9 @@ impl Acl {
             self.state = State::load(&tx, self.max_depth, now)?;
         }
         let mutation = op(&mut tx, &self.state, now)?;
+        if let Some(record) = audit_record(&self.state.graph, &mutation, now, self.actor.as_deref())? {
+            crate::audit::append(tx.conn(), record)?;
+        }
         let revision = tx.commit()?;
         self.apply(mutation, revision);
         Ok(revision)
@@ -652,6 +663,88 @@ impl Acl {
         self.state.resolution.update(&self.state.graph, &affected);
         self.state.revision = revision;
     }
+}
+
+/// What the audit log records for a mutation about to commit, read against
+/// the graph as it was before it.
+fn audit_record<'a>(
+    graph: &AclGraph,
+    mutation: &Mutation,
+    at: i64,
+    actor: Option<&'a str>,
+) -> Result<Option<crate::audit::Record<'a>>> {
+    let principal_value = |id: &str| -> Result<Option<serde_json::Value>> {
+        graph
+            .principal(id)
+            .map(codec::principal_attributes)
+            .transpose()
+    };
+    let edge_value = |key: &str| -> Result<Option<serde_json::Value>> {
+        graph.edge(key).map(codec::edge_audit_value).transpose()
+    };
+    let (action, entity, before, after) = match mutation {
+        Mutation::Principal(principal) => {
+            let before = principal_value(&principal.identity_id)?;
+            let action = if before.is_some() {
+                "acl.principal.update"
+            } else {
+                "acl.principal.create"
+            };
+            let after = Some(codec::principal_attributes(principal)?);
+            (action, node_entity(&principal.identity_id), before, after)
+        }
+        Mutation::RemovePrincipal(id) => (
+            "acl.principal.delete",
+            node_entity(id),
+            principal_value(id)?,
+            None,
+        ),
+        Mutation::Resource(resource) => (
+            "acl.resource.create",
+            node_entity(&resource_key(&resource.name())),
+            None,
+            Some(codec::resource_attributes(resource)?),
+        ),
+        Mutation::RemoveResource(name) => (
+            "acl.resource.delete",
+            node_entity(&resource_key(name)),
+            graph
+                .resource(name)
+                .map(codec::resource_attributes)
+                .transpose()?,
+            None,
+        ),
+        Mutation::Edge(key, edge) => {
+            let before = edge_value(key)?;
+            let action = match (edge, before.is_some()) {
+                (AclEdge::Delegates(d), _) if d.validity.revoked_at.is_some() => "acl.revoke",
+                (AclEdge::Delegates(_), false) => "acl.delegate",
+                (AclEdge::Delegates(_), true) => "acl.delegation.update",
+                (AclEdge::BelongsTo(_), _) => "acl.member.add",
+                (AclEdge::Can(_), _) => "acl.grant",
+            };
+            let after = Some(codec::edge_audit_value(edge)?);
+            (action, edge_entity(key), before, after)
+        }
+        Mutation::RemoveEdge(key) => {
+            let before = edge_value(key)?;
+            let action = match graph.edge(key) {
+                Some(AclEdge::BelongsTo(_)) => "acl.member.remove",
+                Some(AclEdge::Can(_)) => "acl.grant.revoke",
+                _ => "acl.edge.delete",
+            };
+            (action, edge_entity(key), before, None)
+        }
+        Mutation::Nothing => return Ok(None),
+    };
+    Ok(Some(crate::audit::Record {
+        at,
+        actor,
+        action,
+        entity: entity.to_string(),
+        before,
+        after,
+    }))
 }
 
 // ---------------------------------------------------------------------------

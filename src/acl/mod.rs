@@ -90,13 +90,13 @@
 //! ```
 
 mod check;
-mod codec;
+pub(crate) mod codec;
 mod explain;
 mod handle;
 mod model;
-mod resolve;
+pub(crate) mod resolve;
 mod schema;
-mod scope;
+pub(crate) mod scope;
 mod snapshot;
 
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};

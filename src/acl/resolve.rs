@@ -73,6 +73,15 @@ impl EffectiveGrant {
     }
 }
 
+/// The principals a resolution step recomputed.
+#[derive(Debug)]
+pub(crate) enum Touched {
+    /// Every principal (the resolution started over).
+    All,
+    /// These slots, by index.
+    Some(Vec<Ix>),
+}
+
 /// Resolves effective grants over an [`AclGraph`]: a pure function of the
 /// graph, the instant and the maximum depth. Made by
 /// [`AclGraph::resolver`].
@@ -286,17 +295,26 @@ impl Resolution {
     /// them, and the A (principal, atom) pairs that flow among them; plus
     /// O(N) to size the tables.
     pub fn update(&mut self, graph: &AclGraph, affected: &Affected) -> usize {
+        match self.update_touched(graph, affected) {
+            Touched::All => graph.principal_count(),
+            Touched::Some(region) => region.len(),
+        }
+    }
+
+    /// As [`update`](Resolution::update), returning which principals it
+    /// recomputed.
+    pub(crate) fn update_touched(&mut self, graph: &AclGraph, affected: &Affected) -> Touched {
         if affected.is_empty() && graph.id() == self.graph {
-            return 0;
+            return Touched::Some(Vec::new());
         }
         if graph.id() != self.graph || affected.graph() != self.graph {
             *self = graph
                 .resolver()
                 .max_depth(self.max_depth)
                 .resolve_all(self.at);
-            return graph.principal_count();
+            return Touched::All;
         }
-        self.recompute(graph, affected.seeds())
+        Touched::Some(self.recompute(graph, affected.seeds()))
     }
 
     /// Moves the resolution forward to `t`, recomputing only the principals
@@ -309,12 +327,21 @@ impl Resolution {
     /// O(N) to find the expired grants, then as [`update`](Resolution::update)
     /// over them.
     pub fn advance(&mut self, graph: &AclGraph, t: i64) -> usize {
+        match self.advance_touched(graph, t) {
+            Touched::All => graph.principal_count(),
+            Touched::Some(region) => region.len(),
+        }
+    }
+
+    /// As [`advance`](Resolution::advance), returning which principals it
+    /// recomputed.
+    pub(crate) fn advance_touched(&mut self, graph: &AclGraph, t: i64) -> Touched {
         if graph.id() != self.graph {
             *self = graph.resolver().max_depth(self.max_depth).resolve_all(t);
-            return graph.principal_count();
+            return Touched::All;
         }
         if t <= self.at {
-            return 0;
+            return Touched::Some(Vec::new());
         }
         self.at = t;
         let expired: Vec<Ix> = self
@@ -325,14 +352,14 @@ impl Resolution {
             .map(|(ix, _)| ix as Ix)
             .collect();
         if expired.is_empty() {
-            return 0;
+            return Touched::Some(Vec::new());
         }
-        self.recompute(graph, &expired)
+        Touched::Some(self.recompute(graph, &expired))
     }
 
     /// Recomputes the principals downstream of `seeds` at `self.at`, taking
-    /// what flows in from outside them as settled.
-    fn recompute(&mut self, graph: &AclGraph, seeds: &[Ix]) -> usize {
+    /// what flows in from outside them as settled; returns them.
+    fn recompute(&mut self, graph: &AclGraph, seeds: &[Ix]) -> Vec<Ix> {
         let slots = graph.slot_count();
         self.depths.resize_with(slots, Vec::new);
         self.valid_until.resize(slots, None);
@@ -359,7 +386,7 @@ impl Resolution {
             inside,
         );
         self.valid_until_in(graph, &region, &in_region);
-        region.len()
+        region
     }
 
     /// What the region holds itself (depth 0), and what flows into it from

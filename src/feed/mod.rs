@@ -14,6 +14,7 @@
 //!   revision, for read-your-writes across processes.
 
 mod consumer;
+pub(crate) mod follow;
 mod retention;
 mod watcher;
 
@@ -26,8 +27,8 @@ use serde::Deserialize;
 pub use consumer::{Consumer, Delivery};
 pub(crate) use retention::prune;
 pub use retention::{PruneReport, Retention};
-pub(crate) use watcher::Wake;
-use watcher::Woken;
+pub(crate) use consumer::PRUNED_THROUGH;
+pub(crate) use watcher::{Wake, Woken};
 
 use crate::error::Result;
 use crate::outbox::{ChangeBatch, CHANGE_CHANNEL, CHANGE_TOPIC};

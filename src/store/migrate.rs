@@ -86,6 +86,67 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX edges_in ON edges (target, source);
     INSERT INTO _alknet_meta (key, value) VALUES ('revision', 0);
     ",
+    // 2: the identity registry and the audit log.
+    "
+    CREATE TABLE peers (
+        id INTEGER PRIMARY KEY,
+        peer_id TEXT NOT NULL UNIQUE,
+        fingerprints TEXT NOT NULL,
+        auth_token_hash TEXT UNIQUE,
+        scopes TEXT NOT NULL,
+        resources TEXT NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    -- One fingerprint, one peer: the primary key is the constraint and the
+    -- lookup.
+    CREATE TABLE peer_fingerprints (
+        fingerprint TEXT PRIMARY KEY,
+        peer INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX peer_fingerprints_by_peer ON peer_fingerprints (peer);
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        key_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        resources TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX api_keys_by_owner ON api_keys (owner_id);
+    CREATE TABLE credentials (
+        provider TEXT PRIMARY KEY,
+        key_version INTEGER NOT NULL,
+        salt BLOB NOT NULL,
+        iv BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT,
+        action TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    ",
 ];
 
 /// The newest schema version this library knows.

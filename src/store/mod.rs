@@ -488,6 +488,13 @@ impl WriteTxn<'_> {
         self.inner
             .schemas
             .promote(std::mem::take(&mut self.schemas));
+        let changed = !self.outbox.is_empty();
+        let inner = self.inner;
+        // Release the writer before in-process followers catch up.
+        drop(self);
+        if changed {
+            crate::feed::follow::committed(&inner.canonical, revision);
+        }
         Ok(revision)
     }
 

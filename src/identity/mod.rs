@@ -1,0 +1,377 @@
+//! The identity registry: peers, API keys and credentials in plain tables,
+//! resolved synchronously and lock-free from an in-memory snapshot.
+//!
+//! Table-shaped data lives in typed tables (`peers`, `peer_fingerprints`,
+//! `api_keys`, `credentials`), not in the metagraph: a lookup is an index
+//! hit, never a traversal. What a peer may do is its own scopes and
+//! resources **plus** the effective ACL grant of the principal whose
+//! `identity_id` is its peer id (see [`crate::acl`]), resolved when the
+//! snapshot is built, so the access check stays a flat set match.
+//!
+//! [`SqliteIdentityProvider`] serves [`IdentityProvider`] reads from an
+//! `ArcSwap` snapshot: no SQLite, no lock, no `.await`. It follows the
+//! change feed and rebuilds only what changed: the peers, keys and
+//! providers named by each committed batch, and the peers whose principal
+//! is downstream of a changed ACL node or edge. Writes made in this process
+//! are visible to the next read once the write call returns; writes from
+//! other processes within a poll interval of the watcher. A grant whose
+//! `valid_until` passes is recomputed before it is served.
+//!
+//! Every write is recorded in the hash-chained audit log
+//! ([`Reader::audit_log`](crate::Reader::audit_log),
+//! [`Reader::verify_audit_chain`](crate::Reader::verify_audit_chain)).
+//!
+//! The traits mirror, by signature, the auth contract this registry plugs
+//! into: reads are sync, writes are `async` and run on a writer thread
+//! owned by the provider, so they work under any executor (tokio, a
+//! minimal `block_on`, …) and never block it.
+//!
+//! # Example
+//!
+//! ```
+//! use alknet_graphs::acl::{Acl, Delegation, IdentityType, Principal};
+//! use alknet_graphs::identity::{AuthToken, IdentityProvider, PeerEntry, SqliteIdentityProvider};
+//! use alknet_graphs::Store;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path().join("ids.db"))?;
+//! let provider = SqliteIdentityProvider::open(&store)?;
+//!
+//! let fp = "ed25519:".to_owned() + &"ab".repeat(32);
+//! let token = AuthToken::new("s3cret-peer-token");
+//! provider.insert_peer(PeerEntry::new("build-01").fingerprint(&fp).token(&token).scopes(["ci"]))?;
+//!
+//! // The ACL grants the peer's principal more.
+//! let mut acl = Acl::open(&store)?;
+//! acl.add_principal(&Principal::new("ops", IdentityType::Role).scopes(["deploy", "ci"]))?;
+//! acl.add_principal(&Principal::new("build-01", IdentityType::Service))?;
+//! acl.delegate(&Delegation::new("ops", "build-01").scopes(["deploy"]))?;
+//!
+//! // Any hex case resolves; the ACL grant is part of the identity.
+//! let identity = provider.resolve_from_fingerprint(&fp.to_uppercase()).unwrap();
+//! assert_eq!(identity.id, "build-01");
+//! assert_eq!(identity.scopes, ["ci", "deploy"]);
+//! assert_eq!(provider.resolve_from_token(&token).unwrap().id, "build-01");
+//! assert!(provider.resolve_from_token(&AuthToken::new("wrong")).is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod executor;
+mod provider;
+mod snapshot;
+mod tables;
+mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::acl::Identity;
+pub use provider::{ProviderBuilder, SqliteIdentityProvider};
+pub use validate::{normalize_fingerprint, normalize_token_hash};
+
+/// Resolves the caller of a connection or request to an [`Identity`],
+/// synchronously: it is called in accept loops, with no `.await`.
+pub trait IdentityProvider: Send + Sync {
+    /// The identity owning this key fingerprint (`ed25519:<hex>` or
+    /// `SHA256:<hex>`, any hex case), or `None` for an unknown or
+    /// malformed one.
+    fn resolve_from_fingerprint(&self, fingerprint: &str) -> Option<Identity>;
+
+    /// The identity this bearer token stands for (a peer's token or an API
+    /// key), or `None` for an unknown, disabled, revoked or expired one.
+    fn resolve_from_token(&self, token: &AuthToken) -> Option<Identity>;
+}
+
+/// Peer writes, asynchronous.
+pub trait IdentityStore: IdentityProvider {
+    /// Adds a peer; [`StoreError::Duplicate`] if its id, a fingerprint or
+    /// its token hash is taken.
+    fn put_peer(&self, peer: PeerEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces a peer; [`StoreError::NotFound`] if it does not exist.
+    fn update_peer(&self, peer: PeerEntry)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a peer; [`StoreError::NotFound`] if it does not exist.
+    fn remove_peer(&self, peer_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Encrypted provider credentials, stored opaque (never decrypted here).
+pub trait CredentialStore: Send + Sync {
+    /// The credential stored for `provider`, from memory.
+    fn get(&self, provider: &str) -> Option<EncryptedData>;
+
+    /// Stores (or replaces) the credential for `provider`.
+    fn put(
+        &self,
+        provider: &str,
+        data: EncryptedData,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the credential for `provider`; [`StoreError::NotFound`] if
+    /// there is none.
+    fn delete(&self, provider: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Why an identity or credential write was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The entity, or a unique part of it, exists already.
+    #[error("{0}")]
+    Duplicate(String),
+    /// The entity does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The input is malformed; the message names the offending value.
+    #[error("{0}")]
+    Invalid(String),
+    /// The storage layer failed.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// A short, stable name of the variant (`duplicate`, `not_found`,
+    /// `invalid`, `backend`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Duplicate(_) => "duplicate",
+            StoreError::NotFound(_) => "not_found",
+            StoreError::Invalid(_) => "invalid",
+            StoreError::Backend(_) => "backend",
+        }
+    }
+}
+
+impl From<crate::Error> for StoreError {
+    fn from(error: crate::Error) -> Self {
+        use crate::Error;
+        match error {
+            Error::NotFound { .. } => StoreError::NotFound(error.to_string()),
+            Error::AlreadyExists { .. } => StoreError::Duplicate(error.to_string()),
+            Error::Invalid { .. } | Error::TooLarge { .. } => {
+                StoreError::Invalid(error.to_string())
+            }
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// A bearer token as presented by a caller. Only its SHA-256 is ever
+/// stored; `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken(String);
+
+impl AuthToken {
+    /// Wraps a presented token.
+    pub fn new(token: impl Into<String>) -> Self {
+        AuthToken(token.into())
+    }
+
+    /// A new random token (`alk_` and 64 hex digits: 244 random bits).
+    pub fn generate() -> Self {
+        let a = uuid::Uuid::new_v4().simple().to_string();
+        let b = uuid::Uuid::new_v4().simple().to_string();
+        AuthToken(format!("alk_{a}{b}"))
+    }
+
+    /// The token text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its SHA-256, lowercase hex: what the store keeps.
+    ///
+    /// ```
+    /// use alknet_graphs::identity::AuthToken;
+    /// assert_eq!(
+    ///     AuthToken::new("abc").hash(),
+    ///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    /// );
+    /// ```
+    pub fn hash(&self) -> String {
+        validate::sha256_hex(self.0.as_bytes())
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthToken(<redacted>)")
+    }
+}
+
+/// A peer: a stable logical id, the key fingerprints and token it
+/// authenticates with, and what it may do on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PeerEntry {
+    /// The stable id; the resolved [`Identity::id`].
+    pub peer_id: String,
+    /// Key fingerprints, `ed25519:<64 hex>` or `SHA256:<64 hex>`; each
+    /// belongs to one peer at most.
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
+    /// SHA-256 (hex) of the peer's bearer token, if it has one.
+    #[serde(default)]
+    pub auth_token_hash: Option<String>,
+    /// Scopes the peer holds itself.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Resource actions the peer holds itself, by resource type.
+    #[serde(default)]
+    pub resources: HashMap<String, Vec<String>>,
+}
+
+impl PeerEntry {
+    /// A peer with no credentials and no grants.
+    pub fn new(peer_id: impl Into<String>) -> Self {
+        PeerEntry {
+            peer_id: peer_id.into(),
+            ..PeerEntry::default()
+        }
+    }
+
+    /// Adds a key fingerprint.
+    pub fn fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprints.push(fingerprint.into());
+        self
+    }
+
+    /// Sets the bearer token (its hash is what is kept).
+    pub fn token(mut self, token: &AuthToken) -> Self {
+        self.auth_token_hash = Some(token.hash());
+        self
+    }
+
+    /// Adds scopes.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds actions on a resource type.
+    pub fn resource<S: Into<String>>(
+        mut self,
+        resource: impl Into<String>,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.resources
+            .entry(resource.into())
+            .or_default()
+            .extend(actions.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// An API key to create: a token that *is* an identity (its owner's id,
+/// with the key's own scopes and resources).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NewApiKey {
+    /// A human name (`deploy script`).
+    pub name: String,
+    /// The id the key resolves to.
+    pub owner_id: String,
+    /// Scopes it grants.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Resource actions it grants, by resource type.
+    #[serde(default)]
+    pub resources: HashMap<String, Vec<String>>,
+    /// When it stops working, unix milliseconds.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+impl NewApiKey {
+    /// A key named `name` resolving to `owner_id`, granting nothing yet.
+    pub fn new(name: impl Into<String>, owner_id: impl Into<String>) -> Self {
+        NewApiKey {
+            name: name.into(),
+            owner_id: owner_id.into(),
+            ..NewApiKey::default()
+        }
+    }
+
+    /// Adds scopes.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds actions on a resource type.
+    pub fn resource<S: Into<String>>(
+        mut self,
+        resource: impl Into<String>,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.resources
+            .entry(resource.into())
+            .or_default()
+            .extend(actions.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the expiry, unix milliseconds.
+    pub fn expires_at(mut self, t: i64) -> Self {
+        self.expires_at = Some(t);
+        self
+    }
+}
+
+/// A stored API key (its token is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Its id (UUIDv7).
+    pub id: String,
+    /// Its human name.
+    pub name: String,
+    /// The id it resolves to.
+    pub owner_id: String,
+    /// Scopes it grants.
+    pub scopes: Vec<String>,
+    /// Resource actions it grants.
+    pub resources: HashMap<String, Vec<String>>,
+    /// Whether it may be used (a disabled key resolves to nothing).
+    pub enabled: bool,
+    /// When it stops working.
+    pub expires_at: Option<i64>,
+    /// When it was revoked (a revoked key resolves to nothing).
+    pub revoked_at: Option<i64>,
+    /// When it was created.
+    pub created_at: i64,
+}
+
+impl ApiKey {
+    /// Whether it resolves at `t` (enabled, not revoked, not expired).
+    pub fn is_usable_at(&self, t: i64) -> bool {
+        self.enabled && self.revoked_at.is_none() && self.expires_at.is_none_or(|e| t < e)
+    }
+}
+
+/// An encrypted credential blob, in the shared wire shape; this crate
+/// stores it and never decrypts it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedData {
+    /// Version of the key that encrypted it.
+    pub key_version: u32,
+    /// Key-derivation salt.
+    pub salt: Vec<u8>,
+    /// Nonce.
+    pub iv: Vec<u8>,
+    /// The ciphertext (with its tag).
+    pub ciphertext: Vec<u8>,
+}
+
+impl fmt::Debug for EncryptedData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptedData")
+            .field("key_version", &self.key_version)
+            .field("salt", &format_args!("{} bytes", self.salt.len()))
+            .field("iv", &format_args!("{} bytes", self.iv.len()))
+            .field("ciphertext", &format_args!("{} bytes", self.ciphertext.len()))
+            .finish()
+    }
+}

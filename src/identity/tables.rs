@@ -1,0 +1,566 @@
+//! SQL for the identity tables: `peers`, `peer_fingerprints`, `api_keys`,
+//! `credentials`. Every write records its change event and its audit entry
+//! in the same transaction.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+
+use super::{ApiKey, EncryptedData, NewApiKey, PeerEntry, StoreError};
+use crate::audit::{self, Record};
+use crate::outbox::{ChangeOp, EntityKind};
+use crate::{Entity, Reader, WriteTxn};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A stored API key with the hash its token resolves through.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRow {
+    pub(crate) key: ApiKey,
+    pub(crate) hash: String,
+}
+
+const PEER_COLUMNS: &str = "peer_id, fingerprints, auth_token_hash, scopes, resources";
+const KEY_COLUMNS: &str =
+    "uid, name, owner_id, scopes, resources, enabled, expires_at, revoked_at, created_at, key_hash";
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    backend(e)
+}
+
+fn json_text(value: &impl serde::Serialize) -> String {
+    // Vectors and maps of strings always serialize.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("{what}: {e}").into(),
+        )
+    })
+}
+
+fn peer_from(row: &Row<'_>) -> rusqlite::Result<PeerEntry> {
+    Ok(PeerEntry {
+        peer_id: row.get(0)?,
+        fingerprints: decode("peers.fingerprints", &row.get::<_, String>(1)?)?,
+        auth_token_hash: row.get(2)?,
+        scopes: decode("peers.scopes", &row.get::<_, String>(3)?)?,
+        resources: decode("peers.resources", &row.get::<_, String>(4)?)?,
+    })
+}
+
+fn key_from(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok(KeyRow {
+        key: ApiKey {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            owner_id: row.get(2)?,
+            scopes: decode("api_keys.scopes", &row.get::<_, String>(3)?)?,
+            resources: decode("api_keys.resources", &row.get::<_, String>(4)?)?,
+            enabled: row.get(5)?,
+            expires_at: row.get(6)?,
+            revoked_at: row.get(7)?,
+            created_at: row.get(8)?,
+        },
+        hash: row.get(9)?,
+    })
+}
+
+fn credential_from(row: &Row<'_>) -> rusqlite::Result<(String, EncryptedData)> {
+    Ok((
+        row.get(0)?,
+        EncryptedData {
+            key_version: row.get(1)?,
+            salt: row.get(2)?,
+            iv: row.get(3)?,
+            ciphertext: row.get(4)?,
+        },
+    ))
+}
+
+// -- reads ------------------------------------------------------------------
+
+pub(crate) fn peer(reader: &Reader, peer_id: &str) -> Result<Option<PeerEntry>> {
+    reader
+        .conn()
+        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers WHERE peer_id = ?1"))
+        .map_err(sql)?
+        .query_row([peer_id], peer_from)
+        .optional()
+        .map_err(sql)
+}
+
+pub(crate) fn peers(reader: &Reader) -> Result<Vec<PeerEntry>> {
+    let mut stmt = reader
+        .conn()
+        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers ORDER BY peer_id"))
+        .map_err(sql)?;
+    let rows = stmt.query_map([], peer_from).map_err(sql)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql)
+}
+
+pub(crate) fn api_key(reader: &Reader, id: &str) -> Result<Option<KeyRow>> {
+    reader
+        .conn()
+        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE uid = ?1"))
+        .map_err(sql)?
+        .query_row([id], key_from)
+        .optional()
+        .map_err(sql)
+}
+
+pub(crate) fn api_keys(reader: &Reader) -> Result<Vec<KeyRow>> {
+    let mut stmt = reader
+        .conn()
+        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY uid"))
+        .map_err(sql)?;
+    let rows = stmt.query_map([], key_from).map_err(sql)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql)
+}
+
+pub(crate) fn credential(reader: &Reader, provider: &str) -> Result<Option<EncryptedData>> {
+    reader
+        .conn()
+        .prepare_cached(
+            "SELECT provider, key_version, salt, iv, ciphertext FROM credentials WHERE provider = ?1",
+        )
+        .map_err(sql)?
+        .query_row([provider], credential_from)
+        .optional()
+        .map(|found| found.map(|(_, data)| data))
+        .map_err(sql)
+}
+
+pub(crate) fn credentials(reader: &Reader) -> Result<HashMap<String, EncryptedData>> {
+    let mut stmt = reader
+        .conn()
+        .prepare_cached("SELECT provider, key_version, salt, iv, ciphertext FROM credentials")
+        .map_err(sql)?;
+    let rows = stmt.query_map([], credential_from).map_err(sql)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql)
+}
+
+// -- uniqueness ---------------------------------------------------------------
+
+/// Refuses fingerprints or a token hash that belong to another peer (or,
+/// for the hash, to an API key).
+fn check_unique(conn: &Connection, peer: &PeerEntry) -> Result<()> {
+    for fingerprint in &peer.fingerprints {
+        let owner: Option<String> = conn
+            .prepare_cached(
+                "SELECT p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
+                 WHERE f.fingerprint = ?1",
+            )
+            .map_err(sql)?
+            .query_row([fingerprint], |row| row.get(0))
+            .optional()
+            .map_err(sql)?;
+        if let Some(owner) = owner.filter(|owner| owner != &peer.peer_id) {
+            return Err(StoreError::Duplicate(format!(
+                "fingerprint {fingerprint:?} already belongs to peer {owner:?}"
+            )));
+        }
+    }
+    if let Some(hash) = &peer.auth_token_hash {
+        check_token_free(conn, hash, Some(&peer.peer_id))
+            .map_err(|e| StoreError::Duplicate(format!("peer {:?}: {e}", peer.peer_id)))?;
+    }
+    Ok(())
+}
+
+/// Refuses a token hash some peer other than `except` or any API key
+/// resolves through.
+fn check_token_free(conn: &Connection, hash: &str, except: Option<&str>) -> Result<()> {
+    let peer: Option<String> = conn
+        .prepare_cached("SELECT peer_id FROM peers WHERE auth_token_hash = ?1")
+        .map_err(sql)?
+        .query_row([hash], |row| row.get(0))
+        .optional()
+        .map_err(sql)?;
+    if let Some(owner) = peer.filter(|owner| Some(owner.as_str()) != except) {
+        return Err(StoreError::Duplicate(format!(
+            "the token is already in use by peer {owner:?}"
+        )));
+    }
+    let key: Option<String> = conn
+        .prepare_cached("SELECT uid FROM api_keys WHERE key_hash = ?1")
+        .map_err(sql)?
+        .query_row([hash], |row| row.get(0))
+        .optional()
+        .map_err(sql)?;
+    if let Some(id) = key {
+        return Err(StoreError::Duplicate(format!(
+            "the token is already in use by API key {id:?}"
+        )));
+    }
+    Ok(())
+}
+
+// -- writes -------------------------------------------------------------------
+
+fn audit(
+    tx: &WriteTxn<'_>,
+    actor: Option<&str>,
+    action: &str,
+    entity: Entity,
+    before: Option<Value>,
+    after: Option<Value>,
+    at: i64,
+) -> Result<()> {
+    audit::append(
+        tx.conn(),
+        Record {
+            at,
+            actor,
+            action,
+            entity: entity.to_string(),
+            before,
+            after,
+        },
+    )
+    .map_err(StoreError::from)
+}
+
+fn peer_value(peer: &PeerEntry) -> Value {
+    serde_json::to_value(peer).unwrap_or(Value::Null)
+}
+
+fn write_fingerprints(conn: &Connection, peer_id: &str, fingerprints: &[String]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO peer_fingerprints (fingerprint, peer)
+             SELECT ?1, id FROM peers WHERE peer_id = ?2",
+        )
+        .map_err(sql)?;
+    for fingerprint in fingerprints {
+        stmt.execute([fingerprint.as_str(), peer_id]).map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Adds a checked peer.
+pub(crate) fn insert_peer(
+    tx: &mut WriteTxn<'_>,
+    peer: &PeerEntry,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    if self::peer(tx, &peer.peer_id)?.is_some() {
+        return Err(StoreError::Duplicate(format!(
+            "{} already exists",
+            Entity::Peer(peer.peer_id.clone())
+        )));
+    }
+    check_unique(tx.conn(), peer)?;
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO peers (peer_id, fingerprints, auth_token_hash, scopes, resources, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        )
+        .map_err(sql)?
+        .execute(rusqlite::params![
+            peer.peer_id,
+            json_text(&peer.fingerprints),
+            peer.auth_token_hash,
+            json_text(&peer.scopes),
+            json_text(&peer.resources),
+            now,
+        ])
+        .map_err(sql)?;
+    write_fingerprints(tx.conn(), &peer.peer_id, &peer.fingerprints)?;
+    tx.outbox
+        .record(EntityKind::Peer, ChangeOp::Create, &peer.peer_id);
+    audit(
+        tx,
+        actor,
+        "peer.create",
+        Entity::Peer(peer.peer_id.clone()),
+        None,
+        Some(peer_value(peer)),
+        now,
+    )
+}
+
+/// Replaces a checked peer.
+pub(crate) fn update_peer(
+    tx: &mut WriteTxn<'_>,
+    peer: &PeerEntry,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let Some(before) = self::peer(tx, &peer.peer_id)? else {
+        return Err(not_found(Entity::Peer(peer.peer_id.clone())));
+    };
+    check_unique(tx.conn(), peer)?;
+    tx.conn()
+        .prepare_cached("DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)")
+        .map_err(sql)?
+        .execute([&peer.peer_id])
+        .map_err(sql)?;
+    tx.conn()
+        .prepare_cached(
+            "UPDATE peers SET fingerprints = ?2, auth_token_hash = ?3, scopes = ?4, resources = ?5,
+                 updated_at = ?6
+             WHERE peer_id = ?1",
+        )
+        .map_err(sql)?
+        .execute(rusqlite::params![
+            peer.peer_id,
+            json_text(&peer.fingerprints),
+            peer.auth_token_hash,
+            json_text(&peer.scopes),
+            json_text(&peer.resources),
+            now,
+        ])
+        .map_err(sql)?;
+    write_fingerprints(tx.conn(), &peer.peer_id, &peer.fingerprints)?;
+    tx.outbox
+        .record(EntityKind::Peer, ChangeOp::Update, &peer.peer_id);
+    audit(
+        tx,
+        actor,
+        "peer.update",
+        Entity::Peer(peer.peer_id.clone()),
+        Some(peer_value(&before)),
+        Some(peer_value(peer)),
+        now,
+    )
+}
+
+/// Removes a peer and its fingerprints.
+pub(crate) fn remove_peer(
+    tx: &mut WriteTxn<'_>,
+    peer_id: &str,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let Some(before) = self::peer(tx, peer_id)? else {
+        return Err(not_found(Entity::Peer(peer_id.to_owned())));
+    };
+    tx.conn()
+        .prepare_cached("DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)")
+        .map_err(sql)?
+        .execute([peer_id])
+        .map_err(sql)?;
+    tx.conn()
+        .prepare_cached("DELETE FROM peers WHERE peer_id = ?1")
+        .map_err(sql)?
+        .execute([peer_id])
+        .map_err(sql)?;
+    tx.outbox
+        .record(EntityKind::Peer, ChangeOp::Delete, peer_id);
+    audit(
+        tx,
+        actor,
+        "peer.delete",
+        Entity::Peer(peer_id.to_owned()),
+        Some(peer_value(&before)),
+        None,
+        now,
+    )
+}
+
+fn not_found(entity: Entity) -> StoreError {
+    StoreError::NotFound(format!("{entity} does not exist"))
+}
+
+fn key_value(key: &ApiKey) -> Value {
+    serde_json::to_value(key).unwrap_or(Value::Null)
+}
+
+/// Creates an API key resolving through `hash`.
+pub(crate) fn insert_api_key(
+    tx: &mut WriteTxn<'_>,
+    key: &NewApiKey,
+    hash: &str,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<ApiKey> {
+    check_token_free(tx.conn(), hash, None)?;
+    let stored = ApiKey {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: key.name.clone(),
+        owner_id: key.owner_id.clone(),
+        scopes: key.scopes.clone(),
+        resources: key.resources.clone(),
+        enabled: true,
+        expires_at: key.expires_at,
+        revoked_at: None,
+        created_at: now,
+    };
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO api_keys (uid, key_hash, name, owner_id, scopes, resources, enabled,
+                 expires_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?8)",
+        )
+        .map_err(sql)?
+        .execute(rusqlite::params![
+            stored.id,
+            hash,
+            stored.name,
+            stored.owner_id,
+            json_text(&stored.scopes),
+            json_text(&stored.resources),
+            stored.expires_at,
+            now,
+        ])
+        .map_err(sql)?;
+    tx.outbox
+        .record(EntityKind::ApiKey, ChangeOp::Create, &stored.id);
+    audit(
+        tx,
+        actor,
+        "api_key.create",
+        Entity::ApiKey(stored.id.clone()),
+        None,
+        Some(key_value(&stored)),
+        now,
+    )?;
+    Ok(stored)
+}
+
+/// How an existing API key changes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyChange {
+    Revoke,
+    Enable(bool),
+}
+
+/// Revokes, disables or enables an API key; returns it as it is after.
+pub(crate) fn change_api_key(
+    tx: &mut WriteTxn<'_>,
+    id: &str,
+    change: KeyChange,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<ApiKey> {
+    let Some(row) = api_key(tx, id)? else {
+        return Err(not_found(Entity::ApiKey(id.to_owned())));
+    };
+    let mut after = row.key.clone();
+    let action = match change {
+        KeyChange::Revoke => {
+            if after.revoked_at.is_some() {
+                return Ok(after);
+            }
+            after.revoked_at = Some(now);
+            "api_key.revoke"
+        }
+        KeyChange::Enable(enabled) => {
+            if after.enabled == enabled {
+                return Ok(after);
+            }
+            after.enabled = enabled;
+            if enabled {
+                "api_key.enable"
+            } else {
+                "api_key.disable"
+            }
+        }
+    };
+    tx.conn()
+        .prepare_cached(
+            "UPDATE api_keys SET enabled = ?2, revoked_at = ?3, updated_at = ?4 WHERE uid = ?1",
+        )
+        .map_err(sql)?
+        .execute(rusqlite::params![id, after.enabled, after.revoked_at, now])
+        .map_err(sql)?;
+    tx.outbox.record(EntityKind::ApiKey, ChangeOp::Update, id);
+    audit(
+        tx,
+        actor,
+        action,
+        Entity::ApiKey(id.to_owned()),
+        Some(key_value(&row.key)),
+        Some(key_value(&after)),
+        now,
+    )?;
+    Ok(after)
+}
+
+/// What the audit log keeps of a credential: never the blob.
+fn credential_value(provider: &str, data: &EncryptedData) -> Value {
+    json!({ "provider": provider, "key_version": data.key_version })
+}
+
+/// Stores or replaces a credential.
+pub(crate) fn put_credential(
+    tx: &mut WriteTxn<'_>,
+    provider: &str,
+    data: &EncryptedData,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let before = credential(tx, provider)?;
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO credentials (provider, key_version, salt, iv, ciphertext, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT (provider) DO UPDATE SET key_version = excluded.key_version,
+                 salt = excluded.salt, iv = excluded.iv, ciphertext = excluded.ciphertext,
+                 updated_at = excluded.updated_at",
+        )
+        .map_err(sql)?
+        .execute(rusqlite::params![
+            provider,
+            data.key_version,
+            data.salt,
+            data.iv,
+            data.ciphertext,
+            now
+        ])
+        .map_err(sql)?;
+    let op = if before.is_some() {
+        ChangeOp::Update
+    } else {
+        ChangeOp::Create
+    };
+    tx.outbox.record(EntityKind::Credential, op, provider);
+    audit(
+        tx,
+        actor,
+        "credential.put",
+        Entity::Credential(provider.to_owned()),
+        before.map(|b| credential_value(provider, &b)),
+        Some(credential_value(provider, data)),
+        now,
+    )
+}
+
+/// Removes a credential.
+pub(crate) fn delete_credential(
+    tx: &mut WriteTxn<'_>,
+    provider: &str,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let Some(before) = credential(tx, provider)? else {
+        return Err(not_found(Entity::Credential(provider.to_owned())));
+    };
+    tx.conn()
+        .prepare_cached("DELETE FROM credentials WHERE provider = ?1")
+        .map_err(sql)?
+        .execute([provider])
+        .map_err(sql)?;
+    tx.outbox
+        .record(EntityKind::Credential, ChangeOp::Delete, provider);
+    audit(
+        tx,
+        actor,
+        "credential.delete",
+        Entity::Credential(provider.to_owned()),
+        Some(credential_value(provider, &before)),
+        None,
+        now,
+    )
+}
