@@ -22,7 +22,8 @@ use crate::store::Reader;
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 const LAST: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
-const INSERT: &str = "INSERT INTO audit_log (seq, at, actor, action, entity, before, after, prev_hash, hash)
+const INSERT: &str =
+    "INSERT INTO audit_log (seq, at, actor, action, entity, before, after, prev_hash, hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 const SAVE_HEAD: &str = "INSERT INTO _alknet_meta (key, value) VALUES ('audit_head', ?1)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";

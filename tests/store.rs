@@ -47,7 +47,7 @@ fn open_creates_the_schema_and_reopening_keeps_the_data() {
     let store = Store::open(dir.path().join("test.db")).unwrap();
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
-    assert_eq!(read.schema_version().unwrap(), 1);
+    assert_eq!(read.schema_version().unwrap(), 2);
     assert_eq!(read.node_count("acme").unwrap(), 3);
 }
 

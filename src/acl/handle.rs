@@ -632,7 +632,9 @@ impl Acl {
             self.state = State::load(&tx, self.max_depth, now)?;
         }
         let mutation = op(&mut tx, &self.state, now)?;
-        if let Some(record) = audit_record(&self.state.graph, &mutation, now, self.actor.as_deref())? {
+        if let Some(record) =
+            audit_record(&self.state.graph, &mutation, now, self.actor.as_deref())?
+        {
             crate::audit::append(tx.conn(), record)?;
         }
         let revision = tx.commit()?;

@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 use rusqlite::OptionalExtension;
 use serde::Deserialize;
 
+pub(crate) use consumer::PRUNED_THROUGH;
 pub use consumer::{Consumer, Delivery};
 pub(crate) use retention::prune;
 pub use retention::{PruneReport, Retention};
-pub(crate) use consumer::PRUNED_THROUGH;
 pub(crate) use watcher::{Wake, Woken};
 
 use crate::error::Result;

@@ -92,8 +92,7 @@ pub trait IdentityStore: IdentityProvider {
     fn put_peer(&self, peer: PeerEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces a peer; [`StoreError::NotFound`] if it does not exist.
-    fn update_peer(&self, peer: PeerEntry)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn update_peer(&self, peer: PeerEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes a peer; [`StoreError::NotFound`] if it does not exist.
     fn remove_peer(&self, peer_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -371,7 +370,10 @@ impl fmt::Debug for EncryptedData {
             .field("key_version", &self.key_version)
             .field("salt", &format_args!("{} bytes", self.salt.len()))
             .field("iv", &format_args!("{} bytes", self.iv.len()))
-            .field("ciphertext", &format_args!("{} bytes", self.ciphertext.len()))
+            .field(
+                "ciphertext",
+                &format_args!("{} bytes", self.ciphertext.len()),
+            )
             .finish()
     }
 }

@@ -479,16 +479,15 @@ impl Shared {
             ..
         } = &mut *model;
         let mut all = false;
-        let mut touched_ids = |touched: Touched, graph: &AclGraph, rebuild: &mut BTreeSet<String>| {
-            match touched {
+        let mut touched_ids =
+            |touched: Touched, graph: &AclGraph, rebuild: &mut BTreeSet<String>| match touched {
                 Touched::All => all = true,
                 Touched::Some(region) => rebuild.extend(
                     region
                         .into_iter()
                         .map(|ix| graph.identity_of(ix).to_owned()),
                 ),
-            }
-        };
+            };
         let advanced = resolution.advance_touched(graph, now);
         touched_ids(advanced, graph, &mut rebuild);
         let changed_principals: Vec<String> = acl.node_keys().cloned().collect();
@@ -548,10 +547,7 @@ impl Shared {
 
     /// The next instant a served grant may change with no write.
     fn next_expiry(&self) -> Option<i64> {
-        lock(&self.model)
-            .expiries
-            .peek()
-            .map(|Reverse((t, _))| *t)
+        lock(&self.model).expiries.peek().map(|Reverse((t, _))| *t)
     }
 
     /// Makes sure the snapshot reflects `revision`, which a write of this
@@ -893,7 +889,8 @@ impl SqliteIdentityProvider {
         let key = validate::api_key(key)?;
         let token = AuthToken::generate();
         let hash = token.hash();
-        let stored = self.write(|tx, actor, now| tables::insert_api_key(tx, &key, &hash, actor, now))?;
+        let stored =
+            self.write(|tx, actor, now| tables::insert_api_key(tx, &key, &hash, actor, now))?;
         Ok((stored, token))
     }
 
@@ -924,7 +921,10 @@ impl SqliteIdentityProvider {
     /// [`StoreError::Backend`] on a storage failure.
     pub fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         let read = self.shared.store.begin_read().map_err(backend)?;
-        Ok(tables::api_keys(&read)?.into_iter().map(|row| row.key).collect())
+        Ok(tables::api_keys(&read)?
+            .into_iter()
+            .map(|row| row.key)
+            .collect())
     }
 
     /// Stores or replaces a credential, synchronously.
@@ -981,7 +981,12 @@ impl IdentityStore for SqliteIdentityProvider {
 
 impl CredentialStore for SqliteIdentityProvider {
     fn get(&self, provider: &str) -> Option<EncryptedData> {
-        self.shared.snapshot.load().credentials.get(provider).cloned()
+        self.shared
+            .snapshot
+            .load()
+            .credentials
+            .get(provider)
+            .cloned()
     }
 
     fn put(

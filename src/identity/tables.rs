@@ -92,7 +92,9 @@ fn credential_from(row: &Row<'_>) -> rusqlite::Result<(String, EncryptedData)> {
 pub(crate) fn peer(reader: &Reader, peer_id: &str) -> Result<Option<PeerEntry>> {
     reader
         .conn()
-        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers WHERE peer_id = ?1"))
+        .prepare_cached(&format!(
+            "SELECT {PEER_COLUMNS} FROM peers WHERE peer_id = ?1"
+        ))
         .map_err(sql)?
         .query_row([peer_id], peer_from)
         .optional()
@@ -102,7 +104,9 @@ pub(crate) fn peer(reader: &Reader, peer_id: &str) -> Result<Option<PeerEntry>> 
 pub(crate) fn peers(reader: &Reader) -> Result<Vec<PeerEntry>> {
     let mut stmt = reader
         .conn()
-        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers ORDER BY peer_id"))
+        .prepare_cached(&format!(
+            "SELECT {PEER_COLUMNS} FROM peers ORDER BY peer_id"
+        ))
         .map_err(sql)?;
     let rows = stmt.query_map([], peer_from).map_err(sql)?;
     rows.collect::<rusqlite::Result<_>>().map_err(sql)
@@ -111,7 +115,9 @@ pub(crate) fn peers(reader: &Reader) -> Result<Vec<PeerEntry>> {
 pub(crate) fn api_key(reader: &Reader, id: &str) -> Result<Option<KeyRow>> {
     reader
         .conn()
-        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE uid = ?1"))
+        .prepare_cached(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE uid = ?1"
+        ))
         .map_err(sql)?
         .query_row([id], key_from)
         .optional()
@@ -302,7 +308,9 @@ pub(crate) fn update_peer(
     };
     check_unique(tx.conn(), peer)?;
     tx.conn()
-        .prepare_cached("DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)")
+        .prepare_cached(
+            "DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)",
+        )
         .map_err(sql)?
         .execute([&peer.peer_id])
         .map_err(sql)?;
@@ -347,7 +355,9 @@ pub(crate) fn remove_peer(
         return Err(not_found(Entity::Peer(peer_id.to_owned())));
     };
     tx.conn()
-        .prepare_cached("DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)")
+        .prepare_cached(
+            "DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)",
+        )
         .map_err(sql)?
         .execute([peer_id])
         .map_err(sql)?;

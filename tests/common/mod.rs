@@ -25,6 +25,11 @@ pub fn snapshot(store: &Store) -> Vec<String> {
         "graphs",
         "nodes",
         "edges",
+        "peers",
+        "peer_fingerprints",
+        "api_keys",
+        "credentials",
+        "audit_log",
         "_honker_notifications",
         "_honker_stream",
     ] {
