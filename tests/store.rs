@@ -69,14 +69,14 @@ fn a_file_from_a_newer_version_is_refused() {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "database schema version 99 is newer than this library supports (1); upgrade alknet-graphs"
+        "database schema version 99 is newer than this library supports (2); upgrade alknet-graphs"
     );
 }
 
