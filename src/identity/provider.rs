@@ -838,6 +838,28 @@ impl SqliteIdentityProvider {
         self.write(|tx, actor, now| tables::insert_peer(tx, &peer, actor, now))
     }
 
+    /// Adds many peers in one transaction (all or none); returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert_peer`](Self::insert_peer), for the first peer refused;
+    /// then none is added.
+    pub fn insert_peers(
+        &self,
+        peers: impl IntoIterator<Item = PeerEntry>,
+    ) -> Result<usize, StoreError> {
+        let peers = peers
+            .into_iter()
+            .map(validate::peer)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(|tx, actor, now| {
+            for peer in &peers {
+                tables::insert_peer(tx, peer, actor, now)?;
+            }
+            Ok(peers.len())
+        })
+    }
+
     /// Replaces a peer, synchronously.
     ///
     /// # Errors
