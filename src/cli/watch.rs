@@ -27,12 +27,11 @@ const SHOWN_EVENTS: usize = 8;
 
 pub fn run(ctx: &Ctx, args: WatchArgs) -> CliResult {
     let timeout = match args.timeout {
-        Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
-        Some(secs) => {
-            return Err(CliError::Usage(format!(
-                "--timeout {secs}: must be a number of seconds, not negative"
-            )))
-        }
+        Some(secs) => Some(Duration::try_from_secs_f64(secs).map_err(|_| {
+            CliError::Usage(
+                "--timeout: must be a number of seconds, not negative, below 10^19".to_owned(),
+            )
+        })?),
         None => None,
     };
     let store = ctx.open()?;
@@ -49,7 +48,8 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> CliResult {
         );
         let _ = err.flush();
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout too far off to represent is no timeout.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let mut batches = 0u64;
     loop {
         if args.count.is_some_and(|n| batches >= n) {
