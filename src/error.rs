@@ -266,6 +266,37 @@ impl Error {
         }
     }
 
+    /// The variant's name in snake case (`"not_found"`, `"already_exists"`,
+    /// `"schema_violation"`, …): a stable, machine-readable label, e.g. for
+    /// the `kind` of a JSON error report. Match on the variant in Rust code.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::{Entity, Error};
+    /// let err = Error::NotFound { entity: Entity::Graph("release-7".into()) };
+    /// assert_eq!(err.kind(), "not_found");
+    /// assert_eq!(Error::WriteInProgress.kind(), "write_in_progress");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::AlreadyExists { .. } => "already_exists",
+            Error::InvalidSchema { .. } => "invalid_schema",
+            Error::SchemaViolation { .. } => "schema_violation",
+            Error::Cycle { .. } => "cycle",
+            Error::InUse { .. } => "in_use",
+            Error::Revalidation { .. } => "revalidation",
+            Error::TooLarge { .. } => "too_large",
+            Error::Invalid { .. } => "invalid",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::ConsumerBehind { .. } => "consumer_behind",
+            Error::WriteInProgress => "write_in_progress",
+            Error::Corrupt { .. } => "corrupt",
+            Error::Sqlite(_) => "sqlite",
+        }
+    }
+
     /// The entity this error is about, when it is about one.
     pub fn entity(&self) -> Option<&Entity> {
         match self {

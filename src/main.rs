@@ -1,70 +1,61 @@
-//! `alknet-graphs`: inspect a store.
+//! `alknet-graphs`: the command line of the metagraph store.
 //!
-//! `alknet-graphs [PATH]` opens the store at PATH (default
-//! `./alknet-graphs.db`, or `$ALKNET_GRAPHS_DB`), creating it if needed, and
-//! prints its schema version, revision, graph types and graphs.
+//! `alknet-graphs --help` lists the commands; `alknet-graphs demo` builds a
+//! sample store and walks through it. Exit codes: 0 ok, 1 error, 2 usage,
+//! 3 access denied (`acl check`).
+
+mod cli;
 
 use std::process::ExitCode;
 
-use alknet_graphs::Store;
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use cli::{print_error, print_output, Cli, Status};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let path = match (args.next(), args.next()) {
-        (Some(flag), None) if flag == "-h" || flag == "--help" => {
-            println!("usage: alknet-graphs [PATH]\n\nOpens (or creates) the store at PATH and prints what it holds.");
-            return ExitCode::SUCCESS;
-        }
-        (Some(path), None) => path,
-        (None, None) => {
-            std::env::var("ALKNET_GRAPHS_DB").unwrap_or_else(|_| "alknet-graphs.db".to_owned())
-        }
-        _ => {
-            eprintln!("usage: alknet-graphs [PATH]");
-            return ExitCode::from(2);
-        }
+    let parsed = match Cli::try_parse() {
+        Ok(parsed) => parsed,
+        Err(err) => return usage_error(err),
     };
-    match summarize(&path) {
-        Ok(()) => ExitCode::SUCCESS,
+    let json = parsed.json;
+    match cli::run(parsed) {
+        Ok(output) => {
+            print_output(&output, json);
+            match output.status {
+                Status::Ok => ExitCode::SUCCESS,
+                Status::Denied => ExitCode::from(3),
+            }
+        }
         Err(err) => {
-            eprintln!("alknet-graphs: {path}: {err}");
-            ExitCode::FAILURE
+            print_error(err.kind(), &err.to_string(), json);
+            ExitCode::from(err.exit_code())
         }
     }
 }
 
-fn summarize(path: &str) -> alknet_graphs::Result<()> {
-    let store = Store::open(path)?;
-    let read = store.begin_read()?;
-    println!(
-        "{path}: schema version {}, revision {}",
-        read.schema_version()?,
-        read.revision()?
-    );
-    for graph_type in read.graph_types()? {
-        let config = serde_json::to_string(&graph_type.config).unwrap_or_default();
-        println!("graph type {:?} {config}", graph_type.name);
-        for node_type in read.node_types(&graph_type.name)? {
-            println!(
-                "  node type {:?} (version {})",
-                node_type.name, node_type.version
-            );
-        }
-        for edge_type in read.edge_types(&graph_type.name)? {
-            println!(
-                "  edge type {:?} (version {})",
-                edge_type.name, edge_type.version
-            );
-        }
+/// Help and version go to stdout with exit 0; any other parse error is a
+/// usage error (exit 2), reported as JSON when `--json` was asked for.
+fn usage_error(err: clap::Error) -> ExitCode {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
     }
-    for graph in read.graphs()? {
-        println!(
-            "graph {:?} of type {:?}: {} nodes, {} edges",
-            graph.name,
-            graph.graph_type,
-            read.node_count(&graph.name)?,
-            read.edge_count(&graph.name)?
-        );
+    let json = std::env::args_os().skip(1).any(|arg| arg == "--json");
+    if json {
+        let rendered = err.render().to_string();
+        let message = rendered
+            .lines()
+            .map(|line| line.trim_start_matches("error: ").trim())
+            .find(|line| !line.is_empty())
+            .unwrap_or("invalid usage")
+            .to_owned();
+        print_error("usage", &message, true);
+    } else {
+        let _ = err.print();
     }
-    Ok(())
+    ExitCode::from(2)
 }

@@ -1,0 +1,530 @@
+//! `graph`, `node`, `edge` and `neighbors`: the instance level.
+
+use std::fmt::Write as _;
+
+use alknet_graphs::{Direction, Edge, Entity, Error, ListOptions, NewEdge, Node, Reader};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+
+use super::output::show;
+use super::{attrs_arg, CliError, CliResult, Ctx, Output};
+
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// Create an empty graph of a graph type
+    Create {
+        /// The graph's name
+        name: String,
+        /// Its graph type
+        #[arg(long = "type", value_name = "GRAPH_TYPE")]
+        graph_type: String,
+    },
+    /// List graphs with their node and edge counts
+    List,
+    /// Drop a graph with all its nodes and edges
+    Drop {
+        /// The graph's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Add a node
+    Add {
+        #[arg(long)]
+        graph: String,
+        /// Its node type
+        #[arg(long = "type", value_name = "NODE_TYPE")]
+        node_type: String,
+        /// Its key, unique in the graph
+        key: String,
+        /// Its attributes: a JSON object, or @FILE
+        #[arg(long, value_name = "JSON")]
+        attrs: Option<String>,
+    },
+    /// Show a node
+    Get {
+        #[arg(long)]
+        graph: String,
+        key: String,
+    },
+    /// List nodes in key order, a page at a time
+    List {
+        #[arg(long)]
+        graph: String,
+        /// Only nodes of this node type
+        #[arg(long = "type", value_name = "NODE_TYPE")]
+        node_type: Option<String>,
+        /// At most this many (at most 10000)
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this key (the previous page's `next`)
+        #[arg(long, value_name = "KEY")]
+        after: Option<String>,
+    },
+    /// Replace a node's attributes, or merge into them with --merge
+    Update {
+        #[arg(long)]
+        graph: String,
+        key: String,
+        /// The new attributes (a JSON object, or @FILE)
+        #[arg(long, value_name = "JSON")]
+        attrs: String,
+        /// Apply --attrs as an RFC 7396 JSON merge patch (null removes a
+        /// member) instead of replacing the whole document
+        #[arg(long)]
+        merge: bool,
+    },
+    /// Remove a node and its edges
+    Rm {
+        #[arg(long)]
+        graph: String,
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EdgeCommand {
+    /// Add an edge from SOURCE to TARGET
+    Add {
+        #[arg(long)]
+        graph: String,
+        /// Its edge type
+        #[arg(long = "type", value_name = "EDGE_TYPE")]
+        edge_type: String,
+        /// The source node's key
+        source: String,
+        /// The target node's key
+        target: String,
+        /// Its key (default: a generated, time-ordered id)
+        #[arg(long)]
+        key: Option<String>,
+        /// Its attributes: a JSON object, or @FILE
+        #[arg(long, value_name = "JSON")]
+        attrs: Option<String>,
+        /// Make it undirected (in a mixed graph)
+        #[arg(long)]
+        undirected: bool,
+    },
+    /// Show an edge
+    Get {
+        #[arg(long)]
+        graph: String,
+        key: String,
+    },
+    /// List edges in key order, a page at a time
+    List {
+        #[arg(long)]
+        graph: String,
+        /// Only edges of this edge type
+        #[arg(long = "type", value_name = "EDGE_TYPE")]
+        edge_type: Option<String>,
+        /// At most this many (at most 10000)
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this key (the previous page's `next`)
+        #[arg(long, value_name = "KEY")]
+        after: Option<String>,
+    },
+    /// Remove an edge
+    Rm {
+        #[arg(long)]
+        graph: String,
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DirectionArg {
+    Out,
+    In,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct NeighborsArgs {
+    #[arg(long)]
+    graph: String,
+    /// The node's key
+    key: String,
+    /// Which incident edges to follow
+    #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+    direction: DirectionArg,
+    /// Only along edges of this edge type
+    #[arg(long = "edge-type", value_name = "EDGE_TYPE")]
+    edge_type: Option<String>,
+}
+
+pub fn run_graph(ctx: &Ctx, command: GraphCommand) -> CliResult {
+    let store = ctx.open()?;
+    match command {
+        GraphCommand::Create { name, graph_type } => {
+            let mut tx = store.begin_write()?;
+            tx.create_graph(&name, &graph_type)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                json!({"graph": name, "graph_type": graph_type, "revision": revision}),
+                format!(
+                    "created graph {} of type {} (revision {revision})",
+                    show(&name),
+                    show(&graph_type)
+                ),
+            ))
+        }
+        GraphCommand::List => {
+            let read = store.begin_read()?;
+            let mut items = Vec::new();
+            let mut text = String::new();
+            for graph in read.graphs()? {
+                let nodes = read.node_count(&graph.name)?;
+                let edges = read.edge_count(&graph.name)?;
+                let _ = writeln!(
+                    text,
+                    "{}  type {}  {nodes} nodes, {edges} edges",
+                    show(&graph.name),
+                    show(&graph.graph_type)
+                );
+                items.push(json!({
+                    "name": graph.name,
+                    "graph_type": graph.graph_type,
+                    "nodes": nodes,
+                    "edges": edges,
+                    "id": graph.id,
+                    "created_at": graph.created_at,
+                }));
+            }
+            if items.is_empty() {
+                text.push_str("no graphs");
+            }
+            Ok(Output::new(json!({ "graphs": items }), text))
+        }
+        GraphCommand::Drop { name } => {
+            let mut tx = store.begin_write()?;
+            tx.drop_graph(&name)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                json!({"dropped": name, "revision": revision}),
+                format!("dropped graph {} (revision {revision})", show(&name)),
+            ))
+        }
+    }
+}
+
+pub fn run_node(ctx: &Ctx, command: NodeCommand) -> CliResult {
+    match command {
+        NodeCommand::Add {
+            graph,
+            node_type,
+            key,
+            attrs,
+        } => {
+            let attributes = attrs_arg(attrs.as_deref())?;
+            let store = ctx.open()?;
+            let mut tx = store.begin_write()?;
+            tx.add_node(&graph, &key, &node_type, &attributes)?;
+            let node = require_node(&tx, &graph, &key)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                with_revision(node_json(&node), revision),
+                format!(
+                    "added node {} ({}) to graph {} (revision {revision})",
+                    show(&key),
+                    show(&node_type),
+                    show(&graph)
+                ),
+            ))
+        }
+        NodeCommand::Get { graph, key } => {
+            let store = ctx.open()?;
+            let read = store.begin_read()?;
+            let node = require_node(&read, &graph, &key)?;
+            Ok(Output::new(node_json(&node), node_line(&node)))
+        }
+        NodeCommand::List {
+            graph,
+            node_type,
+            limit,
+            after,
+        } => {
+            let store = ctx.open()?;
+            let read = store.begin_read()?;
+            let options = list_options(limit, after, node_type);
+            let page = read.nodes(&graph, &options)?;
+            let mut text = String::new();
+            for node in &page.items {
+                let _ = writeln!(text, "{}", node_line(node));
+            }
+            if page.items.is_empty() {
+                text.push_str("no nodes\n");
+            }
+            if let Some(next) = &page.next {
+                let _ = writeln!(text, "more after {} (--after {})", show(next), show(next));
+            }
+            Ok(Output::new(
+                json!({
+                    "graph": graph,
+                    "items": page.items.iter().map(node_json).collect::<Vec<_>>(),
+                    "next": page.next,
+                }),
+                text,
+            ))
+        }
+        NodeCommand::Update {
+            graph,
+            key,
+            attrs,
+            merge,
+        } => {
+            let attributes = attrs_arg(Some(&attrs))?;
+            let store = ctx.open()?;
+            let mut tx = store.begin_write()?;
+            if merge {
+                tx.patch_node(&graph, &key, &attributes)?;
+            } else {
+                tx.replace_node(&graph, &key, &attributes)?;
+            }
+            let node = require_node(&tx, &graph, &key)?;
+            let revision = tx.commit()?;
+            let verb = if merge { "merged into" } else { "replaced" };
+            Ok(Output::new(
+                with_revision(node_json(&node), revision),
+                format!(
+                    "{verb} the attributes of node {} in graph {}: {} (revision {revision})",
+                    show(&key),
+                    show(&graph),
+                    Value::Object(node.attributes.clone())
+                ),
+            ))
+        }
+        NodeCommand::Rm { graph, key } => {
+            let store = ctx.open()?;
+            let mut tx = store.begin_write()?;
+            let edges = tx.neighbors(&graph, &key, Direction::Both, None)?.len();
+            tx.remove_node(&graph, &key)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                json!({"removed": key, "graph": graph, "edges_removed": edges, "revision": revision}),
+                format!(
+                    "removed node {} and {edges} edge(s) from graph {} (revision {revision})",
+                    show(&key),
+                    show(&graph)
+                ),
+            ))
+        }
+    }
+}
+
+pub fn run_edge(ctx: &Ctx, command: EdgeCommand) -> CliResult {
+    match command {
+        EdgeCommand::Add {
+            graph,
+            edge_type,
+            source,
+            target,
+            key,
+            attrs,
+            undirected,
+        } => {
+            let attributes = attrs_arg(attrs.as_deref())?;
+            let store = ctx.open()?;
+            let mut tx = store.begin_write()?;
+            let mut new = NewEdge::new(&edge_type, &source, &target).attributes(&attributes);
+            new.key = key.as_deref();
+            if undirected {
+                new = new.undirected(true);
+            }
+            let key = tx.add_edge(&graph, new)?;
+            let edge = require_edge(&tx, &graph, &key)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                with_revision(edge_json(&edge), revision),
+                format!(
+                    "added edge {} ({}: {} -> {}) to graph {} (revision {revision})",
+                    show(&key),
+                    show(&edge_type),
+                    show(&source),
+                    show(&target),
+                    show(&graph)
+                ),
+            ))
+        }
+        EdgeCommand::Get { graph, key } => {
+            let store = ctx.open()?;
+            let read = store.begin_read()?;
+            let edge = require_edge(&read, &graph, &key)?;
+            Ok(Output::new(edge_json(&edge), edge_line(&edge)))
+        }
+        EdgeCommand::List {
+            graph,
+            edge_type,
+            limit,
+            after,
+        } => {
+            let store = ctx.open()?;
+            let read = store.begin_read()?;
+            let options = list_options(limit, after, edge_type);
+            let page = read.edges(&graph, &options)?;
+            let mut text = String::new();
+            for edge in &page.items {
+                let _ = writeln!(text, "{}", edge_line(edge));
+            }
+            if page.items.is_empty() {
+                text.push_str("no edges\n");
+            }
+            if let Some(next) = &page.next {
+                let _ = writeln!(text, "more after {} (--after {})", show(next), show(next));
+            }
+            Ok(Output::new(
+                json!({
+                    "graph": graph,
+                    "items": page.items.iter().map(edge_json).collect::<Vec<_>>(),
+                    "next": page.next,
+                }),
+                text,
+            ))
+        }
+        EdgeCommand::Rm { graph, key } => {
+            let store = ctx.open()?;
+            let mut tx = store.begin_write()?;
+            tx.remove_edge(&graph, &key)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                json!({"removed": key, "graph": graph, "revision": revision}),
+                format!(
+                    "removed edge {} from graph {} (revision {revision})",
+                    show(&key),
+                    show(&graph)
+                ),
+            ))
+        }
+    }
+}
+
+pub fn neighbors(ctx: &Ctx, args: NeighborsArgs) -> CliResult {
+    let store = ctx.open()?;
+    let read = store.begin_read()?;
+    let direction = match args.direction {
+        DirectionArg::Out => Direction::Out,
+        DirectionArg::In => Direction::In,
+        DirectionArg::Both => Direction::Both,
+    };
+    let found = read.neighbors(&args.graph, &args.key, direction, args.edge_type.as_deref())?;
+    let mut text = String::new();
+    for n in &found {
+        let _ = writeln!(
+            text,
+            "{}  via {} ({}{})",
+            show(&n.node),
+            show(&n.edge),
+            show(&n.edge_type),
+            if n.undirected { ", undirected" } else { "" }
+        );
+    }
+    if found.is_empty() {
+        text.push_str("no neighbors");
+    }
+    Ok(Output::new(
+        json!({
+            "graph": args.graph,
+            "key": args.key,
+            "neighbors": found.iter().map(|n| json!({
+                "node": n.node,
+                "edge": n.edge,
+                "edge_type": n.edge_type,
+                "undirected": n.undirected,
+            })).collect::<Vec<_>>(),
+        }),
+        text,
+    ))
+}
+
+fn list_options(limit: usize, after: Option<String>, of_type: Option<String>) -> ListOptions {
+    let mut options = ListOptions::new().limit(limit);
+    options.after = after;
+    options.of_type = of_type;
+    options
+}
+
+fn require_node(read: &Reader, graph: &str, key: &str) -> CliResult<Node> {
+    read.node(graph, key)?.ok_or_else(|| {
+        CliError::Store(Error::NotFound {
+            entity: Entity::Node {
+                graph: graph.to_owned(),
+                key: key.to_owned(),
+            },
+        })
+    })
+}
+
+fn require_edge(read: &Reader, graph: &str, key: &str) -> CliResult<Edge> {
+    read.edge(graph, key)?.ok_or_else(|| {
+        CliError::Store(Error::NotFound {
+            entity: Entity::Edge {
+                graph: graph.to_owned(),
+                key: key.to_owned(),
+            },
+        })
+    })
+}
+
+fn with_revision(mut value: Value, revision: u64) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.insert("revision".into(), json!(revision));
+    }
+    value
+}
+
+pub fn node_json(node: &Node) -> Value {
+    json!({
+        "graph": node.graph,
+        "key": node.key,
+        "type": node.node_type,
+        "attributes": Value::Object(node.attributes.clone()),
+        "created_at": node.created_at,
+        "updated_at": node.updated_at,
+    })
+}
+
+pub fn edge_json(edge: &Edge) -> Value {
+    json!({
+        "graph": edge.graph,
+        "key": edge.key,
+        "type": edge.edge_type,
+        "source": edge.source,
+        "target": edge.target,
+        "undirected": edge.undirected,
+        "attributes": Value::Object(edge.attributes.clone()),
+        "created_at": edge.created_at,
+        "updated_at": edge.updated_at,
+    })
+}
+
+fn attributes_text(attributes: &Map<String, Value>) -> String {
+    if attributes.is_empty() {
+        String::new()
+    } else {
+        format!("  {}", Value::Object(attributes.clone()))
+    }
+}
+
+fn node_line(node: &Node) -> String {
+    format!(
+        "{}  ({}){}",
+        show(&node.key),
+        show(&node.node_type),
+        attributes_text(&node.attributes)
+    )
+}
+
+fn edge_line(edge: &Edge) -> String {
+    let arrow = if edge.undirected { "--" } else { "->" };
+    format!(
+        "{}  ({}: {} {arrow} {}){}",
+        show(&edge.key),
+        show(&edge.edge_type),
+        show(&edge.source),
+        show(&edge.target),
+        attributes_text(&edge.attributes)
+    )
+}

@@ -1,0 +1,307 @@
+//! `import` and `export`: whole graphs in and out, the built-in `acl` and
+//! taskgraphs included.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use alknet_graphs::interop::{
+    export_graphology, import_graphology, to_dot, to_mermaid, ImportOptions, PictureOptions,
+    GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
+};
+use alknet_graphs::{acl, taskgraph, Entity, Error, Store};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+
+use super::output::show;
+use super::{ensure_builtins, io_reason, parse_json, read_text, CliError, CliResult, Ctx, Output};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// graphology's serialized JSON, types in "@type"
+    Graphology,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// graphology's serialized JSON, types in "@type" (imports back losslessly)
+    Graphology,
+    /// graphviz DOT (render with `dot -Tsvg`)
+    Dot,
+    /// a Mermaid flowchart
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The graph to create [default: the document's "name" attribute]
+    #[arg(long)]
+    graph: Option<String>,
+    /// The document's format
+    #[arg(long, value_enum, default_value_t = ImportFormat::Graphology)]
+    format: ImportFormat,
+    /// Replace the graph if it exists and has nodes (an existing empty
+    /// graph, such as the `acl` graph of a fresh store, is always replaced)
+    #[arg(long)]
+    replace: bool,
+    /// The document, or `-` for stdin
+    file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The graph to export
+    #[arg(long)]
+    graph: String,
+    /// The output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Graphology)]
+    format: ExportFormat,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Pictures: show this node attribute under each key
+    #[arg(long, value_name = "ATTRIBUTE")]
+    label: Option<String>,
+    /// Pictures: label edges with their edge type
+    #[arg(long)]
+    edge_labels: bool,
+    /// Pictures: lay out left to right
+    #[arg(long)]
+    left_to_right: bool,
+}
+
+pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
+    let ImportFormat::Graphology = args.format;
+    let shown = if args.file == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    let text = read_text(&args.file)?;
+    let doc = parse_json(&shown, &text)?;
+    drop(text);
+    let doc_attributes = doc.get("attributes");
+    let name = args
+        .graph
+        .clone()
+        .or_else(|| {
+            doc_attributes
+                .and_then(|a| a.get(NAME_ATTRIBUTE))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{shown} names no graph (no attributes.name); pass --graph NAME"
+            ))
+        })?;
+    let graph_type = doc_attributes
+        .and_then(|a| a.get(GRAPH_TYPE_ATTRIBUTE))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let count = |member: &str| {
+        doc.get(member)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
+    };
+    let (doc_nodes, doc_edges) = (count("nodes"), count("edges"));
+
+    let store = ctx.open()?;
+    let builtin = matches!(
+        graph_type.as_deref(),
+        Some(acl::GRAPH_TYPE | taskgraph::GRAPH_TYPE)
+    );
+    if builtin {
+        ensure_builtins(&store)?;
+    }
+    let tasks = if graph_type.as_deref() == Some(taskgraph::GRAPH_TYPE) {
+        Some(taskgraph::Taskgraphs::open(&store)?)
+    } else {
+        None
+    };
+    let progress = Progress::start(format!(
+        "importing {doc_nodes} nodes and {doc_edges} edges into graph {}",
+        show(&name)
+    ));
+    let result = import_in_one_transaction(&store, &doc, &name, args.replace, tasks.as_ref());
+    progress.finish();
+    let (imported, replaced, promoted, revision) = result?;
+    let mut text = format!(
+        "imported graph {} of type {}: {} nodes, {} edges",
+        show(&imported.graph),
+        show(&imported.graph_type),
+        imported.nodes,
+        imported.edges
+    );
+    if replaced {
+        text.push_str(" (replacing the existing graph)");
+    }
+    if !promoted.is_empty() {
+        text.push_str(&format!("; {} task(s) made ready", promoted.len()));
+    }
+    text.push_str(&format!(" (revision {revision})"));
+    Ok(Output::new(
+        json!({
+            "graph": imported.graph,
+            "graph_type": imported.graph_type,
+            "nodes": imported.nodes,
+            "edges": imported.edges,
+            "replaced": replaced,
+            "promoted": promoted,
+            "revision": revision,
+        }),
+        text,
+    ))
+}
+
+type ImportResult = (alknet_graphs::interop::Imported, bool, Vec<String>, u64);
+
+/// Drops the graph it replaces, imports, and restores a taskgraph's ready
+/// invariant, all in one transaction: a rejected document changes nothing.
+fn import_in_one_transaction(
+    store: &Store,
+    doc: &Value,
+    name: &str,
+    replace: bool,
+    tasks: Option<&taskgraph::Taskgraphs>,
+) -> CliResult<ImportResult> {
+    let mut tx = store.begin_write()?;
+    let replaced = match tx.graph(name)? {
+        None => false,
+        Some(_) if replace || tx.node_count(name)? == 0 => {
+            tx.drop_graph(name)?;
+            true
+        }
+        Some(_) => {
+            return Err(CliError::Store(Error::Invalid {
+                entity: Entity::Graph(name.to_owned()),
+                reason: "already exists and has nodes; pass --replace to replace it".to_owned(),
+            }))
+        }
+    };
+    let imported = import_graphology(&mut tx, doc, &ImportOptions::new().graph(name))?;
+    let promoted = match tasks {
+        Some(tasks) if imported.graph_type == taskgraph::GRAPH_TYPE => {
+            tasks.promote(&mut tx, name)?
+        }
+        _ => Vec::new(),
+    };
+    let revision = tx.commit()?;
+    Ok((imported, replaced, promoted, revision))
+}
+
+pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
+    let store = ctx.open()?;
+    let read = store.begin_read()?;
+    let mut picture = PictureOptions::new()
+        .edge_labels(args.edge_labels)
+        .left_to_right(args.left_to_right);
+    if let Some(label) = &args.label {
+        picture = picture.label(label.clone());
+    }
+    let (text, format) = match args.format {
+        ExportFormat::Graphology => {
+            let doc = export_graphology(&read, &args.graph)?;
+            let pretty = serde_json::to_string_pretty(&doc)
+                .map_err(|e| CliError::invalid(format!("cannot write the document: {e}")))?;
+            (pretty + "\n", "graphology")
+        }
+        ExportFormat::Dot => (to_dot(&read, &args.graph, &picture)?, "dot"),
+        ExportFormat::Mermaid => (to_mermaid(&read, &args.graph, &picture)?, "mermaid"),
+    };
+    drop(read);
+    match &args.out {
+        Some(path) => {
+            write_file(path, &text)?;
+            Ok(Output::new(
+                json!({"graph": args.graph, "format": format, "out": path.display().to_string(), "bytes": text.len()}),
+                format!(
+                    "wrote graph {} as {format} to {} ({} bytes)",
+                    show(&args.graph),
+                    path.display(),
+                    text.len()
+                ),
+            ))
+        }
+        None if ctx.json => {
+            let value = if args.format == ExportFormat::Graphology {
+                parse_json("the exported document", &text)?
+            } else {
+                json!({"graph": args.graph, "format": format, "text": text})
+            };
+            Ok(Output::new(value, ""))
+        }
+        None => Ok(Output::new(Value::Null, text)),
+    }
+}
+
+/// Writes `text` to `path`, naming the file on failure.
+pub fn write_file(path: &Path, text: &str) -> CliResult<()> {
+    std::fs::write(path, text).map_err(|e| {
+        CliError::io(format!(
+            "cannot write {}: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })
+}
+
+/// A hand-written progress line on stderr for long operations: shown only
+/// when stderr is a terminal, and only once the operation has taken a
+/// moment, so short imports and piped output stay quiet.
+struct Progress {
+    done: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(what: String) -> Progress {
+        let done = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Progress { done, handle: None };
+        }
+        let flag = done.clone();
+        let handle = thread::spawn(move || {
+            let started = Instant::now();
+            let frames = ['|', '/', '-', '\\'];
+            let mut shown = false;
+            let mut frame = 0;
+            while !flag.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(100));
+                let elapsed = started.elapsed();
+                if elapsed < Duration::from_millis(500) {
+                    continue;
+                }
+                shown = true;
+                frame = (frame + 1) % frames.len();
+                let mut err = std::io::stderr().lock();
+                let _ = write!(
+                    err,
+                    "\r{} {what} … {:.1} s",
+                    frames[frame],
+                    elapsed.as_secs_f64()
+                );
+                let _ = err.flush();
+            }
+            if shown {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2K");
+                let _ = err.flush();
+            }
+        });
+        Progress {
+            done,
+            handle: Some(handle),
+        }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
