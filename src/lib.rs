@@ -55,6 +55,7 @@ mod store;
 pub mod taskgraph;
 mod time;
 mod types;
+mod verify;
 pub mod workflow;
 
 pub use error::{Entity, Error, Result, Violation};
@@ -70,3 +71,4 @@ pub use outbox::{
 pub use schema::{check_schema, MAX_SCHEMA_DEPTH};
 pub use store::{ReadTxn, Reader, Store, StoreBuilder, WriteTxn};
 pub use types::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
+pub use verify::{verify, Problem, ProblemKind, VerifyReport};
