@@ -613,3 +613,44 @@ fn a_damaged_index_page_fails_the_integrity_check() {
     );
     assert_eq!(report.edges_checked(), 9, "the edge check still ran");
 }
+
+/// The built-in graph types, written through their own APIs, verify clean.
+#[test]
+fn acl_and_taskgraph_stores_verify_clean() {
+    use alknet_graphs::acl::{Acl, Delegation, IdentityType, Principal};
+    use alknet_graphs::taskgraph::{Status, Task, Taskgraphs};
+
+    let (_dir, store) = common::store();
+    let mut acl = Acl::open(&store).unwrap();
+    acl.add_principal(
+        &Principal::new("root", IdentityType::Account)
+            .scopes(["repo:read", "deploy"])
+            .resource("repo", ["read"]),
+    )
+    .unwrap();
+    acl.add_principal(&Principal::new("alice", IdentityType::Account))
+        .unwrap();
+    acl.delegate(&Delegation::new("root", "alice").scopes(["repo:read"]))
+        .unwrap();
+
+    let tasks = Taskgraphs::open(&store).unwrap();
+    store
+        .write(|tx| {
+            tasks.create(tx, "release")?;
+            for key in ["fetch", "build", "ship"] {
+                tasks.add_task(tx, "release", key, &Task::new())?;
+            }
+            tasks.add_dependency(tx, "release", "build", "fetch")?;
+            tasks.add_dependency(tx, "release", "ship", "build")?;
+            tasks.transition(tx, "release", "fetch", Status::Ready, Status::Running)?;
+            tasks.transition(tx, "release", "fetch", Status::Running, Status::Done)?;
+            Ok(())
+        })
+        .unwrap();
+
+    let report = verify(&store).unwrap();
+    assert!(report.is_clean(), "{:#?}", messages(report.problems()));
+    assert_eq!(report.graphs_checked(), 2);
+    assert_eq!(report.nodes_checked(), 2 + 3);
+    assert_eq!(report.edges_checked(), 1 + 2);
+}
