@@ -57,6 +57,7 @@ mod store;
 pub mod taskgraph;
 mod time;
 mod types;
+mod verify;
 pub mod workflow;
 
 pub use audit::{AuditBreak, AuditEntry};
@@ -73,3 +74,4 @@ pub use outbox::{
 pub use schema::{check_schema, MAX_SCHEMA_DEPTH};
 pub use store::{ReadTxn, Reader, Store, StoreBuilder, WriteTxn};
 pub use types::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
+pub use verify::{verify, Problem, ProblemKind, VerifyReport};

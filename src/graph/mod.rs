@@ -24,7 +24,7 @@ use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
 pub use node::Node;
 pub(crate) use order::establish_orders;
-pub(crate) use rules::{check_graphs_against, instances_of, revalidate};
+pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};
 
 /// A graph: a named instance of a graph type.
 #[derive(Debug, Clone, PartialEq, Eq)]

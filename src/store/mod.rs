@@ -8,6 +8,8 @@
 
 mod migrate;
 
+pub(crate) use migrate::SCHEMA_VERSION;
+
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

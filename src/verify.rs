@@ -1,0 +1,1120 @@
+//! Checking a store file end to end: SQLite's own checks, then every rule
+//! the library enforces when it writes.
+//!
+//! [`verify`] runs a list of small checks ([`CHECKS`]) inside one read
+//! transaction. Each check scans what it is about and records every problem
+//! it finds; none stops at the first. A check that cannot finish because the
+//! file is damaged (a malformed page, a missing table) records that as a
+//! problem too, and the next check runs. Adding a check is one function in
+//! the list and, if it finds a new kind of damage, one [`ProblemKind`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde_json::Value;
+
+use crate::error::{Entity, Error, Result};
+use crate::schema::{self, CompiledSchema};
+use crate::store::{Store, SCHEMA_VERSION};
+use crate::types::{Endpoints, GraphConfig, GraphKind};
+
+/// Checks a store for damage and for data that breaks the library's rules.
+///
+/// Everything is read in one read transaction, so the result describes one
+/// committed state even while other connections write. Checked, in order:
+///
+/// 1. SQLite's `PRAGMA integrity_check` (each line that is not `ok`; SQLite
+///    stops listing at 100);
+/// 2. `PRAGMA foreign_key_check` (each row that refers to a missing row);
+/// 3. the schema version in the file is the one this build expects;
+/// 4. graph type configs parse; node and edge type schemas parse and compile;
+///    allowed endpoint lists name node types of the same graph type;
+/// 5. every node's and edge's attributes are a JSON object valid against its
+///    type's current schema, and the type belongs to the graph's type;
+/// 6. every edge's endpoints exist, are in the edge's graph, and are of node
+///    types its edge type allows; direction and self-loops follow the graph
+///    type;
+/// 7. no parallel edges in a graph whose type is not `multi`;
+/// 8. every graph of an `acyclic` type has no directed cycle (one cycle is
+///    named per graph), and its kept topological order agrees with its edges.
+///
+/// Damage in one place can show up under more than one kind: an edge whose
+/// endpoint row was deleted is both a [`ProblemKind::ForeignKey`] and a
+/// [`ProblemKind::DanglingEndpoint`]. Rows whose graph or type row is missing
+/// are reported by the foreign-key check and otherwise skipped.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] only when the file cannot be read at all (a reader
+/// cannot be opened, the disk fails, the database is locked). Damage found
+/// in the file is reported in the [`VerifyReport`], never as an error.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::{verify, GraphConfig, Store};
+/// use serde_json::json;
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path().join("graphs.db"))?;
+/// store.write(|tx| {
+///     tx.define_graph_type("org", GraphConfig::directed())?;
+///     tx.define_node_type("org", "person", &json!({"type": "object"}))?;
+///     tx.create_graph("acme", "org")?;
+///     tx.add_node("acme", "ada", "person", &json!({"name": "Ada"}))?;
+///     Ok(())
+/// })?;
+///
+/// let report = verify(&store)?;
+/// assert!(report.is_clean(), "{:?}", report.problems());
+/// assert_eq!((report.graphs_checked(), report.nodes_checked()), (1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify(store: &Store) -> Result<VerifyReport> {
+    let tx = store.begin_read()?;
+    let mut verifier = Verifier {
+        conn: tx.conn(),
+        catalog: Catalog::default(),
+        report: VerifyReport::new(),
+    };
+    for check in CHECKS {
+        if let Err(err) = (check.run)(&mut verifier) {
+            if is_environmental(&err) {
+                return Err(err);
+            }
+            verifier.report.add(
+                ProblemKind::Integrity,
+                format!("the {} check could not finish: {err}", check.name),
+            );
+        }
+    }
+    Ok(verifier.report)
+}
+
+/// What [`verify`] found: every problem, and how much it checked.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    problems: Vec<Problem>,
+    nodes: u64,
+    edges: u64,
+    graphs: u64,
+}
+
+impl VerifyReport {
+    fn new() -> Self {
+        VerifyReport {
+            problems: Vec::new(),
+            nodes: 0,
+            edges: 0,
+            graphs: 0,
+        }
+    }
+
+    /// True when no problem was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Every problem found, in the order the checks ran.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// How many node rows were checked.
+    pub fn nodes_checked(&self) -> u64 {
+        self.nodes
+    }
+
+    /// How many edge rows were checked.
+    pub fn edges_checked(&self) -> u64 {
+        self.edges
+    }
+
+    /// How many graphs were checked.
+    pub fn graphs_checked(&self) -> u64 {
+        self.graphs
+    }
+
+    fn add(&mut self, kind: ProblemKind, message: impl Into<String>) {
+        self.problems.push(Problem {
+            kind,
+            message: message.into(),
+        });
+    }
+
+    /// Records a problem about `entity`: `{entity}: {reason}`.
+    fn about(&mut self, kind: ProblemKind, entity: &Entity, reason: impl fmt::Display) {
+        self.add(kind, format!("{entity}: {reason}"));
+    }
+}
+
+/// One problem [`verify`] found: its kind, and a message naming the entity
+/// (graph, type, key or table row) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What kind of problem it is.
+    pub kind: ProblemKind,
+    /// What is wrong, and where, e.g. `node "ada" in graph "acme": attribute
+    /// /age: "x" is not of type "integer"`.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kinds of problem [`verify`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// SQLite's integrity check failed, or the file is damaged so that a
+    /// check could not finish.
+    Integrity,
+    /// A row refers to a row that does not exist.
+    ForeignKey,
+    /// The file's schema version is not the one this build expects.
+    SchemaVersion,
+    /// Attributes that are not a JSON object valid against their type's
+    /// current schema, or a type schema that does not parse or compile.
+    SchemaViolation,
+    /// A directed cycle in a graph whose type is acyclic.
+    Cycle,
+    /// An edge endpoint that does not exist or is in another graph.
+    DanglingEndpoint,
+    /// A structural rule broken: parallel edges where `multi` is false, a
+    /// self-loop where not allowed, a disallowed endpoint node type, an edge
+    /// against the graph's direction, a type of another graph type, an
+    /// unreadable graph config, or a kept topological order out of step.
+    Structure,
+}
+
+impl ProblemKind {
+    /// A stable snake_case name, as used in JSON output.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::ProblemKind;
+    /// assert_eq!(ProblemKind::DanglingEndpoint.as_str(), "dangling_endpoint");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProblemKind::Integrity => "integrity",
+            ProblemKind::ForeignKey => "foreign_key",
+            ProblemKind::SchemaVersion => "schema_version",
+            ProblemKind::SchemaViolation => "schema_violation",
+            ProblemKind::Cycle => "cycle",
+            ProblemKind::DanglingEndpoint => "dangling_endpoint",
+            ProblemKind::Structure => "structure",
+        }
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The checks
+
+/// One check: a name for the message when it cannot finish, and the function.
+struct Check {
+    name: &'static str,
+    run: fn(&mut Verifier<'_>) -> Result<()>,
+}
+
+/// The checks, in the order they run. The node, edge and graph checks use
+/// the catalog that the type and graph checks before them load.
+const CHECKS: &[Check] = &[
+    Check {
+        name: "integrity",
+        run: integrity,
+    },
+    Check {
+        name: "foreign key",
+        run: foreign_keys,
+    },
+    Check {
+        name: "schema version",
+        run: schema_version,
+    },
+    Check {
+        name: "graph type",
+        run: graph_types,
+    },
+    Check {
+        name: "node and edge type",
+        run: item_types,
+    },
+    Check {
+        name: "endpoint type",
+        run: endpoint_types,
+    },
+    Check {
+        name: "graph",
+        run: graphs,
+    },
+    Check {
+        name: "node",
+        run: nodes,
+    },
+    Check {
+        name: "edge",
+        run: edges,
+    },
+    Check {
+        name: "parallel edge",
+        run: parallel_edges,
+    },
+    Check {
+        name: "acyclic graph",
+        run: acyclic_graphs,
+    },
+];
+
+struct Verifier<'c> {
+    conn: &'c Connection,
+    catalog: Catalog,
+    report: VerifyReport,
+}
+
+/// Graph types, node and edge types, and graphs, by row id.
+#[derive(Default)]
+struct Catalog {
+    graph_types: HashMap<i64, GraphTypeInfo>,
+    node_types: HashMap<i64, TypeInfo>,
+    edge_types: HashMap<i64, TypeInfo>,
+    graphs: HashMap<i64, GraphInfo>,
+}
+
+struct GraphTypeInfo {
+    name: String,
+    /// `None` when the stored config does not parse (reported).
+    config: Option<GraphConfig>,
+}
+
+struct TypeInfo {
+    name: String,
+    graph_type_id: Option<i64>,
+    /// `None` when the stored schema does not parse or compile (reported).
+    compiled: Option<CompiledSchema>,
+    /// `None` when an allowed-endpoint list does not parse (reported).
+    endpoints: Option<Endpoints>,
+}
+
+struct GraphInfo {
+    name: String,
+    graph_type_id: Option<i64>,
+}
+
+impl Catalog {
+    fn graph_type_name(&self, id: Option<i64>) -> String {
+        match id.and_then(|id| self.graph_types.get(&id)) {
+            Some(graph_type) => graph_type.name.clone(),
+            None => format!("<missing graph type row {}>", show_id(id)),
+        }
+    }
+
+    fn graph_name(&self, id: Option<i64>) -> String {
+        match id.and_then(|id| self.graphs.get(&id)) {
+            Some(graph) => graph.name.clone(),
+            None => format!("<missing graph row {}>", show_id(id)),
+        }
+    }
+
+    fn config_of(&self, graph: &GraphInfo) -> Option<(&str, GraphConfig)> {
+        let graph_type = self.graph_types.get(&graph.graph_type_id?)?;
+        Some((&graph_type.name, graph_type.config?))
+    }
+}
+
+fn show_id(id: Option<i64>) -> String {
+    id.map_or_else(|| "?".to_owned(), |id| id.to_string())
+}
+
+/// SQLite's own check of pages, B-trees, indexes and constraints.
+fn integrity(v: &mut Verifier<'_>) -> Result<()> {
+    let lines: Vec<String> = v
+        .conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |row| text(row, 0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for line in lines {
+        if line != "ok" {
+            v.report.add(
+                ProblemKind::Integrity,
+                format!("sqlite integrity check: {line}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every row that refers to a row that does not exist, named by entity
+/// where the table is one of the metagraph's.
+fn foreign_keys(v: &mut Verifier<'_>) -> Result<()> {
+    let violations: Vec<(String, Option<i64>, String, i64)> = v
+        .conn
+        .prepare("PRAGMA foreign_key_check")?
+        .query_map([], |row| {
+            Ok((text(row, 0)?, int(row, 1)?, text(row, 2)?, row.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (table, rowid, parent, fk) in violations {
+        let column: Option<String> = v
+            .conn
+            .query_row(
+                "SELECT group_concat(\"from\", ', ') FROM pragma_foreign_key_list(?1) WHERE id = ?2",
+                rusqlite::params![table, fk],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let column = column.unwrap_or_else(|| "a column".to_owned());
+        let value = match rowid {
+            Some(rowid) if !column.contains(',') => v
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT {} FROM {} WHERE rowid = ?1",
+                        quote(&column),
+                        quote(&table)
+                    ),
+                    [rowid],
+                    |row| text(row, 0),
+                )
+                .optional()?,
+            _ => None,
+        };
+        let who = describe_row(v.conn, &table, rowid)?;
+        let target = match value {
+            Some(value) => format!("{parent} row {value}"),
+            None => format!("a row of {parent}"),
+        };
+        v.report.add(
+            ProblemKind::ForeignKey,
+            format!("{who}: {column} refers to {target}, which does not exist"),
+        );
+    }
+    Ok(())
+}
+
+/// A table row as a user would name it, with its table and row id.
+fn describe_row(conn: &Connection, table: &str, rowid: Option<i64>) -> Result<String> {
+    let Some(rowid) = rowid else {
+        return Ok(format!("a row of {table}"));
+    };
+    let sql = match table {
+        "nodes" => {
+            "SELECT 'node', x.key, g.name FROM nodes x LEFT JOIN graphs g ON g.id = x.graph_id
+              WHERE x.id = ?1"
+        }
+        "edges" => {
+            "SELECT 'edge', x.key, g.name FROM edges x LEFT JOIN graphs g ON g.id = x.graph_id
+              WHERE x.id = ?1"
+        }
+        "node_types" => {
+            "SELECT 'node type', x.name, t.name FROM node_types x
+               LEFT JOIN graph_types t ON t.id = x.graph_type_id WHERE x.id = ?1"
+        }
+        "edge_types" => {
+            "SELECT 'edge type', x.name, t.name FROM edge_types x
+               LEFT JOIN graph_types t ON t.id = x.graph_type_id WHERE x.id = ?1"
+        }
+        "graphs" => "SELECT 'graph', x.name, NULL FROM graphs x WHERE x.id = ?1",
+        _ => return Ok(format!("{table} row {rowid}")),
+    };
+    let found = conn
+        .query_row(sql, [rowid], |row| {
+            Ok((text(row, 0)?, text(row, 1)?, opt_text(row, 2)?))
+        })
+        .optional()?;
+    let Some((what, name, owner)) = found else {
+        return Ok(format!("{table} row {rowid}"));
+    };
+    let owner = match (what.as_str(), owner) {
+        ("node" | "edge", Some(graph)) => format!(" in graph {graph:?}"),
+        ("node type" | "edge type", Some(graph_type)) => format!(" of graph type {graph_type:?}"),
+        _ => String::new(),
+    };
+    Ok(format!("{what} {name:?}{owner} ({table} row {rowid})"))
+}
+
+/// The schema version recorded in the file is the one this build expects.
+fn schema_version(v: &mut Verifier<'_>) -> Result<()> {
+    let found = v
+        .conn
+        .query_row(
+            "SELECT value FROM _alknet_meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get::<_, rusqlite::types::Value>(0),
+        )
+        .optional()?;
+    let reason = match found {
+        Some(rusqlite::types::Value::Integer(n)) if n == SCHEMA_VERSION => return Ok(()),
+        Some(rusqlite::types::Value::Integer(n)) => format!("is {n}"),
+        Some(other) => format!("is {other:?}, not an integer"),
+        None => "is missing".to_owned(),
+    };
+    v.report.add(
+        ProblemKind::SchemaVersion,
+        format!(
+            "the schema version in _alknet_meta {reason}; this library expects {SCHEMA_VERSION}"
+        ),
+    );
+    Ok(())
+}
+
+/// Loads the graph types; each config must parse and be consistent.
+fn graph_types(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        conn,
+        catalog,
+        report,
+    } = v;
+    let mut stmt = conn.prepare("SELECT id, name, config FROM graph_types")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, name, config) = (row.get::<_, i64>(0)?, text(row, 1)?, text(row, 2)?);
+        let entity = Entity::GraphType(name.clone());
+        let config = match serde_json::from_str::<GraphConfig>(&config) {
+            Ok(config) => {
+                if config.acyclic && config.kind != GraphKind::Directed {
+                    report.about(
+                        ProblemKind::Structure,
+                        &entity,
+                        "its config is acyclic but not directed",
+                    );
+                }
+                Some(config)
+            }
+            Err(e) => {
+                report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    format_args!("its config is not valid: {e}"),
+                );
+                None
+            }
+        };
+        catalog
+            .graph_types
+            .insert(id, GraphTypeInfo { name, config });
+    }
+    Ok(())
+}
+
+/// Loads the node and edge types; each schema must parse and compile, and
+/// each allowed-endpoint list must parse.
+fn item_types(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        conn,
+        catalog,
+        report,
+    } = v;
+    for node_table in [true, false] {
+        let sql = if node_table {
+            "SELECT id, name, graph_type_id, schema, version, NULL, NULL FROM node_types"
+        } else {
+            "SELECT id, name, graph_type_id, schema, version, allowed_source, allowed_target
+               FROM edge_types"
+        };
+        let mut stmt = conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let name = text(row, 1)?;
+            let graph_type_id = int(row, 2)?;
+            let graph_type = catalog.graph_type_name(graph_type_id);
+            let entity = if node_table {
+                Entity::NodeType {
+                    graph_type,
+                    name: name.clone(),
+                }
+            } else {
+                Entity::EdgeType {
+                    graph_type,
+                    name: name.clone(),
+                }
+            };
+            let version = int(row, 4)?.unwrap_or(0);
+            let compiled = match serde_json::from_str::<Value>(&text(row, 3)?) {
+                Ok(schema) => match schema::compile(&schema, version) {
+                    Ok(compiled) => Some(compiled),
+                    Err(reason) => {
+                        report.about(
+                            ProblemKind::SchemaViolation,
+                            &entity,
+                            format_args!("its schema does not compile: {reason}"),
+                        );
+                        None
+                    }
+                },
+                Err(e) => {
+                    report.about(
+                        ProblemKind::SchemaViolation,
+                        &entity,
+                        format_args!("its schema is not valid JSON: {e}"),
+                    );
+                    None
+                }
+            };
+            let mut endpoints = Some(Endpoints::default());
+            for (end, column) in [("source", 5), ("target", 6)] {
+                let Some(list) = opt_text(row, column)? else {
+                    continue;
+                };
+                match serde_json::from_str::<Vec<String>>(&list) {
+                    Ok(names) => {
+                        if let Some(endpoints) = endpoints.as_mut() {
+                            match end {
+                                "source" => endpoints.source = Some(names),
+                                _ => endpoints.target = Some(names),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        report.about(
+                            ProblemKind::Structure,
+                            &entity,
+                            format_args!("its allowed {end} types are not valid: {e}"),
+                        );
+                        endpoints = None;
+                    }
+                }
+            }
+            let info = TypeInfo {
+                name,
+                graph_type_id,
+                compiled,
+                endpoints,
+            };
+            let map = if node_table {
+                &mut catalog.node_types
+            } else {
+                &mut catalog.edge_types
+            };
+            map.insert(id, info);
+        }
+    }
+    Ok(())
+}
+
+/// Allowed endpoint types must be node types of the edge type's graph type.
+fn endpoint_types(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        catalog, report, ..
+    } = v;
+    let mut edge_types: Vec<(&i64, &TypeInfo)> = catalog.edge_types.iter().collect();
+    edge_types.sort_by_key(|(id, _)| **id);
+    for (_, edge_type) in edge_types {
+        let Some(endpoints) = &edge_type.endpoints else {
+            continue;
+        };
+        for name in endpoints.source.iter().chain(&endpoints.target).flatten() {
+            let known = catalog
+                .node_types
+                .values()
+                .any(|t| t.graph_type_id == edge_type.graph_type_id && &t.name == name);
+            if !known {
+                let entity = Entity::EdgeType {
+                    graph_type: catalog.graph_type_name(edge_type.graph_type_id),
+                    name: edge_type.name.clone(),
+                };
+                report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    format_args!("allowed endpoint {name:?} is not a node type of its graph type"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads the graphs.
+fn graphs(v: &mut Verifier<'_>) -> Result<()> {
+    let mut stmt = v
+        .conn
+        .prepare("SELECT id, name, graph_type_id FROM graphs")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let graph = GraphInfo {
+            name: text(row, 1)?,
+            graph_type_id: int(row, 2)?,
+        };
+        v.report.graphs += 1;
+        v.catalog.graphs.insert(id, graph);
+    }
+    Ok(())
+}
+
+/// Every node: its type belongs to its graph's type, and its attributes are
+/// a JSON object valid against the type's current schema.
+fn nodes(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        conn,
+        catalog,
+        report,
+    } = v;
+    let mut stmt = conn.prepare("SELECT graph_id, key, node_type_id, attributes FROM nodes")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        report.nodes += 1;
+        // A missing graph or type row is the foreign-key check's to report.
+        let Some(graph) = int(row, 0)?.and_then(|id| catalog.graphs.get(&id)) else {
+            continue;
+        };
+        let Some(node_type) = int(row, 2)?.and_then(|id| catalog.node_types.get(&id)) else {
+            continue;
+        };
+        let entity = Entity::Node {
+            graph: graph.name.clone(),
+            key: text(row, 1)?,
+        };
+        same_graph_type(report, catalog, &entity, graph, node_type, "node type");
+        attributes(
+            report,
+            &entity,
+            row.get_ref(3)?,
+            node_type.compiled.as_ref(),
+        );
+    }
+    Ok(())
+}
+
+/// Every edge: endpoints present, in its graph and of allowed node types;
+/// direction and self-loops as the graph type says; attributes valid.
+fn edges(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        conn,
+        catalog,
+        report,
+    } = v;
+    let mut stmt = conn.prepare(
+        "SELECT e.graph_id, e.key, e.edge_type_id, e.source, e.target, e.undirected, e.attributes,
+                s.id, s.graph_id, s.node_type_id, s.key,
+                t.id, t.graph_id, t.node_type_id, t.key
+           FROM edges e LEFT JOIN nodes s ON s.id = e.source LEFT JOIN nodes t ON t.id = e.target",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        report.edges += 1;
+        let graph_id = int(row, 0)?;
+        let Some(graph) = graph_id.and_then(|id| catalog.graphs.get(&id)) else {
+            continue;
+        };
+        let entity = Entity::Edge {
+            graph: graph.name.clone(),
+            key: text(row, 1)?,
+        };
+        let edge_type = int(row, 2)?.and_then(|id| catalog.edge_types.get(&id));
+        if let Some(edge_type) = edge_type {
+            same_graph_type(report, catalog, &entity, graph, edge_type, "edge type");
+        }
+
+        let mut ends = Vec::with_capacity(2);
+        for (end, reference, found) in [("source", 3, 7), ("target", 4, 11)] {
+            if int(row, found)?.is_none() {
+                report.about(
+                    ProblemKind::DanglingEndpoint,
+                    &entity,
+                    format_args!(
+                        "its {end} node (nodes row {}) does not exist",
+                        show_id(int(row, reference)?)
+                    ),
+                );
+                continue;
+            }
+            let (node_graph, node_type, key) = (
+                int(row, found + 1)?,
+                int(row, found + 2)?,
+                text(row, found + 3)?,
+            );
+            if node_graph != graph_id {
+                report.about(
+                    ProblemKind::DanglingEndpoint,
+                    &entity,
+                    format_args!(
+                        "its {end} node {key:?} is in graph {:?}, not in the edge's graph",
+                        catalog.graph_name(node_graph)
+                    ),
+                );
+                continue;
+            }
+            ends.push(key.clone());
+            let node_type = node_type.and_then(|id| catalog.node_types.get(&id));
+            let (Some(edge_type), Some(node_type)) = (edge_type, node_type) else {
+                continue;
+            };
+            let Some(endpoints) = &edge_type.endpoints else {
+                continue;
+            };
+            let allowed = match end {
+                "source" => endpoints.allows_source(&node_type.name),
+                _ => endpoints.allows_target(&node_type.name),
+            };
+            if !allowed {
+                report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    format_args!(
+                        "its {end} node {key:?} is of node type {:?}, which edge type {:?} does not allow as its {end}",
+                        node_type.name, edge_type.name
+                    ),
+                );
+            }
+        }
+
+        if let Some((graph_type, config)) = catalog.config_of(graph) {
+            let undirected = int(row, 5)?.unwrap_or(0) != 0;
+            match (config.kind, undirected) {
+                (GraphKind::Directed, true) => report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    format_args!("is undirected, but graph type {graph_type:?} is directed"),
+                ),
+                (GraphKind::Undirected, false) => report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    format_args!("is directed, but graph type {graph_type:?} is undirected"),
+                ),
+                _ => {}
+            }
+            let self_loop = int(row, 3)?.is_some() && int(row, 3)? == int(row, 4)?;
+            if self_loop && !config.allow_self_loops {
+                report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    format_args!(
+                        "is a self-loop on node {:?}, which graph type {graph_type:?} does not allow",
+                        ends.first().map_or("?", String::as_str)
+                    ),
+                );
+            }
+        }
+        attributes(
+            report,
+            &entity,
+            row.get_ref(6)?,
+            edge_type.and_then(|t| t.compiled.as_ref()),
+        );
+    }
+    Ok(())
+}
+
+/// No two edges of the same type join the same endpoints (in either order
+/// when both are undirected) in a graph whose type is not `multi`. Each edge
+/// with an earlier parallel is reported once.
+fn parallel_edges(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        conn,
+        catalog,
+        report,
+    } = v;
+    let mut stmt = conn.prepare(
+        "SELECT a.graph_id, a.key, b.id, b.key, b.edge_type_id, s.key, t.key
+           FROM edges a JOIN edges b
+             ON b.source = a.source AND b.target = a.target AND b.edge_type_id = a.edge_type_id
+            AND b.undirected = a.undirected AND b.graph_id = a.graph_id AND b.id > a.id
+           LEFT JOIN nodes s ON s.id = b.source LEFT JOIN nodes t ON t.id = b.target
+         UNION ALL
+         SELECT a.graph_id, a.key, b.id, b.key, b.edge_type_id, s.key, t.key
+           FROM edges a JOIN edges b
+             ON b.source = a.target AND b.target = a.source AND b.edge_type_id = a.edge_type_id
+            AND a.undirected = 1 AND b.undirected = 1 AND b.graph_id = a.graph_id
+            AND b.id > a.id AND a.source != a.target
+           LEFT JOIN nodes s ON s.id = b.source LEFT JOIN nodes t ON t.id = b.target",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut reported = HashSet::new();
+    while let Some(row) = rows.next()? {
+        let Some(graph) = int(row, 0)?.and_then(|id| catalog.graphs.get(&id)) else {
+            continue;
+        };
+        let Some((graph_type, config)) = catalog.config_of(graph) else {
+            continue;
+        };
+        if config.multi || !reported.insert(row.get::<_, i64>(2)?) {
+            continue;
+        }
+        let edge_type = int(row, 4)?
+            .and_then(|id| catalog.edge_types.get(&id))
+            .map_or_else(|| "?".to_owned(), |t| t.name.clone());
+        let entity = Entity::Edge {
+            graph: graph.name.clone(),
+            key: text(row, 3)?,
+        };
+        report.about(
+            ProblemKind::Structure,
+            &entity,
+            format_args!(
+                "parallel to edge {:?} ({edge_type:?} from {:?} to {:?}); graph type {graph_type:?} does not allow parallel edges",
+                text(row, 1)?,
+                opt_text(row, 5)?.unwrap_or_default(),
+                opt_text(row, 6)?.unwrap_or_default(),
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Every graph of an acyclic type: no directed cycle (one is named per
+/// graph) and, when there is none, a kept topological order that agrees with
+/// every edge, so that later inserts are still checked correctly.
+fn acyclic_graphs(v: &mut Verifier<'_>) -> Result<()> {
+    let Verifier {
+        conn,
+        catalog,
+        report,
+    } = v;
+    let mut graphs: Vec<(i64, &GraphInfo, &str)> = catalog
+        .graphs
+        .iter()
+        .filter_map(|(id, graph)| {
+            let (graph_type, config) = catalog.config_of(graph)?;
+            config.acyclic.then_some((*id, graph, graph_type))
+        })
+        .collect();
+    graphs.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (id, graph, graph_type) in graphs {
+        let entity = Entity::Graph(graph.name.clone());
+        match crate::graph::find_cycle(conn, id) {
+            Ok(Some(cycle)) => {
+                let keys: Vec<String> = cycle.iter().map(|k| format!("{k:?}")).collect();
+                report.about(
+                    ProblemKind::Cycle,
+                    &entity,
+                    format_args!(
+                        "has the cycle {}, which graph type {graph_type:?} (acyclic) forbids",
+                        keys.join(" -> ")
+                    ),
+                );
+                continue;
+            }
+            Ok(None) => {}
+            Err(err) if is_environmental(&err) => return Err(err),
+            Err(err) => {
+                report.about(
+                    ProblemKind::Integrity,
+                    &entity,
+                    format_args!("could not be searched for cycles: {err}"),
+                );
+                continue;
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT e.key, s.key, t.key FROM edges e
+               JOIN nodes s ON s.id = e.source JOIN nodes t ON t.id = e.target
+              WHERE e.graph_id = ?1 AND coalesce(s.topo, s.id) > coalesce(t.topo, t.id)",
+        )?;
+        let mut rows = stmt.query([id])?;
+        while let Some(row) = rows.next()? {
+            let edge = Entity::Edge {
+                graph: graph.name.clone(),
+                key: text(row, 0)?,
+            };
+            report.about(
+                ProblemKind::Structure,
+                &edge,
+                format_args!(
+                    "its source {:?} comes after its target {:?} in the graph's kept topological order",
+                    text(row, 1)?,
+                    text(row, 2)?
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// Reports an item whose type belongs to a graph type other than its graph's.
+fn same_graph_type(
+    report: &mut VerifyReport,
+    catalog: &Catalog,
+    entity: &Entity,
+    graph: &GraphInfo,
+    item_type: &TypeInfo,
+    what: &str,
+) {
+    if item_type.graph_type_id != graph.graph_type_id {
+        report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!(
+                "its {what} {:?} belongs to graph type {:?}, not to the graph's type {:?}",
+                item_type.name,
+                catalog.graph_type_name(item_type.graph_type_id),
+                catalog.graph_type_name(graph.graph_type_id)
+            ),
+        );
+    }
+}
+
+/// Reports attributes that are not a JSON object valid against `compiled`
+/// (when the type's schema could be compiled).
+fn attributes(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    raw: ValueRef<'_>,
+    compiled: Option<&CompiledSchema>,
+) {
+    let stored_as = match raw {
+        ValueRef::Text(bytes) => match serde_json::from_slice::<Value>(bytes) {
+            Ok(document @ Value::Object(_)) => {
+                let violations = compiled
+                    .map(|c| c.violations(&document))
+                    .unwrap_or_default();
+                if !violations.is_empty() {
+                    let error = Error::SchemaViolation {
+                        entity: entity.clone(),
+                        violations,
+                    };
+                    report.add(ProblemKind::SchemaViolation, error.to_string());
+                }
+                return;
+            }
+            Ok(other) => format!("a JSON {}", crate::limits::kind_of(&other)),
+            Err(e) => {
+                report.about(
+                    ProblemKind::SchemaViolation,
+                    entity,
+                    format_args!("attributes are not valid JSON: {e}"),
+                );
+                return;
+            }
+        },
+        ValueRef::Null => "SQL NULL".to_owned(),
+        ValueRef::Integer(_) | ValueRef::Real(_) => "an SQL number".to_owned(),
+        ValueRef::Blob(_) => "an SQL blob".to_owned(),
+    };
+    report.about(
+        ProblemKind::SchemaViolation,
+        entity,
+        format_args!("attributes are {stored_as}, not a JSON object"),
+    );
+}
+
+/// A column read as text whatever it holds, so a damaged value shows up in a
+/// message instead of stopping a check.
+fn text(row: &Row<'_>, idx: usize) -> rusqlite::Result<String> {
+    Ok(opt_text(row, idx)?.unwrap_or_else(|| "NULL".to_owned()))
+}
+
+fn opt_text(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<String>> {
+    Ok(match row.get_ref(idx)? {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(x) => Some(x.to_string()),
+        ValueRef::Null => None,
+    })
+}
+
+/// A column that should hold a row id; anything else reads as `None`.
+fn int(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<i64>> {
+    Ok(match row.get_ref(idx)? {
+        ValueRef::Integer(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// An SQL identifier, quoted.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Errors that say the file could not be read now (locked, out of memory,
+/// I/O), as opposed to the file holding damaged data.
+fn is_environmental(err: &Error) -> bool {
+    use rusqlite::ErrorCode as Code;
+    match err {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+            e.code,
+            Code::DatabaseBusy
+                | Code::DatabaseLocked
+                | Code::OutOfMemory
+                | Code::SystemIoFailure
+                | Code::OperationInterrupted
+                | Code::CannotOpen
+                | Code::PermissionDenied
+                | Code::DiskFull
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_stable() {
+        let names: Vec<&str> = [
+            ProblemKind::Integrity,
+            ProblemKind::ForeignKey,
+            ProblemKind::SchemaVersion,
+            ProblemKind::SchemaViolation,
+            ProblemKind::Cycle,
+            ProblemKind::DanglingEndpoint,
+            ProblemKind::Structure,
+        ]
+        .iter()
+        .map(ProblemKind::as_str)
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "integrity",
+                "foreign_key",
+                "schema_version",
+                "schema_violation",
+                "cycle",
+                "dangling_endpoint",
+                "structure"
+            ]
+        );
+    }
+
+    #[test]
+    fn attributes_name_what_they_are_stored_as() {
+        let entity = Entity::Node {
+            graph: "g".into(),
+            key: "k".into(),
+        };
+        let mut report = VerifyReport::new();
+        attributes(&mut report, &entity, ValueRef::Text(b"[1]"), None);
+        attributes(&mut report, &entity, ValueRef::Text(b"{"), None);
+        attributes(&mut report, &entity, ValueRef::Null, None);
+        attributes(&mut report, &entity, ValueRef::Text(b"{}"), None);
+        let messages: Vec<&str> = report
+            .problems()
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(
+            messages[0],
+            r#"node "k" in graph "g": attributes are a JSON array, not a JSON object"#
+        );
+        assert!(
+            messages[1].starts_with(r#"node "k" in graph "g": attributes are not valid JSON: "#)
+        );
+        assert_eq!(
+            messages[2],
+            r#"node "k" in graph "g": attributes are SQL NULL, not a JSON object"#
+        );
+    }
+}
