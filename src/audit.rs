@@ -230,93 +230,100 @@ impl Reader {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify_audit_chain(&self) -> Result<Option<AuditBreak>> {
-        let mut expected_seq = 1u64;
-        let mut prev_hash = GENESIS.to_owned();
-        loop {
-            let page = match self.audit_page_raw(expected_seq - 1) {
-                Ok(page) => page,
-                Err(broken) => return Ok(Some(broken)),
-            };
-            let done = (page.len() as i64) < WALK_PAGE;
-            for entry in page {
-                if entry.seq != expected_seq {
-                    return Ok(Some(AuditBreak {
-                        seq: expected_seq,
-                        reason: format!("missing (the next entry is {})", entry.seq),
-                    }));
-                }
-                if entry.prev_hash != prev_hash {
-                    return Ok(Some(AuditBreak {
-                        seq: entry.seq,
-                        reason: "prev_hash does not match the previous entry's hash".into(),
-                    }));
-                }
-                let recomputed = link_hash(
-                    &entry.prev_hash,
-                    &Fields {
-                        seq: entry.seq,
-                        at: entry.at,
-                        actor: entry.actor.as_deref(),
-                        action: &entry.action,
-                        entity: &entry.entity,
-                        before: entry.before.as_deref(),
-                        after: entry.after.as_deref(),
-                    },
-                );
-                if recomputed != entry.hash {
-                    return Ok(Some(AuditBreak {
-                        seq: entry.seq,
-                        reason: "contents do not match its hash (the entry was altered)".into(),
-                    }));
-                }
-                prev_hash = entry.hash;
-                expected_seq += 1;
-            }
-            if done {
-                break;
-            }
-        }
-        let last = expected_seq - 1;
-        let head: Option<String> = self
-            .conn()
-            .query_row(READ_HEAD, [], |row| row.get(0))
-            .optional()
-            .unwrap_or(None);
-        let recorded = head.as_deref().map(|h| {
-            let (seq, hash) = h.split_once(' ').unwrap_or((h, ""));
-            (seq.parse::<u64>().unwrap_or(0), hash.to_owned())
-        });
-        match recorded {
-            None if last == 0 => Ok(None),
-            None => Ok(Some(AuditBreak {
-                seq: last,
-                reason: "the recorded head of the log is missing".into(),
-            })),
-            Some((seq, _)) if seq > last => Ok(Some(AuditBreak {
-                seq: last + 1,
-                reason: format!("missing: the log ends at {last} but its head is {seq}"),
-            })),
-            Some((seq, hash)) if seq != last || hash != prev_hash => Ok(Some(AuditBreak {
-                seq: last,
-                reason: format!("the recorded head is entry {seq}, not this one"),
-            })),
-            Some(_) => Ok(None),
-        }
+        verify_chain(self.conn())
     }
+}
 
-    /// One page of entries for the walk; a value of the wrong type is a
-    /// break at that entry.
-    fn audit_page_raw(&self, after: u64) -> std::result::Result<Vec<AuditEntry>, AuditBreak> {
-        let broken = |e: rusqlite::Error| AuditBreak {
-            seq: after + 1,
-            reason: format!("unreadable: {e}"),
+/// Walks the chain on `conn`; see [`Reader::verify_audit_chain`].
+pub(crate) fn verify_chain(conn: &Connection) -> Result<Option<AuditBreak>> {
+    let mut expected_seq = 1u64;
+    let mut prev_hash = GENESIS.to_owned();
+    loop {
+        let page = match audit_page_raw(conn, expected_seq - 1) {
+            Ok(page) => page,
+            Err(broken) => return Ok(Some(broken)),
         };
-        let mut stmt = self.conn().prepare_cached(PAGE).map_err(broken)?;
-        let rows = stmt
-            .query_map(rusqlite::params![after as i64, WALK_PAGE], entry_from)
-            .map_err(broken)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(broken)
+        let done = (page.len() as i64) < WALK_PAGE;
+        for entry in page {
+            if entry.seq != expected_seq {
+                return Ok(Some(AuditBreak {
+                    seq: expected_seq,
+                    reason: format!("missing (the next entry is {})", entry.seq),
+                }));
+            }
+            if entry.prev_hash != prev_hash {
+                return Ok(Some(AuditBreak {
+                    seq: entry.seq,
+                    reason: "prev_hash does not match the previous entry's hash".into(),
+                }));
+            }
+            let recomputed = link_hash(
+                &entry.prev_hash,
+                &Fields {
+                    seq: entry.seq,
+                    at: entry.at,
+                    actor: entry.actor.as_deref(),
+                    action: &entry.action,
+                    entity: &entry.entity,
+                    before: entry.before.as_deref(),
+                    after: entry.after.as_deref(),
+                },
+            );
+            if recomputed != entry.hash {
+                return Ok(Some(AuditBreak {
+                    seq: entry.seq,
+                    reason: "contents do not match its hash (the entry was altered)".into(),
+                }));
+            }
+            prev_hash = entry.hash;
+            expected_seq += 1;
+        }
+        if done {
+            break;
+        }
     }
+    let last = expected_seq - 1;
+    let head: Option<String> = conn
+        .query_row(READ_HEAD, [], |row| row.get(0))
+        .optional()
+        .unwrap_or(None);
+    let recorded = head.as_deref().map(|h| {
+        let (seq, hash) = h.split_once(' ').unwrap_or((h, ""));
+        (seq.parse::<u64>().unwrap_or(0), hash.to_owned())
+    });
+    match recorded {
+        None if last == 0 => Ok(None),
+        None => Ok(Some(AuditBreak {
+            seq: last,
+            reason: "the recorded head of the log is missing".into(),
+        })),
+        Some((seq, _)) if seq > last => Ok(Some(AuditBreak {
+            seq: last + 1,
+            reason: format!("missing: the log ends at {last} but its head is {seq}"),
+        })),
+        Some((seq, hash)) if seq != last || hash != prev_hash => Ok(Some(AuditBreak {
+            seq: last,
+            reason: format!("the recorded head is entry {seq}, not this one"),
+        })),
+        Some(_) => Ok(None),
+    }
+}
+
+/// One page of entries for the walk; a value of the wrong type is a break
+/// at that entry.
+fn audit_page_raw(
+    conn: &Connection,
+    after: u64,
+) -> std::result::Result<Vec<AuditEntry>, AuditBreak> {
+    let broken = |e: rusqlite::Error| AuditBreak {
+        seq: after + 1,
+        reason: format!("unreadable: {e}"),
+    };
+    let mut stmt = conn.prepare_cached(PAGE).map_err(broken)?;
+    let rows = stmt
+        .query_map(rusqlite::params![after as i64, WALK_PAGE], entry_from)
+        .map_err(broken)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(broken)
 }
 
 #[cfg(test)]

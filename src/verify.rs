@@ -191,6 +191,13 @@ pub enum ProblemKind {
     /// against the graph's direction, a type of another graph type, an
     /// unreadable graph config, or a kept topological order out of step.
     Structure,
+    /// An identity-registry row that breaks its rules: a malformed
+    /// fingerprint or token hash, or a fingerprint index out of step with
+    /// its peer.
+    Identity,
+    /// The audit log's hash chain is broken (an entry altered, removed or
+    /// reordered, or the tail truncated); names the first broken entry.
+    AuditChain,
 }
 
 impl ProblemKind {
@@ -211,6 +218,8 @@ impl ProblemKind {
             ProblemKind::Cycle => "cycle",
             ProblemKind::DanglingEndpoint => "dangling_endpoint",
             ProblemKind::Structure => "structure",
+            ProblemKind::Identity => "identity",
+            ProblemKind::AuditChain => "audit_chain",
         }
     }
 }
@@ -276,6 +285,14 @@ const CHECKS: &[Check] = &[
     Check {
         name: "acyclic graph",
         run: acyclic_graphs,
+    },
+    Check {
+        name: "identity",
+        run: identity,
+    },
+    Check {
+        name: "audit chain",
+        run: audit_chain,
     },
 ];
 
@@ -469,6 +486,121 @@ fn schema_version(v: &mut Verifier<'_>) -> Result<()> {
             "the schema version in _alknet_meta {reason}; this library expects {SCHEMA_VERSION}"
         ),
     );
+    Ok(())
+}
+
+/// The audit log's hash chain, up to its recorded head.
+fn audit_chain(v: &mut Verifier<'_>) -> Result<()> {
+    if let Some(broken) = crate::audit::verify_chain(v.conn)? {
+        v.report.add(ProblemKind::AuditChain, broken.to_string());
+    }
+    Ok(())
+}
+
+/// Peers: fingerprints canonical and indexed to their peer (and nothing
+/// else indexed), token hashes well formed; API key hashes well formed.
+fn identity(v: &mut Verifier<'_>) -> Result<()> {
+    use crate::identity::{normalize_fingerprint, normalize_token_hash};
+    let mut indexed: HashMap<String, String> = HashMap::new();
+    {
+        let mut stmt = v.conn.prepare(
+            "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer",
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        for row in rows {
+            let (fingerprint, peer): (String, String) = row?;
+            indexed.insert(fingerprint, peer);
+        }
+    }
+    let mut stmt = v
+        .conn
+        .prepare("SELECT peer_id, fingerprints, auth_token_hash FROM peers ORDER BY peer_id")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut listed = 0usize;
+    for row in rows {
+        let (peer, fingerprints, hash) = row?;
+        let entity = Entity::Peer(peer.clone());
+        match serde_json::from_str::<Vec<String>>(&fingerprints) {
+            Err(e) => v.report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprints are not a JSON array of strings: {e}"),
+            ),
+            Ok(fingerprints) => {
+                for fingerprint in fingerprints {
+                    listed += 1;
+                    if normalize_fingerprint(&fingerprint).ok().as_ref() != Some(&fingerprint) {
+                        v.report.add(
+                            ProblemKind::Identity,
+                            format!(
+                                "{entity}: fingerprint {fingerprint:?} is not in canonical form"
+                            ),
+                        );
+                    }
+                    match indexed.get(&fingerprint) {
+                        Some(owner) if owner == &peer => {}
+                        Some(owner) => v.report.add(
+                            ProblemKind::Identity,
+                            format!("{entity}: fingerprint {fingerprint:?} is indexed to peer {owner:?}"),
+                        ),
+                        None => v.report.add(
+                            ProblemKind::Identity,
+                            format!("{entity}: fingerprint {fingerprint:?} is missing from the fingerprint index"),
+                        ),
+                    }
+                }
+            }
+        }
+        if let Some(hash) = hash {
+            if normalize_token_hash(&hash).ok().as_ref() != Some(&hash) {
+                v.report.add(
+                    ProblemKind::Identity,
+                    format!("{entity}: auth_token_hash {hash:?} is not a lowercase SHA-256 in hex"),
+                );
+            }
+        }
+    }
+    if indexed.len() > listed {
+        let mut stray = Vec::new();
+        let mut stmt = v.conn.prepare(
+            "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
+             WHERE NOT EXISTS (SELECT 1 FROM json_each(p.fingerprints) j WHERE j.value = f.fingerprint)",
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        for row in rows {
+            let (fingerprint, peer): (String, String) = row?;
+            stray.push(format!(
+                "{}: the fingerprint index holds {fingerprint:?}, which the peer does not list",
+                Entity::Peer(peer)
+            ));
+        }
+        for message in stray {
+            v.report.add(ProblemKind::Identity, message);
+        }
+    }
+    let mut stmt = v
+        .conn
+        .prepare("SELECT uid, key_hash FROM api_keys ORDER BY uid")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (id, hash) = row?;
+        if normalize_token_hash(&hash).ok().as_ref() != Some(&hash) {
+            v.report.add(
+                ProblemKind::Identity,
+                format!(
+                    "{}: key_hash {hash:?} is not a lowercase SHA-256 in hex",
+                    Entity::ApiKey(id)
+                ),
+            );
+        }
+    }
     Ok(())
 }
 

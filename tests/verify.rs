@@ -395,7 +395,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            "the schema version in _alknet_meta is 99; this library expects 1",
+            "the schema version in _alknet_meta is 99; this library expects 2",
         )],
     );
     let problems = damaged("UPDATE _alknet_meta SET value = 'one' WHERE key = 'schema_version'");
@@ -403,7 +403,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 1"#,
+            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 2"#,
         )],
     );
     let problems = damaged("DELETE FROM _alknet_meta WHERE key = 'schema_version'");
@@ -504,7 +504,7 @@ fn every_problem_is_reported_not_just_the_first() {
     let problems = damaged(&format!(
         r#"UPDATE nodes SET attributes = '{{"name": 1}}' WHERE key = 'bob';
            UPDATE edges SET target = {ID_OF_NODE} WHERE g.name = 'acme' AND n.key = 'bob') WHERE key = 'ada-eng';
-           UPDATE _alknet_meta SET value = 2 WHERE key = 'schema_version';
+           UPDATE _alknet_meta SET value = 3 WHERE key = 'schema_version';
            UPDATE nodes SET attributes = '{{}}' WHERE key = 'test';"#
     ));
     let kinds: Vec<ProblemKind> = problems.iter().map(|p| p.kind).collect();
@@ -653,4 +653,63 @@ fn acl_and_taskgraph_stores_verify_clean() {
     assert_eq!(report.graphs_checked(), 2);
     assert_eq!(report.nodes_checked(), 2 + 3);
     assert_eq!(report.edges_checked(), 1 + 2);
+}
+
+/// The fixture with two peers and an API key registered.
+fn registry_damaged(sql: &str) -> Vec<Problem> {
+    use alknet_graphs::identity::{NewApiKey, PeerEntry, SqliteIdentityProvider};
+    let (_dir, store) = fixture();
+    let ids = SqliteIdentityProvider::builder()
+        .listen(false)
+        .open(&store)
+        .expect("provider");
+    ids.insert_peer(PeerEntry::new("p1").fingerprint(format!("ed25519:{}", "aa".repeat(32))))
+        .expect("peer");
+    ids.insert_peer(PeerEntry::new("p2").fingerprint(format!("ed25519:{}", "bb".repeat(32))))
+        .expect("peer");
+    ids.create_api_key(NewApiKey::new("k", "p1")).expect("key");
+    assert!(verify(&store).expect("verify").is_clean());
+    raw(&store).execute_batch(sql).expect("damage");
+    let report = verify(&store).expect("verify runs on a damaged store");
+    report.problems().to_vec()
+}
+
+#[test]
+fn an_altered_audit_entry_breaks_the_chain_at_that_entry() {
+    let problems = registry_damaged(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 2;",
+    );
+    assert_one(
+        &problems,
+        ProblemKind::AuditChain,
+        "audit log entry 2: contents do not match its hash",
+    );
+    let problems =
+        registry_damaged("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3;");
+    assert_one(
+        &problems,
+        ProblemKind::AuditChain,
+        "audit log entry 3: missing",
+    );
+}
+
+#[test]
+fn identity_rows_out_of_step_with_their_rules() {
+    let problems = registry_damaged(&format!(
+        "UPDATE peer_fingerprints SET peer = (SELECT id FROM peers WHERE peer_id = 'p2')
+         WHERE fingerprint = 'ed25519:{}'",
+        "aa".repeat(32)
+    ));
+    assert_one(&problems, ProblemKind::Identity, "peer \"p1\": fingerprint");
+    assert!(problems[0].message.contains("indexed to peer \"p2\""));
+    let problems = registry_damaged("UPDATE api_keys SET key_hash = 'plain'");
+    assert_one(&problems, ProblemKind::Identity, "API key");
+    assert!(problems[0].message.contains("\"plain\""));
+    let problems =
+        registry_damaged("UPDATE peers SET auth_token_hash = 'XYZ' WHERE peer_id = 'p2'");
+    assert_one(
+        &problems,
+        ProblemKind::Identity,
+        "peer \"p2\": auth_token_hash \"XYZ\"",
+    );
 }
