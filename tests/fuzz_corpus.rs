@@ -6,6 +6,8 @@
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
+#[path = "../fuzz/src/credentials.rs"]
+mod credentials;
 
 use std::path::Path;
 
@@ -72,5 +74,14 @@ fn graphology_corpus_replays() {
     for (name, text) in raw_corpus("graphology") {
         eprintln!("{name}");
         fixture.check_graphology(&text);
+    }
+}
+
+#[test]
+fn credentials_corpus_replays() {
+    let fixture = credentials::CredentialsFixture::open();
+    for (name, bytes) in raw_corpus("credentials") {
+        eprintln!("{name}");
+        fixture.check_credentials(&bytes);
     }
 }

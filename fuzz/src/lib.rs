@@ -1,13 +1,16 @@
-//! Fuzz targets for `alknet-graphs`: untrusted JSON reaching the store.
+//! Fuzz targets for `alknet-graphs`: untrusted JSON, fingerprints and
+//! tokens reaching the store.
 //!
 //! The properties live in `checks.rs`, which the root crate's
 //! `tests/fuzz_corpus.rs` also compiles to replay the committed corpus.
 
 mod checks;
+mod credentials;
 
 use std::sync::OnceLock;
 
 pub use checks::{Fixture, GraphologyFixture};
+pub use credentials::CredentialsFixture;
 
 /// The fixture, set up on the first input and shared by all that follow.
 ///
@@ -23,4 +26,11 @@ pub fn fixture() -> &'static Fixture {
 pub fn graphology_fixture() -> &'static GraphologyFixture {
     static FIXTURE: OnceLock<GraphologyFixture> = OnceLock::new();
     FIXTURE.get_or_init(GraphologyFixture::open)
+}
+
+/// The `credentials` target's fixture, set up on its first input and
+/// shared by all that follow; left behind like [`fixture`]'s.
+pub fn credentials_fixture() -> &'static CredentialsFixture {
+    static FIXTURE: OnceLock<CredentialsFixture> = OnceLock::new();
+    FIXTURE.get_or_init(CredentialsFixture::open)
 }
