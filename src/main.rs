@@ -1,8 +1,9 @@
 //! `alknet-graphs`: the command line of the metagraph store.
 //!
 //! `alknet-graphs --help` lists the commands; `alknet-graphs demo` builds a
-//! sample store and walks through it. Exit codes: 0 ok, 1 error, 2 usage,
-//! 3 access denied (`acl check`).
+//! sample store and walks through it. Exit codes: 0 ok, 1 error (or
+//! problems found by `verify` / `audit verify`), 2 usage, 3 access denied
+//! (`acl check`).
 
 mod cli;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
             match output.status {
                 Status::Ok => ExitCode::SUCCESS,
                 Status::Denied => ExitCode::from(3),
+                Status::Failed => ExitCode::from(1),
             }
         }
         Err(err) => {

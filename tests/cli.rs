@@ -201,7 +201,15 @@ fn init_creates_the_store_with_the_builtin_types() {
     let env = Env::new();
     let out = env.ok(&["init"]);
     assert_eq!(out["created"], true);
-    assert_eq!(out["schema_version"], 1);
+    // The version this build migrates to, as the library reports it.
+    let version = alknet_graphs::Store::open(&env.db)
+        .unwrap()
+        .begin_read()
+        .unwrap()
+        .schema_version()
+        .unwrap();
+    assert!(version >= 1);
+    assert_eq!(out["schema_version"], json!(version));
     assert_eq!(out["path"], env.db.display().to_string());
     let again = env.ok(&["init"]);
     assert_eq!(again["created"], false);
@@ -219,7 +227,7 @@ fn init_creates_the_store_with_the_builtin_types() {
     assert_eq!(names, ["acl", "taskgraph"]);
     let text = env.text_ok(&["init"]);
     assert!(
-        text.starts_with("opened ") && text.contains("schema version 1"),
+        text.starts_with("opened ") && text.contains(&format!("schema version {version},")),
         "{text}"
     );
 }
@@ -1231,6 +1239,8 @@ fn demo_builds_a_valid_store_and_explains_it() {
         "→ allowed [exit 0]",
         "→ denied: missing scopes \"deploy:prod\" [exit 3]",
         "ready now: integration-tests, unit-tests",
+        "== A peer bound to a principal",
+        "its key resolves to deploy-bot: deploy:staging, metrics:write, repo:read; read on repo/alknet",
         "acl.dot",
         "tasks.dot",
     ] {
@@ -1276,8 +1286,481 @@ fn demo_builds_a_valid_store_and_explains_it() {
     assert_eq!(report["checks"][1]["allowed"], false);
     assert_eq!(report["explain"][0]["granted"], true);
     assert_eq!(report["explain"][1]["reason"], "dropped_at_hop");
+    assert_eq!(report["peer"]["resolved"]["id"], "deploy-bot");
+    assert_eq!(
+        report["peer"]["resolved"]["scopes"],
+        json!(["deploy:staging", "metrics:write", "repo:read"])
+    );
+    let fingerprint = report["peer"]["peer"]["fingerprints"][0].as_str().unwrap();
+    let resolved = env.ok(&["peer", "resolve", "--fingerprint", fingerprint]);
+    assert_eq!(resolved["resources"], json!({"repo/alknet": ["read"]}));
     assert!(report["files"]["acl_dot"]
         .as_str()
         .unwrap()
         .ends_with("acl.dot"));
+}
+
+const FP_A: &str = "ed25519:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const FP_B: &str = "SHA256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// Runs with `--json` and stdin fed from `input`; expects exit 0.
+fn ok_with_stdin(env: &Env, args: &[&str], input: &str) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let mut child = env
+        .command(&all)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {} {}",
+        utf8(&out.stdout),
+        utf8(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn peers_are_added_listed_resolved_updated_and_removed() {
+    let env = Env::init();
+    let fp_upper = FP_A.to_uppercase();
+    let added = env.ok(&[
+        "peer",
+        "add",
+        "build-01",
+        "--fingerprint",
+        &fp_upper,
+        "--token",
+        "s3cret-peer-token",
+        "--scope",
+        "ci",
+        "--resource",
+        "repo:read",
+    ]);
+    // Stored canonical; only the token's hash is kept.
+    assert_eq!(added["id"], "build-01");
+    assert_eq!(added["fingerprints"], json!([FP_A]));
+    assert_eq!(added["scopes"], json!(["ci"]));
+    assert_eq!(added["resources"], json!({"repo": ["read"]}));
+    let hash = added["auth_token_hash"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+    assert!(added["revision"].as_u64().unwrap() > 0);
+
+    // A second peer, its token from stdin.
+    let second = ok_with_stdin(
+        &env,
+        &[
+            "peer",
+            "add",
+            "edge-02",
+            "--fingerprint",
+            FP_B,
+            "--token-stdin",
+        ],
+        "other-token\n",
+    );
+    assert_eq!(second["fingerprints"], json!([FP_B]));
+
+    let listed = env.ok(&["peer", "list"]);
+    let ids: Vec<&str> = listed["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["build-01", "edge-02"]);
+    // Human output never shows a token hash, except `show`.
+    let text = env.text_ok(&["peer", "list"]);
+    assert!(
+        text.contains("build-01  1 fingerprint and a token  holds ci, read on repo"),
+        "{text}"
+    );
+    assert!(!text.contains(&hash), "{text}");
+    let text = env.text_ok(&["--actor", "ops", "peer", "add", "plain"]);
+    assert!(!text.contains(&hash), "{text}");
+    assert!(
+        text.starts_with("added peer plain with no fingerprint and no token, holding nothing"),
+        "{text}"
+    );
+    let text = env.text_ok(&["peer", "show", "build-01"]);
+    assert!(text.contains(&format!("token hash: {hash}")), "{text}");
+    assert!(text.contains(FP_A), "{text}");
+    let shown = env.ok(&["peer", "show", "build-01"]);
+    assert_eq!(shown["auth_token_hash"], json!(hash));
+
+    // Resolve by fingerprint (any case) and by token.
+    let by_fp = env.ok(&["peer", "resolve", "--fingerprint", &fp_upper]);
+    assert_eq!(
+        by_fp,
+        json!({"id": "build-01", "scopes": ["ci"], "resources": {"repo": ["read"]}, "via": "fingerprint"})
+    );
+    let by_token = env.ok(&["peer", "resolve", "--token", "s3cret-peer-token"]);
+    assert_eq!(by_token["id"], "build-01");
+    assert_eq!(by_token["via"], "token");
+    let by_stdin = ok_with_stdin(&env, &["peer", "resolve", "--token-stdin"], "other-token\n");
+    assert_eq!(by_stdin["id"], "edge-02");
+    assert_eq!(
+        env.text_ok(&["peer", "resolve", "--fingerprint", FP_A]),
+        "build-01: ci; read on repo\n"
+    );
+
+    // The ACL grant of the principal with the peer's id is part of it.
+    env.ok(&[
+        "acl",
+        "principal",
+        "add",
+        "ops",
+        "--type",
+        "role",
+        "--scope",
+        "deploy",
+        "--scope",
+        "ci",
+        "--resource",
+        "artifacts:write",
+    ]);
+    env.ok(&["acl", "principal", "add", "build-01", "--type", "service"]);
+    env.ok(&[
+        "acl",
+        "delegate",
+        "ops",
+        "build-01",
+        "--scope",
+        "deploy",
+        "--resource",
+        "artifacts:write",
+    ]);
+    let resolved = env.ok(&["peer", "resolve", "--fingerprint", FP_A]);
+    assert_eq!(resolved["scopes"], json!(["ci", "deploy"]));
+    assert_eq!(
+        resolved["resources"],
+        json!({"artifacts": ["write"], "repo": ["read"]})
+    );
+    let resolved = env.ok(&["peer", "resolve", "--token", "s3cret-peer-token"]);
+    assert_eq!(resolved["scopes"], json!(["ci", "deploy"]));
+
+    // Update replaces the whole entry: the token is gone, the key changed.
+    let updated = env.ok(&[
+        "peer",
+        "update",
+        "build-01",
+        "--fingerprint",
+        "ed25519:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+        "--scope",
+        "lint",
+    ]);
+    assert_eq!(updated["auth_token_hash"], Value::Null);
+    assert_eq!(updated["scopes"], json!(["lint"]));
+    let (kind, message) = env.fails(&["peer", "resolve", "--fingerprint", FP_A], 1);
+    assert_eq!(kind, "not_found");
+    assert!(message.contains(FP_A), "{message}");
+    let (kind, message) = env.fails(&["peer", "resolve", "--token", "s3cret-peer-token"], 1);
+    assert_eq!(kind, "not_found");
+    assert!(!message.contains("s3cret"), "{message}");
+    let resolved = env.ok(&[
+        "peer",
+        "resolve",
+        "--fingerprint",
+        "ed25519:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+    ]);
+    assert_eq!(resolved["scopes"], json!(["deploy", "lint"]));
+
+    // Removal.
+    assert_eq!(env.ok(&["peer", "rm", "edge-02"])["removed"], "edge-02");
+    env.fails(&["peer", "resolve", "--fingerprint", FP_B], 1);
+    let (kind, message) = env.fails(&["peer", "show", "edge-02"], 1);
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("not_found", r#"peer "edge-02" does not exist"#)
+    );
+    let listed = env.ok(&["peer", "list"]);
+    assert_eq!(listed["peers"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_peer_input_is_rejected_clearly_and_changes_nothing() {
+    let env = Env::init();
+    env.ok(&[
+        "peer",
+        "add",
+        "build-01",
+        "--fingerprint",
+        FP_A,
+        "--token",
+        "t1",
+    ]);
+
+    let (kind, message) = env.fails(&["peer", "add", "x", "--fingerprint", "ed25519:xyz"], 1);
+    assert_eq!(kind, "invalid");
+    assert!(message.contains("ed25519:xyz"), "{message}");
+    assert!(message.contains(r#"peer "x""#), "{message}");
+    let (kind, message) = env.fails(&["peer", "resolve", "--fingerprint", "rsa:abc"], 1);
+    assert_eq!(kind, "invalid");
+    assert!(message.contains("rsa:abc"), "{message}");
+
+    let (kind, message) = env.fails(&["peer", "add", "other", "--fingerprint", FP_A], 1);
+    assert_eq!(kind, "duplicate");
+    assert!(
+        message.contains(FP_A) && message.contains("build-01"),
+        "{message}"
+    );
+    let (kind, _) = env.fails(&["peer", "add", "other", "--token", "t1"], 1);
+    assert_eq!(kind, "duplicate");
+    let (kind, message) = env.fails(&["peer", "add", "build-01"], 1);
+    assert_eq!(kind, "duplicate");
+    assert!(message.contains("build-01"), "{message}");
+
+    let (kind, message) = env.fails(&["peer", "rm", "ghost"], 1);
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("not_found", r#"peer "ghost" does not exist"#)
+    );
+    let (kind, _) = env.fails(&["peer", "update", "ghost", "--scope", "x"], 1);
+    assert_eq!(kind, "not_found");
+    let (kind, _) = env.fails(&["peer", "add", "x", "--resource", "repo"], 2);
+    assert_eq!(kind, "usage");
+    let (kind, _) = env.fails(&["peer", "resolve"], 2);
+    assert_eq!(kind, "usage");
+    let (kind, _) = env.fails(
+        &["peer", "resolve", "--fingerprint", FP_A, "--token", "t1"],
+        2,
+    );
+    assert_eq!(kind, "usage");
+    let (kind, _) = env.fails(&["apikey", "revoke", "no-such-key"], 1);
+    assert_eq!(kind, "not_found");
+    let (kind, _) = env.fails(
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "k",
+            "--owner",
+            "o",
+            "--expires-at",
+            "soon",
+        ],
+        2,
+    );
+    assert_eq!(kind, "usage");
+}
+
+#[test]
+fn api_keys_print_their_token_once_and_stop_resolving_when_revoked() {
+    let env = Env::init();
+    let created = env.ok(&[
+        "apikey",
+        "create",
+        "--name",
+        "deploy script",
+        "--owner",
+        "build-01",
+        "--scope",
+        "deploy",
+        "--resource",
+        "repo:write",
+        "--expires-at",
+        "+30d",
+    ]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("alk_"), "{token}");
+    assert_eq!(created["name"], "deploy script");
+    assert_eq!(created["owner_id"], "build-01");
+    assert_eq!(created["enabled"], true);
+    assert!(created["expires_at"].as_i64().unwrap() > created["created_at"].as_i64().unwrap());
+
+    // As text: the token once, with the warning.
+    let text = env.text_ok(&["apikey", "create", "--name", "other", "--owner", "ada"]);
+    assert!(text.contains("\ntoken: alk_"), "{text}");
+    assert!(text.contains("will not be shown again"), "{text}");
+
+    // Listing never shows a token.
+    let listed = env.ok(&["apikey", "list"]);
+    let keys = listed["api_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k.get("token").is_none()));
+    let text = env.text_ok(&["apikey", "list"]);
+    assert!(!text.contains("alk_"), "{text}");
+    assert!(
+        text.contains(&id) && text.contains("\"deploy script\""),
+        "{text}"
+    );
+
+    // The token resolves to the owner with the key's grant.
+    let resolved = env.ok(&["peer", "resolve", "--token", &token]);
+    assert_eq!(
+        resolved,
+        json!({"id": "build-01", "scopes": ["deploy"], "resources": {"repo": ["write"]}, "via": "token"})
+    );
+
+    let disabled = env.ok(&["apikey", "disable", &id]);
+    assert_eq!(disabled["enabled"], false);
+    env.fails(&["peer", "resolve", "--token", &token], 1);
+    env.ok(&["apikey", "enable", &id]);
+    env.ok(&["peer", "resolve", "--token", &token]);
+
+    let revoked = env.ok(&["apikey", "revoke", &id]);
+    assert!(revoked["revoked_at"].is_i64());
+    let (kind, _) = env.fails(&["peer", "resolve", "--token", &token], 1);
+    assert_eq!(kind, "not_found");
+    assert!(env.text_ok(&["apikey", "list"]).contains("revoked"));
+}
+
+#[test]
+fn audit_log_records_actors_and_its_chain_verifies() {
+    let env = Env::init();
+    assert_eq!(
+        env.text_ok(&["audit", "verify"]),
+        "audit chain intact (0 entries)\n"
+    );
+    env.ok(&["--actor", "ops", "peer", "add", "build-01", "--scope", "ci"]);
+    env.ok(&["acl", "principal", "add", "ada", "--type", "account"]);
+    env.ok(&[
+        "--actor",
+        "alice",
+        "acl",
+        "principal",
+        "add",
+        "bob",
+        "--type",
+        "account",
+    ]);
+    let mut command = env.command(&[
+        "--json", "apikey", "create", "--name", "k", "--owner", "bob",
+    ]);
+    command.env("ALKNET_GRAPHS_ACTOR", "from-env");
+    assert!(command.output().unwrap().status.success());
+
+    let log = env.ok(&["audit", "list"]);
+    let entries = log["entries"].as_array().unwrap();
+    let summary: Vec<(u64, Value, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_u64().unwrap(),
+                e["actor"].clone(),
+                e["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, json!("ops"), "peer.create"),
+            (2, Value::Null, "acl.principal.create"),
+            (3, json!("alice"), "acl.principal.create"),
+            (4, json!("from-env"), "api_key.create"),
+        ]
+    );
+    assert_eq!(entries[0]["after"]["peer_id"], "build-01");
+    let page = env.ok(&["audit", "list", "--after", "2", "--limit", "1"]);
+    assert_eq!(page["entries"][0]["seq"], 3);
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1);
+    let text = env.text_ok(&["audit", "list"]);
+    assert!(
+        text.contains("  ops  peer.create  peer \"build-01\""),
+        "{text}"
+    );
+
+    assert_eq!(
+        env.ok(&["audit", "verify"]),
+        json!({"intact": true, "entries": 4})
+    );
+    assert_eq!(
+        env.text_ok(&["audit", "verify"]),
+        "audit chain intact (4 entries)\n"
+    );
+
+    // Tamper with the first entry behind the library's back.
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'x' WHERE seq = 1;",
+        )
+        .unwrap();
+    }
+    let out = env.run(&["--json", "audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["break"]["seq"], 1);
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = utf8(&out.stdout);
+    assert!(
+        text.starts_with("audit chain broken: audit log entry 1: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_reports_a_clean_store_and_finds_damage() {
+    let env = people();
+    let report = env.ok(&["verify"]);
+    assert_eq!(report["clean"], true);
+    assert_eq!(report["problems"], json!([]));
+    assert!(report["nodes_checked"].as_u64().unwrap() >= 3);
+    assert!(report["graphs_checked"].as_u64().unwrap() >= 1);
+    assert!(report["edges_checked"].is_u64());
+    let text = env.text_ok(&["verify"]);
+    assert!(text.starts_with("clean: "), "{text}");
+    assert!(text.contains(" nodes, "), "{text}");
+
+    // Ada's age below the schema's minimum, written behind the library's back.
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let changed = conn
+            .execute(
+                "UPDATE nodes SET attributes = '{\"name\": \"Ada\", \"age\": -5}' WHERE key = 'ada'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let out = env.run(&["--json", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", utf8(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["clean"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["kind"], "schema_violation");
+    let message = problems[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ada") && message.contains("/age"),
+        "{message}"
+    );
+
+    let out = env.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = utf8(&out.stdout);
+    assert!(
+        text.starts_with(&format!("schema_violation: {message}\n")),
+        "{text}"
+    );
+    assert!(text.contains("1 problem: "), "{text}");
+
+    // Not JSON at all.
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.execute(
+            "UPDATE nodes SET attributes = '{\"x\":' WHERE key = 'bob'",
+            [],
+        )
+        .unwrap();
+    }
+    let out = env.run(&["--json", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problems"].as_array().unwrap().len(), 2, "{report}");
 }

@@ -386,7 +386,9 @@ pub fn run(ctx: &Ctx, command: AclCommand) -> CliResult {
 
 fn open(ctx: &Ctx) -> CliResult<Acl> {
     let store = ctx.open()?;
-    Ok(Acl::open(&store)?)
+    let mut acl = Acl::open(&store)?;
+    acl.set_actor(ctx.actor.as_deref());
+    Ok(acl)
 }
 
 fn at(text: Option<&str>, now: i64) -> CliResult<i64> {

@@ -13,6 +13,7 @@ use alknet_graphs::acl::{
     AccessControl, Acl, AclEdge, AclGraph, Action, Delegation, IdentityType, Membership,
     Permission, Principal, Resource,
 };
+use alknet_graphs::identity::{IdentityProvider, PeerEntry, SqliteIdentityProvider};
 use alknet_graphs::interop::{export_graphology, to_dot, PictureOptions};
 use alknet_graphs::taskgraph::{Status, Task, Taskgraphs};
 use alknet_graphs::Store;
@@ -25,6 +26,7 @@ use super::acl::{
 };
 use super::io::write_file;
 use super::output::{list_or_none, print_line, Status as ExitStatus};
+use super::peer::{identity_json, identity_text, peer_json};
 use super::task::task_list;
 use super::time::{format_instant, now_ms};
 use super::{ensure_builtins, io_reason, CliError, CliResult, Ctx, Output};
@@ -49,7 +51,7 @@ pub struct Step {
 }
 
 /// The steps, in order. Building steps come first; the ones after them
-/// only read.
+/// only read the graphs (the peer step registers a peer, outside them).
 pub const STEPS: &[Step] = &[
     Step {
         title: "The organisation's ACL",
@@ -70,6 +72,10 @@ pub const STEPS: &[Step] = &[
     Step {
         title: "Access checks (flat, on the resolved identity)",
         run: show_checks,
+    },
+    Step {
+        title: "A peer bound to a principal (the identity registry)",
+        run: show_peer,
     },
     Step {
         title: "Ready tasks",
@@ -158,6 +164,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> CliResult {
         "acl explain log-shipper repo:read",
         "acl check deploy-bot --scope deploy:prod",
         "task ready --graph release-1.0",
+        &format!("peer resolve --fingerprint {PEER_FINGERPRINT}"),
         "watch",
     ] {
         demo.say(format!("  alknet-graphs --db {db} {hint}"));
@@ -447,6 +454,38 @@ fn show_checks(demo: &mut Demo) -> CliResult<()> {
         ));
         demo.push("checks", output.json);
     }
+    Ok(())
+}
+
+/// The demo peer's key fingerprint (a made-up ed25519 public key).
+pub const PEER_FINGERPRINT: &str =
+    "ed25519:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29";
+
+/// Registers a peer whose id is the `deploy-bot` principal's, and resolves
+/// its key: the peer's own scopes plus everything delegated down to
+/// `deploy-bot`.
+fn show_peer(demo: &mut Demo) -> CliResult<()> {
+    let provider = SqliteIdentityProvider::builder()
+        .listen(false)
+        .open(&demo.store)?;
+    let peer = PeerEntry::new("deploy-bot")
+        .fingerprint(PEER_FINGERPRINT)
+        .scopes(["metrics:write"]);
+    provider.insert_peer(peer.clone())?;
+    let identity = provider
+        .resolve_from_fingerprint(PEER_FINGERPRINT)
+        .ok_or_else(|| CliError::invalid("the demo peer's fingerprint does not resolve"))?;
+    demo.say(format!(
+        "  registered peer deploy-bot (the principal's id), key {PEER_FINGERPRINT}, holding metrics:write itself"
+    ));
+    demo.say(format!(
+        "  its key resolves to {} (its own scope plus what the ACL delegates to deploy-bot)",
+        identity_text(&identity)
+    ));
+    demo.record(
+        "peer",
+        json!({"peer": peer_json(&peer), "resolved": identity_json(&identity)}),
+    );
     Ok(())
 }
 

@@ -2,13 +2,17 @@
 //! turning parsed arguments into calls of the library and an [`Output`].
 
 mod acl;
+mod apikey;
+mod audit;
 mod demo;
 mod graph;
 mod io;
 mod output;
+mod peer;
 mod task;
 mod time;
 mod types;
+mod verify;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -32,7 +36,8 @@ pub const DEFAULT_DEMO_DB: &str = "./alknet-graphs-demo.db";
     name = "alknet-graphs",
     version,
     about,
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 access denied (acl check).\n\
+    after_help = "Exit codes: 0 ok, 1 error (or problems found by verify / audit verify), 2 usage,\n\
+                  3 access denied (acl check).\n\
                   Start with `alknet-graphs demo` to build a sample store and see it explained."
 )]
 pub struct Cli {
@@ -44,6 +49,11 @@ pub struct Cli {
     /// `watch`), errors as {"error": {"kind", "message"}}
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Who is making the change, recorded in the audit log for peer, API
+    /// key and ACL writes
+    #[arg(long, global = true, env = "ALKNET_GRAPHS_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -79,6 +89,21 @@ pub enum Command {
     /// Taskgraphs: tasks, dependencies, statuses, ready set, order, critical path
     #[command(subcommand)]
     Task(task::TaskCommand),
+    /// Peers of the identity registry: key fingerprints, token, scopes;
+    /// resolve a fingerprint or token to the identity it stands for
+    #[command(subcommand)]
+    Peer(peer::PeerCommand),
+    /// API keys: tokens that resolve to their owner's id with the key's own
+    /// scopes; create, revoke, disable, enable, list
+    #[command(subcommand)]
+    Apikey(apikey::ApikeyCommand),
+    /// The hash-chained audit log of identity and ACL writes: list it,
+    /// verify the chain (exit 1 when broken)
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Check the whole store for damage and rule violations; exit 1 when
+    /// a problem is found
+    Verify,
     /// Print committed change batches as they happen, from any process
     Watch(watch::WatchArgs),
     /// Build a sample store (an organisation's ACL and a release taskgraph)
@@ -90,6 +115,8 @@ pub enum Command {
 pub struct Ctx {
     pub db: PathBuf,
     pub json: bool,
+    /// Who the audit log records as making writes (`--actor`).
+    pub actor: Option<String>,
 }
 
 impl Ctx {
@@ -115,7 +142,11 @@ pub fn run(cli: Cli) -> CliResult {
     let db = cli
         .db
         .unwrap_or_else(|| PathBuf::from(if is_demo { DEFAULT_DEMO_DB } else { DEFAULT_DB }));
-    let ctx = Ctx { db, json: cli.json };
+    let ctx = Ctx {
+        db,
+        json: cli.json,
+        actor: cli.actor,
+    };
     match cli.command {
         Command::Init => init(&ctx),
         Command::Type(command) => types::run(&ctx, command),
@@ -127,6 +158,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Export(args) => io::export(&ctx, args),
         Command::Acl(command) => acl::run(&ctx, command),
         Command::Task(command) => task::run(&ctx, command),
+        Command::Peer(command) => peer::run(&ctx, command),
+        Command::Apikey(command) => apikey::run(&ctx, command),
+        Command::Audit(command) => audit::run(&ctx, command),
+        Command::Verify => verify::run(&ctx),
         Command::Watch(args) => watch::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
     }

@@ -13,6 +13,8 @@ pub enum Status {
     Ok,
     /// An access check said no: exit 3.
     Denied,
+    /// A check found problems, reported as the output: exit 1.
+    Failed,
 }
 
 /// A command's result, in both forms.
@@ -45,6 +47,11 @@ impl Output {
         self.status = Status::Denied;
         self
     }
+
+    pub fn failed(mut self) -> Self {
+        self.status = Status::Failed;
+        self
+    }
 }
 
 /// Everything a command can fail with, and its exit code.
@@ -55,7 +62,8 @@ pub enum CliError {
     /// Arguments that parse but make no sense together (exit 2).
     Usage(String),
     /// Bad input or I/O outside the library (exit 1): `kind` is one of
-    /// `io`, `invalid_json`, `invalid_input`, `timeout`.
+    /// `io`, `invalid_json`, `invalid_input`, `timeout`, or an identity
+    /// registry refusal (`duplicate`, `not_found`, `invalid`, `backend`).
     Input { kind: &'static str, message: String },
 }
 
@@ -102,6 +110,15 @@ impl fmt::Display for CliError {
 impl From<alknet_graphs::Error> for CliError {
     fn from(err: alknet_graphs::Error) -> Self {
         CliError::Store(err)
+    }
+}
+
+impl From<alknet_graphs::identity::StoreError> for CliError {
+    fn from(err: alknet_graphs::identity::StoreError) -> Self {
+        CliError::Input {
+            kind: err.kind(),
+            message: err.to_string(),
+        }
     }
 }
 
