@@ -558,14 +558,13 @@ impl Shared {
         }
     }
 
-    fn lookup(&self, find: impl Fn(&Snapshot, i64) -> Lookup) -> Option<Identity> {
-        let now = now_ms();
-        match find(&self.snapshot.load(), now) {
+    fn lookup(&self, find: impl Fn(&Snapshot) -> Lookup) -> Option<Identity> {
+        match find(&self.snapshot.load()) {
             Lookup::Found(identity) => Some(identity),
             Lookup::Missing => None,
             Lookup::Stale => {
-                self.advance(now);
-                match find(&self.snapshot.load(), now) {
+                self.advance(now_ms());
+                match find(&self.snapshot.load()) {
                     Lookup::Found(identity) => Some(identity),
                     // Fail closed.
                     Lookup::Stale | Lookup::Missing => None,
@@ -663,9 +662,8 @@ fn index_peer(
     if let Some(t) = resolved.valid_until {
         expiries.push(Reverse((t, peer.peer_id.clone())));
     }
-    let resolved = Arc::new(resolved);
     for fingerprint in &peer.fingerprints {
-        next.fingerprints.insert(fingerprint, Arc::clone(&resolved));
+        next.fingerprints.insert(fingerprint, resolved.clone());
     }
     if let Some(hash) = &peer.auth_token_hash {
         next.tokens.insert(hash, TokenEntry::Peer(resolved));
@@ -685,7 +683,7 @@ fn index_key(next: &mut Snapshot, row: &KeyRow) {
     next.tokens.insert(
         &row.hash,
         TokenEntry::Key {
-            identity: Arc::new(identity),
+            identity,
             expires_at: key.expires_at,
         },
     );
@@ -973,13 +971,12 @@ impl IdentityProvider for SqliteIdentityProvider {
     fn resolve_from_fingerprint(&self, fingerprint: &str) -> Option<Identity> {
         let canonical = canonical_fingerprint(fingerprint)?;
         self.shared
-            .lookup(|snapshot, now| snapshot.by_fingerprint(&canonical, now))
+            .lookup(|snapshot| snapshot.by_fingerprint(&canonical))
     }
 
     fn resolve_from_token(&self, token: &AuthToken) -> Option<Identity> {
         let hash = token.hash();
-        self.shared
-            .lookup(|snapshot, now| snapshot.by_token_hash(&hash, now))
+        self.shared.lookup(|snapshot| snapshot.by_token_hash(&hash))
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{EncryptedData, Identity};
+use crate::time::now_ms;
 
 const SHARDS: usize = 256;
 
@@ -60,8 +61,10 @@ impl<V: Clone> Shards<V> {
     }
 }
 
-/// A peer's resolved identity and until when it holds.
-#[derive(Debug)]
+/// A peer's resolved identity and until when it holds. Stored inline under
+/// each of the peer's keys (one copy per fingerprint and token): a lookup
+/// then touches the map entry only, no further pointer to chase.
+#[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     pub(crate) identity: Identity,
     /// When the ACL part of the grant may change with no write; `None`:
@@ -72,10 +75,10 @@ pub(crate) struct Resolved {
 /// What a token hash resolves through.
 #[derive(Debug, Clone)]
 pub(crate) enum TokenEntry {
-    Peer(Arc<Resolved>),
+    Peer(Resolved),
     /// A usable API key (disabled and revoked keys are not in the map).
     Key {
-        identity: Arc<Identity>,
+        identity: Identity,
         expires_at: Option<i64>,
     },
 }
@@ -93,7 +96,7 @@ pub(crate) enum Lookup {
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     pub(crate) revision: u64,
-    pub(crate) fingerprints: Shards<Arc<Resolved>>,
+    pub(crate) fingerprints: Shards<Resolved>,
     pub(crate) tokens: Shards<TokenEntry>,
     pub(crate) credentials: Arc<HashMap<String, EncryptedData>>,
 }
@@ -108,24 +111,27 @@ impl Snapshot {
         }
     }
 
-    pub(crate) fn by_fingerprint(&self, canonical: &str, now: i64) -> Lookup {
+    /// The identity for a canonical fingerprint. The clock is read only
+    /// for a grant with a time bound.
+    pub(crate) fn by_fingerprint(&self, canonical: &str) -> Lookup {
         match self.fingerprints.get(canonical) {
-            Some(resolved) => serve(resolved, now),
+            Some(resolved) => serve(resolved),
             None => Lookup::Missing,
         }
     }
 
-    pub(crate) fn by_token_hash(&self, hash: &str, now: i64) -> Lookup {
+    /// The identity for a token hash.
+    pub(crate) fn by_token_hash(&self, hash: &str) -> Lookup {
         match self.tokens.get(hash) {
-            Some(TokenEntry::Peer(resolved)) => serve(resolved, now),
+            Some(TokenEntry::Peer(resolved)) => serve(resolved),
             Some(TokenEntry::Key {
                 identity,
                 expires_at,
             }) => {
-                if expires_at.is_some_and(|t| now >= t) {
+                if expires_at.is_some_and(|t| now_ms() >= t) {
                     Lookup::Missing
                 } else {
-                    Lookup::Found(Identity::clone(identity))
+                    Lookup::Found(identity.clone())
                 }
             }
             None => Lookup::Missing,
@@ -133,8 +139,8 @@ impl Snapshot {
     }
 }
 
-fn serve(resolved: &Resolved, now: i64) -> Lookup {
-    if resolved.valid_until.is_some_and(|t| now >= t) {
+fn serve(resolved: &Resolved) -> Lookup {
+    if resolved.valid_until.is_some_and(|t| now_ms() >= t) {
         Lookup::Stale
     } else {
         Lookup::Found(resolved.identity.clone())

@@ -45,6 +45,13 @@ pub fn normalize_fingerprint(fingerprint: &str) -> Result<String, StoreError> {
 /// (the hot path allocates nothing).
 pub(crate) fn canonical_fingerprint(fingerprint: &str) -> Option<Cow<'_, str>> {
     let (prefix, hex) = fingerprint.split_once(':')?;
+    if hex.len() != HEX_LEN {
+        return None;
+    }
+    let lowercase_hex = hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if lowercase_hex && (prefix == "ed25519" || prefix == "SHA256") {
+        return Some(Cow::Borrowed(fingerprint));
+    }
     let canonical_prefix = if prefix.eq_ignore_ascii_case("ed25519") {
         "ed25519"
     } else if prefix.eq_ignore_ascii_case("sha256") {
@@ -52,11 +59,8 @@ pub(crate) fn canonical_fingerprint(fingerprint: &str) -> Option<Cow<'_, str>> {
     } else {
         return None;
     };
-    if hex.len() != HEX_LEN || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !lowercase_hex && !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
-    }
-    if prefix == canonical_prefix && !hex.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Some(Cow::Borrowed(fingerprint));
     }
     Some(Cow::Owned(format!(
         "{canonical_prefix}:{}",
