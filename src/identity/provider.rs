@@ -173,12 +173,16 @@ impl Model {
 /// What a catch-up read from the store.
 enum Delta {
     Full(Box<FullLoad>),
-    Changes {
-        peers: Vec<(String, Option<PeerEntry>)>,
-        keys: Vec<(String, Option<KeyRow>)>,
-        credentials: Vec<(String, Option<EncryptedData>)>,
-        acl: AclRows,
-    },
+    Changes(Changes),
+}
+
+/// The current rows of what a run of change batches named (`None`:
+/// removed).
+struct Changes {
+    peers: Vec<(String, Option<PeerEntry>)>,
+    keys: Vec<(String, Option<KeyRow>)>,
+    credentials: Vec<(String, Option<EncryptedData>)>,
+    acl: AclRows,
 }
 
 /// Everything the snapshot derives from.
@@ -288,12 +292,7 @@ impl Shared {
                 model.keys = keys.into_iter().map(|k| (k.key.id.clone(), k)).collect();
                 rebuild_all(&mut model, credentials, revision)
             }
-            Delta::Changes {
-                peers,
-                keys,
-                credentials,
-                acl,
-            } => match self.apply(&mut model, peers, keys, credentials, acl, revision, now) {
+            Delta::Changes(changes) => match self.apply(&mut model, changes, revision, now) {
                 Some(snapshot) => snapshot,
                 None => {
                     // The rows did not fit the graph in memory (it missed a
@@ -403,29 +402,31 @@ impl Shared {
             credentials.push((provider, row));
         }
         let acl = codec::read_rows(read, &named.acl_nodes, &named.acl_edges).map_err(backend)?;
-        let delta = Delta::Changes {
+        let delta = Delta::Changes(Changes {
             peers,
             keys,
             credentials,
             acl,
-        };
+        });
         Ok(Some((delta, last)))
     }
 
     /// Applies changed rows to the model and builds the next snapshot from
     /// the current one, touching only what changed. `None` when the ACL
     /// rows do not fit the graph in memory.
-    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         model: &mut Model,
-        peers: Vec<(String, Option<PeerEntry>)>,
-        keys: Vec<(String, Option<KeyRow>)>,
-        credentials: Vec<(String, Option<EncryptedData>)>,
-        acl: AclRows,
+        changes: Changes,
         revision: u64,
         now: i64,
     ) -> Option<Snapshot> {
+        let Changes {
+            peers,
+            keys,
+            credentials,
+            acl,
+        } = changes;
         let mut next = Snapshot::clone(&self.snapshot.load());
         next.revision = revision;
         let mut rebuild: BTreeSet<String> = BTreeSet::new();

@@ -240,6 +240,41 @@ fn peer_value(peer: &PeerEntry) -> Value {
     serde_json::to_value(peer).unwrap_or(Value::Null)
 }
 
+const INSERT_PEER: &str =
+    "INSERT INTO peers (peer_id, fingerprints, auth_token_hash, scopes, resources, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+const UPDATE_PEER: &str =
+    "UPDATE peers SET fingerprints = ?2, auth_token_hash = ?3, scopes = ?4, resources = ?5,
+         updated_at = ?6
+     WHERE peer_id = ?1";
+
+/// Writes the peer's row with `statement` ([`INSERT_PEER`] or
+/// [`UPDATE_PEER`]), then indexes its fingerprints.
+fn write_peer(conn: &Connection, statement: &str, peer: &PeerEntry, now: i64) -> Result<()> {
+    conn.prepare_cached(statement)
+        .map_err(sql)?
+        .execute(rusqlite::params![
+            peer.peer_id,
+            json_text(&peer.fingerprints),
+            peer.auth_token_hash,
+            json_text(&peer.scopes),
+            json_text(&peer.resources),
+            now,
+        ])
+        .map_err(sql)?;
+    write_fingerprints(conn, &peer.peer_id, &peer.fingerprints)
+}
+
+fn clear_fingerprints(conn: &Connection, peer_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)",
+    )
+    .map_err(sql)?
+    .execute([peer_id])
+    .map_err(sql)?;
+    Ok(())
+}
+
 fn write_fingerprints(conn: &Connection, peer_id: &str, fingerprints: &[String]) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
@@ -267,22 +302,7 @@ pub(crate) fn insert_peer(
         )));
     }
     check_unique(tx.conn(), peer)?;
-    tx.conn()
-        .prepare_cached(
-            "INSERT INTO peers (peer_id, fingerprints, auth_token_hash, scopes, resources, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        )
-        .map_err(sql)?
-        .execute(rusqlite::params![
-            peer.peer_id,
-            json_text(&peer.fingerprints),
-            peer.auth_token_hash,
-            json_text(&peer.scopes),
-            json_text(&peer.resources),
-            now,
-        ])
-        .map_err(sql)?;
-    write_fingerprints(tx.conn(), &peer.peer_id, &peer.fingerprints)?;
+    write_peer(tx.conn(), INSERT_PEER, peer, now)?;
     tx.outbox
         .record(EntityKind::Peer, ChangeOp::Create, &peer.peer_id);
     audit(
@@ -307,30 +327,8 @@ pub(crate) fn update_peer(
         return Err(not_found(Entity::Peer(peer.peer_id.clone())));
     };
     check_unique(tx.conn(), peer)?;
-    tx.conn()
-        .prepare_cached(
-            "DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)",
-        )
-        .map_err(sql)?
-        .execute([&peer.peer_id])
-        .map_err(sql)?;
-    tx.conn()
-        .prepare_cached(
-            "UPDATE peers SET fingerprints = ?2, auth_token_hash = ?3, scopes = ?4, resources = ?5,
-                 updated_at = ?6
-             WHERE peer_id = ?1",
-        )
-        .map_err(sql)?
-        .execute(rusqlite::params![
-            peer.peer_id,
-            json_text(&peer.fingerprints),
-            peer.auth_token_hash,
-            json_text(&peer.scopes),
-            json_text(&peer.resources),
-            now,
-        ])
-        .map_err(sql)?;
-    write_fingerprints(tx.conn(), &peer.peer_id, &peer.fingerprints)?;
+    clear_fingerprints(tx.conn(), &peer.peer_id)?;
+    write_peer(tx.conn(), UPDATE_PEER, peer, now)?;
     tx.outbox
         .record(EntityKind::Peer, ChangeOp::Update, &peer.peer_id);
     audit(
@@ -354,13 +352,7 @@ pub(crate) fn remove_peer(
     let Some(before) = self::peer(tx, peer_id)? else {
         return Err(not_found(Entity::Peer(peer_id.to_owned())));
     };
-    tx.conn()
-        .prepare_cached(
-            "DELETE FROM peer_fingerprints WHERE peer = (SELECT id FROM peers WHERE peer_id = ?1)",
-        )
-        .map_err(sql)?
-        .execute([peer_id])
-        .map_err(sql)?;
+    clear_fingerprints(tx.conn(), peer_id)?;
     tx.conn()
         .prepare_cached("DELETE FROM peers WHERE peer_id = ?1")
         .map_err(sql)?
