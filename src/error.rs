@@ -182,6 +182,18 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A generic metagraph write to a graph or type of a built-in graph type
+    /// (`acl`, `taskgraph`, `workflow`): those are written only through
+    /// their domain handle, which keeps the rules named here.
+    #[error("{entity}: {rule}; use {instead} instead")]
+    Protected {
+        /// The graph or type the write was aimed at.
+        entity: Entity,
+        /// The rule the write would have bypassed.
+        rule: &'static str,
+        /// The command or API that keeps the rule.
+        instead: &'static str,
+    },
     /// The file was written by a newer version of this library.
     #[error(
         "database schema version {found} is newer than this library supports ({supported}); upgrade alknet-graphs"
@@ -245,6 +257,11 @@ impl Error {
         matches!(self, Error::Cycle { .. })
     }
 
+    /// True when a generic write to a built-in graph or type was refused.
+    pub fn is_protected(&self) -> bool {
+        matches!(self, Error::Protected { .. })
+    }
+
     /// True when a durable consumer fell behind the stream's retention.
     pub fn is_consumer_behind(&self) -> bool {
         matches!(self, Error::ConsumerBehind { .. })
@@ -289,6 +306,7 @@ impl Error {
             Error::Revalidation { .. } => "revalidation",
             Error::TooLarge { .. } => "too_large",
             Error::Invalid { .. } => "invalid",
+            Error::Protected { .. } => "protected",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::ConsumerBehind { .. } => "consumer_behind",
             Error::WriteInProgress => "write_in_progress",
@@ -308,7 +326,8 @@ impl Error {
             | Error::InUse { entity, .. }
             | Error::Revalidation { entity, .. }
             | Error::TooLarge { entity, .. }
-            | Error::Invalid { entity, .. } => Some(entity),
+            | Error::Invalid { entity, .. }
+            | Error::Protected { entity, .. } => Some(entity),
             _ => None,
         }
     }

@@ -568,6 +568,7 @@ impl WriteTxn<'_> {
     pub fn define_graph_type(&mut self, name: &str, config: GraphConfig) -> Result<GraphType> {
         let entity = || Entity::GraphType(name.to_owned());
         self.limits().check_name(entity, name)?;
+        self.guard(name, entity)?;
         config.check(entity)?;
         if graph_type_row(self.conn(), name)?.is_some() {
             return Err(Error::AlreadyExists { entity: entity() });
@@ -597,6 +598,7 @@ impl WriteTxn<'_> {
     /// [`Error::Cycle`] if a graph has a cycle and the new rules are acyclic.
     pub fn update_graph_config(&mut self, name: &str, config: GraphConfig) -> Result<GraphType> {
         let entity = || Entity::GraphType(name.to_owned());
+        self.guard(name, entity)?;
         config.check(entity)?;
         let row = require_graph_type(self.conn(), name)?;
         crate::graph::check_graphs_against(self.conn(), row.id, &config)?;
@@ -626,6 +628,7 @@ impl WriteTxn<'_> {
     /// has graphs and the policy is [`DropPolicy::Restrict`].
     pub fn drop_graph_type(&mut self, name: &str, policy: DropPolicy) -> Result<()> {
         let row = require_graph_type(self.conn(), name)?;
+        self.guard(name, || Entity::GraphType(name.to_owned()))?;
         let graphs: Vec<String> = self
             .conn()
             .prepare_cached("SELECT name FROM graphs WHERE graph_type_id = ?1 ORDER BY name")?
@@ -729,6 +732,7 @@ impl WriteTxn<'_> {
         let entity = || table.entity(graph_type, name);
         self.limits().check_name(entity, name)?;
         let gt = require_graph_type(self.conn(), graph_type)?;
+        self.guard(graph_type, entity)?;
         if type_row(self.conn(), table, gt.id, name)?.is_some() {
             return Err(Error::AlreadyExists { entity: entity() });
         }
@@ -814,6 +818,7 @@ impl WriteTxn<'_> {
     ) -> Result<()> {
         let entity = || table.entity(graph_type, name);
         let gt = require_graph_type(self.conn(), graph_type)?;
+        self.guard(graph_type, entity)?;
         let row = type_row(self.conn(), table, gt.id, name)?
             .ok_or_else(|| Error::NotFound { entity: entity() })?;
         let schema_text = self.check_type_schema(&entity, schema)?;
@@ -902,6 +907,7 @@ impl WriteTxn<'_> {
     ) -> Result<()> {
         let entity = || table.entity(graph_type, name);
         let gt = require_graph_type(self.conn(), graph_type)?;
+        self.guard(graph_type, entity)?;
         let row = type_row(self.conn(), table, gt.id, name)?
             .ok_or_else(|| Error::NotFound { entity: entity() })?;
         if table == TypeTable::Node {

@@ -631,7 +631,8 @@ impl Acl {
         } else {
             self.state = State::load(&tx, self.max_depth, now)?;
         }
-        let mutation = op(&mut tx, &self.state, now)?;
+        let state = &self.state;
+        let mutation = tx.as_domain(|tx| op(tx, state, now))?;
         if let Some(record) =
             audit_record(&self.state.graph, &mutation, now, self.actor.as_deref())?
         {

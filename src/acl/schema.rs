@@ -55,6 +55,10 @@ fn parse(name: &str, text: &str) -> Result<Value> {
 /// [`Error::Revalidation`] if stored ACL data fails an updated schema;
 /// [`Error::Invalid`] if a graph named `acl` exists with another graph type.
 pub(crate) fn ensure(tx: &mut WriteTxn<'_>) -> Result<()> {
+    tx.as_domain(ensure_as_domain)
+}
+
+fn ensure_as_domain(tx: &mut WriteTxn<'_>) -> Result<()> {
     let config = graph_config();
     match tx.graph_type(GRAPH_TYPE)? {
         None => {

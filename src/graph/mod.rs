@@ -4,6 +4,7 @@
 //! This module owns the `graphs`, `nodes` and `edges` tables.
 
 mod edge;
+mod guard;
 mod item;
 mod node;
 mod order;
@@ -22,6 +23,7 @@ use crate::time::now_ms;
 use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
+pub(crate) use guard::Builtin;
 pub use node::Node;
 pub(crate) use order::establish_orders;
 pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};
@@ -221,6 +223,7 @@ impl WriteTxn<'_> {
         let entity = || Entity::Graph(name.to_owned());
         self.limits().check_name(entity, name)?;
         let gt = types::require_graph_type(self.conn(), graph_type)?;
+        self.guard(graph_type, entity)?;
         let now = now_ms();
         let inserted = self
             .conn()
@@ -263,8 +266,18 @@ impl WriteTxn<'_> {
         Ok(())
     }
 
-    /// The graph `name`, resolved once per transaction.
+    /// The graph `name`, resolved once per transaction, for a write:
+    /// refused with [`Error::Protected`] when it is of a built-in graph
+    /// type and no domain handle is writing.
     pub(crate) fn graph_ctx(&mut self, name: &str) -> Result<Arc<GraphCtx>> {
+        let ctx = self.resolve_graph(name)?;
+        self.guard(&ctx.graph_type.public.name, || {
+            Entity::Graph(name.to_owned())
+        })?;
+        Ok(ctx)
+    }
+
+    fn resolve_graph(&mut self, name: &str) -> Result<Arc<GraphCtx>> {
         if let Some(ctx) = self.cache().graphs.get(name) {
             return Ok(ctx.clone());
         }

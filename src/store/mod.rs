@@ -295,6 +295,7 @@ impl Store {
             guard,
             outbox: Outbox::default(),
             schemas: TxnSchemas::default(),
+            domain: false,
             open: true,
         })
     }
@@ -441,6 +442,9 @@ pub struct WriteTxn<'s> {
     guard: MutexGuard<'s, Writer>,
     pub(crate) outbox: Outbox,
     pub(crate) schemas: TxnSchemas,
+    /// Whether a built-in graph type's domain handle is writing (see
+    /// `graph::guard`).
+    pub(crate) domain: bool,
     open: bool,
 }
 

@@ -107,7 +107,7 @@ pub(crate) fn set_status(
     if let Some(error) = error {
         patch.insert("last_error".into(), Value::from(error));
     }
-    tx.patch_node(graph, key, &Value::Object(patch))?;
+    tx.as_domain(|tx| tx.patch_node(graph, key, &Value::Object(patch)))?;
     Ok(())
 }
 
@@ -180,7 +180,7 @@ impl Taskgraphs {
     /// [`Error::AlreadyExists`] if a graph of that name exists;
     /// [`Error::Invalid`] for a bad name.
     pub fn create(&self, tx: &mut WriteTxn<'_>, name: &str) -> Result<Graph> {
-        tx.create_graph(name, GRAPH_TYPE)
+        tx.as_domain(|tx| tx.create_graph(name, GRAPH_TYPE))
     }
 
     /// Adds task `key`. Having no dependencies yet, it is ready at once (and
@@ -209,7 +209,7 @@ impl Taskgraphs {
         let mut attributes = Map::with_capacity(task.attributes().len() + 1);
         attributes.insert("status".into(), Value::from(Status::Pending.as_str()));
         attributes.extend(task.attributes().clone());
-        tx.add_node(graph, key, TASK, &Value::Object(attributes))?;
+        tx.as_domain(|tx| tx.add_node(graph, key, TASK, &Value::Object(attributes)))?;
         make_ready(tx, self.queue(), graph, key)?;
         Ok(Status::Ready)
     }
@@ -266,7 +266,7 @@ impl Taskgraphs {
                 ),
             ));
         }
-        let key = tx.add_edge(graph, NewEdge::new(DEPENDS_ON, task, on))?;
+        let key = tx.as_domain(|tx| tx.add_edge(graph, NewEdge::new(DEPENDS_ON, task, on)))?;
         if on_status != Status::Done && task_status == Status::Ready {
             set_status(tx, graph, task, Status::Pending, None)?;
             if let Some(dispatch) = self.queue() {
@@ -305,7 +305,7 @@ impl Taskgraphs {
             ));
         }
         for edge in edges {
-            tx.remove_edge(graph, &edge)?;
+            tx.as_domain(|tx| tx.remove_edge(graph, &edge))?;
         }
         promote_if_ready(tx, self.queue(), graph, &[task.to_owned()])
     }
@@ -328,7 +328,7 @@ impl Taskgraphs {
         if let Some(dispatch) = self.queue() {
             dispatch.cancel(tx, graph, key)?;
         }
-        tx.remove_node(graph, key)?;
+        tx.as_domain(|tx| tx.remove_node(graph, key))?;
         promote_if_ready(tx, self.queue(), graph, &dependents)
     }
 

@@ -41,6 +41,10 @@ impl BuiltIn<'_> {
     /// [`Error::Revalidation`] if stored data fails an updated schema;
     /// [`Error::Invalid`] if stored graphs break an updated config.
     pub(crate) fn ensure(&self, tx: &mut WriteTxn<'_>) -> Result<()> {
+        tx.as_domain(|tx| self.ensure_as_domain(tx))
+    }
+
+    fn ensure_as_domain(&self, tx: &mut WriteTxn<'_>) -> Result<()> {
         match tx.graph_type(self.name)? {
             None => {
                 tx.define_graph_type(self.name, self.config)?;

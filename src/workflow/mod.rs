@@ -368,7 +368,7 @@ impl Workflows {
     ///
     /// [`Error::AlreadyExists`] if a graph of that name exists.
     pub fn create(&self, tx: &mut WriteTxn<'_>, name: &str) -> Result<Graph> {
-        tx.create_graph(name, GRAPH_TYPE)
+        tx.as_domain(|tx| tx.create_graph(name, GRAPH_TYPE))
     }
 
     /// Adds operation `key`. Its `input` and `output` must be valid JSON
@@ -389,12 +389,14 @@ impl Workflows {
     ) -> Result<()> {
         require_workflow(tx, graph)?;
         check_schemas(graph, key, operation)?;
-        tx.add_node(
-            graph,
-            key,
-            OPERATION,
-            &Value::Object(operation.attributes.clone()),
-        )
+        tx.as_domain(|tx| {
+            tx.add_node(
+                graph,
+                key,
+                OPERATION,
+                &Value::Object(operation.attributes.clone()),
+            )
+        })
     }
 
     /// Replaces operation `key`'s attributes, checking every flow into and
@@ -414,7 +416,9 @@ impl Workflows {
     ) -> Result<()> {
         require_workflow(tx, graph)?;
         check_schemas(graph, key, operation)?;
-        tx.replace_node(graph, key, &Value::Object(operation.attributes.clone()))?;
+        tx.as_domain(|tx| {
+            tx.replace_node(graph, key, &Value::Object(operation.attributes.clone()))
+        })?;
         let (input, output) = schemas(tx, graph, key)?;
         for n in tx.neighbors(graph, key, Direction::Both, Some(FLOWS_TO))? {
             let edge = tx.edge(graph, &n.edge)?.ok_or_else(|| Error::NotFound {
@@ -480,7 +484,7 @@ impl Workflows {
         if !problems.is_empty() {
             return Err(flow_error(graph, key, from, to, &problems));
         }
-        tx.add_edge(graph, NewEdge::new(FLOWS_TO, from, to).key(key))?;
+        tx.as_domain(|tx| tx.add_edge(graph, NewEdge::new(FLOWS_TO, from, to).key(key)))?;
         Ok(())
     }
 

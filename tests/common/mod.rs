@@ -166,3 +166,10 @@ pub fn clock_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
 }
+
+/// Runs `sql` on the store's file with a plain SQLite connection, around
+/// the engine: what an operator or an attacker with the file can do.
+pub fn raw_sql(store: &Store, sql: &str) {
+    let conn = rusqlite::Connection::open(store.path()).expect("open raw");
+    conn.execute_batch(sql).expect("raw sql");
+}
