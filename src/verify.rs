@@ -38,7 +38,16 @@ use crate::types::{Endpoints, GraphConfig, GraphKind};
 ///    type;
 /// 7. no parallel edges in a graph whose type is not `multi`;
 /// 8. every graph of an `acyclic` type has no directed cycle (one cycle is
-///    named per graph), and its kept topological order agrees with its edges.
+///    named per graph), and its kept topological order agrees with its edges;
+/// 9. the built-in graphs keep their own rules, checked by the same code
+///    their writes and loaders use: every row of the ACL loads (key
+///    conventions, `identity_id` = key, edges between the right kinds of
+///    node) and keeps the ACL's write rules (well-formed tokens,
+///    memberships only into orgs and roles, validities that can be in
+///    force); every taskgraph keeps its status invariant; every workflow's
+///    operations have compiling schemas and its flows join compatible ones;
+///    every usable API key has an owner (a peer or an ACL principal);
+/// 10. the identity tables' rules and the audit log's hash chain.
 ///
 /// Damage in one place can show up under more than one kind: an edge whose
 /// endpoint row was deleted is both a [`ProblemKind::ForeignKey`] and a
@@ -75,6 +84,7 @@ use crate::types::{Endpoints, GraphConfig, GraphKind};
 pub fn verify(store: &Store) -> Result<VerifyReport> {
     let tx = store.begin_read()?;
     let mut verifier = Verifier {
+        reader: &tx,
         conn: tx.conn(),
         catalog: Catalog::default(),
         report: VerifyReport::new(),
@@ -195,6 +205,12 @@ pub enum ProblemKind {
     /// fingerprint or token hash, or a fingerprint index out of step with
     /// its peer.
     Identity,
+    /// A built-in graph (or a row that refers to one) that breaks the rules
+    /// its domain keeps: an ACL row the ACL cannot load or that breaks its
+    /// write rules, a task whose status breaks the taskgraph's invariant, a
+    /// workflow operation or flow that breaks the workflow's rules, a usable
+    /// API key whose owner is gone.
+    Domain,
     /// The audit log's hash chain is broken (an entry altered, removed or
     /// reordered, or the tail truncated); names the first broken entry.
     AuditChain,
@@ -219,6 +235,7 @@ impl ProblemKind {
             ProblemKind::DanglingEndpoint => "dangling_endpoint",
             ProblemKind::Structure => "structure",
             ProblemKind::Identity => "identity",
+            ProblemKind::Domain => "domain",
             ProblemKind::AuditChain => "audit_chain",
         }
     }
@@ -287,6 +304,10 @@ const CHECKS: &[Check] = &[
         run: acyclic_graphs,
     },
     Check {
+        name: "built-in graph",
+        run: builtin_graphs,
+    },
+    Check {
         name: "identity",
         run: identity,
     },
@@ -297,6 +318,7 @@ const CHECKS: &[Check] = &[
 ];
 
 struct Verifier<'c> {
+    reader: &'c crate::Reader,
     conn: &'c Connection,
     catalog: Catalog,
     report: VerifyReport,
@@ -604,12 +626,63 @@ fn identity(v: &mut Verifier<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The built-in graphs against the rules their domains keep (the same
+/// functions the domain writes, imports and loaders run), and API keys
+/// against their owners.
+fn builtin_graphs(v: &mut Verifier<'_>) -> Result<()> {
+    let graphs: Vec<(String, String)> = v
+        .reader
+        .graphs()?
+        .into_iter()
+        .map(|g| (g.name, g.graph_type))
+        .collect();
+    let mut principals = HashSet::new();
+    for (name, graph_type) in &graphs {
+        let problems = match graph_type.as_str() {
+            crate::acl::GRAPH_TYPE if name == crate::acl::GRAPH => {
+                let (acl, mut rejected) = crate::acl::codec::load_all(v.reader)?;
+                rejected.extend(crate::acl::rule_problems(&acl));
+                principals.extend(acl.principals().map(|p| p.identity_id.clone()));
+                rejected
+            }
+            crate::taskgraph::GRAPH_TYPE => crate::taskgraph::status_problems(v.reader, name)?,
+            crate::workflow::GRAPH_TYPE => crate::workflow::problems(v.reader, name)?,
+            _ => continue,
+        };
+        for problem in problems {
+            v.report.add(ProblemKind::Domain, problem.to_string());
+        }
+    }
+    let now = crate::time::now_ms();
+    let mut stmt = v.conn.prepare(
+        "SELECT k.uid, k.owner_id FROM api_keys k
+          WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?1)
+            AND NOT EXISTS (SELECT 1 FROM peers p WHERE p.peer_id = k.owner_id)
+          ORDER BY k.uid",
+    )?;
+    let rows = stmt.query_map([now], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (id, owner) = row?;
+        if !principals.contains(&owner) {
+            v.report.about(
+                ProblemKind::Domain,
+                &Entity::ApiKey(id),
+                format!("owner {owner:?} is neither a peer nor an ACL principal, so the key resolves to nothing; revoke it"),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Loads the graph types; each config must parse and be consistent.
 fn graph_types(v: &mut Verifier<'_>) -> Result<()> {
     let Verifier {
         conn,
         catalog,
         report,
+        ..
     } = v;
     let mut stmt = conn.prepare("SELECT id, name, config FROM graph_types")?;
     let mut rows = stmt.query([])?;
@@ -650,6 +723,7 @@ fn item_types(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        ..
     } = v;
     for node_table in [true, false] {
         let sql = if node_table {
@@ -796,6 +870,7 @@ fn nodes(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        ..
     } = v;
     let mut stmt = conn.prepare("SELECT graph_id, key, node_type_id, attributes FROM nodes")?;
     let mut rows = stmt.query([])?;
@@ -830,6 +905,7 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        ..
     } = v;
     let mut stmt = conn.prepare(
         "SELECT e.graph_id, e.key, e.edge_type_id, e.source, e.target, e.undirected, e.attributes,
@@ -951,6 +1027,7 @@ fn parallel_edges(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        ..
     } = v;
     let mut stmt = conn.prepare(
         "SELECT a.graph_id, a.key, b.id, b.key, b.edge_type_id, s.key, t.key
@@ -1007,6 +1084,7 @@ fn acyclic_graphs(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        ..
     } = v;
     let mut graphs: Vec<(i64, &GraphInfo, &str)> = catalog
         .graphs

@@ -5,7 +5,7 @@ mod common;
 
 use alknet_graphs::taskgraph::{Status, Task, Taskgraphs, GRAPH_TYPE};
 use alknet_graphs::{GraphConfig, Store};
-use common::{rejected, store};
+use common::{raw_sql, rejected, store};
 use serde_json::json;
 
 /// `fetch` ← `build` ← `ship` → `lint` → `fetch`, and an unrelated `docs`:
@@ -81,9 +81,11 @@ fn opening_is_idempotent_and_defines_the_built_in_type() {
     drop(read);
 
     // A drifted schema is brought back in line.
-    store
-        .write(|tx| tx.update_node_type(GRAPH_TYPE, "task", &json!({})))
-        .unwrap();
+    raw_sql(
+        &store,
+        "UPDATE node_types SET schema = '{}' WHERE name = 'task'
+           AND graph_type_id = (SELECT id FROM graph_types WHERE name = 'taskgraph')",
+    );
     Taskgraphs::open(&store).unwrap();
     let schema = store
         .read(|r| r.node_type(GRAPH_TYPE, "task"))
@@ -404,13 +406,17 @@ fn neighbourhoods_follow_dependencies_for_a_number_of_hops() {
 fn promote_repairs_writes_that_went_around_the_api() {
     let (_dir, store) = store();
     let tasks = release(&store);
-    // Plain writes: a task added as pending, and fetch marked done by hand.
-    store
-        .write(|tx| {
-            tx.add_node("release", "raw", "task", &json!({"status": "pending"}))?;
-            tx.patch_node("release", "fetch", &json!({"status": "done"}))
-        })
-        .unwrap();
+    // Writes around the engine: a task added as pending, and fetch marked
+    // done by hand.
+    raw_sql(
+        &store,
+        r#"INSERT INTO nodes (graph_id, key, node_type_id, attributes, created_at, updated_at)
+             SELECT g.id, 'raw', t.id, '{"status": "pending"}', 0, 0
+               FROM graphs g JOIN node_types t ON t.graph_type_id = g.graph_type_id
+              WHERE g.name = 'release' AND t.name = 'task';
+           UPDATE nodes SET attributes = json_set(attributes, '$.status', 'done')
+            WHERE key = 'fetch';"#,
+    );
     assert_eq!(
         store.read(|r| tasks.ready(r, "release")).unwrap(),
         ["build", "docs", "lint", "raw"],

@@ -241,23 +241,49 @@ pub(crate) fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
 /// # Errors
 ///
 /// [`Error::NotFound`] if the graph does not exist; [`Error::Invalid`] for
-/// a principal or resource whose key breaks the ACL's key rule;
-/// [`Error::Corrupt`] for attributes that do not decode.
+/// a principal or resource whose key breaks the ACL's key rule, or an edge
+/// between the wrong kinds of node; [`Error::Corrupt`] for attributes that
+/// do not decode.
 pub(crate) fn load(reader: &Reader) -> Result<AclGraph> {
+    let (graph, rejected) = load_all(reader)?;
+    match rejected.into_iter().next() {
+        None => Ok(graph),
+        Some(first) => Err(first),
+    }
+}
+
+/// Reads the whole `acl` graph into memory, leaving out every row the
+/// ACL's rules reject and returning one error for each (in key order,
+/// nodes first): what [`load`] refuses, all of it, for `verify`.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] if the graph does not exist; [`Error::Sqlite`] on a
+/// storage failure.
+pub(crate) fn load_all(reader: &Reader) -> Result<(AclGraph, Vec<Error>)> {
     let mut graph = AclGraph::new();
+    let mut rejected = Vec::new();
     let mut options = ListOptions::new().limit(PAGE);
     loop {
-        let page = reader.nodes(GRAPH, &options)?;
-        for node in page.items {
-            match node.node_type.as_str() {
-                PRINCIPAL => {
-                    graph.insert_principal(principal_from(node)?);
-                }
-                RESOURCE => {
-                    graph.insert_resource(resource_from(node)?);
-                }
-                _ => {}
+        let page = match reader.nodes(GRAPH, &options) {
+            Ok(page) => page,
+            Err(e @ Error::Corrupt { .. }) => {
+                rejected.push(e);
+                break;
             }
+            Err(e) => return Err(e),
+        };
+        for node in page.items {
+            let loaded = match node.node_type.as_str() {
+                PRINCIPAL => principal_from(node).map(|p| {
+                    graph.insert_principal(p);
+                }),
+                RESOURCE => resource_from(node).map(|r| {
+                    graph.insert_resource(r);
+                }),
+                _ => Ok(()),
+            };
+            rejected.extend(loaded.err());
         }
         match page.next {
             Some(next) => options = options.after(next),
@@ -266,19 +292,28 @@ pub(crate) fn load(reader: &Reader) -> Result<AclGraph> {
     }
     let mut options = ListOptions::new().limit(PAGE);
     loop {
-        let page = reader.edges(GRAPH, &options)?;
+        let page = match reader.edges(GRAPH, &options) {
+            Ok(page) => page,
+            Err(e @ Error::Corrupt { .. }) => {
+                rejected.push(e);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         for edge in page.items {
             let key = edge.key.clone();
-            if let Some(acl_edge) = edge_from(edge)? {
-                graph.insert_edge_keyed(key, acl_edge)?;
-            }
+            let loaded = edge_from(edge).and_then(|acl_edge| match acl_edge {
+                Some(acl_edge) => graph.insert_edge_keyed(key, acl_edge).map(drop),
+                None => Ok(()),
+            });
+            rejected.extend(loaded.err());
         }
         match page.next {
             Some(next) => options = options.after(next),
             None => break,
         }
     }
-    Ok(graph)
+    Ok((graph, rejected))
 }
 
 /// The current rows of some nodes and edges of the `acl` graph (`None`:

@@ -217,6 +217,16 @@ impl Acl {
         self.actor = actor.map(str::to_owned);
     }
 
+    /// The store this ACL lives in.
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Who the audit log names for this handle's writes.
+    pub(super) fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
+    }
+
     /// The maximum chain depth.
     pub fn max_depth(&self) -> u32 {
         self.max_depth
@@ -374,15 +384,7 @@ impl Acl {
     /// [`Error::AlreadyExists`] if it exists.
     pub fn add_resource(&mut self, resource: &Resource) -> Result<u64> {
         let key = resource_key(&resource.name());
-        let invalid = |reason| Error::invalid(node_entity(&key), reason);
-        if let Some(reason) = resource_type_problem(&resource.resource_type) {
-            return Err(invalid(reason));
-        }
-        if let Some(id) = &resource.resource_id {
-            if let Some(reason) = token_problem("resource_id", id) {
-                return Err(invalid(reason));
-            }
-        }
+        check_resource(resource)?;
         self.write(|tx, _, _| {
             tx.add_node(
                 GRAPH,
@@ -517,17 +519,7 @@ impl Acl {
         self.write(|tx, state, _| {
             state.require_principal(&membership.member)?;
             let group = state.require_principal(&membership.group)?;
-            if !group.identity_type.is_group() {
-                return Err(Error::invalid(
-                    edge_entity(&key),
-                    format!(
-                        "group {:?} is {} {}; only an org or a role can have members",
-                        membership.group,
-                        article(group.identity_type.as_str()),
-                        group.identity_type
-                    ),
-                ));
-            }
+            check_group(&key, membership, group)?;
             state.refuse_existing(&edge)?;
             let attributes = codec::membership_attributes(membership)?;
             tx.add_edge(
@@ -753,14 +745,14 @@ fn audit_record<'a>(
 // ---------------------------------------------------------------------------
 // Input checks, before any transaction starts
 
-fn check_identity_id(identity_id: &str) -> Result<()> {
+pub(super) fn check_identity_id(identity_id: &str) -> Result<()> {
     match token_problem("identity_id", identity_id) {
         Some(reason) => Err(Error::invalid(node_entity(identity_id), reason)),
         None => Ok(()),
     }
 }
 
-fn check_principal(principal: &Principal) -> Result<()> {
+pub(super) fn check_principal(principal: &Principal) -> Result<()> {
     check_identity_id(&principal.identity_id)?;
     check_grants(
         || node_entity(&principal.identity_id),
@@ -769,7 +761,7 @@ fn check_principal(principal: &Principal) -> Result<()> {
     )
 }
 
-fn check_delegation(delegation: &Delegation) -> Result<()> {
+pub(super) fn check_delegation(delegation: &Delegation) -> Result<()> {
     check_identity_id(&delegation.from)?;
     check_identity_id(&delegation.to)?;
     let key = AclEdge::Delegates(delegation.clone()).key();
@@ -811,7 +803,37 @@ fn resource_name_problem(name: &str) -> Option<String> {
     })
 }
 
-fn check_validity(key: &str, validity: &super::model::Validity) -> Result<()> {
+/// A resource's type and id are well-formed tokens.
+pub(super) fn check_resource(resource: &Resource) -> Result<()> {
+    let invalid = |reason| Error::invalid(node_entity(&resource_key(&resource.name())), reason);
+    if let Some(reason) = resource_type_problem(&resource.resource_type) {
+        return Err(invalid(reason));
+    }
+    if let Some(id) = &resource.resource_id {
+        if let Some(reason) = token_problem("resource_id", id) {
+            return Err(invalid(reason));
+        }
+    }
+    Ok(())
+}
+
+/// Only an org or a role has members.
+pub(super) fn check_group(key: &str, membership: &Membership, group: &Principal) -> Result<()> {
+    if group.identity_type.is_group() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        edge_entity(key),
+        format!(
+            "group {:?} is {} {}; only an org or a role can have members",
+            membership.group,
+            article(group.identity_type.as_str()),
+            group.identity_type
+        ),
+    ))
+}
+
+pub(super) fn check_validity(key: &str, validity: &super::model::Validity) -> Result<()> {
     if let (Some(from), Some(until)) = (validity.not_before, validity.expires_at) {
         if until <= from {
             return Err(Error::invalid(
@@ -835,6 +857,15 @@ fn check_held(
     let held = state
         .effective_at(max_depth, &delegation.from, now)
         .unwrap_or_default();
+    check_held_by(&held, delegation, key)
+}
+
+/// The delegator, holding `held`, holds everything `delegation` passes on.
+pub(super) fn check_held_by(
+    held: &EffectiveGrant,
+    delegation: &Delegation,
+    key: &str,
+) -> Result<()> {
     let mut missing: Vec<String> = delegation
         .narrowed_scopes
         .iter()

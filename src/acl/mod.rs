@@ -93,6 +93,7 @@ mod check;
 pub(crate) mod codec;
 mod explain;
 mod handle;
+mod import;
 mod model;
 pub(crate) mod resolve;
 mod schema;
@@ -102,6 +103,8 @@ mod snapshot;
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
 pub use explain::{Explanation, Hop, Reason, Witness};
 pub use handle::{Acl, AclBuilder};
+pub(crate) use import::rule_problems;
+pub use import::AclImport;
 pub use model::{
     AclEdge, Action, ActionGrant, Delegation, EdgeKind, IdentityType, Inactive, Membership,
     Permission, Principal, Resource, Resources, Validity,

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use alknet_graphs::{Direction, Edge, Entity, Error, ListOptions, NewEdge, Node, Reader};
+use alknet_graphs::{
+    taskgraph, workflow, Direction, Edge, Entity, Error, ListOptions, NewEdge, Node, Reader,
+};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
@@ -200,8 +202,22 @@ pub fn run_graph(ctx: &Ctx, command: GraphCommand) -> CliResult {
             Ok(Output::new(json!({ "graphs": items }), text))
         }
         GraphCommand::Drop { name } => {
+            // A taskgraph or a workflow is dropped by its own API (a
+            // taskgraph's queued jobs go with it); the ACL's graph is not
+            // dropped at all.
+            let graph_type = store.read(|r| r.graph(&name))?.map(|g| g.graph_type);
+            let tasks = match graph_type.as_deref() {
+                Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(&store)?),
+                _ => None,
+            };
             let mut tx = store.begin_write()?;
-            tx.drop_graph(&name)?;
+            match (graph_type.as_deref(), tasks) {
+                (Some(taskgraph::GRAPH_TYPE), Some(tasks)) => tasks.drop_graph(&mut tx, &name)?,
+                (Some(workflow::GRAPH_TYPE), _) => {
+                    workflow::Workflows::open(&store)?.drop_graph(&mut tx, &name)?
+                }
+                _ => tx.drop_graph(&name)?,
+            }
             let revision = tx.commit()?;
             Ok(Output::new(
                 json!({"dropped": name, "revision": revision}),

@@ -12,7 +12,7 @@ use alknet_graphs::interop::{
     export_graphology, import_graphology, to_dot, to_mermaid, ImportOptions, PictureOptions,
     GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
 };
-use alknet_graphs::{acl, taskgraph, Entity, Error, Store};
+use alknet_graphs::{acl, taskgraph, workflow, Entity, Error, Store};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
@@ -112,21 +112,39 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     let store = ctx.open()?;
     let builtin = matches!(
         graph_type.as_deref(),
-        Some(acl::GRAPH_TYPE | taskgraph::GRAPH_TYPE)
+        Some(acl::GRAPH_TYPE | taskgraph::GRAPH_TYPE | workflow::GRAPH_TYPE)
     );
     if builtin {
         ensure_builtins(&store)?;
     }
-    let tasks = if graph_type.as_deref() == Some(taskgraph::GRAPH_TYPE) {
-        Some(taskgraph::Taskgraphs::open(&store)?)
-    } else {
-        None
-    };
     let progress = Progress::start(format!(
         "importing {doc_nodes} nodes and {doc_edges} edges into graph {}",
         show(&name)
     ));
-    let result = import_in_one_transaction(&store, &doc, &name, args.replace, tasks.as_ref());
+    let result = match graph_type.as_deref() {
+        Some(acl::GRAPH_TYPE) => import_acl(ctx, &store, &doc, &name, args.replace),
+        Some(workflow::GRAPH_TYPE) => {
+            let flows = workflow::Workflows::open(&store)?;
+            import_in_one_transaction(&store, &name, args.replace, |tx| {
+                Ok((
+                    flows.import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?,
+                    Vec::new(),
+                ))
+            })
+        }
+        Some(taskgraph::GRAPH_TYPE) => {
+            let tasks = taskgraph::Taskgraphs::open(&store)?;
+            import_in_one_transaction(&store, &name, args.replace, |tx| {
+                Ok(tasks.import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?)
+            })
+        }
+        _ => import_in_one_transaction(&store, &name, args.replace, |tx| {
+            Ok((
+                import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?,
+                Vec::new(),
+            ))
+        }),
+    };
     progress.finish();
     let (imported, replaced, promoted, revision) = result?;
     let mut text = format!(
@@ -159,38 +177,75 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
 
 type ImportResult = (alknet_graphs::interop::Imported, bool, Vec<String>, u64);
 
-/// Drops the graph it replaces, imports, and restores a taskgraph's ready
-/// invariant, all in one transaction: a rejected document changes nothing.
+/// Drops the graph it replaces and imports (through the graph type's own
+/// rules, for a built-in one), in one transaction: a rejected document
+/// changes nothing.
 fn import_in_one_transaction(
     store: &Store,
-    doc: &Value,
     name: &str,
     replace: bool,
-    tasks: Option<&taskgraph::Taskgraphs>,
+    import: impl FnOnce(
+        &mut alknet_graphs::WriteTxn<'_>,
+    ) -> CliResult<(alknet_graphs::interop::Imported, Vec<String>)>,
 ) -> CliResult<ImportResult> {
     let mut tx = store.begin_write()?;
     let replaced = match tx.graph(name)? {
         None => false,
-        Some(_) if replace || tx.node_count(name)? == 0 => {
-            tx.drop_graph(name)?;
+        Some(graph) if replace || tx.node_count(name)? == 0 => {
+            match graph.graph_type.as_str() {
+                taskgraph::GRAPH_TYPE => {
+                    taskgraph::Taskgraphs::open(store)?.drop_graph(&mut tx, name)?
+                }
+                workflow::GRAPH_TYPE => {
+                    workflow::Workflows::open(store)?.drop_graph(&mut tx, name)?
+                }
+                _ => tx.drop_graph(name)?,
+            }
             true
         }
-        Some(_) => {
-            return Err(CliError::Store(Error::Invalid {
-                entity: Entity::Graph(name.to_owned()),
-                reason: "already exists and has nodes; pass --replace to replace it".to_owned(),
-            }))
-        }
+        Some(_) => return Err(exists_with_nodes(name)),
     };
-    let imported = import_graphology(&mut tx, doc, &ImportOptions::new().graph(name))?;
-    let promoted = match tasks {
-        Some(tasks) if imported.graph_type == taskgraph::GRAPH_TYPE => {
-            tasks.promote(&mut tx, name)?
-        }
-        _ => Vec::new(),
-    };
+    let (imported, promoted) = import(&mut tx)?;
     let revision = tx.commit()?;
     Ok((imported, replaced, promoted, revision))
+}
+
+/// The ACL is imported whole through the ACL's own rules and audit log,
+/// into the graph `acl` only.
+fn import_acl(
+    ctx: &Ctx,
+    store: &Store,
+    doc: &Value,
+    name: &str,
+    replace: bool,
+) -> CliResult<ImportResult> {
+    if name != acl::GRAPH {
+        return Err(CliError::Store(Error::Invalid {
+            entity: Entity::Graph(name.to_owned()),
+            reason: format!(
+                "the document is an ACL (graph type {:?}); the ACL lives in graph {:?}: import it with --graph {}",
+                acl::GRAPH_TYPE,
+                acl::GRAPH,
+                acl::GRAPH
+            ),
+        }));
+    }
+    let mut handle = acl::Acl::open(store)?;
+    handle.set_actor(ctx.actor.as_deref());
+    let holds = store.read(|r| r.node_count(acl::GRAPH))?;
+    if holds > 0 && !replace {
+        return Err(exists_with_nodes(name));
+    }
+    let done = handle.import_graphology(doc, replace)?;
+    // The ACL's graph always exists, so an import always replaces it.
+    Ok((done.imported, true, Vec::new(), done.revision))
+}
+
+fn exists_with_nodes(name: &str) -> CliError {
+    CliError::Store(Error::Invalid {
+        entity: Entity::Graph(name.to_owned()),
+        reason: "already exists and has nodes; pass --replace to replace it".to_owned(),
+    })
 }
 
 pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {

@@ -23,7 +23,6 @@ use crate::time::now_ms;
 use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
-pub(crate) use guard::Builtin;
 pub use node::Node;
 pub(crate) use order::establish_orders;
 pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};

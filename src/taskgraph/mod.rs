@@ -74,6 +74,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use dispatch::{Claim, Dispatch, Failure, QueuedJob, DEFAULT_MAX_ATTEMPTS};
+pub(crate) use ops::status_problems;
 pub use ops::CriticalPath;
 
 pub(crate) use dag::{Dag, First};

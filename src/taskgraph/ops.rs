@@ -94,6 +94,53 @@ fn unfinished(reader: &Reader, graph: &str, key: &str) -> Result<Vec<String>> {
     Ok(open)
 }
 
+/// Every break of the taskgraph's status invariant in `graph`, one error
+/// per task in key order: a `ready` task with a dependency not done, a
+/// `pending` task whose dependencies are all done (it should be ready), a
+/// started task (`running`, `done`, `failed`) with a dependency not done,
+/// and a status the taskgraph does not know. The import, and `verify`,
+/// apply this one rule.
+pub(crate) fn status_problems(reader: &Reader, graph: &str) -> Result<Vec<Error>> {
+    let dag = Dag::load(reader, graph, First::Target, true)?;
+    let status = |i: usize| {
+        dag.status[i]
+            .as_deref()
+            .and_then(|s| s.parse::<Status>().ok())
+    };
+    let mut problems = Vec::new();
+    for (i, key) in dag.keys.iter().enumerate() {
+        let entity = || task_entity(graph, key);
+        let Some(own) = status(i) else {
+            problems.push(Error::invalid(
+                entity(),
+                format!("has no valid status ({:?})", dag.status[i]),
+            ));
+            continue;
+        };
+        let open = dag.before[i]
+            .iter()
+            .map(|&d| d as usize)
+            .find(|&d| status(d) != Some(Status::Done));
+        let reason = match (own, open) {
+            (Status::Pending, None) => Some(
+                "is pending, but every task it depends on is done; it should be ready".to_owned(),
+            ),
+            (Status::Ready | Status::Running | Status::Done | Status::Failed, Some(d)) => {
+                Some(format!(
+                    "is {own}, but it depends on {:?}, which is {}, not done",
+                    dag.keys[d],
+                    dag.status[d].as_deref().unwrap_or("without a status")
+                ))
+            }
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            problems.push(Error::invalid(entity(), reason));
+        }
+    }
+    Ok(problems)
+}
+
 /// Writes a task's status (and the error of its last attempt).
 pub(crate) fn set_status(
     tx: &mut WriteTxn<'_>,
@@ -181,6 +228,25 @@ impl Taskgraphs {
     /// [`Error::Invalid`] for a bad name.
     pub fn create(&self, tx: &mut WriteTxn<'_>, name: &str) -> Result<Graph> {
         tx.as_domain(|tx| tx.create_graph(name, GRAPH_TYPE))
+    }
+
+    /// Drops taskgraph `name` with its tasks, cancelling their queued jobs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist; [`Error::Invalid`]
+    /// if it is not a taskgraph.
+    pub fn drop_graph(&self, tx: &mut WriteTxn<'_>, name: &str) -> Result<()> {
+        require_taskgraph(tx, name)?;
+        if let Some(dispatch) = self.queue() {
+            for key in crate::interop::all_nodes(tx, name, None)?
+                .into_iter()
+                .map(|n| n.key)
+            {
+                dispatch.cancel(tx, name, &key)?;
+            }
+        }
+        tx.as_domain(|tx| tx.drop_graph(name))
     }
 
     /// Adds task `key`. Having no dependencies yet, it is ready at once (and
@@ -496,6 +562,68 @@ impl Taskgraphs {
             }
         }
         Ok(promoted)
+    }
+
+    /// Imports a graphology document as a taskgraph (see
+    /// [`import_graphology`](crate::interop::import_graphology)), then
+    /// restores the ready invariant as [`promote`](Taskgraphs::promote)
+    /// does and refuses a document in which a task has started (`running`,
+    /// `done` or `failed`) before a task it depends on is done. Returns the
+    /// import and the tasks made ready.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`import_graphology`](crate::interop::import_graphology),
+    /// with the graph type fixed to `taskgraph`; [`Error::Invalid`] naming
+    /// the first task (in key order) that started too early. The caller's
+    /// transaction then holds a partial import: drop it to roll back.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::interop::ImportOptions;
+    /// use alknet_graphs::taskgraph::Taskgraphs;
+    /// use alknet_graphs::Store;
+    /// use serde_json::json;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("tasks.db"))?;
+    /// let tasks = Taskgraphs::open(&store)?;
+    /// let doc = json!({
+    ///     "attributes": {"name": "release"},
+    ///     "nodes": [
+    ///         {"key": "build", "attributes": {"status": "done"}},
+    ///         {"key": "test", "attributes": {"status": "pending"}},
+    ///         {"key": "ship", "attributes": {"status": "running"}}
+    ///     ],
+    ///     "edges": [
+    ///         {"source": "test", "target": "build"},
+    ///         {"source": "ship", "target": "test"}
+    ///     ]
+    /// });
+    /// let err = store
+    ///     .write(|tx| tasks.import_graphology(tx, &doc, &ImportOptions::new()))
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"node "ship" in graph "release": is running, but it depends on "test", which is ready, not done"#
+    /// );
+    /// assert!(store.begin_read()?.graph("release")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn import_graphology(
+        &self,
+        tx: &mut WriteTxn<'_>,
+        doc: &Value,
+        options: &crate::interop::ImportOptions,
+    ) -> Result<(crate::interop::Imported, Vec<String>)> {
+        let options = options.clone().graph_type(GRAPH_TYPE);
+        let imported = tx.as_domain(|tx| crate::interop::import_graphology(tx, doc, &options))?;
+        let promoted = self.promote(tx, &imported.graph)?;
+        if let Some(problem) = status_problems(tx, &imported.graph)?.into_iter().next() {
+            return Err(problem);
+        }
+        Ok((imported, promoted))
     }
 
     /// Every task, each after every task it depends on; among tasks

@@ -488,6 +488,68 @@ impl Workflows {
         Ok(())
     }
 
+    /// Drops workflow `name` with its operations and flows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph does not exist; [`Error::Invalid`]
+    /// if it is not a workflow.
+    pub fn drop_graph(&self, tx: &mut WriteTxn<'_>, name: &str) -> Result<()> {
+        require_workflow(tx, name)?;
+        tx.as_domain(|tx| tx.drop_graph(name))
+    }
+
+    /// Removes operation `key` with every flow into and out of it (removing
+    /// never breaks the flow rule).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or operation does not exist;
+    /// [`Error::Invalid`] if the graph is not a workflow.
+    pub fn remove_operation(&self, tx: &mut WriteTxn<'_>, graph: &str, key: &str) -> Result<()> {
+        require_workflow(tx, graph)?;
+        tx.as_domain(|tx| tx.remove_node(graph, key))
+    }
+
+    /// Removes the `flows_to` edge `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or edge does not exist;
+    /// [`Error::Invalid`] if the graph is not a workflow.
+    pub fn disconnect(&self, tx: &mut WriteTxn<'_>, graph: &str, key: &str) -> Result<()> {
+        require_workflow(tx, graph)?;
+        tx.as_domain(|tx| tx.remove_edge(graph, key))
+    }
+
+    /// Imports a graphology document as a workflow (see
+    /// [`import_graphology`](crate::interop::import_graphology)) with the
+    /// rules of [`add_operation`](Workflows::add_operation) and
+    /// [`connect_as`](Workflows::connect_as): every operation's schemas
+    /// compile and every flow joins compatible schemas.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`import_graphology`](crate::interop::import_graphology),
+    /// with the graph type fixed to `workflow`; [`Error::InvalidSchema`]
+    /// naming an operation whose schema does not compile;
+    /// [`Error::Invalid`] naming the first edge (in key order) whose flow
+    /// is incompatible. The caller's transaction then holds a partial
+    /// import: drop it to roll back.
+    pub fn import_graphology(
+        &self,
+        tx: &mut WriteTxn<'_>,
+        doc: &Value,
+        options: &crate::interop::ImportOptions,
+    ) -> Result<crate::interop::Imported> {
+        let options = options.clone().graph_type(GRAPH_TYPE);
+        let imported = tx.as_domain(|tx| crate::interop::import_graphology(tx, doc, &options))?;
+        if let Some(problem) = problems(tx, &imported.graph)?.into_iter().next() {
+            return Err(problem);
+        }
+        Ok(imported)
+    }
+
     /// Every edge of `graph` that breaks the flow rule (after writes made
     /// around this API), in key order.
     ///
@@ -548,6 +610,32 @@ impl Workflows {
         let order = dag.order(graph)?;
         Ok(dag.keys_of(order))
     }
+}
+
+/// Every break of the workflow's rules in `graph`: operations whose
+/// schemas do not compile, then flows that join incompatible schemas.
+/// The import and `verify` apply this one rule.
+pub(crate) fn problems(reader: &Reader, graph: &str) -> Result<Vec<Error>> {
+    let mut problems = Vec::new();
+    for node in crate::interop::all_nodes(reader, graph, None)? {
+        let operation = Operation {
+            attributes: node.attributes,
+        };
+        if let Err(e) = check_schemas(graph, &node.key, &operation) {
+            problems.push(e);
+        }
+    }
+    let flows = Workflows { _private: () };
+    for broken in flows.check(reader, graph)? {
+        problems.push(flow_error(
+            graph,
+            &broken.edge,
+            &broken.source,
+            &broken.target,
+            &broken.problems,
+        ));
+    }
+    Ok(problems)
 }
 
 fn check_schemas(graph: &str, key: &str, operation: &Operation) -> Result<()> {
