@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod cli;
+
 use alknet_graphs::{Endpoints, GraphConfig, Store};
 use serde_json::json;
 
