@@ -154,4 +154,3 @@ pub fn dump(db: &Path) -> String {
     }
     out
 }
-
