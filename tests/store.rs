@@ -4,8 +4,8 @@
 mod common;
 
 use alknet_graphs::{
-    ChangeBatch, ChangeOp, Direction, EntityKind, Error, GraphConfig, ListOptions, NewEdge, Store,
-    CHANGE_CHANNEL, CHANGE_TOPIC, INLINE_EVENT_LIMIT,
+    ChangeBatch, ChangeOp, Direction, EntityKind, Error, GraphConfig, ListOptions, NewEdge,
+    NotAStoreReason, Store, CHANGE_CHANNEL, CHANGE_TOPIC, INLINE_EVENT_LIMIT,
 };
 use common::{people, snapshot, store};
 use serde_json::{json, Value};
@@ -90,7 +90,11 @@ fn a_file_that_is_not_a_database_is_refused() {
     )
     .unwrap();
     let err = Store::open(&path).err().expect("refused");
-    assert!(matches!(err, Error::Sqlite(_)), "{err}");
+    assert_eq!(
+        err.not_a_store_reason(),
+        Some(NotAStoreReason::NotSqlite),
+        "{err}"
+    );
 }
 
 #[test]
