@@ -224,10 +224,12 @@ impl StoreBuilder {
             });
         }
         let (writer, read_mode, first_reader) = if read_only {
-            let mode = file::ReadMode::for_store(&path, writable);
-            let conn = file::open_read_only(&canonical, mode)?;
-            match file::schema(&conn, &path)? {
-                file::Schema::Store => file::check_current(&conn, &path)?,
+            // Look first without creating a `-wal` or `-shm` file, which a
+            // reader of a foreign WAL database would leave behind.
+            let probe_mode = file::ReadMode::for_store(&path, false);
+            let probe = file::open_read_only(&canonical, probe_mode)?;
+            match file::schema(&probe, &path)? {
+                file::Schema::Store => file::check_current(&probe, &path)?,
                 file::Schema::Empty => return Err(empty_database(path)),
                 file::Schema::Unfinished => {
                     return Err(Error::NeedsMigration {
@@ -236,6 +238,13 @@ impl StoreBuilder {
                     })
                 }
             }
+            let mode = file::ReadMode::for_store(&path, writable);
+            let conn = if mode == probe_mode {
+                probe
+            } else {
+                drop(probe);
+                file::open_read_only(&canonical, mode)?
+            };
             (None, Some(mode), Some(Reader { conn }))
         } else {
             let conn = open_writer(&path, self.initialize_empty)?;
