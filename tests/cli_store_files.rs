@@ -401,6 +401,9 @@ fn a_store_that_cannot_be_written_is_read_only_in_a_writable_or_read_only_direct
     set_mode(env.dir.path(), 0o777);
     set_mode(&env.db, 0o444);
     reads_work_and_writes_are_refused(&env, &wrapper, &[]);
+    let (kind, message) = env.fails_as(&wrapper, &["init"], 1);
+    assert_eq!(kind, "read_only");
+    assert_eq!(message, format!("store {} is read-only", env.db.display()));
     assert_eq!(env.files(), ["store.db"], "no -wal or -shm created");
     assert_eq!(bytes(&env.db), before);
 

@@ -145,9 +145,17 @@ impl Ctx {
     }
 
     /// Opens the store for `init` or `demo`, creating it if need be and
-    /// initialising an existing empty file.
+    /// initialising an existing empty file; a store that cannot be written
+    /// is refused, as they write.
     pub fn open_to_initialize(&self) -> CliResult<Store> {
-        Ok(Store::builder().initialize_empty(true).open(&self.db)?)
+        let store = Store::builder().initialize_empty(true).open(&self.db)?;
+        if store.is_read_only() {
+            return Err(alknet_graphs::Error::ReadOnly {
+                path: self.db.clone(),
+            }
+            .into());
+        }
+        Ok(store)
     }
 }
 
