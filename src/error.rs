@@ -1,6 +1,7 @@
 //! The crate's error type: every rejection names the entity and the reason.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -92,6 +93,50 @@ impl fmt::Display for Violation {
         } else {
             write!(f, "attribute {}: {}", self.instance_path, self.message)
         }
+    }
+}
+
+/// Why a file is not a store of this library (see [`Error::NotAStore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotAStoreReason {
+    /// A file of zero bytes. [`StoreBuilder::initialize_empty`](crate::StoreBuilder::initialize_empty)
+    /// turns it into a store.
+    EmptyFile,
+    /// A SQLite database without any table. `initialize_empty` turns it
+    /// into a store.
+    EmptyDatabase,
+    /// A SQLite database of some other application.
+    ForeignDatabase,
+    /// Not a SQLite database at all.
+    NotSqlite,
+}
+
+impl NotAStoreReason {
+    /// Whether [`StoreBuilder::initialize_empty`](crate::StoreBuilder::initialize_empty)
+    /// would make a store of the file.
+    pub fn is_empty(self) -> bool {
+        matches!(
+            self,
+            NotAStoreReason::EmptyFile | NotAStoreReason::EmptyDatabase
+        )
+    }
+}
+
+impl fmt::Display for NotAStoreReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotAStoreReason::EmptyFile => {
+                "is an empty file, not an alknet-graphs store; run `alknet-graphs init` to initialise it"
+            }
+            NotAStoreReason::EmptyDatabase => {
+                "is an empty SQLite database, not an alknet-graphs store; run `alknet-graphs init` to initialise it"
+            }
+            NotAStoreReason::ForeignDatabase => {
+                "is not an alknet-graphs store (a SQLite database without the alknet-graphs schema)"
+            }
+            NotAStoreReason::NotSqlite => "is not a SQLite database",
+        })
     }
 }
 
@@ -204,6 +249,45 @@ pub enum Error {
         /// The newest version this library knows.
         supported: i64,
     },
+    /// A file that is not a store of this library. Opening it changed
+    /// nothing.
+    #[error("store {} {reason}", path.display())]
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        reason: NotAStoreReason,
+        /// SQLite's error, when SQLite could not read the file.
+        #[source]
+        source: Option<rusqlite::Error>,
+    },
+    /// A write to a store opened read-only (asked for, or because the file
+    /// or its directory is not writable).
+    #[error("store {} is read-only", path.display())]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A store opened read-only whose schema is older than this library's:
+    /// it must be opened writable once, which migrates it.
+    #[error("store {} must be migrated ({reason}); open it writable once to migrate it", path.display())]
+    NeedsMigration {
+        /// The file.
+        path: PathBuf,
+        /// What is out of date.
+        reason: String,
+    },
+    /// The store file cannot be created, opened or read.
+    #[error("cannot {action} store {}: {}", path.display(), io_reason(source))]
+    StoreFile {
+        /// The file.
+        path: PathBuf,
+        /// What was being done: `create`, `open` or `read`.
+        action: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A durable consumer whose position is behind the change stream's
     /// retention: batches it never read were pruned.
     #[error(
@@ -262,6 +346,36 @@ impl Error {
         matches!(self, Error::Protected { .. })
     }
 
+    /// True when the file is not a store of this library (empty, another
+    /// application's database, or not a database).
+    pub fn is_not_a_store(&self) -> bool {
+        matches!(self, Error::NotAStore { .. })
+    }
+
+    /// Why the file is not a store, when this is a [`Error::NotAStore`].
+    pub fn not_a_store_reason(&self) -> Option<NotAStoreReason> {
+        match self {
+            Error::NotAStore { reason, .. } => Some(*reason),
+            _ => None,
+        }
+    }
+
+    /// True when a write was refused because the store is read-only.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Error::ReadOnly { .. })
+    }
+
+    /// The store file this error is about, when it is about the file.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::NotAStore { path, .. }
+            | Error::ReadOnly { path }
+            | Error::NeedsMigration { path, .. }
+            | Error::StoreFile { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     /// True when a durable consumer fell behind the stream's retention.
     pub fn is_consumer_behind(&self) -> bool {
         matches!(self, Error::ConsumerBehind { .. })
@@ -308,6 +422,10 @@ impl Error {
             Error::Invalid { .. } => "invalid",
             Error::Protected { .. } => "protected",
             Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::NotAStore { .. } => "not_a_store",
+            Error::ReadOnly { .. } => "read_only",
+            Error::NeedsMigration { .. } => "needs_migration",
+            Error::StoreFile { .. } => "io",
             Error::ConsumerBehind { .. } => "consumer_behind",
             Error::WriteInProgress => "write_in_progress",
             Error::Corrupt { .. } => "corrupt",
@@ -339,10 +457,38 @@ impl Error {
         }
     }
 
+    pub(crate) fn store_file(path: &Path, action: &'static str, source: std::io::Error) -> Self {
+        Error::StoreFile {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+
     pub(crate) fn corrupt(what: impl Into<String>, source: serde_json::Error) -> Self {
         Error::Corrupt {
             what: what.into(),
             source,
+        }
+    }
+}
+
+/// An I/O error's reason as a few lowercase words, without the
+/// `(os error N)` suffix.
+fn io_reason(err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match err.kind() {
+        ErrorKind::NotFound => "no such file or directory".to_owned(),
+        ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        ErrorKind::ReadOnlyFilesystem => "read-only file system".to_owned(),
+        ErrorKind::AlreadyExists => "file exists".to_owned(),
+        _ => {
+            let text = err.to_string();
+            let text = match text.find(" (os error") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            };
+            text.to_lowercase()
         }
     }
 }

@@ -61,7 +61,7 @@ mod verify;
 pub mod workflow;
 
 pub use audit::{AuditBreak, AuditEntry};
-pub use error::{Entity, Error, Result, Violation};
+pub use error::{Entity, Error, NotAStoreReason, Result, Violation};
 pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
 };

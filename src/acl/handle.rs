@@ -42,16 +42,21 @@ impl AclBuilder {
     }
 
     /// Ensures the ACL's types and graph in `store`, loads the graph into
-    /// memory and resolves every principal at the current time.
+    /// memory and resolves every principal at the current time. A
+    /// read-only store is loaded as it is, without ensuring anything.
     ///
     /// # Errors
     ///
     /// [`Error::Invalid`] if a graph named `acl` exists with another graph
     /// type, or a stored principal or resource breaks the key rule;
     /// [`Error::Revalidation`] if stored ACL data fails an updated schema;
-    /// [`Error::Sqlite`] on a storage failure.
+    /// [`Error::NotFound`] if the store is read-only and holds no `acl`
+    /// graph; [`Error::Sqlite`] on a storage failure.
     pub fn open(self, store: &Store) -> Result<Acl> {
-        store.write(schema::ensure)?;
+        // A read-only store is served as it is.
+        if !store.is_read_only() {
+            store.write(schema::ensure)?;
+        }
         let read = store.begin_read()?;
         let state = State::load(&read, self.max_depth, now_ms())?;
         drop(read);

@@ -126,7 +126,7 @@ impl Demo {
 
 pub fn run(ctx: &Ctx, args: DemoArgs) -> CliResult {
     prepare_store_file(&ctx.db, args.force)?;
-    let store = Store::open(&ctx.db)?;
+    let store = ctx.open_to_initialize()?;
     ensure_builtins(&store)?;
     let acl = Acl::open(&store)?;
     let tasks = Taskgraphs::open(&store)?;

@@ -55,14 +55,21 @@ pub struct Cli {
     #[arg(long, global = true, env = "ALKNET_GRAPHS_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
 
+    /// Open the store read-only: reads work, writes are refused, nothing is
+    /// written to the file (a store that cannot be written is opened
+    /// read-only anyway)
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the store file (or bring it up to date) with the built-in
-    /// `acl` and `taskgraph` types; print its path and schema version
+    /// Create the store file (mode 0600), initialise an empty one, or bring
+    /// one up to date, with the built-in `acl` and `taskgraph` types; print
+    /// its path and schema version
     Init,
     /// Define, list, show and drop graph types with their node and edge types
     #[command(subcommand, name = "type")]
@@ -117,6 +124,8 @@ pub struct Ctx {
     pub json: bool,
     /// Who the audit log records as making writes (`--actor`).
     pub actor: Option<String>,
+    /// Whether to open the store read-only (`--read-only`).
+    pub read_only: bool,
 }
 
 impl Ctx {
@@ -132,7 +141,21 @@ impl Ctx {
                 ),
             });
         }
-        Ok(Store::open(&self.db)?)
+        Ok(Store::builder().read_only(self.read_only).open(&self.db)?)
+    }
+
+    /// Opens the store for `init` or `demo`, creating it if need be and
+    /// initialising an existing empty file; a store that cannot be written
+    /// is refused, as they write.
+    pub fn open_to_initialize(&self) -> CliResult<Store> {
+        let store = Store::builder().initialize_empty(true).open(&self.db)?;
+        if store.is_read_only() {
+            return Err(alknet_graphs::Error::ReadOnly {
+                path: self.db.clone(),
+            }
+            .into());
+        }
+        Ok(store)
     }
 }
 
@@ -142,10 +165,17 @@ pub fn run(cli: Cli) -> CliResult {
     let db = cli
         .db
         .unwrap_or_else(|| PathBuf::from(if is_demo { DEFAULT_DEMO_DB } else { DEFAULT_DB }));
+    if cli.read_only && matches!(cli.command, Command::Init | Command::Demo(_)) {
+        let name = if is_demo { "demo" } else { "init" };
+        return Err(CliError::Usage(format!(
+            "--read-only: `{name}` writes the store; run it without --read-only"
+        )));
+    }
     let ctx = Ctx {
         db,
         json: cli.json,
         actor: cli.actor,
+        read_only: cli.read_only,
     };
     match cli.command {
         Command::Init => init(&ctx),
@@ -169,13 +199,18 @@ pub fn run(cli: Cli) -> CliResult {
 
 fn init(ctx: &Ctx) -> CliResult {
     let existed = ctx.db.exists();
-    let store = Store::open(&ctx.db)?;
+    let was_empty = existed && std::fs::metadata(&ctx.db).is_ok_and(|meta| meta.len() == 0);
+    let store = ctx.open_to_initialize()?;
     ensure_builtins(&store)?;
     let read = store.begin_read()?;
     let version = read.schema_version()?;
     let revision = read.revision()?;
     let path = ctx.db.display().to_string();
-    let verb = if existed { "opened" } else { "created" };
+    let verb = match (existed, was_empty) {
+        (false, _) => "created",
+        (true, true) => "initialised",
+        (true, false) => "opened",
+    };
     Ok(Output::new(
         json!({"path": path, "created": !existed, "schema_version": version, "revision": revision}),
         format!("{verb} {path}: schema version {version}, revision {revision}"),

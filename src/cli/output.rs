@@ -211,6 +211,11 @@ mod tests {
         assert_eq!((err.kind(), err.exit_code()), ("usage", 2));
         let err = CliError::io("cannot read x.json: no such file");
         assert_eq!((err.kind(), err.exit_code()), ("io", 1));
+        let err = CliError::from(alknet_graphs::Error::ReadOnly {
+            path: "a.db".into(),
+        });
+        assert_eq!((err.kind(), err.exit_code()), ("read_only", 1));
+        assert_eq!(err.to_string(), "store a.db is read-only");
         assert_eq!(
             error_json("io", "m"),
             json!({"error": {"kind": "io", "message": "m"}})

@@ -140,6 +140,10 @@ impl Consumer {
             if let Some(delivery) = self.try_next()? {
                 return Ok(Some(delivery));
             }
+            if !self.store.is_watchable() {
+                // Read as immutable: no batch can be committed.
+                return Ok(None);
+            }
             let Some(wake) = self.wake.as_mut() else {
                 // Subscribe, then read once more before blocking: a batch
                 // committed between the read above and the subscription

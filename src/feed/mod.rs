@@ -268,8 +268,16 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`Error::Sqlite`](crate::Error::Sqlite) if the store cannot be read.
+    /// [`Error::ReadOnly`](crate::Error::ReadOnly) for a read-only store
+    /// read as immutable (see [`Store::open_read_only`]), which nothing can
+    /// change; [`Error::Sqlite`](crate::Error::Sqlite) if the store cannot
+    /// be read.
     pub fn subscribe(&self) -> Result<Subscription> {
+        if !self.is_watchable() {
+            return Err(crate::Error::ReadOnly {
+                path: self.path().to_path_buf(),
+            });
+        }
         // Subscribe to the watcher before reading the starting point, so a
         // commit in between is seen either by the read or by a wake.
         let wake = Wake::new(self.canonical_path(), self.poll_interval());
@@ -318,6 +326,10 @@ impl Store {
     pub fn wait_for_revision(&self, revision: u64, timeout: Duration) -> Result<bool> {
         if self.revision()? >= revision {
             return Ok(true);
+        }
+        if !self.is_watchable() {
+            // Read as immutable: nothing can move the revision.
+            return Ok(false);
         }
         let deadline = Instant::now() + timeout;
         let mut wake = Wake::new(self.canonical_path(), self.poll_interval());

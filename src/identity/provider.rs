@@ -81,8 +81,8 @@ impl ProviderBuilder {
     pub fn open(self, store: &Store) -> Result<SqliteIdentityProvider, StoreError> {
         // Subscribe before loading, so a commit in between is seen either by
         // the load or by a wake.
-        let wake = self
-            .listen
+        // A store read as immutable cannot change: nothing to listen for.
+        let wake = (self.listen && store.is_watchable())
             .then(|| Wake::new(store.canonical_path(), store.poll_interval()));
         let shared = Arc::new(Shared {
             store: store.clone(),

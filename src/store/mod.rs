@@ -4,8 +4,10 @@
 //! reader connections serves reads, which in WAL mode never wait on the
 //! writer. Every connection is set up the honker-core way: default pragmas,
 //! `notify()`, honker's SQL functions and schema, then this crate's
-//! migrations.
+//! migrations. A store opened read-only has no writer and runs none of
+//! that: its connections only read.
 
+mod file;
 mod migrate;
 
 pub(crate) use migrate::SCHEMA_VERSION;
@@ -19,7 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotAStoreReason, Result};
 use crate::feed::{PruneReport, Retention};
 use crate::graph::TxnCache;
 use crate::limits::Limits;
@@ -65,7 +67,10 @@ pub(crate) struct Inner {
     retention: Retention,
     last_prune: Mutex<Option<Instant>>,
     limits: Limits,
-    writer: Mutex<Writer>,
+    /// `None` for a read-only store.
+    writer: Option<Mutex<Writer>>,
+    /// How reader connections of a read-only store open the file.
+    read_mode: Option<file::ReadMode>,
     writer_thread: Mutex<Option<ThreadId>>,
     readers: Mutex<Vec<Reader>>,
     max_idle_readers: usize,
@@ -75,13 +80,18 @@ pub(crate) struct Inner {
 /// Options for opening a [`Store`].
 ///
 /// Defaults: [`Limits::default()`]; up to 4 idle reader connections kept
-/// open for reuse; the file watcher polls every 1 ms; [`Retention::default()`].
+/// open for reuse; the file watcher polls every 1 ms; [`Retention::default()`];
+/// writable unless the file is not ([`read_only`](StoreBuilder::read_only)
+/// `false`); an existing empty file is refused
+/// ([`initialize_empty`](StoreBuilder::initialize_empty) `false`).
 #[derive(Debug, Clone)]
 pub struct StoreBuilder {
     limits: Limits,
     max_idle_readers: usize,
     poll_interval: Duration,
     retention: Retention,
+    read_only: bool,
+    initialize_empty: bool,
 }
 
 impl Default for StoreBuilder {
@@ -91,6 +101,8 @@ impl Default for StoreBuilder {
             max_idle_readers: 4,
             poll_interval: Duration::from_millis(1),
             retention: Retention::default(),
+            read_only: false,
+            initialize_empty: false,
         }
     }
 }
@@ -123,18 +135,126 @@ impl StoreBuilder {
         self
     }
 
-    /// Creates or opens the file at `path` and brings its schema up to date.
+    /// Opens the store read-only (`true`): nothing is written to the file,
+    /// not even a migration, and [`Store::begin_write`] is refused with
+    /// [`Error::ReadOnly`]. Default `false`, but a store whose file, or whose
+    /// directory (where SQLite keeps the `-wal` and `-shm` files), this
+    /// process cannot write is opened read-only anyway.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Whether an existing empty file (zero bytes, or a SQLite database
+    /// without any table) is made into a store (`true`) or refused with
+    /// [`Error::NotAStore`] (default `false`, so that a file truncated by
+    /// accident is never mistaken for a store that holds nothing). A path
+    /// where no file exists is always created.
+    pub fn initialize_empty(mut self, initialize: bool) -> Self {
+        self.initialize_empty = initialize;
+        self
+    }
+
+    /// Opens the store at `path`, creating it when no file exists there,
+    /// and brings its schema up to date.
+    ///
+    /// A new store file is created with mode 0600 on Unix, whatever the
+    /// umask (it holds token hashes and credentials); SQLite gives its
+    /// `-wal` and `-shm` files the same mode. An existing file that is not
+    /// a store is refused and left as it was.
     ///
     /// # Errors
     ///
-    /// [`Error::SchemaTooNew`] when the file was written by a newer version of
-    /// this library; [`Error::Sqlite`] when the file cannot be opened or is
-    /// not a SQLite database.
+    /// [`Error::NotAStore`] for an empty file (unless
+    /// [`initialize_empty`](StoreBuilder::initialize_empty)), a SQLite
+    /// database of another application, or a file that is not a SQLite
+    /// database; [`Error::SchemaTooNew`] when the file was written by a
+    /// newer version of this library; [`Error::NeedsMigration`] when a
+    /// read-only store was written by an older one; [`Error::StoreFile`]
+    /// when the file cannot be created or read (a read-only store is never
+    /// created); [`Error::Sqlite`] when SQLite fails.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::{GraphConfig, Store};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("graphs.db");
+    /// std::fs::File::create(&path)?; // an empty file
+    /// let err = Store::open(&path).err().expect("an empty file is not a store");
+    /// assert!(err.is_not_a_store());
+    /// assert_eq!(std::fs::metadata(&path)?.len(), 0, "left as it was");
+    ///
+    /// let store = Store::builder().initialize_empty(true).open(&path)?;
+    /// store.write(|tx| tx.define_graph_type("plain", GraphConfig::default()))?;
+    /// drop(store);
+    ///
+    /// let store = Store::builder().read_only(true).open(&path)?;
+    /// assert!(store.is_read_only());
+    /// assert!(store.begin_read()?.graph_type("plain")?.is_some());
+    /// assert!(store.begin_write().err().expect("read-only").is_read_only());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let writer = open_writer(&path)?;
-        migrate::migrate(&writer)?;
-        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let found = match file::inspect(&path)? {
+            file::Found::Missing if self.read_only => {
+                return Err(Error::store_file(
+                    &path,
+                    "open",
+                    std::io::ErrorKind::NotFound.into(),
+                ));
+            }
+            file::Found::Missing => {
+                file::create(&path)?;
+                file::inspect(&path)?
+            }
+            found => found,
+        };
+        let canonical =
+            std::fs::canonicalize(&path).map_err(|e| Error::store_file(&path, "open", e))?;
+        let writable = file::writable(&path);
+        let read_only = self.read_only || !writable;
+        if matches!(found, file::Found::Empty) && (read_only || !self.initialize_empty) {
+            return Err(Error::NotAStore {
+                path,
+                reason: NotAStoreReason::EmptyFile,
+                source: None,
+            });
+        }
+        let (writer, read_mode, first_reader) = if read_only {
+            // Look first without creating a `-wal` or `-shm` file, which a
+            // reader of a foreign WAL database would leave behind.
+            let probe_mode = file::ReadMode::for_store(&path, false);
+            let probe = file::open_read_only(&canonical, probe_mode)?;
+            match file::schema(&probe, &path)? {
+                file::Schema::Store => file::check_current(&probe, &path)?,
+                file::Schema::Empty => return Err(empty_database(path)),
+                file::Schema::Unfinished => {
+                    return Err(Error::NeedsMigration {
+                        path,
+                        reason: "its creation did not finish".to_owned(),
+                    })
+                }
+            }
+            let mode = file::ReadMode::for_store(&path, writable);
+            let conn = if mode == probe_mode {
+                probe
+            } else {
+                drop(probe);
+                file::open_read_only(&canonical, mode)?
+            };
+            (None, Some(mode), Some(Reader { conn }))
+        } else {
+            let conn = open_writer(&path, self.initialize_empty)?;
+            let writer = Writer {
+                reader: Reader { conn },
+                cache: TxnCache::default(),
+                data_version: 0,
+            };
+            (Some(Mutex::new(writer)), None, None)
+        };
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
@@ -143,13 +263,10 @@ impl StoreBuilder {
                 retention: self.retention,
                 last_prune: Mutex::new(None),
                 limits: self.limits,
-                writer: Mutex::new(Writer {
-                    reader: Reader { conn: writer },
-                    cache: TxnCache::default(),
-                    data_version: 0,
-                }),
+                writer,
+                read_mode,
                 writer_thread: Mutex::new(None),
-                readers: Mutex::new(Vec::new()),
+                readers: Mutex::new(first_reader.into_iter().collect()),
                 max_idle_readers: self.max_idle_readers,
                 schemas: SchemaCache::default(),
             }),
@@ -157,23 +274,42 @@ impl StoreBuilder {
     }
 }
 
-fn open_writer(path: &Path) -> Result<Connection> {
+fn empty_database(path: PathBuf) -> Error {
+    Error::NotAStore {
+        path,
+        reason: NotAStoreReason::EmptyDatabase,
+        source: None,
+    }
+}
+
+/// Opens the writer connection of a store file that passed
+/// [`file::inspect`]: checks what the database holds before setting
+/// anything up (a refused file is closed untouched), then sets up honker
+/// and runs the migrations.
+fn open_writer(path: &Path, initialize_empty: bool) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    match file::schema(&conn, path)? {
+        file::Schema::Store | file::Schema::Unfinished => {}
+        file::Schema::Empty if initialize_empty => {}
+        file::Schema::Empty => return Err(empty_database(path.to_path_buf())),
+    }
     honker_core::apply_default_pragmas(&conn)?;
     honker_core::attach_notify(&conn).map_err(honker_error)?;
     honker_core::attach_honker_functions(&conn)?;
     honker_core::bootstrap_honker_schema(&conn).map_err(honker_error)?;
+    migrate::migrate(&conn)?;
     Ok(conn)
 }
 
-fn open_reader(path: &Path) -> Result<Connection> {
+fn open_reader(inner: &Inner) -> Result<Connection> {
+    if let Some(mode) = inner.read_mode {
+        return file::open_read_only(&inner.canonical, mode);
+    }
     let conn = Connection::open_with_flags(
-        path,
+        &inner.path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     honker_core::apply_default_pragmas(&conn)?;
@@ -213,13 +349,61 @@ impl Inner {
 }
 
 impl Store {
-    /// Creates or opens the file at `path` with default options.
+    /// Opens the store at `path` with default options, creating it when no
+    /// file exists there; see [`StoreBuilder::open`].
     ///
     /// # Errors
     ///
     /// As [`StoreBuilder::open`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         StoreBuilder::default().open(path)
+    }
+
+    /// Opens the existing store at `path` read-only: every read works,
+    /// [`begin_write`](Store::begin_write) is refused, and nothing is
+    /// written to the file. Same as `Store::builder().read_only(true).open(path)`.
+    ///
+    /// A store this process cannot write, nor any process have open for
+    /// writing (no `-wal` file), is read as immutable: with no locks and no
+    /// `-wal`/`-shm` files, so it can be read in a read-only directory or
+    /// mount. Its change feed cannot be subscribed to then (nothing can
+    /// change it).
+    ///
+    /// # Errors
+    ///
+    /// As [`StoreBuilder::open`]; [`Error::StoreFile`] when no file exists at
+    /// `path`; [`Error::NeedsMigration`] when the file was written by an
+    /// older version of this library (opening it writable once migrates it).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::{GraphConfig, Store};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("graphs.db");
+    /// Store::open(&path)?.write(|tx| tx.define_graph_type("plain", GraphConfig::default()))?;
+    ///
+    /// let store = Store::open_read_only(&path)?;
+    /// assert_eq!(store.revision()?, 1);
+    /// let err = store.begin_write().err().expect("refused");
+    /// assert_eq!(err.to_string(), format!("store {} is read-only", path.display()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        StoreBuilder::default().read_only(true).open(path)
+    }
+
+    /// Whether the store was opened read-only (asked for, or because this
+    /// process cannot write the file or its directory).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.writer.is_none()
+    }
+
+    /// Whether the file can change under this handle, so that watching it
+    /// for commits makes sense: false for a store read as immutable.
+    pub(crate) fn is_watchable(&self) -> bool {
+        self.inner.read_mode != Some(file::ReadMode::Immutable)
     }
 
     /// Options for opening a store.
@@ -251,7 +435,8 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`Error::Sqlite`] if the write fails.
+    /// [`Error::ReadOnly`] on a read-only store; [`Error::Sqlite`] if the
+    /// write fails.
     pub fn prune(&self) -> Result<PruneReport> {
         let tx = self.begin_write()?;
         let report = crate::feed::prune(tx.conn(), &self.inner.retention)?;
@@ -267,16 +452,22 @@ impl Store {
     ///
     /// # Errors
     ///
+    /// [`Error::ReadOnly`] if the store was opened read-only;
     /// [`Error::WriteInProgress`] if this thread already holds a write
     /// transaction of this store (waiting would deadlock);
     /// [`Error::Sqlite`] if another process holds the file's write lock past
     /// the busy timeout (5 s).
     pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+        let Some(writer) = &self.inner.writer else {
+            return Err(Error::ReadOnly {
+                path: self.inner.path.clone(),
+            });
+        };
         let me = std::thread::current().id();
         if *lock(&self.inner.writer_thread) == Some(me) {
             return Err(Error::WriteInProgress);
         }
-        let mut guard = lock(&self.inner.writer);
+        let mut guard = lock(writer);
         run(&guard.reader.conn, "BEGIN IMMEDIATE")?;
         // Graphs and types resolved by earlier transactions stay valid until
         // another connection (another handle or process) commits.
@@ -311,7 +502,7 @@ impl Store {
         let reader = match pooled {
             Some(reader) => reader,
             None => Reader {
-                conn: open_reader(&self.inner.path)?,
+                conn: open_reader(&self.inner)?,
             },
         };
         run(&reader.conn, "BEGIN DEFERRED")?;

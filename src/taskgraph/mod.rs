@@ -283,7 +283,7 @@ impl TaskgraphsBuilder {
 
     /// Ensures the `taskgraph` graph type and its node and edge types in
     /// `store` (creating or updating them to the embedded schemas; a no-op
-    /// when they are up to date).
+    /// when they are up to date, and skipped on a read-only store).
     ///
     /// # Errors
     ///
@@ -291,7 +291,10 @@ impl TaskgraphsBuilder {
     /// fail an updated schema; [`Error::Sqlite`](crate::Error::Sqlite) on a
     /// storage failure.
     pub fn open(self, store: &Store) -> Result<Taskgraphs> {
-        store.write(schema::ensure)?;
+        // A read-only store is served as it is.
+        if !store.is_read_only() {
+            store.write(schema::ensure)?;
+        }
         Ok(Taskgraphs {
             dispatch: self.dispatch,
         })
