@@ -91,6 +91,11 @@ pub struct ChangeBatch {
     pub revision: u64,
     /// Its events, in the order the writes were made.
     pub events: Vec<ChangeEvent>,
+    /// Whether the store was changed around the engine (a plain SQLite
+    /// connection writing the identity tables, the graphs or the ACL)
+    /// since the batch before: those writes have no events, so a reader
+    /// that keeps state derived from the store must reload it.
+    pub outside_writes: bool,
 }
 
 impl ChangeBatch {
@@ -132,6 +137,7 @@ impl ChangeBatch {
         Ok(ChangeBatch {
             revision: wire.revision,
             events,
+            outside_writes: wire.outside_writes,
         })
     }
 }
@@ -152,6 +158,8 @@ struct Group {
 struct WireBatch {
     revision: u64,
     events: Vec<Group>,
+    #[serde(default)]
+    outside_writes: bool,
 }
 
 #[derive(Serialize)]
@@ -168,9 +176,20 @@ struct Notification<'a> {
 pub(crate) struct Outbox {
     groups: Vec<Group>,
     count: usize,
+    /// The store was written around the engine before this transaction.
+    outside_writes: bool,
 }
 
 impl Outbox {
+    /// An empty outbox for a transaction that begins after writes made
+    /// around the engine (`outside_writes`) or not.
+    pub(crate) fn after(outside_writes: bool) -> Self {
+        Outbox {
+            outside_writes,
+            ..Outbox::default()
+        }
+    }
+
     /// Whether no change has been recorded.
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
@@ -230,6 +249,11 @@ impl Outbox {
 const BUMP_REVISION: &str =
     "UPDATE _alknet_meta SET value = value + 1 WHERE key = 'revision' RETURNING value";
 const READ_REVISION: &str = "SELECT value FROM _alknet_meta WHERE key = 'revision'";
+const PUBLISH_EPOCH: &str = "UPDATE _alknet_meta
+     SET value = (SELECT value FROM _alknet_meta WHERE key = 'epoch')
+     WHERE key = 'published_epoch'";
+const READ_EPOCHS: &str = "SELECT (SELECT value FROM _alknet_meta WHERE key = 'epoch')
+     IS NOT (SELECT value FROM _alknet_meta WHERE key = 'published_epoch')";
 // These are the statements honker-core 0.5's `honker_stream_publish()` and
 // `notify()` run. Calling the SQL functions instead re-prepares their insert
 // on every commit (the functions get a fresh connection handle each call,
@@ -259,7 +283,8 @@ pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
         .prepare_cached(BUMP_REVISION)?
         .query_row([], |row| row.get(0))?;
     let revision = revision as u64;
-    let stream_payload = encode_batch(revision, &outbox.groups);
+    conn.prepare_cached(PUBLISH_EPOCH)?.execute([])?;
+    let stream_payload = encode_batch(revision, &outbox.groups, outbox.outside_writes);
     let offset: i64 = conn
         .prepare_cached(PUBLISH)?
         .query_row(rusqlite::params![CHANGE_TOPIC, stream_payload], |row| {
@@ -278,15 +303,36 @@ pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
     Ok(revision)
 }
 
-/// The stream payload: `{"revision": R, "events": [groups…]}`.
-fn encode_batch(revision: u64, events: &[Group]) -> String {
+/// The stream payload: `{"revision": R, "events": [groups…]}`, with
+/// `"outside_writes": true` after writes made around the engine.
+fn encode_batch(revision: u64, events: &[Group], outside_writes: bool) -> String {
     #[derive(Serialize)]
     struct Batch<'a> {
         revision: u64,
         events: &'a [Group],
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        outside_writes: bool,
     }
     // Serializing plain strings and enums into a String cannot fail.
-    serde_json::to_string(&Batch { revision, events }).unwrap_or_default()
+    serde_json::to_string(&Batch {
+        revision,
+        events,
+        outside_writes,
+    })
+    .unwrap_or_default()
+}
+
+/// Whether the store was written around the engine since its last commit:
+/// its write epoch (bumped by triggers on every row change to the identity
+/// tables, the graphs and the ACL) is past the epoch that commit recorded.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on a storage failure.
+pub(crate) fn written_outside(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(READ_EPOCHS)?
+        .query_row([], |row| row.get::<_, bool>(0))?)
 }
 
 #[cfg(test)]
@@ -302,12 +348,24 @@ mod tests {
         outbox.in_graph(EntityKind::Node, ChangeOp::Create, "g", "c");
         outbox.in_graph_type(EntityKind::NodeType, ChangeOp::Update, Some("t"), "n");
         assert_eq!(outbox.groups.len(), 4);
-        let payload = encode_batch(3, &outbox.groups);
+        let payload = encode_batch(3, &outbox.groups, false);
+        assert!(!payload.contains("outside_writes"), "{payload}");
         let batch = ChangeBatch::from_payload(&payload).unwrap();
+        assert!(!batch.outside_writes);
         let keys: Vec<&str> = batch.events.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "a-b", "c", "n"]);
         assert_eq!(batch.events[4].graph_type.as_deref(), Some("t"));
         assert_eq!(batch.events[4].graph, None);
+    }
+
+    #[test]
+    fn a_batch_after_outside_writes_says_so() {
+        let payload = encode_batch(4, &[], true);
+        assert_eq!(
+            payload,
+            r#"{"revision":4,"events":[],"outside_writes":true}"#
+        );
+        assert!(ChangeBatch::from_payload(&payload).unwrap().outside_writes);
     }
 
     #[test]

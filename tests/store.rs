@@ -47,7 +47,7 @@ fn open_creates_the_schema_and_reopening_keeps_the_data() {
     let store = Store::open(dir.path().join("test.db")).unwrap();
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
-    assert_eq!(read.schema_version().unwrap(), 2);
+    assert_eq!(read.schema_version().unwrap(), 3);
     assert_eq!(read.node_count("acme").unwrap(), 3);
 }
 
@@ -69,14 +69,14 @@ fn a_file_from_a_newer_version_is_refused() {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: 2
+                supported: 3
             }
         ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "database schema version 99 is newer than this library supports (2); upgrade alknet-graphs"
+        "database schema version 99 is newer than this library supports (3); upgrade alknet-graphs"
     );
 }
 
@@ -560,7 +560,7 @@ fn an_empty_file_is_refused_unchanged_until_initialized() {
     assert_eq!(err.to_string(), expected);
 
     let store = Store::builder().initialize_empty(true).open(&path).unwrap();
-    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 2);
+    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 3);
     people(&store, GraphConfig::directed());
     drop(store);
     // Now a store, it opens with the defaults.
@@ -713,7 +713,7 @@ fn a_read_only_store_serves_every_read_and_refuses_writes() {
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
     assert_eq!(read.revision().unwrap(), revision);
-    assert_eq!(read.schema_version().unwrap(), 2);
+    assert_eq!(read.schema_version().unwrap(), 3);
     assert_eq!(
         read.node("acme", "ada").unwrap().unwrap().attributes["name"],
         "Ada"
@@ -776,7 +776,7 @@ fn a_read_only_store_with_an_older_schema_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "store {} must be migrated (its schema version is 1, this library's is 2); open it writable once to migrate it",
+            "store {} must be migrated (its schema version is 1, this library's is 3); open it writable once to migrate it",
             path.display()
         )
     );
@@ -867,4 +867,64 @@ fn threads_creating_the_same_new_store_at_once_all_open_it() {
         names.iter().all(|name| name.starts_with("fresh.db")),
         "{names:?}"
     );
+}
+
+/// The last change batch on the stream.
+fn last_batch(store: &Store) -> alknet_graphs::ChangeBatch {
+    let payload: String = raw(store)
+        .query_row(
+            "SELECT payload FROM _honker_stream ORDER BY offset DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    alknet_graphs::ChangeBatch::from_payload(&payload).unwrap()
+}
+
+#[test]
+fn a_write_around_the_engine_is_flagged_in_the_next_batch() {
+    let (_dir, store) = store();
+    let mut acl = alknet_graphs::acl::Acl::open(&store).unwrap();
+    let principal =
+        alknet_graphs::acl::Principal::new("ada", alknet_graphs::acl::IdentityType::Account);
+    acl.add_principal(&principal).unwrap();
+    assert!(!last_batch(&store).outside_writes);
+    // A plain SQLite connection raises ada: no event says so.
+    raw(&store)
+        .execute(
+            r#"UPDATE nodes SET attributes = json_set(attributes, '$.scopes', json('["admin"]')) WHERE key = 'ada'"#,
+            [],
+        )
+        .unwrap();
+    acl.add_principal(&alknet_graphs::acl::Principal::new(
+        "bob",
+        alknet_graphs::acl::IdentityType::Account,
+    ))
+    .unwrap();
+    assert!(last_batch(&store).outside_writes, "the next batch says so");
+    acl.add_principal(&alknet_graphs::acl::Principal::new(
+        "cy",
+        alknet_graphs::acl::IdentityType::Account,
+    ))
+    .unwrap();
+    assert!(!last_batch(&store).outside_writes, "and only the next one");
+    // Rows outside the identity tables and the ACL do not count.
+    store
+        .write(|tx| {
+            tx.define_graph_type("plain", alknet_graphs::GraphConfig::default())?;
+            tx.define_node_type("plain", "n", &serde_json::json!({}))?;
+            tx.create_graph("g", "plain")?;
+            tx.add_node("g", "a", "n", &serde_json::json!({}))
+        })
+        .unwrap();
+    raw(&store)
+        .execute(
+            "UPDATE nodes SET attributes = '{\"x\": 1}' WHERE key = 'a'",
+            [],
+        )
+        .unwrap();
+    store
+        .write(|tx| tx.add_node("g", "b", "n", &serde_json::json!({})))
+        .unwrap();
+    assert!(!last_batch(&store).outside_writes);
 }

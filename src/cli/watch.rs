@@ -210,6 +210,7 @@ mod tests {
     #[test]
     fn a_batch_is_one_line() {
         let batch = ChangeBatch {
+            outside_writes: false,
             revision: 7,
             events: vec![
                 event(EntityKind::Node, ChangeOp::Create, Some("g"), "a"),
@@ -221,6 +222,7 @@ mod tests {
             r#"revision 7: create node a in g; delete edge "a b" in g"#
         );
         let many = ChangeBatch {
+            outside_writes: false,
             revision: 8,
             events: (0..10)
                 .map(|i| {

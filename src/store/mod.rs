@@ -480,11 +480,14 @@ impl Store {
             guard.cache.clear();
             guard.data_version = data_version;
         }
+        // Writes made around the engine since its last commit are flagged
+        // in this transaction's batch, so readers of the feed reload.
+        let outside_writes = crate::outbox::written_outside(&guard.reader.conn)?;
         *lock(&self.inner.writer_thread) = Some(me);
         Ok(WriteTxn {
             inner: &self.inner,
             guard,
-            outbox: Outbox::default(),
+            outbox: Outbox::after(outside_writes),
             schemas: TxnSchemas::default(),
             domain: false,
             open: true,
