@@ -36,7 +36,9 @@ fn fp(i: usize) -> String {
 }
 
 fn peer_token(i: usize) -> AuthToken {
-    AuthToken::new(format!("alk_peer_token_{i}_0123456789abcdef0123456789abcdef"))
+    AuthToken::new(format!(
+        "alk_peer_token_{i}_0123456789abcdef0123456789abcdef"
+    ))
 }
 
 fn scopes(mask: u8) -> Vec<String> {
@@ -69,15 +71,41 @@ impl Until {
 #[derive(Debug, Clone)]
 enum Op {
     // The domain handles.
-    Principal { id: usize, kind: u8, scopes: u8 },
+    Principal {
+        id: usize,
+        kind: u8,
+        scopes: u8,
+    },
     RemovePrincipal(usize),
-    Delegate { from: Option<usize>, to: usize, scopes: u8, until: Until },
-    Revoke { from: Option<usize>, to: usize },
-    Member { member: usize, group: usize, until: Until },
-    Unmember { member: usize, group: usize },
-    Peer { id: usize, scopes: u8 },
+    Delegate {
+        from: Option<usize>,
+        to: usize,
+        scopes: u8,
+        until: Until,
+    },
+    Revoke {
+        from: Option<usize>,
+        to: usize,
+    },
+    Member {
+        member: usize,
+        group: usize,
+        until: Until,
+    },
+    Unmember {
+        member: usize,
+        group: usize,
+    },
+    Peer {
+        id: usize,
+        scopes: u8,
+    },
     RemovePeer(usize),
-    Key { owner: usize, scopes: u8, until: Until },
+    Key {
+        owner: usize,
+        scopes: u8,
+        until: Until,
+    },
     RevokeKey(usize),
     EnableKey(usize, bool),
     // Generic metagraph writes to the ACL graph: always refused.
@@ -88,7 +116,10 @@ enum Op {
     // Plain SQL around the engine.
     RawMalformed,
     RawRepair,
-    RawRevoke { from: Option<usize>, to: usize },
+    RawRevoke {
+        from: Option<usize>,
+        to: usize,
+    },
     RawLower(usize),
     RawRemovePeer(usize),
 }
@@ -162,7 +193,12 @@ struct Committed {
 fn strings(value: Option<&Value>) -> BTreeSet<String> {
     value
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -218,7 +254,9 @@ fn committed(store: &Store, t: i64) -> Committed {
         )
         .unwrap();
     let rows: Vec<(String, String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -259,7 +297,16 @@ fn committed(store: &Store, t: i64) -> Committed {
         .prepare("SELECT key_hash, owner_id, scopes, enabled, expires_at, revoked_at FROM api_keys")
         .unwrap();
     let rows: Vec<(String, String, String, bool, Option<i64>, Option<i64>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -288,7 +335,10 @@ impl Committed {
         let (own, _, _) = self.peers.get(id)?;
         let mut all = own.clone();
         let binds = self.acl.principals.get(id).is_some_and(|p| {
-            matches!(p.identity_type, IdentityType::Account | IdentityType::Service)
+            matches!(
+                p.identity_type,
+                IdentityType::Account | IdentityType::Service
+            )
         });
         if binds {
             all.extend(self.principal(id, t).unwrap_or_default());
@@ -297,13 +347,20 @@ impl Committed {
     }
 
     fn by_fingerprint(&self, fingerprint: &str, t: i64) -> Option<(String, BTreeSet<String>)> {
-        let (id, _) = self.peers.iter().find(|(_, (_, fps, _))| fps.iter().any(|f| f == fingerprint))?;
+        let (id, _) = self
+            .peers
+            .iter()
+            .find(|(_, (_, fps, _))| fps.iter().any(|f| f == fingerprint))?;
         Some((id.clone(), self.peer(id, t)?))
     }
 
     fn by_token(&self, token: &AuthToken, t: i64) -> Option<(String, BTreeSet<String>)> {
         let hash = token.hash();
-        if let Some((id, _)) = self.peers.iter().find(|(_, (_, _, h))| h.as_deref() == Some(hash.as_str())) {
+        if let Some((id, _)) = self
+            .peers
+            .iter()
+            .find(|(_, (_, _, h))| h.as_deref() == Some(hash.as_str()))
+        {
             return Some((id.clone(), self.peer(id, t)?));
         }
         let (owner, scopes, usable) = self.keys.get(&hash)?;
@@ -328,18 +385,34 @@ fn check(
     let got = got.map(|i| (i.id, i.scopes.into_iter().collect::<BTreeSet<String>>()));
     if let Some((id, scopes)) = &got {
         let Some((want_id, allowed)) = &before else {
-            return Err(TestCaseError::fail(format!("{what}: resolved {id} {scopes:?}; the model grants nothing")));
+            return Err(TestCaseError::fail(format!(
+                "{what}: resolved {id} {scopes:?}; the model grants nothing"
+            )));
         };
         prop_assert_eq!(id, want_id, "{}", what);
-        prop_assert!(scopes.is_subset(allowed), "{}: {:?} is more than the model's {:?}", what, scopes, allowed);
+        prop_assert!(
+            scopes.is_subset(allowed),
+            "{}: {:?} is more than the model's {:?}",
+            what,
+            scopes,
+            allowed
+        );
     }
     if exact {
         if let Some((want_id, floor)) = &after {
             let Some((id, scopes)) = &got else {
-                return Err(TestCaseError::fail(format!("{what}: resolved nothing; the model grants {want_id} {floor:?}")));
+                return Err(TestCaseError::fail(format!(
+                    "{what}: resolved nothing; the model grants {want_id} {floor:?}"
+                )));
             };
             prop_assert_eq!(id, want_id, "{}", what);
-            prop_assert!(floor.is_subset(scopes), "{}: {:?} is less than the model's {:?}", what, scopes, floor);
+            prop_assert!(
+                floor.is_subset(scopes),
+                "{}: {:?} is less than the model's {:?}",
+                what,
+                scopes,
+                floor
+            );
         }
     }
     Ok(())

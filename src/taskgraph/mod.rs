@@ -27,10 +27,13 @@
 //!   [`dependents`](Taskgraphs::dependents)) walk the edge indexes.
 //!
 //! Every operation takes the transaction (or read snapshot) to run in, so a
-//! caller can combine several in one atomic write. Writes made to a
-//! taskgraph through the plain [`WriteTxn`](crate::WriteTxn) API are validated by the
-//! schemas but bypass the status rules; [`Taskgraphs::promote`] restores
-//! the ready invariant after such writes.
+//! caller can combine several in one atomic write. A taskgraph is written
+//! only through this API: a generic [`WriteTxn`](crate::WriteTxn) write to
+//! one (or to the `taskgraph` types) is refused with
+//! [`Error::Protected`](crate::Error::Protected), and
+//! [`Taskgraphs::import_graphology`] holds a whole document to the status
+//! rules. [`Taskgraphs::promote`] restores the ready invariant after rows
+//! changed around the engine.
 //!
 //! # Example
 //!

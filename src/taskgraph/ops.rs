@@ -527,8 +527,8 @@ impl Taskgraphs {
         }
     }
 
-    /// Restores the ready invariant over the whole graph, after writes that
-    /// went around this API: every pending task whose dependencies are all
+    /// Restores the ready invariant over the whole graph, after rows
+    /// changed around the engine: every pending task whose dependencies are all
     /// done becomes ready (with a job), every ready task with a dependency
     /// not done goes back to pending. Returns the tasks made ready.
     ///

@@ -14,8 +14,10 @@
 //! types must all be accepted by the input; an `integer` is a `number`). A
 //! rejected edge names every missing or mismatched property. The rule is
 //! checked by [`Workflows::connect`] and, for every edge in and out, by
-//! [`Workflows::replace_operation`]; [`Workflows::check`] finds edges that
-//! break it after writes made around this API.
+//! [`Workflows::replace_operation`] and [`Workflows::import_graphology`];
+//! a generic [`WriteTxn`](crate::WriteTxn) write to a workflow is refused with
+//! [`Error::Protected`](crate::Error::Protected). [`Workflows::check`]
+//! finds edges that break the rule after rows changed around the engine.
 //!
 //! The check reads the top level of the two schemas only: `required`,
 //! `properties` and each property's `type` (a string or an array of
@@ -550,8 +552,8 @@ impl Workflows {
         Ok(imported)
     }
 
-    /// Every edge of `graph` that breaks the flow rule (after writes made
-    /// around this API), in key order.
+    /// Every edge of `graph` that breaks the flow rule (after rows changed
+    /// around the engine), in key order.
     ///
     /// # Errors
     ///
