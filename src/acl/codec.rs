@@ -20,7 +20,7 @@ const PAGE: usize = 10_000;
 
 /// Prefix of resource node keys; tokens hold no spaces, so a resource key
 /// never equals a principal's (an identity id).
-const RESOURCE_KEY_PREFIX: &str = "resource ";
+pub(crate) const RESOURCE_KEY_PREFIX: &str = "resource ";
 
 /// The node key of a resource: `resource repo/alknet`.
 pub(crate) fn resource_key(name: &str) -> String {
