@@ -291,10 +291,13 @@ impl Acl {
     /// # Errors
     ///
     /// [`Error::Invalid`] for a bad identity id, scope, resource name or
-    /// action; [`Error::AlreadyExists`] if the identity id is taken.
+    /// action, or for an org or a role whose identity id is a peer's (a
+    /// peer binds only to an account or service principal);
+    /// [`Error::AlreadyExists`] if the identity id is taken.
     pub fn add_principal(&mut self, principal: &Principal) -> Result<u64> {
         check_principal(principal)?;
         self.write(|tx, _, _| {
+            crate::identity::refuse_peer_binding(tx, principal)?;
             let attributes = codec::principal_attributes(principal)?;
             tx.add_node(GRAPH, &principal.identity_id, PRINCIPAL, &attributes)?;
             Ok(Mutation::Principal(principal.clone()))
@@ -309,7 +312,8 @@ impl Acl {
     ///
     /// As [`add_principal`](Acl::add_principal); [`Error::NotFound`] if
     /// there is no such principal; [`Error::Invalid`] if it has members and
-    /// would no longer be an org or a role.
+    /// would no longer be an org or a role, or if it would be an org or a
+    /// role while a peer has its identity id.
     pub fn update_principal(&mut self, principal: &Principal) -> Result<u64> {
         check_principal(principal)?;
         self.write(|tx, state, _| {
@@ -325,6 +329,7 @@ impl Acl {
                     ),
                 ));
             }
+            crate::identity::refuse_peer_binding(tx, principal)?;
             tx.replace_node(GRAPH, id, &codec::principal_attributes(principal)?)?;
             Ok(Mutation::Principal(principal.clone()))
         })
