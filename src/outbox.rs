@@ -252,8 +252,8 @@ const READ_REVISION: &str = "SELECT value FROM _alknet_meta WHERE key = 'revisio
 const PUBLISH_EPOCH: &str = "UPDATE _alknet_meta
      SET value = (SELECT value FROM _alknet_meta WHERE key = 'epoch')
      WHERE key = 'published_epoch'";
-const READ_EPOCHS: &str = "SELECT (SELECT value FROM _alknet_meta WHERE key = 'epoch')
-     IS NOT (SELECT value FROM _alknet_meta WHERE key = 'published_epoch')";
+const READ_EPOCHS: &str = "SELECT (SELECT value FROM _alknet_meta WHERE key = 'epoch'),
+     (SELECT value FROM _alknet_meta WHERE key = 'published_epoch')";
 // These are the statements honker-core 0.5's `honker_stream_publish()` and
 // `notify()` run. Calling the SQL functions instead re-prepares their insert
 // on every commit (the functions get a fresh connection handle each call,
@@ -330,9 +330,21 @@ fn encode_batch(revision: u64, events: &[Group], outside_writes: bool) -> String
 ///
 /// [`Error::Sqlite`] on a storage failure.
 pub(crate) fn written_outside(conn: &Connection) -> Result<bool> {
-    Ok(conn
+    Ok(outside_epoch(conn)?.is_some())
+}
+
+/// The write epoch when the store was written around the engine since its
+/// last commit, else `None`. A reader that reloaded for one epoch need not
+/// reload again until it moves.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on a storage failure.
+pub(crate) fn outside_epoch(conn: &Connection) -> Result<Option<i64>> {
+    let (epoch, published): (Option<i64>, Option<i64>) = conn
         .prepare_cached(READ_EPOCHS)?
-        .query_row([], |row| row.get::<_, bool>(0))?)
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(epoch.filter(|_| epoch != published))
 }
 
 #[cfg(test)]

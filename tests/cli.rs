@@ -1412,6 +1412,17 @@ fn bad_peer_input_is_rejected_clearly_and_changes_nothing() {
 #[test]
 fn api_keys_print_their_token_once_and_stop_resolving_when_revoked() {
     let env = Env::init();
+    // A key's owner must exist and hold what the key grants.
+    env.ok(&[
+        "peer",
+        "add",
+        "build-01",
+        "--scope",
+        "deploy",
+        "--resource",
+        "repo:write",
+    ]);
+    env.ok(&["peer", "add", "ada"]);
     let created = env.ok(&[
         "apikey",
         "create",

@@ -180,12 +180,18 @@ fn now() -> i64 {
 // ---------------------------------------------------------------------------
 // The naive model of the committed rows
 
+/// A peer's own scopes, fingerprints and token hash.
+type PeerRow = (BTreeSet<String>, Vec<String>, Option<String>);
+
+/// An API key's hash, owner, scopes, `enabled`, `expires_at`, `revoked_at`.
+type KeyRow = (String, String, String, bool, Option<i64>, Option<i64>);
+
 struct Committed {
     acl: acl_model::Model,
     /// Whether every ACL row decodes (otherwise the provider may serve less).
     acl_loads: bool,
     /// peer id → (own scopes, fingerprints, token hash).
-    peers: BTreeMap<String, (BTreeSet<String>, Vec<String>, Option<String>)>,
+    peers: BTreeMap<String, PeerRow>,
     /// key hash → (owner, scopes, usable).
     keys: BTreeMap<String, (String, BTreeSet<String>, bool)>,
 }
@@ -296,7 +302,7 @@ fn committed(store: &Store, t: i64) -> Committed {
     let mut stmt = conn
         .prepare("SELECT key_hash, owner_id, scopes, enabled, expires_at, revoked_at FROM api_keys")
         .unwrap();
-    let rows: Vec<(String, String, String, bool, Option<i64>, Option<i64>)> = stmt
+    let rows: Vec<KeyRow> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
@@ -596,12 +602,12 @@ proptest! {
             let after = committed(&store, t1);
             let exact = before.acl_loads;
             let mut answers = answers.into_iter();
-            for i in 0..IDS.len() {
-                let what = format!("step {step} ({op:?}): fingerprint of {}", IDS[i]);
+            for (i, id) in IDS.iter().enumerate() {
+                let what = format!("step {step} ({op:?}): fingerprint of {id}");
                 check(&what, answers.next().flatten(), before.by_fingerprint(&fp(i), t0), after.by_fingerprint(&fp(i), t1), exact)?;
             }
-            for i in 0..IDS.len() {
-                let what = format!("step {step} ({op:?}): token of peer {}", IDS[i]);
+            for (i, id) in IDS.iter().enumerate() {
+                let what = format!("step {step} ({op:?}): token of peer {id}");
                 check(&what, answers.next().flatten(), before.by_token(&peer_token(i), t0), after.by_token(&peer_token(i), t1), exact)?;
             }
             for (k, token) in tokens.iter().enumerate() {

@@ -102,6 +102,10 @@ fn peers_resolve_by_fingerprint_and_token() {
 fn api_keys_resolve_until_disabled_revoked_or_expired() {
     let (_dir, store) = store();
     let ids = SqliteIdentityProvider::open(&store).unwrap();
+    // A key's owner must exist and hold what the key grants.
+    ids.insert_peer(PeerEntry::new("alice").scopes(["deploy"]))
+        .unwrap();
+    ids.insert_peer(PeerEntry::new("bob")).unwrap();
     let (key, token) = ids
         .create_api_key(NewApiKey::new("deploy script", "alice").scopes(["deploy"]))
         .unwrap();
@@ -124,7 +128,8 @@ fn api_keys_resolve_until_disabled_revoked_or_expired() {
     let revoked = ids.revoke_api_key(&key.id).unwrap();
     assert!(revoked.revoked_at.is_some());
     assert_eq!(ids.resolve_from_token(&token), None);
-    ids.set_api_key_enabled(&key.id, true).unwrap();
+    let err = ids.set_api_key_enabled(&key.id, true).unwrap_err();
+    assert_eq!(err.kind(), "invalid", "{err}");
     assert_eq!(ids.resolve_from_token(&token), None, "revocation is final");
 
     // Expiry needs no write.

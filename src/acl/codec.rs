@@ -20,7 +20,7 @@ const PAGE: usize = 10_000;
 
 /// Prefix of resource node keys; tokens hold no spaces, so a resource key
 /// never equals a principal's (an identity id).
-const RESOURCE_KEY_PREFIX: &str = "resource ";
+pub(crate) const RESOURCE_KEY_PREFIX: &str = "resource ";
 
 /// The node key of a resource: `resource repo/alknet`.
 pub(crate) fn resource_key(name: &str) -> String {
@@ -316,6 +316,25 @@ pub(crate) fn load_all(reader: &Reader) -> Result<(AclGraph, Vec<Error>)> {
     Ok((graph, rejected))
 }
 
+/// The identity type of the principal `identity_id`, read as the store
+/// holds it now; `None` when there is no such principal (or no `acl`
+/// graph), or its type does not decode.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on a storage failure.
+pub(crate) fn principal_type(reader: &Reader, identity_id: &str) -> Result<Option<IdentityType>> {
+    let node = match reader.node(GRAPH, identity_id) {
+        Ok(node) => node,
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e),
+    };
+    Ok(node
+        .filter(|node| node.node_type == PRINCIPAL)
+        .and_then(|node| node.attributes.get("identity_type").cloned())
+        .and_then(|t| serde_json::from_value(t).ok()))
+}
+
 /// The current rows of some nodes and edges of the `acl` graph (`None`:
 /// absent), read to be applied to an [`AclGraph`] later, outside the
 /// read transaction.
@@ -323,13 +342,6 @@ pub(crate) fn load_all(reader: &Reader) -> Result<(AclGraph, Vec<Error>)> {
 pub(crate) struct AclRows {
     nodes: Vec<(String, Option<Node>)>,
     edges: Vec<(String, Option<Edge>)>,
-}
-
-impl AclRows {
-    /// The keys of the nodes read.
-    pub(crate) fn node_keys(&self) -> impl Iterator<Item = &String> {
-        self.nodes.iter().map(|(key, _)| key)
-    }
 }
 
 /// Reads the nodes and edges with these keys as the store holds them now.

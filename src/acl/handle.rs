@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::codec::{self, resource_key};
 use super::explain::Explanation;
+use super::follow::AclFollower;
 use super::model::{
     AclEdge, Action, ActionGrant, Delegation, Membership, Permission, Principal, Resource,
     Resources,
@@ -16,7 +17,7 @@ use super::scope::{resource_type_problem, token_problem};
 use super::snapshot::{edge_entity, node_entity, AclGraph};
 use super::{check::Identity, schema, BELONGS_TO, DELEGATES, GRAPH, PRINCIPAL, RESOURCE};
 use crate::time::now_ms;
-use crate::{Entity, Error, NewEdge, Reader, Result, Store, WriteTxn};
+use crate::{Entity, Error, NewEdge, Result, Store, WriteTxn};
 
 /// Options for opening an [`Acl`].
 ///
@@ -57,8 +58,10 @@ impl AclBuilder {
         if !store.is_read_only() {
             store.write(schema::ensure)?;
         }
+        let now = now_ms();
+        let mut state = AclFollower::new(self.max_depth, now);
         let read = store.begin_read()?;
-        let state = State::load(&read, self.max_depth, now_ms())?;
+        state.catch_up(&read, now)?;
         drop(read);
         Ok(Acl {
             store: store.clone(),
@@ -116,69 +119,15 @@ pub struct Acl {
     store: Store,
     actor: Option<String>,
     max_depth: u32,
-    state: State,
+    state: AclFollower,
 }
 
-/// The graph in memory, its resolution, and the store revision they reflect.
-struct State {
-    graph: AclGraph,
-    resolution: Resolution,
-    revision: u64,
-}
-
-/// A revision no store reaches: forces a reload.
-const STALE: u64 = u64::MAX;
-
-impl State {
-    fn load(reader: &Reader, max_depth: u32, now: i64) -> Result<State> {
-        let graph = codec::load(reader)?;
-        let resolution = graph.resolver().max_depth(max_depth).resolve_all(now);
-        Ok(State {
-            revision: reader.revision()?,
-            graph,
-            resolution,
-        })
-    }
-
-    fn effective_at(&self, max_depth: u32, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
-        if self.resolution.covers(&self.graph, identity_id, t) {
-            return self.resolution.effective(&self.graph, identity_id);
-        }
-        self.graph
-            .resolver()
-            .max_depth(max_depth)
-            .effective_at(identity_id, t)
-    }
-
-    fn require_principal(&self, identity_id: &str) -> Result<&Principal> {
-        self.graph
-            .principal(identity_id)
-            .ok_or_else(|| Error::NotFound {
-                entity: node_entity(identity_id),
-            })
-    }
-
-    fn require_edge(&self, edge: &AclEdge) -> Result<String> {
-        self.graph
-            .find_edge(edge)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::NotFound {
-                entity: edge_entity(&edge.key()),
-            })
-    }
-
-    fn refuse_existing(&self, edge: &AclEdge) -> Result<()> {
-        match self.graph.find_edge(edge) {
-            Some(key) => Err(Error::AlreadyExists {
-                entity: edge_entity(key),
-            }),
-            None => Ok(()),
-        }
-    }
-}
+/// What a write's checks read: the graph in memory, caught up with the
+/// write transaction.
+pub(super) type State = AclFollower;
 
 /// A committed write, as it applies to the graph in memory.
-enum Mutation {
+pub(super) enum Mutation {
     Principal(Principal),
     RemovePrincipal(String),
     Resource(Resource),
@@ -192,9 +141,10 @@ impl fmt::Debug for Acl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acl")
             .field("path", &self.store.path())
-            .field("revision", &self.state.revision)
-            .field("principals", &self.state.graph.principal_count())
-            .field("edges", &self.state.graph.edge_count())
+            .field("revision", &self.state.revision())
+            .field("principals", &self.state.graph().principal_count())
+            .field("edges", &self.state.graph().edge_count())
+            .field("error", &self.state.error())
             .field("max_depth", &self.max_depth)
             .finish()
     }
@@ -239,37 +189,66 @@ impl Acl {
 
     /// The store revision the graph in memory reflects.
     pub fn revision(&self) -> u64 {
-        self.state.revision
+        self.state.revision()
     }
 
-    /// The graph in memory.
+    /// The graph in memory: empty while [`last_error`](Acl::last_error)
+    /// is set.
     pub fn graph(&self) -> &AclGraph {
-        &self.state.graph
+        self.state.graph()
     }
 
     /// Every principal's effective grant at [`Resolution::at`], as kept up
     /// to date by writes and [`refresh`](Acl::refresh).
     pub fn resolution(&self) -> &Resolution {
-        &self.state.resolution
+        self.state.resolution()
     }
 
-    /// Catches up with writes made by other handles or processes (a full
-    /// reload when the store revision moved) and moves the resolution to
-    /// the current time. Returns whether it reloaded.
+    /// Why the last catch-up with the store failed, if it did. Until a
+    /// later [`refresh`](Acl::refresh) or write catches up, the handle
+    /// **fails closed**: its graph is empty, so every read
+    /// ([`effective`](Acl::effective), [`identity`](Acl::identity),
+    /// [`explain`](Acl::explain), …) answers as for an unknown principal,
+    /// and never with a grant the store may no longer hold.
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{Acl, IdentityType, Principal};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("acl.db"))?;
+    /// let mut acl = Acl::open(&store)?;
+    /// acl.add_principal(&Principal::new("alice", IdentityType::Account).scopes(["s"]))?;
+    /// assert_eq!(acl.last_error(), None);
+    /// assert!(acl.refresh().is_ok());
+    /// assert!(acl.effective("alice").unwrap().has_scope("s"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn last_error(&self) -> Option<&str> {
+        self.state.error()
+    }
+
+    /// Catches up with writes made by other handles or processes and moves
+    /// the resolution to the current time. It applies the ACL nodes and
+    /// edges the change stream names since the last catch-up, re-resolving
+    /// only the principals downstream of them, and loads the whole graph
+    /// when the stream cannot be followed (pruned or undecodable batches,
+    /// a change to the ACL's graph or types) or the named rows do not
+    /// apply. Returns whether the store had moved on.
     ///
     /// # Errors
     ///
-    /// As [`AclBuilder::open`].
+    /// [`Error::Invalid`] or [`Error::Corrupt`] for a stored ACL row that
+    /// does not decode (a principal whose `identity_id` is not its key, a
+    /// resource whose key is not `resource <type>[/<id>]`, …);
+    /// [`Error::Sqlite`] on a storage failure. The handle then fails
+    /// closed (see [`last_error`](Acl::last_error)) until a later catch-up
+    /// succeeds.
     pub fn refresh(&mut self) -> Result<bool> {
-        let now = now_ms();
+        let before = self.state.revision();
         let read = self.store.begin_read()?;
-        let reload = read.revision()? != self.state.revision;
-        if reload {
-            self.state = State::load(&read, self.max_depth, now)?;
-        } else {
-            self.state.resolution.advance(&self.state.graph, now);
-        }
-        Ok(reload)
+        self.state.catch_up(&read, now_ms())?;
+        Ok(self.state.revision() != before)
     }
 
     // -- reads ---------------------------------------------------------------
@@ -289,7 +268,7 @@ impl Acl {
     /// O(g) for a grant of g entries when served from memory; otherwise as
     /// [`Resolver::effective_at`](super::Resolver::effective_at).
     pub fn effective_at(&self, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
-        self.state.effective_at(self.max_depth, identity_id, t)
+        self.state.effective_at(identity_id, t)
     }
 
     /// The principal's effective grant now as the flat [`Identity`] the
@@ -314,7 +293,7 @@ impl Acl {
         t: i64,
     ) -> Option<Explanation> {
         self.state
-            .graph
+            .graph()
             .resolver()
             .max_depth(self.max_depth)
             .explain_at(identity_id, permission, t)
@@ -327,10 +306,13 @@ impl Acl {
     /// # Errors
     ///
     /// [`Error::Invalid`] for a bad identity id, scope, resource name or
-    /// action; [`Error::AlreadyExists`] if the identity id is taken.
+    /// action, or for an org or a role whose identity id is a peer's (a
+    /// peer binds only to an account or service principal);
+    /// [`Error::AlreadyExists`] if the identity id is taken.
     pub fn add_principal(&mut self, principal: &Principal) -> Result<u64> {
         check_principal(principal)?;
         self.write(|tx, _, _| {
+            crate::identity::refuse_peer_binding(tx, principal)?;
             let attributes = codec::principal_attributes(principal)?;
             tx.add_node(GRAPH, &principal.identity_id, PRINCIPAL, &attributes)?;
             Ok(Mutation::Principal(principal.clone()))
@@ -345,13 +327,14 @@ impl Acl {
     ///
     /// As [`add_principal`](Acl::add_principal); [`Error::NotFound`] if
     /// there is no such principal; [`Error::Invalid`] if it has members and
-    /// would no longer be an org or a role.
+    /// would no longer be an org or a role, or if it would be an org or a
+    /// role while a peer has its identity id.
     pub fn update_principal(&mut self, principal: &Principal) -> Result<u64> {
         check_principal(principal)?;
         self.write(|tx, state, _| {
             let id = &principal.identity_id;
             state.require_principal(id)?;
-            let members = state.graph.members(id);
+            let members = state.graph().members(id);
             if !principal.identity_type.is_group() && !members.is_empty() {
                 return Err(Error::invalid(
                     node_entity(id),
@@ -361,6 +344,7 @@ impl Acl {
                     ),
                 ));
             }
+            crate::identity::refuse_peer_binding(tx, principal)?;
             tx.replace_node(GRAPH, id, &codec::principal_attributes(principal)?)?;
             Ok(Mutation::Principal(principal.clone()))
         })
@@ -410,7 +394,7 @@ impl Acl {
     pub fn remove_resource(&mut self, name: &str) -> Result<u64> {
         let key = resource_key(name);
         self.write(|tx, state, _| {
-            if state.graph.resource(name).is_none() {
+            if state.graph().resource(name).is_none() {
                 return Err(Error::NotFound {
                     entity: node_entity(&key),
                 });
@@ -438,14 +422,13 @@ impl Acl {
     /// or not; see [`update_delegation`](Acl::update_delegation)).
     pub fn delegate(&mut self, delegation: &Delegation) -> Result<u64> {
         check_delegation(delegation)?;
-        let max_depth = self.max_depth;
         self.write(|tx, state, now| {
             let edge = AclEdge::Delegates(delegation.clone());
             state.require_principal(&delegation.from)?;
             state.require_principal(&delegation.to)?;
             state.refuse_existing(&edge)?;
             let key = edge.key();
-            check_held(state, max_depth, delegation, now, &key)?;
+            check_held(state, delegation, now, &key)?;
             let attributes = codec::delegation_attributes(delegation)?;
             tx.add_edge(
                 GRAPH,
@@ -467,11 +450,10 @@ impl Acl {
     /// delegation between them.
     pub fn update_delegation(&mut self, delegation: &Delegation) -> Result<u64> {
         check_delegation(delegation)?;
-        let max_depth = self.max_depth;
         self.write(|tx, state, now| {
             let edge = AclEdge::Delegates(delegation.clone());
             let key = state.require_edge(&edge)?;
-            check_held(state, max_depth, delegation, now, &key)?;
+            check_held(state, delegation, now, &key)?;
             tx.replace_edge(GRAPH, &key, &codec::delegation_attributes(delegation)?)?;
             Ok(Mutation::Edge(key, edge))
         })
@@ -490,7 +472,7 @@ impl Acl {
         check_identity_id(to)?;
         self.write(|tx, state, now| {
             let key = state.require_edge(&AclEdge::Delegates(Delegation::new(from, to)))?;
-            let Some(AclEdge::Delegates(current)) = state.graph.edge(&key) else {
+            let Some(AclEdge::Delegates(current)) = state.graph().edge(&key) else {
                 return Err(Error::NotFound {
                     entity: edge_entity(&key),
                 });
@@ -571,7 +553,7 @@ impl Acl {
         });
         self.write(|tx, state, _| {
             state.require_principal(identity_id)?;
-            if state.graph.resource(resource).is_none() {
+            if state.graph().resource(resource).is_none() {
                 return Err(Error::NotFound {
                     entity: node_entity(&resource_key(resource)),
                 });
@@ -616,22 +598,19 @@ impl Acl {
     /// Runs one write in its own transaction: catches up with the store
     /// first (so checks see the committed state), lets `op` check and write
     /// through the metagraph, commits, and applies the change in memory.
-    fn write(
+    /// A catch-up that fails refuses the write (nothing is committed).
+    pub(super) fn write(
         &mut self,
         op: impl FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>,
     ) -> Result<u64> {
         let store = self.store.clone();
         let mut tx = store.begin_write()?;
         let now = now_ms();
-        if tx.revision()? == self.state.revision {
-            self.state.resolution.advance(&self.state.graph, now);
-        } else {
-            self.state = State::load(&tx, self.max_depth, now)?;
-        }
+        self.state.catch_up(&tx, now)?;
         let state = &self.state;
         let mutation = tx.as_domain(|tx| op(tx, state, now))?;
         if let Some(record) =
-            audit_record(&self.state.graph, &mutation, now, self.actor.as_deref())?
+            audit_record(self.state.graph(), &mutation, now, self.actor.as_deref())?
         {
             crate::audit::append(tx.conn(), record)?;
         }
@@ -641,27 +620,20 @@ impl Acl {
     }
 
     fn apply(&mut self, mutation: Mutation, revision: u64) {
-        let graph = &mut self.state.graph;
-        let affected = match mutation {
-            Mutation::Principal(principal) => graph.insert_principal(principal),
-            Mutation::RemovePrincipal(id) => graph.remove_principal(&id),
-            Mutation::Resource(resource) => graph.insert_resource(resource),
-            Mutation::RemoveResource(name) => graph.remove_resource(&name),
-            Mutation::Edge(key, edge) => match graph.insert_edge_keyed(key, edge) {
-                Ok(affected) => affected,
-                Err(_) => {
-                    // The endpoints were checked in the committed
-                    // transaction, so this cannot happen; if it did, the
-                    // next write or refresh reloads from the store.
-                    self.state.revision = STALE;
-                    return;
-                }
-            },
-            Mutation::RemoveEdge(key) => graph.remove_edge(&key),
-            Mutation::Nothing => Default::default(),
-        };
-        self.state.resolution.update(&self.state.graph, &affected);
-        self.state.revision = revision;
+        // The endpoints of an edge were checked in the committed
+        // transaction, so inserting it cannot fail; if it did, the next
+        // write or refresh loads the whole graph from the store.
+        self.state.apply_local(revision, |graph| {
+            Ok(match mutation {
+                Mutation::Principal(principal) => graph.insert_principal(principal),
+                Mutation::RemovePrincipal(id) => graph.remove_principal(&id),
+                Mutation::Resource(resource) => graph.insert_resource(resource),
+                Mutation::RemoveResource(name) => graph.remove_resource(&name),
+                Mutation::Edge(key, edge) => graph.insert_edge_keyed(key, edge)?,
+                Mutation::RemoveEdge(key) => graph.remove_edge(&key),
+                Mutation::Nothing => Default::default(),
+            })
+        });
     }
 }
 
@@ -852,15 +824,9 @@ pub(super) fn check_validity(key: &str, validity: &super::model::Validity) -> Re
 
 /// The write-time check: the delegator holds, at `now`, everything it
 /// passes on.
-fn check_held(
-    state: &State,
-    max_depth: u32,
-    delegation: &Delegation,
-    now: i64,
-    key: &str,
-) -> Result<()> {
+fn check_held(state: &State, delegation: &Delegation, now: i64, key: &str) -> Result<()> {
     let held = state
-        .effective_at(max_depth, &delegation.from, now)
+        .effective_at(&delegation.from, now)
         .unwrap_or_default();
     check_held_by(&held, delegation, key)
 }

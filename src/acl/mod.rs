@@ -92,6 +92,7 @@
 mod check;
 pub(crate) mod codec;
 mod explain;
+pub(crate) mod follow;
 mod handle;
 mod import;
 mod model;

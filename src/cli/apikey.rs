@@ -1,6 +1,9 @@
 //! `apikey`: tokens that resolve to their owner's id with the key's own
-//! scopes and resource actions. The token is printed once, when the key
-//! is created; the store keeps only its hash.
+//! scopes and resource actions, narrowed to what the owner holds: the
+//! owner (a peer or an ACL principal) must exist and hold them when the
+//! key is created, and the key holds key ∩ the owner's grant at each
+//! resolution. The token is printed once, when the key is created; the
+//! store keeps only its hash.
 
 use std::fmt::Write as _;
 
@@ -20,7 +23,8 @@ pub enum ApikeyCommand {
         /// A human name for it
         #[arg(long)]
         name: String,
-        /// The id it resolves to
+        /// The id it resolves to: a peer or an ACL principal, which must
+        /// hold every scope and resource action the key grants
         #[arg(long, value_name = "ID")]
         owner: String,
         /// A scope it grants (repeatable)
@@ -43,7 +47,7 @@ pub enum ApikeyCommand {
         /// The key's id
         id: String,
     },
-    /// Enable a disabled key
+    /// Enable a disabled key (a revoked key cannot be enabled)
     Enable {
         /// The key's id
         id: String,

@@ -34,15 +34,16 @@ pub enum PeerCommand {
         id: String,
     },
     /// The identity a key fingerprint or a token (a peer's or an API key's)
-    /// resolves to, with the ACL grant of the principal of the same id;
-    /// exit 1 when nothing resolves
+    /// resolves to, with the ACL grant of the account or service principal
+    /// of the same id; exit 1 when nothing resolves, or when the registry
+    /// is not healthy (what resolved is then shown, labelled)
     Resolve(ResolveArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct PeerArgs {
-    /// The peer's id (the resolved identity's id; an ACL principal of the
-    /// same id adds its effective grant)
+    /// The peer's id (the resolved identity's id; an account or service
+    /// ACL principal of the same id adds its effective grant)
     id: String,
     /// A key fingerprint, ed25519:<64 hex> or SHA256:<64 hex> (repeatable)
     #[arg(long = "fingerprint", value_name = "FINGERPRINT")]
@@ -207,6 +208,11 @@ fn written(provider: &SqliteIdentityProvider, id: &str, verb: &str) -> CliResult
     ))
 }
 
+/// Resolves a fingerprint or a token. When the registry is not healthy
+/// (the ACL or the registry could not be read) it exits 1 naming the
+/// reason: what resolved anyway is shown labelled as resolved while not
+/// healthy, and `--json` adds a `status` object (`revision`, `health`,
+/// `reason`); a healthy answer carries no `status`.
 fn resolve(ctx: &Ctx, args: ResolveArgs) -> CliResult {
     let token = token_arg(args.token, args.token_stdin)?;
     let fingerprint = args
@@ -215,21 +221,17 @@ fn resolve(ctx: &Ctx, args: ResolveArgs) -> CliResult {
         .map(normalize_fingerprint)
         .transpose()?;
     let provider = open(ctx)?;
-    let (via, identity) = match (&fingerprint, &token) {
+    let status = provider.status();
+    let (via, identity, missing) = match (&fingerprint, &token) {
         (Some(fingerprint), _) => (
             "fingerprint",
-            provider
-                .resolve_from_fingerprint(fingerprint)
-                .ok_or_else(|| not_found(format!("no peer has the fingerprint {fingerprint}")))?,
+            provider.resolve_from_fingerprint(fingerprint),
+            format!("no peer has the fingerprint {fingerprint}"),
         ),
         (None, Some(token)) => (
             "token",
-            provider.resolve_from_token(token).ok_or_else(|| {
-                not_found(
-                    "the token matches no peer and no enabled, unrevoked, unexpired API key"
-                        .to_owned(),
-                )
-            })?,
+            provider.resolve_from_token(token),
+            "the token matches no peer and no enabled, unrevoked, unexpired API key".to_owned(),
         ),
         (None, None) => {
             return Err(CliError::Usage(
@@ -237,11 +239,42 @@ fn resolve(ctx: &Ctx, args: ResolveArgs) -> CliResult {
             ))
         }
     };
+    let unhealthy = (!status.health.is_healthy()).then(|| {
+        format!(
+            "the identity registry is not healthy: {}; {}",
+            status.health,
+            status.health.serving()
+        )
+    });
+    let Some(identity) = identity else {
+        let message = match &unhealthy {
+            Some(why) => format!("{missing}; {why}"),
+            None => missing,
+        };
+        return Err(not_found(message));
+    };
     let mut value = identity_json(&identity);
     if let Value::Object(map) = &mut value {
         map.insert("via".into(), json!(via));
     }
-    Ok(Output::new(value, identity_text(&identity)))
+    let Some(why) = unhealthy else {
+        return Ok(Output::new(value, identity_text(&identity)));
+    };
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "status".into(),
+            json!({
+                "revision": status.revision,
+                "health": status.health.kind(),
+                "reason": status.health.reason(),
+            }),
+        );
+    }
+    let text = format!(
+        "error: {why}\nresolved while not healthy (at most the true grant): {}",
+        identity_text(&identity)
+    );
+    Ok(Output::new(value, text).failed())
 }
 
 // ---------------------------------------------------------------------------

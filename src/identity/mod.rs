@@ -5,8 +5,11 @@
 //! `api_keys`, `credentials`), not in the metagraph: a lookup is an index
 //! hit, never a traversal. What a peer may do is its own scopes and
 //! resources **plus** the effective ACL grant of the principal whose
-//! `identity_id` is its peer id (see [`crate::acl`]), resolved when the
-//! snapshot is built, so the access check stays a flat set match.
+//! `identity_id` is its peer id, if that principal is an account or a
+//! service (see [`crate::acl`]; an org or a role is reached through
+//! memberships only), resolved when the snapshot is built, so the access
+//! check stays a flat set match. An API key holds its own grant ∩ its
+//! owner's (see [`NewApiKey`]).
 //!
 //! [`SqliteIdentityProvider`] serves [`IdentityProvider`] reads from an
 //! `ArcSwap` snapshot: no SQLite, no lock, no `.await`. It follows the
@@ -15,9 +18,11 @@
 //! is downstream of a changed ACL node or edge. Writes made in this process
 //! are visible to the next read once the write call returns; writes from
 //! other processes within a poll interval of the watcher. A grant whose
-//! `valid_until` passes is recomputed before it is served.
+//! `valid_until` passes is recomputed before it is served. When the store
+//! cannot be followed the provider fails closed rather than serve an older
+//! snapshot: see [`SqliteIdentityProvider::status`].
 //!
-//! Every write is recorded in the hash-chained audit log
+//! Every write made through the provider is recorded in the hash-chained audit log
 //! ([`Reader::audit_log`](crate::Reader::audit_log),
 //! [`Reader::verify_audit_chain`](crate::Reader::verify_audit_chain)).
 //!
@@ -70,6 +75,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::acl::Identity;
 pub use provider::{ProviderBuilder, SqliteIdentityProvider};
+pub(crate) use validate::refuse_peer_binding;
 pub use validate::{normalize_fingerprint, normalize_token_hash};
 
 /// Resolves the caller of a connection or request to an [`Identity`],
@@ -131,17 +137,127 @@ pub enum StoreError {
     /// The storage layer failed.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The write committed at `revision`, but the provider's snapshot could
+    /// not apply it (its `cause` is the source); `health` says what is
+    /// served until it can (see [`SqliteIdentityProvider::status`]).
+    #[error(
+        "the write committed at revision {revision}, but the identity snapshot could not apply it; until it can, {}",
+        .health.serving()
+    )]
+    Unapplied {
+        /// The revision the write committed.
+        revision: u64,
+        /// What the provider serves meanwhile.
+        health: ProviderHealth,
+        /// Why the snapshot could not apply it.
+        #[source]
+        cause: Box<StoreError>,
+    },
 }
 
 impl StoreError {
     /// A short, stable name of the variant (`duplicate`, `not_found`,
-    /// `invalid`, `backend`).
+    /// `invalid`, `backend`, `unapplied`).
     pub fn kind(&self) -> &'static str {
         match self {
             StoreError::Duplicate(_) => "duplicate",
             StoreError::NotFound(_) => "not_found",
             StoreError::Invalid(_) => "invalid",
             StoreError::Backend(_) => "backend",
+            StoreError::Unapplied { .. } => "unapplied",
+        }
+    }
+}
+
+/// How a [`SqliteIdentityProvider`] is serving, as of one snapshot: see
+/// [`SqliteIdentityProvider::status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderStatus {
+    /// The store revision the snapshot reflects.
+    pub revision: u64,
+    /// What it serves.
+    pub health: ProviderHealth,
+}
+
+/// What a [`SqliteIdentityProvider`] serves; every state but `Healthy`
+/// fails closed (see [`SqliteIdentityProvider::status`]).
+///
+/// ```
+/// use alknet_graphs::identity::ProviderHealth;
+/// let health = ProviderHealth::AclUnavailable { reason: "bad row".into() };
+/// assert!(!health.is_healthy());
+/// assert_eq!(health.reason(), Some("bad row"));
+/// assert_eq!(health.to_string(), "the ACL is unavailable: bad row");
+/// assert_eq!(ProviderHealth::Healthy.reason(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProviderHealth {
+    /// Everything is served: the registry and the ACL as of the revision.
+    Healthy,
+    /// The ACL could not be read: peers resolve to their own grants only,
+    /// and API keys to key ∩ their owner's grant without the ACL (nothing
+    /// for an owner that is not a peer).
+    AclUnavailable {
+        /// Why.
+        reason: String,
+    },
+    /// The registry could not be read: nothing resolves.
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ProviderHealth {
+    /// Whether everything is served.
+    pub fn is_healthy(&self) -> bool {
+        *self == ProviderHealth::Healthy
+    }
+
+    /// Why it is not healthy.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ProviderHealth::Healthy => None,
+            ProviderHealth::AclUnavailable { reason } | ProviderHealth::Unavailable { reason } => {
+                Some(reason)
+            }
+        }
+    }
+
+    /// A short, stable name of the state (`healthy`, `acl_unavailable`,
+    /// `unavailable`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderHealth::Healthy => "healthy",
+            ProviderHealth::AclUnavailable { .. } => "acl_unavailable",
+            ProviderHealth::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    /// What is served in this state, as a sentence fragment.
+    pub fn serving(&self) -> &'static str {
+        match self {
+            ProviderHealth::Healthy => "every grant is served",
+            ProviderHealth::AclUnavailable { .. } => {
+                "no ACL grant is served: peers resolve to their own scopes and resources only, \
+                 and API keys of owners that are not peers resolve to nothing"
+            }
+            ProviderHealth::Unavailable { .. } => "nothing resolves",
+        }
+    }
+}
+
+impl fmt::Display for ProviderHealth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProviderHealth::Healthy => f.write_str("healthy"),
+            ProviderHealth::AclUnavailable { reason } => {
+                write!(f, "the ACL is unavailable: {reason}")
+            }
+            ProviderHealth::Unavailable { reason } => {
+                write!(f, "the identity registry is unavailable: {reason}")
+            }
         }
     }
 }
@@ -266,7 +382,24 @@ impl PeerEntry {
 }
 
 /// An API key to create: a token that *is* an identity (its owner's id,
-/// with the key's own scopes and resources).
+/// with the key's own scopes and resources, narrowed to its owner's).
+///
+/// A key is attenuated like a delegation (UCAN-style):
+///
+/// - **At creation** its owner must exist — a peer, or an ACL principal —
+///   and hold every scope and resource action the key grants: a peer owner
+///   its own grant ∪ the effective grant of the account or service
+///   principal it binds to; a principal owner its effective grant.
+///   Otherwise [`SqliteIdentityProvider::create_api_key`] refuses, naming
+///   what is missing (`API key "deploy": owner "ci-bot" does not hold
+///   "deploy:prod"`) or the owner (`API key "k": owner "root" is neither a
+///   peer nor an ACL principal`).
+/// - **At resolution** the key holds key ∩ what its owner holds *then*: an
+///   owner who loses a scope (a peer row replaced, a delegation revoked or
+///   expired, a principal narrowed) narrows the key, and an owner removed
+///   (no peer and no principal of that id left) kills it, with no write to
+///   the key. The intersection is computed when the snapshot is (re)built,
+///   never per lookup.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NewApiKey {
     /// A human name (`deploy script`).

@@ -10,7 +10,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use rusqlite::OptionalExtension;
 
 use super::executor::Worker;
 use super::snapshot::{Lookup, Resolved, Snapshot, TokenEntry};
@@ -18,14 +17,13 @@ use super::tables::{self, KeyChange, KeyRow};
 use super::validate::{self, canonical_fingerprint};
 use super::{
     ApiKey, AuthToken, CredentialStore, EncryptedData, Identity, IdentityProvider, IdentityStore,
-    NewApiKey, PeerEntry, StoreError,
+    NewApiKey, PeerEntry, ProviderHealth, ProviderStatus, StoreError,
 };
-use crate::acl::codec::{self, AclRows};
-use crate::acl::resolve::Touched;
-use crate::acl::{AclGraph, Resolution, DEFAULT_MAX_DEPTH};
+use crate::acl::follow::{AclFollower, Changed};
+use crate::acl::DEFAULT_MAX_DEPTH;
 use crate::feed::follow::{self, Follower};
 use crate::feed::{Wake, Woken};
-use crate::outbox::{ChangeBatch, EntityKind, CHANGE_TOPIC};
+use crate::outbox::{ChangeEvent, EntityKind};
 use crate::time::now_ms;
 use crate::{Reader, Store, WriteTxn};
 
@@ -33,11 +31,13 @@ use crate::{Reader, Store, WriteTxn};
 /// still alive.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// How soon the listener retries after a failed catch-up.
-const RETRY: Duration = Duration::from_millis(100);
+/// How soon the listener first retries after a catch-up that left the
+/// provider unhealthy; each further failure doubles it, up to
+/// [`MAX_RETRY`].
+const RETRY: Duration = Duration::from_millis(50);
 
-/// Stream rows read per query while catching up.
-const STREAM_PAGE: i64 = 256;
+/// The longest the listener waits between retries.
+const MAX_RETRY: Duration = Duration::from_secs(1);
 
 /// Options for opening a [`SqliteIdentityProvider`].
 #[derive(Debug, Clone)]
@@ -74,10 +74,16 @@ impl ProviderBuilder {
     /// Loads the registry and the ACL of `store` into memory and starts
     /// following its changes.
     ///
+    /// An ACL that cannot be loaded does not keep the provider from
+    /// opening: it opens [`ProviderHealth::AclUnavailable`], serving what
+    /// holds without the ACL (see [`SqliteIdentityProvider::status`]),
+    /// and the listener retries until the ACL loads.
+    ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] when the store cannot be read or holds rows
-    /// that do not decode.
+    /// [`StoreError::Backend`] when the store cannot be read or the
+    /// registry tables hold rows that do not decode (there is nothing it
+    /// could serve).
     pub fn open(self, store: &Store) -> Result<SqliteIdentityProvider, StoreError> {
         // Subscribe before loading, so a commit in between is seen either by
         // the load or by a wake.
@@ -86,18 +92,13 @@ impl ProviderBuilder {
             .then(|| Wake::new(store.canonical_path(), store.poll_interval()));
         let shared = Arc::new(Shared {
             store: store.clone(),
-            max_depth: self.max_depth,
             snapshot: ArcSwap::from_pointee(Snapshot::empty()),
             model: Mutex::new(Model::new(self.max_depth)),
-            cursor: Mutex::new(Cursor {
-                offset: 0,
-                revision: 0,
-                dirty: true,
-            }),
             worker: Worker::default(),
-            last_error: Mutex::new(None),
         });
-        shared.catch_up()?;
+        if let ProviderHealth::Unavailable { reason } = shared.catch_up(0) {
+            return Err(StoreError::Backend(reason));
+        }
         let follower: Arc<dyn Follower> = shared.clone();
         follow::register(store.canonical_path(), Arc::downgrade(&follower));
         if let Some(wake) = wake {
@@ -118,7 +119,9 @@ impl ProviderBuilder {
 /// [`CredentialStore::get`] from memory and writing through the store.
 ///
 /// Cloning is cheap and shares the snapshot. See the
-/// [module documentation](super) for an example.
+/// [module documentation](super) for an example, and
+/// [`status`](SqliteIdentityProvider::status) for what it serves when the
+/// store cannot be followed.
 #[derive(Clone)]
 pub struct SqliteIdentityProvider {
     shared: Arc<Shared>,
@@ -127,53 +130,93 @@ pub struct SqliteIdentityProvider {
 
 struct Shared {
     store: Store,
-    max_depth: u32,
     snapshot: ArcSwap<Snapshot>,
-    /// The registry and ACL in memory; held only for in-memory work.
+    /// The registry and ACL in memory and how far they follow the store;
+    /// held by catch-ups (which read the store) and by the in-memory
+    /// [`advance`](Shared::advance), never by a lookup that finds a valid
+    /// entry.
     model: Mutex<Model>,
-    /// Serializes catch-ups (which read the store).
-    cursor: Mutex<Cursor>,
     worker: Worker,
-    last_error: Mutex<Option<String>>,
-}
-
-/// How far the snapshot has followed the change stream.
-struct Cursor {
-    /// The last stream offset applied.
-    offset: i64,
-    /// The store revision applied.
-    revision: u64,
-    /// Whether the next catch-up must reload everything.
-    dirty: bool,
 }
 
 struct Model {
-    acl: AclGraph,
-    resolution: Resolution,
+    /// The ACL, following the change stream; its offset is the one the
+    /// registry follows too.
+    acl: AclFollower,
+    /// Whether the next catch-up must reload the registry tables.
+    registry_dirty: bool,
     peers: HashMap<String, PeerEntry>,
     keys: HashMap<String, KeyRow>,
-    /// `(valid_until, peer_id)` of served grants; may hold outdated pairs.
-    expiries: BinaryHeap<Reverse<(i64, String)>>,
+    /// Key ids by owner id: the keys to re-index when an owner's grant
+    /// changes.
+    keys_by_owner: HashMap<String, BTreeSet<String>>,
+    /// `valid_until` of served grants (peers' and keys'), earliest first;
+    /// may hold outdated instants. Only wakes the listener.
+    expiries: BinaryHeap<Reverse<i64>>,
 }
 
 impl Model {
     fn new(max_depth: u32) -> Self {
-        let acl = AclGraph::new();
-        let resolution = acl.resolver().max_depth(max_depth).resolve_all(now_ms());
         Model {
-            acl,
-            resolution,
+            acl: AclFollower::new(max_depth, now_ms()),
+            registry_dirty: true,
             peers: HashMap::new(),
             keys: HashMap::new(),
+            keys_by_owner: HashMap::new(),
             expiries: BinaryHeap::new(),
         }
     }
+
+    fn insert_key(&mut self, row: KeyRow) {
+        self.keys_by_owner
+            .entry(row.key.owner_id.clone())
+            .or_default()
+            .insert(row.key.id.clone());
+        if let Some(old) = self.keys.insert(row.key.id.clone(), row) {
+            self.unlink_key(&old);
+        }
+    }
+
+    fn remove_key(&mut self, id: &str) -> Option<KeyRow> {
+        let old = self.keys.remove(id)?;
+        self.unlink_key(&old);
+        Some(old)
+    }
+
+    /// Drops `old` from the owner index unless the current row of its id
+    /// still has that owner.
+    fn unlink_key(&mut self, old: &KeyRow) {
+        let same_owner = self
+            .keys
+            .get(&old.key.id)
+            .is_some_and(|row| row.key.owner_id == old.key.owner_id);
+        if same_owner {
+            return;
+        }
+        if let Some(ids) = self.keys_by_owner.get_mut(&old.key.owner_id) {
+            ids.remove(&old.key.id);
+            if ids.is_empty() {
+                self.keys_by_owner.remove(&old.key.owner_id);
+            }
+        }
+    }
+
+    /// The keys owned by any of `owners`.
+    fn keys_of<'a>(&self, owners: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+        owners
+            .into_iter()
+            .filter_map(|owner| self.keys_by_owner.get(owner))
+            .flatten()
+            .cloned()
+            .collect()
+    }
 }
 
-/// What a catch-up read from the store.
-enum Delta {
-    Full(Box<FullLoad>),
-    Changes(Changes),
+/// The registry tables, read whole.
+struct Registry {
+    peers: Vec<PeerEntry>,
+    keys: Vec<KeyRow>,
+    credentials: HashMap<String, EncryptedData>,
 }
 
 /// The current rows of what a run of change batches named (`None`:
@@ -182,59 +225,62 @@ struct Changes {
     peers: Vec<(String, Option<PeerEntry>)>,
     keys: Vec<(String, Option<KeyRow>)>,
     credentials: Vec<(String, Option<EncryptedData>)>,
-    acl: AclRows,
 }
 
-/// Everything the snapshot derives from.
-struct FullLoad {
-    acl: AclGraph,
-    resolution: Resolution,
-    peers: Vec<PeerEntry>,
-    keys: Vec<KeyRow>,
-    credentials: HashMap<String, EncryptedData>,
-}
-
-/// The keys a run of change batches names.
+/// The registry keys a run of change batches names.
 #[derive(Default)]
 struct Named {
     peers: BTreeSet<String>,
     keys: BTreeSet<String>,
     credentials: BTreeSet<String>,
-    acl_nodes: BTreeSet<String>,
-    acl_edges: BTreeSet<String>,
-    /// The ACL's graph or types changed: reload everything.
-    acl_structure: bool,
 }
 
 impl Named {
-    fn add(&mut self, batch: ChangeBatch) {
-        use crate::acl::{GRAPH, GRAPH_TYPE};
-        for event in batch.events {
-            match event.entity {
-                EntityKind::Peer => {
-                    self.peers.insert(event.key);
-                }
-                EntityKind::ApiKey => {
-                    self.keys.insert(event.key);
-                }
-                EntityKind::Credential => {
-                    self.credentials.insert(event.key);
-                }
-                EntityKind::Node if event.graph.as_deref() == Some(GRAPH) => {
-                    self.acl_nodes.insert(event.key);
-                }
-                EntityKind::Edge if event.graph.as_deref() == Some(GRAPH) => {
-                    self.acl_edges.insert(event.key);
-                }
-                EntityKind::Graph => self.acl_structure |= event.key == GRAPH,
-                EntityKind::GraphType => self.acl_structure |= event.key == GRAPH_TYPE,
-                EntityKind::NodeType | EntityKind::EdgeType => {
-                    self.acl_structure |= event.graph_type.as_deref() == Some(GRAPH_TYPE);
-                }
-                _ => {}
+    fn add(&mut self, event: &ChangeEvent) {
+        match event.entity {
+            EntityKind::Peer => {
+                self.peers.insert(event.key.clone());
             }
+            EntityKind::ApiKey => {
+                self.keys.insert(event.key.clone());
+            }
+            EntityKind::Credential => {
+                self.credentials.insert(event.key.clone());
+            }
+            _ => {}
         }
     }
+
+    fn read(self, read: &Reader) -> Result<Changes, StoreError> {
+        let mut peers = Vec::with_capacity(self.peers.len());
+        for id in self.peers {
+            let row = tables::peer(read, &id)?;
+            peers.push((id, row));
+        }
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for id in self.keys {
+            let row = tables::api_key(read, &id)?;
+            keys.push((id, row));
+        }
+        let mut credentials = Vec::with_capacity(self.credentials.len());
+        for provider in self.credentials {
+            let row = tables::credential(read, &provider)?;
+            credentials.push((provider, row));
+        }
+        Ok(Changes {
+            peers,
+            keys,
+            credentials,
+        })
+    }
+}
+
+fn read_registry(read: &Reader) -> Result<Registry, StoreError> {
+    Ok(Registry {
+        peers: tables::peers(read)?,
+        keys: tables::api_keys(read)?,
+        credentials: tables::credentials(read)?,
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -246,317 +292,173 @@ fn backend(e: crate::Error) -> StoreError {
 }
 
 impl Shared {
-    /// Brings the snapshot up to the store's current revision.
-    fn catch_up(&self) -> Result<(), StoreError> {
-        let mut cursor = lock(&self.cursor);
-        let outcome = self.catch_up_locked(&mut cursor);
-        match &outcome {
-            Ok(()) => *lock(&self.last_error) = None,
-            Err(e) => {
-                cursor.dirty = true;
-                *lock(&self.last_error) = Some(e.to_string());
-            }
-        }
-        outcome
-    }
-
-    fn catch_up_locked(&self, cursor: &mut Cursor) -> Result<(), StoreError> {
-        let read = self.store.begin_read().map_err(backend)?;
-        let revision = read.revision().map_err(backend)?;
-        if !cursor.dirty && revision == cursor.revision {
-            return Ok(());
-        }
-        let now = now_ms();
-        let (delta, offset) = if cursor.dirty {
-            self.read_full(&read, now)?
-        } else {
-            match self.read_changes(&read, cursor.offset)? {
-                Some(found) => found,
-                None => self.read_full(&read, now)?,
-            }
-        };
-        drop(read);
+    /// Brings the snapshot up to the store's current revision (at least
+    /// `known`, a revision this process committed) and returns the health
+    /// it is served with.
+    fn catch_up(&self, known: u64) -> ProviderHealth {
         let mut model = lock(&self.model);
-        let snapshot = match delta {
-            Delta::Full(full) => {
-                let FullLoad {
-                    acl,
-                    resolution,
-                    peers,
-                    keys,
-                    credentials,
-                } = *full;
-                model.acl = acl;
-                model.resolution = resolution;
-                model.peers = peers.into_iter().map(|p| (p.peer_id.clone(), p)).collect();
-                model.keys = keys.into_iter().map(|k| (k.key.id.clone(), k)).collect();
-                rebuild_all(&mut model, credentials, revision)
-            }
-            Delta::Changes(changes) => match self.apply(&mut model, changes, revision, now) {
-                Some(snapshot) => snapshot,
-                None => {
-                    // The rows did not fit the graph in memory (it missed a
-                    // change): start over from the store.
-                    drop(model);
-                    cursor.dirty = true;
-                    return self.catch_up_locked(cursor);
-                }
-            },
-        };
-        self.snapshot.store(Arc::new(snapshot));
-        drop(model);
-        *cursor = Cursor {
-            offset,
-            revision,
-            dirty: false,
-        };
-        Ok(())
-    }
-
-    /// Everything, read in one transaction, with the stream offset it
-    /// reflects.
-    fn read_full(&self, read: &Reader, now: i64) -> Result<(Delta, i64), StoreError> {
-        let offset: i64 = read
-            .conn()
-            .query_row(
-                "SELECT coalesce(max(offset), 0) FROM _honker_stream WHERE topic = ?1",
-                [CHANGE_TOPIC],
-                |row| row.get(0),
-            )
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let acl = match codec::load(read) {
-            Ok(acl) => acl,
-            Err(e) if e.is_not_found() => AclGraph::new(),
-            Err(e) => return Err(backend(e)),
-        };
-        let resolution = acl.resolver().max_depth(self.max_depth).resolve_all(now);
-        let delta = Delta::Full(Box::new(FullLoad {
-            acl,
-            resolution,
-            peers: tables::peers(read)?,
-            keys: tables::api_keys(read)?,
-            credentials: tables::credentials(read)?,
-        }));
-        Ok((delta, offset))
-    }
-
-    /// The rows named by the change batches after `offset`, or `None` when
-    /// only a full reload will do (batches pruned or undecodable, the ACL's
-    /// structure changed).
-    fn read_changes(&self, read: &Reader, offset: i64) -> Result<Option<(Delta, i64)>, StoreError> {
-        let sql_error = |e: rusqlite::Error| StoreError::Backend(e.to_string());
-        let pruned_through: i64 = read
-            .conn()
-            .query_row(crate::feed::PRUNED_THROUGH, [], |row| row.get(0))
-            .optional()
-            .map_err(sql_error)?
-            .unwrap_or(0);
-        if pruned_through > offset {
-            return Ok(None);
+        match self.store.begin_read() {
+            Ok(read) => self.catch_up_with(&mut model, &read, known),
+            Err(e) => self.unavailable(&mut model, known, e.to_string()),
         }
+        self.snapshot.load().health.clone()
+    }
+
+    /// The catch-up, reading through `read` (a read transaction, or the
+    /// write transaction of a write that needs the committed state).
+    ///
+    /// One pass over the change stream serves both halves: the ACL
+    /// follower applies the ACL rows it names, and the registry re-reads
+    /// the peers, keys and credentials it names (everything, when the
+    /// stream could not be followed). Then only the entries those changes
+    /// reach are rebuilt: changed peers and keys, the peers and keys whose
+    /// owner's ACL grant changed, and the keys of changed peers.
+    fn catch_up_with(&self, model: &mut Model, read: &Reader, known: u64) {
+        let now = now_ms();
         let mut named = Named::default();
-        let mut last = offset;
-        let mut stmt = read
-            .conn()
-            .prepare_cached(
-                "SELECT offset, payload FROM _honker_stream
-                 WHERE topic = ?1 AND offset > ?2 ORDER BY offset LIMIT ?3",
-            )
-            .map_err(sql_error)?;
-        loop {
-            let rows: Vec<(i64, String)> = stmt
-                .query_map(rusqlite::params![CHANGE_TOPIC, last, STREAM_PAGE], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .map_err(sql_error)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(sql_error)?;
-            let full_page = rows.len() as i64 == STREAM_PAGE;
-            for (row_offset, payload) in rows {
-                match ChangeBatch::from_payload(&payload) {
-                    Ok(batch) => named.add(batch),
-                    Err(_) => return Ok(None),
-                }
-                last = row_offset;
+        let registry_dirty = model.registry_dirty;
+        let followed = {
+            let mut on_event = |event: &ChangeEvent| named.add(event);
+            let events: Option<&mut dyn FnMut(&ChangeEvent)> = if registry_dirty {
+                None
+            } else {
+                Some(&mut on_event)
+            };
+            model.acl.follow(read, now, events)
+        };
+        let followed = match followed {
+            Ok(followed) => followed,
+            Err(e) => return self.unavailable(model, known, e.to_string()),
+        };
+        let revision = followed.revision.max(known);
+        let (health, changed) = match followed.acl {
+            Ok(changed) => (ProviderHealth::Healthy, changed),
+            // The follower holds its graph empty; a first failure changes
+            // the health, which rebuilds everything below.
+            Err(e) => (
+                ProviderHealth::AclUnavailable {
+                    reason: e.to_string(),
+                },
+                Changed::none(),
+            ),
+        };
+        let current = self.snapshot.load_full();
+        let health_changed = current.health != health;
+        if registry_dirty || !followed.continuous {
+            let registry = match read_registry(read) {
+                Ok(registry) => registry,
+                Err(e) => return self.unavailable(model, revision, e.to_string()),
+            };
+            model.peers = registry
+                .peers
+                .into_iter()
+                .map(|p| (p.peer_id.clone(), p))
+                .collect();
+            model.keys.clear();
+            model.keys_by_owner.clear();
+            for row in registry.keys {
+                model.insert_key(row);
             }
-            if !full_page {
-                break;
-            }
+            model.registry_dirty = false;
+            let next = rebuild_all(model, Arc::new(registry.credentials), revision, health);
+            self.snapshot.store(Arc::new(next));
+            return;
         }
-        if named.acl_structure {
-            return Ok(None);
+        if revision == current.revision && !health_changed && changed.is_empty() {
+            return;
         }
-        let mut peers = Vec::with_capacity(named.peers.len());
-        for id in named.peers {
-            let row = tables::peer(read, &id)?;
-            peers.push((id, row));
-        }
-        let mut keys = Vec::with_capacity(named.keys.len());
-        for id in named.keys {
-            let row = tables::api_key(read, &id)?;
-            keys.push((id, row));
-        }
-        let mut credentials = Vec::with_capacity(named.credentials.len());
-        for provider in named.credentials {
-            let row = tables::credential(read, &provider)?;
-            credentials.push((provider, row));
-        }
-        let acl = codec::read_rows(read, &named.acl_nodes, &named.acl_edges).map_err(backend)?;
-        let delta = Delta::Changes(Changes {
-            peers,
-            keys,
-            credentials,
-            acl,
-        });
-        Ok(Some((delta, last)))
-    }
-
-    /// Applies changed rows to the model and builds the next snapshot from
-    /// the current one, touching only what changed. `None` when the ACL
-    /// rows do not fit the graph in memory.
-    fn apply(
-        &self,
-        model: &mut Model,
-        changes: Changes,
-        revision: u64,
-        now: i64,
-    ) -> Option<Snapshot> {
-        let Changes {
-            peers,
-            keys,
-            credentials,
-            acl,
-        } = changes;
-        let mut next = Snapshot::clone(&self.snapshot.load());
+        let changes = match named.read(read) {
+            Ok(changes) => changes,
+            Err(e) => return self.unavailable(model, revision, e.to_string()),
+        };
+        let rebuild_everything = health_changed || changed == Changed::All;
+        let mut next = apply(model, &current, changes, changed, rebuild_everything);
         next.revision = revision;
-        let mut rebuild: BTreeSet<String> = BTreeSet::new();
-
-        // Unindex what the changed peers and keys resolved through before,
-        // all of it before anything new is indexed: a token hash may move
-        // from one owner to another within the run.
-        for (id, row) in &peers {
-            if let Some(old) = model.peers.get(id) {
-                unindex_peer(&mut next, old);
-            }
-            match row {
-                Some(peer) => model.peers.insert(id.clone(), peer.clone()),
-                None => model.peers.remove(id),
-            };
-            rebuild.insert(id.clone());
-        }
-        let mut new_keys = Vec::new();
-        for (id, row) in keys {
-            if let Some(old) = model.keys.get(&id) {
-                next.tokens.remove(&old.hash);
-            }
-            match row {
-                Some(row) => {
-                    new_keys.push(row.clone());
-                    model.keys.insert(id, row);
-                }
-                None => {
-                    model.keys.remove(&id);
-                }
-            }
-        }
-        for row in &new_keys {
-            index_key(&mut next, row);
-        }
-        if !credentials.is_empty() {
-            let map = Arc::make_mut(&mut next.credentials);
-            for (provider, data) in credentials {
-                match data {
-                    Some(data) => map.insert(provider, data),
-                    None => map.remove(&provider),
-                };
-            }
-        }
-
-        // The ACL: move to now, apply the changed rows, and rebuild the
-        // peers of every principal whose grant was recomputed.
-        let Model {
-            acl: graph,
-            resolution,
-            ..
-        } = &mut *model;
-        let mut all = false;
-        let mut touched_ids =
-            |touched: Touched, graph: &AclGraph, rebuild: &mut BTreeSet<String>| match touched {
-                Touched::All => all = true,
-                Touched::Some(region) => rebuild.extend(
-                    region
-                        .into_iter()
-                        .map(|ix| graph.identity_of(ix).to_owned()),
-                ),
-            };
-        let advanced = resolution.advance_touched(graph, now);
-        touched_ids(advanced, graph, &mut rebuild);
-        let changed_principals: Vec<String> = acl.node_keys().cloned().collect();
-        let affected = codec::apply_rows(graph, acl).ok()?;
-        let updated = resolution.update_touched(graph, &affected);
-        touched_ids(updated, graph, &mut rebuild);
-        rebuild.extend(changed_principals);
-
-        if all {
-            let credentials = Arc::clone(&next.credentials);
-            let mut snapshot = rebuild_all(model, HashMap::new(), revision);
-            snapshot.credentials = credentials;
-            return Some(snapshot);
-        }
-        for id in &rebuild {
-            if let Some(peer) = model.peers.get(id) {
-                // Re-index under the same keys (replacing the old entries).
-                let resolved = resolve_peer(model, peer);
-                index_peer(&mut next, &mut model.expiries, peer, resolved);
-            }
-        }
-        Some(next)
+        next.health = health;
+        self.snapshot.store(Arc::new(next));
     }
 
-    /// Moves the ACL resolution to `now` and re-serves the peers whose
-    /// grant it recomputed: reads that found a grant past its
+    /// Serves nothing: the registry could not be read, so no answer can be
+    /// shown to hold. The revision still moves to the one seen, and the
+    /// next catch-up reloads everything.
+    fn unavailable(&self, model: &mut Model, revision: u64, reason: String) {
+        model.registry_dirty = true;
+        model.expiries.clear();
+        let mut next = Snapshot::empty();
+        next.revision = self.snapshot.load().revision.max(revision);
+        next.health = ProviderHealth::Unavailable { reason };
+        self.snapshot.store(Arc::new(next));
+    }
+
+    /// Moves the ACL resolution to `now` and re-serves the peers and keys
+    /// whose grant it recomputed: reads that found a grant past its
     /// `valid_until` call this, and so does the listener when the next
     /// bound passes. Pure memory work: no store access.
     fn advance(&self, now: i64) {
         let mut model = lock(&self.model);
-        let model = &mut *model;
-        let touched = model.resolution.advance_touched(&model.acl, now);
-        while model
-            .expiries
-            .peek()
-            .is_some_and(|Reverse((t, _))| *t <= now)
-        {
+        while model.expiries.peek().is_some_and(|Reverse(t)| *t <= now) {
             model.expiries.pop();
         }
-        let ids: Vec<String> = match touched {
-            Touched::All => model.peers.keys().cloned().collect(),
-            Touched::Some(region) if region.is_empty() => return,
-            Touched::Some(region) => region
-                .into_iter()
-                .map(|ix| model.acl.identity_of(ix).to_owned())
-                .collect(),
-        };
-        let mut next = Snapshot::clone(&self.snapshot.load());
-        for id in ids {
-            if let Some(peer) = model.peers.get(&id) {
-                let resolved = resolve_peer(model, peer);
-                index_peer(&mut next, &mut model.expiries, peer, resolved);
-            }
+        let changed = model.acl.advance(now);
+        let current = self.snapshot.load_full();
+        if changed.is_empty() || matches!(current.health, ProviderHealth::Unavailable { .. }) {
+            return;
         }
+        let all = changed == Changed::All;
+        let next = apply(&mut model, &current, Changes::none(), changed, all);
         self.snapshot.store(Arc::new(next));
     }
 
     /// The next instant a served grant may change with no write.
     fn next_expiry(&self) -> Option<i64> {
-        lock(&self.model).expiries.peek().map(|Reverse((t, _))| *t)
+        lock(&self.model).expiries.peek().map(|Reverse(t)| *t)
     }
 
     /// Makes sure the snapshot reflects `revision`, which a write of this
-    /// process just committed (the follower hook normally has done it).
-    fn ensure(&self, revision: u64) {
+    /// process just committed (the follower hook normally has done it),
+    /// and that it is served healthy.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unapplied`] when the snapshot is not healthy: the
+    /// write committed, but what is served meanwhile is less than the
+    /// store holds (or nothing).
+    fn ensure(&self, revision: u64) -> Result<(), StoreError> {
         if self.snapshot.load().revision < revision {
-            let _ = self.catch_up();
+            self.catch_up(revision);
         }
+        let health = self.snapshot.load().health.clone();
+        match health.reason() {
+            None => Ok(()),
+            Some(reason) => Err(StoreError::Unapplied {
+                revision,
+                cause: Box::new(StoreError::Backend(reason.to_owned())),
+                health,
+            }),
+        }
+    }
+
+    /// What `owner` holds now, read against the committed state `read`
+    /// sees (the write transaction of the key being created).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the registry or the ACL cannot be read
+    /// (a grant that cannot be computed is never assumed).
+    fn owner_grant_in(
+        &self,
+        read: &Reader,
+        key: &NewApiKey,
+    ) -> Result<Option<Resolved>, StoreError> {
+        let mut model = lock(&self.model);
+        self.catch_up_with(&mut model, read, 0);
+        if let Some(reason) = self.snapshot.load().health.reason() {
+            return Err(StoreError::Backend(format!(
+                "API key {:?}: cannot compute what owner {:?} holds: {reason}",
+                key.name, key.owner_id
+            )));
+        }
+        Ok(owner_grant(&model, &key.owner_id))
     }
 
     fn lookup(&self, find: impl Fn(&Snapshot) -> Lookup) -> Option<Identity> {
@@ -578,46 +480,135 @@ impl Shared {
 impl Follower for Shared {
     fn committed(&self, revision: u64) {
         if self.snapshot.load().revision < revision {
-            // On failure the cursor is marked for a full reload, which the
-            // listener (or the next write) performs.
-            let _ = self.catch_up();
+            // A failure is recorded in the snapshot's health, which the
+            // write that committed reports (see `ensure`), and which the
+            // listener retries.
+            self.catch_up(revision);
         }
     }
+}
+
+impl Changes {
+    fn none() -> Self {
+        Changes {
+            peers: Vec::new(),
+            keys: Vec::new(),
+            credentials: Vec::new(),
+        }
+    }
+}
+
+/// Applies changed rows to the model and builds the next snapshot from
+/// `current`, re-indexing only the peers and keys they reach (or
+/// everything, when `everything`): changed peers and keys, the peers of
+/// principals in `changed`, and the keys owned by any of those.
+fn apply(
+    model: &mut Model,
+    current: &Snapshot,
+    changes: Changes,
+    changed: Changed,
+    everything: bool,
+) -> Snapshot {
+    let Changes {
+        peers,
+        keys,
+        credentials,
+    } = changes;
+    let mut next = Snapshot::clone(current);
+    if !credentials.is_empty() {
+        let map = Arc::make_mut(&mut next.credentials);
+        for (provider, data) in credentials {
+            match data {
+                Some(data) => map.insert(provider, data),
+                None => map.remove(&provider),
+            };
+        }
+    }
+    // Unindex what changed peers and keys resolved through before, all of
+    // it before anything new is indexed: a token hash may move from one
+    // owner to another within the run.
+    let mut owners: BTreeSet<String> = BTreeSet::new();
+    for (id, row) in peers {
+        if let Some(old) = model.peers.get(&id) {
+            unindex_peer(&mut next, old);
+        }
+        match row {
+            Some(peer) => model.peers.insert(id.clone(), peer),
+            None => model.peers.remove(&id),
+        };
+        owners.insert(id);
+    }
+    let mut key_ids: BTreeSet<String> = BTreeSet::new();
+    for (id, row) in keys {
+        if let Some(old) = model.keys.get(&id) {
+            unindex_key(&mut next, old);
+        }
+        match row {
+            Some(row) => model.insert_key(row),
+            None => {
+                model.remove_key(&id);
+            }
+        }
+        key_ids.insert(id);
+    }
+    if everything {
+        let health = next.health.clone();
+        return rebuild_all(model, next.credentials, next.revision, health);
+    }
+    if let Changed::Principals(ids) = changed {
+        owners.extend(ids);
+    }
+    key_ids.extend(model.keys_of(&owners));
+    for id in &owners {
+        if let Some(peer) = model.peers.get(id) {
+            let resolved = resolve_peer(model, peer);
+            if let Some(t) = resolved.valid_until {
+                model.expiries.push(Reverse(t));
+            }
+            index_peer(&mut next, peer, resolved);
+        }
+    }
+    for id in &key_ids {
+        if let Some(row) = model.keys.get(id) {
+            let valid_until = index_key(&mut next, model, row);
+            if let Some(t) = valid_until {
+                model.expiries.push(Reverse(t));
+            }
+        }
+    }
+    next
 }
 
 /// Builds a snapshot of everything in the model.
 fn rebuild_all(
     model: &mut Model,
-    credentials: HashMap<String, EncryptedData>,
+    credentials: Arc<HashMap<String, EncryptedData>>,
     revision: u64,
+    health: ProviderHealth,
 ) -> Snapshot {
     let mut next = Snapshot::empty();
     next.revision = revision;
-    next.credentials = Arc::new(credentials);
-    model.expiries.clear();
-    let Model {
-        acl,
-        resolution,
-        peers,
-        keys,
-        expiries,
-    } = &mut *model;
-    for peer in peers.values() {
-        let resolved = resolve_peer_in(acl, resolution, peer);
-        index_peer(&mut next, expiries, peer, resolved);
+    next.credentials = credentials;
+    next.health = health;
+    let mut expiries = Vec::new();
+    for peer in model.peers.values() {
+        let resolved = resolve_peer(model, peer);
+        expiries.extend(resolved.valid_until);
+        index_peer(&mut next, peer, resolved);
     }
-    for row in keys.values() {
-        index_key(&mut next, row);
+    for row in model.keys.values() {
+        expiries.extend(index_key(&mut next, model, row));
     }
+    model.expiries = expiries.into_iter().map(Reverse).collect();
     next
 }
 
+/// The peer's own grant ∪ the effective ACL grant of the principal it
+/// binds to: the principal whose `identity_id` is the peer id, if that is
+/// an account or a service (an org or a role is reached only through
+/// memberships, never by a name match). With the ACL unavailable the
+/// follower's graph is empty, and this is the peer's own grant.
 fn resolve_peer(model: &Model, peer: &PeerEntry) -> Resolved {
-    resolve_peer_in(&model.acl, &model.resolution, peer)
-}
-
-/// The peer's own grant ∪ the effective ACL grant of its principal.
-fn resolve_peer_in(acl: &AclGraph, resolution: &Resolution, peer: &PeerEntry) -> Resolved {
     let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
     let mut resources: BTreeMap<String, BTreeSet<String>> = peer
         .resources
@@ -625,12 +616,18 @@ fn resolve_peer_in(acl: &AclGraph, resolution: &Resolution, peer: &PeerEntry) ->
         .map(|(r, actions)| (r.clone(), actions.iter().cloned().collect()))
         .collect();
     let mut valid_until = None;
-    if let Some(grant) = resolution.effective(acl, &peer.peer_id) {
-        scopes.extend(grant.scopes);
-        for (resource, actions) in grant.resources {
-            resources.entry(resource).or_default().extend(actions);
+    let graph = model.acl.graph();
+    let binds = graph
+        .principal(&peer.peer_id)
+        .is_some_and(|p| validate::binding_problem(&p.identity_id, p.identity_type).is_none());
+    if binds {
+        if let Some(grant) = model.acl.resolution().effective(graph, &peer.peer_id) {
+            scopes.extend(grant.scopes);
+            for (resource, actions) in grant.resources {
+                resources.entry(resource).or_default().extend(actions);
+            }
+            valid_until = grant.valid_until;
         }
-        valid_until = grant.valid_until;
     }
     Resolved {
         identity: Identity {
@@ -645,6 +642,74 @@ fn resolve_peer_in(acl: &AclGraph, resolution: &Resolution, peer: &PeerEntry) ->
     }
 }
 
+/// What an API key's owner holds now: a peer's grant as
+/// [`resolve_peer`] computes it; otherwise an ACL principal's effective
+/// grant; `None` for an owner that is neither.
+fn owner_grant(model: &Model, owner: &str) -> Option<Resolved> {
+    if let Some(peer) = model.peers.get(owner) {
+        return Some(resolve_peer(model, peer));
+    }
+    let graph = model.acl.graph();
+    graph.principal(owner)?;
+    let grant = model.acl.resolution().effective(graph, owner)?;
+    let valid_until = grant.valid_until;
+    Some(Resolved {
+        identity: grant.into_identity(owner),
+        valid_until,
+    })
+}
+
+/// What a key holds within what its owner holds: key ∩ owner.
+fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
+    let scopes = key
+        .scopes
+        .iter()
+        .filter(|scope| owner.scopes.contains(scope))
+        .cloned()
+        .collect();
+    let resources = key
+        .resources
+        .iter()
+        .filter_map(|(resource, actions)| {
+            let held = owner.resources.get(resource)?;
+            let kept: Vec<String> = actions
+                .iter()
+                .filter(|action| held.contains(action))
+                .cloned()
+                .collect();
+            (!kept.is_empty()).then(|| (resource.clone(), kept))
+        })
+        .collect();
+    Identity {
+        id: key.owner_id.clone(),
+        scopes,
+        resources,
+    }
+}
+
+/// What of `key` its owner does not hold, as `acl delegate` names it:
+/// `"deploy:prod"`, `write on "repo"`.
+fn not_held(key: &NewApiKey, owner: &Identity) -> Vec<String> {
+    let mut missing: Vec<String> = key
+        .scopes
+        .iter()
+        .filter(|scope| !owner.scopes.contains(scope))
+        .map(|scope| format!("{scope:?}"))
+        .collect();
+    let mut resources: Vec<_> = key.resources.iter().collect();
+    resources.sort();
+    for (resource, actions) in resources {
+        let held = owner.resources.get(resource);
+        missing.extend(
+            actions
+                .iter()
+                .filter(|action| !held.is_some_and(|held| held.contains(action)))
+                .map(|action| format!("{action} on {resource:?}")),
+        );
+    }
+    missing
+}
+
 fn unindex_peer(next: &mut Snapshot, peer: &PeerEntry) {
     for fingerprint in &peer.fingerprints {
         next.fingerprints.remove(fingerprint);
@@ -654,15 +719,7 @@ fn unindex_peer(next: &mut Snapshot, peer: &PeerEntry) {
     }
 }
 
-fn index_peer(
-    next: &mut Snapshot,
-    expiries: &mut BinaryHeap<Reverse<(i64, String)>>,
-    peer: &PeerEntry,
-    resolved: Resolved,
-) {
-    if let Some(t) = resolved.valid_until {
-        expiries.push(Reverse((t, peer.peer_id.clone())));
-    }
+fn index_peer(next: &mut Snapshot, peer: &PeerEntry, resolved: Resolved) {
     for fingerprint in &peer.fingerprints {
         next.fingerprints.insert(fingerprint, resolved.clone());
     }
@@ -671,30 +728,42 @@ fn index_peer(
     }
 }
 
-fn index_key(next: &mut Snapshot, row: &KeyRow) {
-    let key = &row.key;
-    if !key.enabled || key.revoked_at.is_some() {
-        return;
+fn unindex_key(next: &mut Snapshot, row: &KeyRow) {
+    if matches!(next.tokens.get(&row.hash), Some(TokenEntry::Key { .. })) {
+        next.tokens.remove(&row.hash);
     }
-    let identity = Identity {
-        id: key.owner_id.clone(),
-        scopes: key.scopes.clone(),
-        resources: key.resources.clone(),
+}
+
+/// Serves a key as key ∩ its owner's current grant, computed now so the
+/// lookup stays a map read; an unusable key, or one whose owner is gone,
+/// is not served. Returns the owner grant's `valid_until`.
+fn index_key(next: &mut Snapshot, model: &Model, row: &KeyRow) -> Option<i64> {
+    let key = &row.key;
+    let owner = (key.enabled && key.revoked_at.is_none())
+        .then(|| owner_grant(model, &key.owner_id))
+        .flatten();
+    let Some(owner) = owner else {
+        unindex_key(next, row);
+        return None;
     };
     next.tokens.insert(
         &row.hash,
         TokenEntry::Key {
-            identity,
+            identity: attenuate(key, &owner.identity),
             expires_at: key.expires_at,
+            valid_until: owner.valid_until,
         },
     );
+    owner.valid_until
 }
 
 /// The listener thread: catches up on every commit to the file (from any
-/// process), reloads everything after a watcher restart, and re-serves
-/// grants whose `valid_until` passes. Exits once its provider is dropped.
+/// process), reloads everything after a watcher restart, retries (backing
+/// off) while the provider is not healthy, and re-serves grants whose
+/// `valid_until` passes. Exits once its provider is dropped.
 fn listen(provider: Weak<Shared>, mut wake: Wake) {
     let mut retry_at: Option<Instant> = None;
+    let mut backoff = RETRY;
     loop {
         let deadline = {
             let Some(shared) = provider.upgrade() else {
@@ -714,21 +783,32 @@ fn listen(provider: Weak<Shared>, mut wake: Wake) {
         let Some(shared) = provider.upgrade() else {
             return;
         };
-        let caught_up = match woken {
-            Woken::Changed => shared.catch_up(),
+        let health = match woken {
+            Woken::Changed => Some(shared.catch_up(0)),
             Woken::Restarted => {
-                lock(&shared.cursor).dirty = true;
-                shared.catch_up()
-            }
-            Woken::TimedOut => {
-                if retry_at.is_some_and(|t| Instant::now() >= t) {
-                    shared.catch_up()
-                } else {
-                    Ok(())
+                {
+                    let mut model = lock(&shared.model);
+                    model.registry_dirty = true;
+                    model.acl.invalidate();
                 }
+                Some(shared.catch_up(0))
             }
+            Woken::TimedOut if retry_at.is_some_and(|t| Instant::now() >= t) => {
+                Some(shared.catch_up(0))
+            }
+            Woken::TimedOut => None,
         };
-        retry_at = caught_up.is_err().then(|| Instant::now() + RETRY);
+        match health {
+            Some(ProviderHealth::Healthy) => {
+                retry_at = None;
+                backoff = RETRY;
+            }
+            Some(_) => {
+                retry_at = Some(Instant::now() + backoff);
+                backoff = (backoff * 2).min(MAX_RETRY);
+            }
+            None => {}
+        }
         let now = now_ms();
         if shared.next_expiry().is_some_and(|t| t <= now) {
             shared.advance(now);
@@ -787,9 +867,15 @@ impl SqliteIdentityProvider {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] when the store cannot be read.
+    /// [`StoreError::Backend`] naming the reason when the provider is not
+    /// [`ProviderHealth::Healthy`] after it (see
+    /// [`status`](Self::status) for what is served then).
     pub fn refresh(&self) -> Result<(), StoreError> {
-        self.shared.catch_up()
+        let health = self.shared.catch_up(0);
+        match health.reason() {
+            None => Ok(()),
+            Some(_) => Err(StoreError::Backend(health.to_string())),
+        }
     }
 
     /// Waits until the snapshot reflects at least `revision` (e.g. one an
@@ -803,15 +889,73 @@ impl SqliteIdentityProvider {
                 .wait_for_revision(revision, timeout)
                 .unwrap_or(false)
         {
-            let _ = self.shared.catch_up();
+            self.shared.catch_up(revision);
         }
         self.revision() >= revision
     }
 
-    /// The last error the background catch-up met, if the latest attempt
-    /// failed (reads are then served from the last good snapshot).
+    /// Why the latest catch-up left the provider not
+    /// [`Healthy`](ProviderHealth::Healthy), if it did: the reason of
+    /// [`status`](Self::status).
     pub fn last_error(&self) -> Option<String> {
-        lock(&self.shared.last_error).clone()
+        self.shared
+            .snapshot
+            .load()
+            .health
+            .reason()
+            .map(str::to_owned)
+    }
+
+    /// The revision the snapshot reflects and the health it is served
+    /// with, read together from the snapshot.
+    ///
+    /// The provider **fails closed**: when the store cannot be followed it
+    /// never keeps serving an older snapshot, since that may hold a grant a
+    /// committed write removed (a revoked key, a removed peer). Instead:
+    ///
+    /// - [`ProviderHealth::AclUnavailable`]: the ACL could not be read (a
+    ///   stored row the ACL codec rejects, …). Reads are served as if the
+    ///   ACL were empty: a peer resolves to its own scopes and resources
+    ///   from the `peers` table only; an API key to key ∩ its owner's grant
+    ///   computed without the ACL, so a key whose owner is a peer keeps at
+    ///   most that peer's own grant, and a key whose owner is only an ACL
+    ///   principal resolves to nothing. This is a subset of every true
+    ///   answer: the ACL only ever adds to a peer's own grant, and a key
+    ///   never holds more than its owner.
+    /// - [`ProviderHealth::Unavailable`]: the registry tables themselves
+    ///   could not be read or decoded; nothing resolves, and
+    ///   [`CredentialStore::get`] returns nothing.
+    ///
+    /// In both cases the revision still moves to the revision seen, so a
+    /// grant removed by a committed write is never served once the
+    /// provider has seen that revision; a write of this process whose
+    /// catch-up ends unhealthy returns [`StoreError::Unapplied`]. The
+    /// listener retries (backing off up to a second) and serves everything
+    /// again, [`Healthy`](ProviderHealth::Healthy), once the file is
+    /// repaired.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::identity::{PeerEntry, ProviderHealth, SqliteIdentityProvider};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("ids.db"))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// provider.insert_peer(PeerEntry::new("build-01"))?;
+    /// let status = provider.status();
+    /// assert_eq!(status.health, ProviderHealth::Healthy);
+    /// assert_eq!(status.revision, store.revision()?);
+    /// assert!(status.health.is_healthy());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn status(&self) -> ProviderStatus {
+        let snapshot = self.shared.snapshot.load();
+        ProviderStatus {
+            revision: snapshot.revision,
+            health: snapshot.health.clone(),
+        }
     }
 
     fn write<T>(
@@ -821,7 +965,7 @@ impl SqliteIdentityProvider {
         let mut tx = self.shared.store.begin_write().map_err(StoreError::from)?;
         let value = f(&mut tx, self.actor.as_deref(), now_ms())?;
         let revision = tx.commit().map_err(StoreError::from)?;
-        self.shared.ensure(revision);
+        self.shared.ensure(revision)?;
         Ok(value)
     }
 
@@ -830,8 +974,13 @@ impl SqliteIdentityProvider {
     /// # Errors
     ///
     /// [`StoreError::Invalid`] for a malformed id, fingerprint, token hash,
-    /// scope or action (naming it); [`StoreError::Duplicate`] when the
-    /// peer exists or a fingerprint or the token belongs to another.
+    /// scope or action (naming it), or when the ACL principal of the same
+    /// id is an org or a role (a peer binds only to an account or service
+    /// principal); [`StoreError::Duplicate`] when the peer exists or a
+    /// fingerprint or the token belongs to another;
+    /// [`StoreError::Unapplied`] when the peer was added but the snapshot
+    /// is not healthy (see [`status`](Self::status)). The same
+    /// [`StoreError::Unapplied`] applies to every write of the provider.
     pub fn insert_peer(&self, peer: PeerEntry) -> Result<(), StoreError> {
         let peer = validate::peer(peer)?;
         self.write(|tx, actor, now| tables::insert_peer(tx, &peer, actor, now))
@@ -902,20 +1051,75 @@ impl SqliteIdentityProvider {
     /// Creates an API key and returns it with its token: the only time the
     /// token exists outside the caller (the store keeps its hash).
     ///
+    /// The key is attenuated like a delegation (see [`NewApiKey`]): its
+    /// owner must exist, as a peer or an ACL principal, and hold now every
+    /// scope and resource action the key grants; at resolution the key
+    /// holds key ∩ what its owner holds then.
+    ///
     /// # Errors
     ///
     /// [`StoreError::Invalid`] for a malformed name, owner, scope or
-    /// action.
+    /// action, or naming what the owner does not hold (`API key "deploy":
+    /// owner "ci-bot" does not hold "deploy:prod"`);
+    /// [`StoreError::NotFound`] when the owner is neither a peer nor an ACL
+    /// principal; [`StoreError::Backend`] when what the owner holds cannot
+    /// be computed (the ACL cannot be read).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::identity::{
+    ///     AuthToken, IdentityProvider, NewApiKey, PeerEntry, SqliteIdentityProvider,
+    /// };
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("ids.db"))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// provider.insert_peer(PeerEntry::new("ci-bot").scopes(["deploy:staging", "ci"]))?;
+    ///
+    /// let err = provider
+    ///     .create_api_key(NewApiKey::new("deploy", "ci-bot").scopes(["deploy:prod"]))
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), r#"API key "deploy": owner "ci-bot" does not hold "deploy:prod""#);
+    ///
+    /// let (_, token) =
+    ///     provider.create_api_key(NewApiKey::new("deploy", "ci-bot").scopes(["deploy:staging", "ci"]))?;
+    /// // The owner loses a scope: so does the key, with no write to it.
+    /// provider.replace_peer(PeerEntry::new("ci-bot").scopes(["ci"]))?;
+    /// assert_eq!(provider.resolve_from_token(&token).unwrap().scopes, ["ci"]);
+    /// // The owner is removed: the key resolves to nothing.
+    /// provider.delete_peer("ci-bot")?;
+    /// assert!(provider.resolve_from_token(&token).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_api_key(&self, key: NewApiKey) -> Result<(ApiKey, AuthToken), StoreError> {
         let key = validate::api_key(key)?;
         let token = AuthToken::generate();
         let hash = token.hash();
-        let stored =
-            self.write(|tx, actor, now| tables::insert_api_key(tx, &key, &hash, actor, now))?;
+        let stored = self.write(|tx, actor, now| {
+            let Some(owner) = self.shared.owner_grant_in(tx, &key)? else {
+                return Err(StoreError::NotFound(format!(
+                    "API key {:?}: owner {:?} is neither a peer nor an ACL principal",
+                    key.name, key.owner_id
+                )));
+            };
+            let missing = not_held(&key, &owner.identity);
+            if !missing.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "API key {:?}: owner {:?} does not hold {}",
+                    key.name,
+                    key.owner_id,
+                    missing.join(", ")
+                )));
+            }
+            tables::insert_api_key(tx, &key, &hash, actor, now)
+        })?;
         Ok((stored, token))
     }
 
     /// Revokes an API key for good; it resolves to nothing from then on.
+    /// Revoking a revoked key changes nothing.
     ///
     /// # Errors
     ///
@@ -928,7 +1132,10 @@ impl SqliteIdentityProvider {
     ///
     /// # Errors
     ///
-    /// [`StoreError::NotFound`] when there is no such key.
+    /// [`StoreError::NotFound`] when there is no such key;
+    /// [`StoreError::Invalid`] when it is revoked (`API key "…": is
+    /// revoked; a revoked key cannot be enabled or disabled`), and then
+    /// nothing changes.
     pub fn set_api_key_enabled(&self, id: &str, enabled: bool) -> Result<ApiKey, StoreError> {
         self.write(|tx, actor, now| {
             tables::change_api_key(tx, id, KeyChange::Enable(enabled), actor, now)

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{EncryptedData, Identity};
+use super::{EncryptedData, Identity, ProviderHealth};
 use crate::time::now_ms;
 
 const SHARDS: usize = 256;
@@ -76,10 +76,14 @@ pub(crate) struct Resolved {
 #[derive(Debug, Clone)]
 pub(crate) enum TokenEntry {
     Peer(Resolved),
-    /// A usable API key (disabled and revoked keys are not in the map).
+    /// A usable API key whose owner exists (disabled and revoked keys, and
+    /// keys whose owner is gone, are not in the map), holding key ∩ what
+    /// its owner held when it was indexed.
     Key {
         identity: Identity,
         expires_at: Option<i64>,
+        /// When the owner's grant may change with no write.
+        valid_until: Option<i64>,
     },
 }
 
@@ -96,6 +100,8 @@ pub(crate) enum Lookup {
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     pub(crate) revision: u64,
+    /// What it serves (see `SqliteIdentityProvider::status`).
+    pub(crate) health: ProviderHealth,
     pub(crate) fingerprints: Shards<Resolved>,
     pub(crate) tokens: Shards<TokenEntry>,
     pub(crate) credentials: Arc<HashMap<String, EncryptedData>>,
@@ -105,6 +111,7 @@ impl Snapshot {
     pub(crate) fn empty() -> Self {
         Snapshot {
             revision: 0,
+            health: ProviderHealth::Healthy,
             fingerprints: Shards::new(),
             tokens: Shards::new(),
             credentials: Arc::default(),
@@ -127,9 +134,16 @@ impl Snapshot {
             Some(TokenEntry::Key {
                 identity,
                 expires_at,
+                valid_until,
             }) => {
-                if expires_at.is_some_and(|t| now_ms() >= t) {
+                if expires_at.is_none() && valid_until.is_none() {
+                    return Lookup::Found(identity.clone());
+                }
+                let now = now_ms();
+                if expires_at.is_some_and(|t| now >= t) {
                     Lookup::Missing
+                } else if valid_until.is_some_and(|t| now >= t) {
+                    Lookup::Stale
                 } else {
                     Lookup::Found(identity.clone())
                 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
+use super::validate;
 use super::{ApiKey, EncryptedData, NewApiKey, PeerEntry, StoreError};
 use crate::audit::{self, Record};
 use crate::outbox::{ChangeOp, EntityKind};
@@ -211,6 +212,27 @@ fn check_token_free(conn: &Connection, hash: &str, except: Option<&str>) -> Resu
     Ok(())
 }
 
+// -- binding ------------------------------------------------------------------
+
+/// Refuses a peer whose id is the identity id of an org or role principal
+/// (the rule is [`validate::binding_problem`]).
+fn check_binding(reader: &Reader, peer_id: &str) -> Result<()> {
+    let principal = crate::acl::codec::principal_type(reader, peer_id).map_err(StoreError::from)?;
+    match principal.and_then(|t| validate::binding_problem(peer_id, t)) {
+        Some(reason) => Err(StoreError::Invalid(reason)),
+        None => Ok(()),
+    }
+}
+
+/// Whether a peer with this id exists, for the ACL's side of the binding
+/// rule (giving a principal with a peer's id the type org or role).
+pub(crate) fn peer_exists(conn: &Connection, peer_id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM peers WHERE peer_id = ?1")?
+        .query_row([peer_id], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+}
+
 // -- writes -------------------------------------------------------------------
 
 fn audit(
@@ -301,6 +323,7 @@ pub(crate) fn insert_peer(
             Entity::Peer(peer.peer_id.clone())
         )));
     }
+    check_binding(tx, &peer.peer_id)?;
     check_unique(tx.conn(), peer)?;
     write_peer(tx.conn(), INSERT_PEER, peer, now)?;
     tx.outbox
@@ -326,6 +349,7 @@ pub(crate) fn update_peer(
     let Some(before) = self::peer(tx, &peer.peer_id)? else {
         return Err(not_found(Entity::Peer(peer.peer_id.clone())));
     };
+    check_binding(tx, &peer.peer_id)?;
     check_unique(tx.conn(), peer)?;
     clear_fingerprints(tx.conn(), &peer.peer_id)?;
     write_peer(tx.conn(), UPDATE_PEER, peer, now)?;
@@ -457,6 +481,12 @@ pub(crate) fn change_api_key(
             }
             after.revoked_at = Some(now);
             "api_key.revoke"
+        }
+        KeyChange::Enable(_) if after.revoked_at.is_some() => {
+            return Err(StoreError::Invalid(format!(
+                "{}: is revoked; a revoked key cannot be enabled or disabled",
+                Entity::ApiKey(id.to_owned())
+            )));
         }
         KeyChange::Enable(enabled) => {
             if after.enabled == enabled {
