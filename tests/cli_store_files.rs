@@ -3,170 +3,52 @@
 //! (asked for with `--read-only`, or a file or directory that cannot be
 //! written), and the mode of the files it creates.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-use serde_json::Value;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_alknet-graphs");
+use common::cli::{utf8, Env, BIN};
 
 const FP: &str = "ed25519:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// A temporary directory and a store path in it.
-struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("store.db");
-        Env { dir, db }
-    }
-
-    /// The binary with `--db` pointed at the store, run directly or through
-    /// `wrapper` (e.g. `setpriv` to run it as another user).
-    fn command(&self, wrapper: &[&str], args: &[&str]) -> Command {
-        let mut command = match wrapper.split_first() {
-            Some((program, rest)) => {
-                let mut command = Command::new(program);
-                command.args(rest).arg(BIN);
-                command
-            }
-            None => Command::new(BIN),
-        };
-        command
-            .env_remove("ALKNET_GRAPHS_DB")
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .current_dir(self.dir.path());
-        command
-    }
-
-    fn run_as(&self, wrapper: &[&str], args: &[&str]) -> Output {
-        self.command(wrapper, args)
-            .output()
-            .expect("run the binary")
-    }
-
-    /// Runs with `--json`, expects exit 0, and parses stdout.
-    fn ok_as(&self, wrapper: &[&str], args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run_as(wrapper, &all);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: stdout {} stderr {}",
-            utf8(&out.stdout),
-            utf8(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", utf8(&out.stdout)))
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        self.ok_as(&[], args)
-    }
-
-    /// Runs with `--json` and as text, expects exit `code` both times and
-    /// one `error: …` line on stderr saying what the JSON report says;
-    /// returns the report's kind and message.
-    fn fails_as(&self, wrapper: &[&str], args: &[&str], code: i32) -> (String, String) {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run_as(wrapper, &all);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout {} stderr {}",
-            utf8(&out.stdout),
-            utf8(&out.stderr)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", utf8(&out.stdout)));
-        let kind = report["error"]["kind"].as_str().expect("kind").to_owned();
-        let message = report["error"]["message"]
-            .as_str()
-            .expect("message")
-            .to_owned();
-        let human = self.run_as(wrapper, args);
-        assert_eq!(human.status.code(), Some(code), "{args:?}");
-        assert!(human.stdout.is_empty(), "{args:?}: {}", utf8(&human.stdout));
-        if code != 2 {
-            assert_eq!(
-                utf8(&human.stderr),
-                format!("error: {message}\n"),
-                "{args:?}"
-            );
-        }
-        (kind, message)
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> (String, String) {
-        self.fails_as(&[], args, code)
-    }
-
-    /// The names of the files in the directory, sorted.
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
-            .expect("list the directory")
-            .map(|entry| {
-                entry
-                    .expect("entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
-    }
-
-    /// A store with a graph type, a graph, a node, an ACL principal and a
-    /// peer (so the audit log has entries).
-    fn populated() -> Env {
-        let env = Env::new();
-        env.ok(&["init"]);
-        let types = env.dir.path().join("plain.json");
-        std::fs::write(
-            &types,
-            r#"{"name": "plain", "node_types": [{"name": "item", "schema": {}}]}"#,
-        )
-        .expect("write the type file");
-        env.ok(&["type", "define", types.to_str().expect("utf-8 path")]);
-        std::fs::remove_file(&types).expect("remove the type file");
-        env.ok(&["graph", "create", "g", "--type", "plain"]);
-        env.ok(&[
-            "node",
-            "add",
-            "--graph",
-            "g",
-            "--type",
-            "item",
-            "a",
-            "--attrs",
-            r#"{"n": 1}"#,
-        ]);
-        env.ok(&[
-            "acl",
-            "principal",
-            "add",
-            "ada",
-            "--type",
-            "account",
-            "--scope",
-            "repo:read",
-        ]);
-        env.ok(&["peer", "add", "ada", "--fingerprint", FP, "--scope", "ci"]);
-        env
-    }
-}
-
-fn utf8(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// A store with a graph type, a graph, a node, an ACL principal and a
+/// peer (so the audit log has entries).
+fn populated() -> Env {
+    let env = Env::new();
+    env.ok(&["init"]);
+    let types = env.dir.path().join("plain.json");
+    std::fs::write(
+        &types,
+        r#"{"name": "plain", "node_types": [{"name": "item", "schema": {}}]}"#,
+    )
+    .expect("write the type file");
+    env.ok(&["type", "define", types.to_str().expect("utf-8 path")]);
+    std::fs::remove_file(&types).expect("remove the type file");
+    env.ok(&["graph", "create", "g", "--type", "plain"]);
+    env.ok(&[
+        "node",
+        "add",
+        "--graph",
+        "g",
+        "--type",
+        "item",
+        "a",
+        "--attrs",
+        r#"{"n": 1}"#,
+    ]);
+    env.ok(&[
+        "acl",
+        "principal",
+        "add",
+        "ada",
+        "--type",
+        "account",
+        "--scope",
+        "repo:read",
+    ]);
+    env.ok(&["peer", "add", "ada", "--fingerprint", FP, "--scope", "ci"]);
+    env
 }
 
 fn bytes(path: &Path) -> Vec<u8> {
@@ -222,7 +104,7 @@ fn an_empty_file_is_refused_by_every_command_but_init() {
         &["--read-only", "verify"],
         &["node", "add", "--graph", "g", "--type", "t", "k"],
     ] {
-        let (kind, message) = env.fails(args, 1);
+        let (kind, message) = env.refused_as(&[], args, 1);
         assert_eq!(
             (kind.as_str(), message.as_str()),
             ("not_a_store", expected.as_str()),
@@ -291,7 +173,7 @@ fn another_applications_database_and_random_bytes_are_refused_unchanged() {
         &["init"],
         &["--read-only", "graph", "list"],
     ] {
-        let (kind, message) = env.fails(args, 1);
+        let (kind, message) = env.refused_as(&[], args, 1);
         assert_eq!(
             (kind.as_str(), message.as_str()),
             ("not_a_store", expected.as_str()),
@@ -312,7 +194,7 @@ fn another_applications_database_and_random_bytes_are_refused_unchanged() {
         &["init"],
         &["--read-only", "verify"],
     ] {
-        let (kind, message) = env.fails(args, 1);
+        let (kind, message) = env.refused_as(&[], args, 1);
         assert_eq!(
             (kind.as_str(), message.as_str()),
             ("not_a_store", expected.as_str()),
@@ -365,18 +247,18 @@ fn reads_work_and_writes_are_refused(env: &Env, wrapper: &[&str], flag: &[&str])
 
     let args = with(&["node", "add", "--graph", "g", "--type", "item", "b"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (kind, message) = env.fails_as(wrapper, &args, 1);
+    let (kind, message) = env.refused_as(wrapper, &args, 1);
     assert_eq!(kind, "read_only");
     assert_eq!(message, format!("store {} is read-only", env.db.display()));
 }
 
 #[test]
 fn read_only_serves_reads_refuses_writes_and_changes_nothing() {
-    let env = Env::populated();
+    let env = populated();
     let before = bytes(&env.db);
     reads_work_and_writes_are_refused(&env, &[], &["--read-only"]);
     assert_eq!(bytes(&env.db), before, "the store file is unchanged");
-    let (kind, message) = env.fails(&["--read-only", "init"], 2);
+    let (kind, message) = env.refused_as(&[], &["--read-only", "init"], 2);
     assert_eq!(kind, "usage");
     assert_eq!(
         message,
@@ -395,13 +277,13 @@ fn a_store_that_cannot_be_written_is_read_only_in_a_writable_or_read_only_direct
         );
         return;
     };
-    let env = Env::populated();
+    let env = populated();
     let before = bytes(&env.db);
     // The directory is the test's own; let the unprivileged user in.
     set_mode(env.dir.path(), 0o777);
     set_mode(&env.db, 0o444);
     reads_work_and_writes_are_refused(&env, &wrapper, &[]);
-    let (kind, message) = env.fails_as(&wrapper, &["init"], 1);
+    let (kind, message) = env.refused_as(&wrapper, &["init"], 1);
     assert_eq!(kind, "read_only");
     assert_eq!(message, format!("store {} is read-only", env.db.display()));
     assert_eq!(env.files(), ["store.db"], "no -wal or -shm created");

@@ -404,6 +404,45 @@ fn a_writer_in_another_process_is_seen_despite_a_bad_acl_row() {
     assert_eq!(f.ids.resolve_from_token(&f.root_token), None);
 }
 
+#[test]
+fn rows_changed_by_plain_sql_are_noticed_without_any_event() {
+    let f = fixture(false);
+    let before = f.store.revision().unwrap();
+    // A plain SQLite connection lowers root and lifts nothing: no change
+    // batch, no revision; the write epoch's triggers count it.
+    raw_sql(
+        &f.store,
+        "UPDATE nodes SET attributes = json_set(attributes, '$.scopes', json('[]'))
+          WHERE key = 'root'",
+    );
+    assert_eq!(f.store.revision().unwrap(), before);
+    f.ids.refresh().unwrap();
+    assert_eq!(
+        f.ids.resolve_from_token(&f.root_token).unwrap().scopes,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        scopes(f.ids.resolve_from_fingerprint(&fp(1))),
+        Some(vec!["ci".into()])
+    );
+    // And one that leaves a row the ACL cannot load stops every ACL grant.
+    raw_sql(
+        &f.store,
+        "UPDATE nodes SET attributes = json_set(attributes, '$.identity_id', 'mallory')
+          WHERE key = 'ci-bot'",
+    );
+    assert!(f.ids.refresh().is_err());
+    assert!(matches!(
+        f.ids.status().health,
+        ProviderHealth::AclUnavailable { .. }
+    ));
+    assert_eq!(
+        scopes(f.ids.resolve_from_fingerprint(&fp(1))),
+        Some(vec!["ci".into()])
+    );
+    assert_eq!(f.ids.resolve_from_token(&f.root_token), None);
+}
+
 // -- 2. API keys are attenuated like delegations ------------------------------------
 
 #[test]

@@ -147,54 +147,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     ",
-    // 3: the write epoch. Every row change to what grants access (the
-    // identity tables, the graphs, the ACL's nodes and edges) bumps
-    // `epoch`, whoever makes it; every engine commit records the epoch it
-    // left as `published_epoch`. A difference is a write made around the
-    // engine, which readers of the change feed cannot see: they reload.
+    // 3: the write epoch. Every update or deletion of a row that grants
+    // access (the identity tables, the graphs, the ACL's nodes and edges)
+    // bumps `epoch`, whoever makes it; every engine commit records the
+    // epoch it left as `published_epoch`. A difference is a write made
+    // around the engine, which readers of the change feed cannot see: they
+    // reload. Inserts are not counted: a row added unseen can only add a
+    // grant that is then not served (grants are monotone in the rows), and
+    // bulk inserts stay free of trigger work.
     "
     INSERT INTO _alknet_meta (key, value) VALUES ('epoch', 0), ('published_epoch', 0);
-    CREATE TRIGGER peers_epoch_insert AFTER INSERT ON peers
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER peers_epoch_update AFTER UPDATE ON peers
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER peers_epoch_delete AFTER DELETE ON peers
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER peer_fingerprints_epoch_insert AFTER INSERT ON peer_fingerprints
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER peer_fingerprints_epoch_update AFTER UPDATE ON peer_fingerprints
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER peer_fingerprints_epoch_delete AFTER DELETE ON peer_fingerprints
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER api_keys_epoch_insert AFTER INSERT ON api_keys
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER api_keys_epoch_update AFTER UPDATE ON api_keys
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER api_keys_epoch_delete AFTER DELETE ON api_keys
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER credentials_epoch_insert AFTER INSERT ON credentials
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER credentials_epoch_update AFTER UPDATE ON credentials
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER credentials_epoch_delete AFTER DELETE ON credentials
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER graphs_epoch_insert AFTER INSERT ON graphs
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER graphs_epoch_update AFTER UPDATE ON graphs
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER graphs_epoch_delete AFTER DELETE ON graphs
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER nodes_epoch_insert AFTER INSERT ON nodes
-        WHEN NEW.graph_id = (SELECT id FROM graphs WHERE name = 'acl')
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER nodes_epoch_update AFTER UPDATE ON nodes
         WHEN NEW.graph_id = (SELECT id FROM graphs WHERE name = 'acl')
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER nodes_epoch_delete AFTER DELETE ON nodes
         WHEN OLD.graph_id = (SELECT id FROM graphs WHERE name = 'acl')
-        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER edges_epoch_insert AFTER INSERT ON edges
-        WHEN NEW.graph_id = (SELECT id FROM graphs WHERE name = 'acl')
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     CREATE TRIGGER edges_epoch_update AFTER UPDATE ON edges
         WHEN NEW.graph_id = (SELECT id FROM graphs WHERE name = 'acl')

@@ -39,7 +39,20 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
+        self.command_as(&[], args)
+    }
+
+    /// The binary with `--db` pointed at the store, run directly or through
+    /// `wrapper` (e.g. `setpriv` to run it as another user).
+    pub fn command_as(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(BIN);
+                command
+            }
+            None => Command::new(BIN),
+        };
         command
             .env_remove("ALKNET_GRAPHS_DB")
             .arg("--db")
@@ -50,14 +63,24 @@ impl Env {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run the binary")
+        self.run_as(&[], args)
+    }
+
+    pub fn run_as(&self, wrapper: &[&str], args: &[&str]) -> Output {
+        self.command_as(wrapper, args)
+            .output()
+            .expect("run the binary")
     }
 
     /// Runs with `--json`, expects exit 0, and parses stdout.
     pub fn ok(&self, args: &[&str]) -> Value {
+        self.ok_as(&[], args)
+    }
+
+    pub fn ok_as(&self, wrapper: &[&str], args: &[&str]) -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let out = self.run(&all);
+        let out = self.run_as(wrapper, &all);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -69,7 +92,6 @@ impl Env {
             .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", utf8(&out.stdout)))
     }
 
-    /// Runs without `--json`, expects exit 0, and returns stdout.
     pub fn text_ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert_eq!(
@@ -86,14 +108,23 @@ impl Env {
     /// `error: …` on stderr says the same. The store must not change.
     pub fn fails(&self, args: &[&str], code: i32) -> (String, String) {
         let before = dump(&self.db);
+        let refusal = self.refused_as(&[], args, code);
+        assert_eq!(dump(&self.db), before, "{args:?} changed the store");
+        refusal
+    }
+
+    /// As [`fails`](Env::fails), through `wrapper`, without reading the
+    /// store (for files the check must not touch).
+    pub fn refused_as(&self, wrapper: &[&str], args: &[&str], code: i32) -> (String, String) {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let out = self.run(&all);
+        let out = self.run_as(wrapper, &all);
         assert_eq!(
             out.status.code(),
             Some(code),
-            "{args:?}: {}",
-            utf8(&out.stdout)
+            "{args:?}: stdout {} stderr {}",
+            utf8(&out.stdout),
+            utf8(&out.stderr)
         );
         let report: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", utf8(&out.stdout)));
@@ -102,7 +133,7 @@ impl Env {
             .as_str()
             .expect("message")
             .to_owned();
-        let human = self.run(args);
+        let human = self.run_as(wrapper, args);
         assert_eq!(human.status.code(), Some(code), "{args:?}");
         assert!(human.stdout.is_empty(), "{args:?}: {}", utf8(&human.stdout));
         if code != 2 {
@@ -114,8 +145,23 @@ impl Env {
             );
             assert_eq!(stderr.matches("error: ").count(), 1, "{args:?}: {stderr}");
         }
-        assert_eq!(dump(&self.db), before, "{args:?} changed the store");
         (kind, message)
+    }
+
+    /// The names of the files in the store's directory, sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .expect("list the directory")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
     }
 }
 
