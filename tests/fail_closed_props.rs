@@ -32,7 +32,7 @@ const IDS: [&str; 4] = ["p0", "p1", "p2", "p3"];
 const SCOPES: [&str; 3] = ["s0", "s1", "s2"];
 
 fn fp(i: usize) -> String {
-    format!("ed25519:{}", format!("{:02x}", i + 1).repeat(32))
+    common::fp(i as u8 + 1)
 }
 
 fn peer_token(i: usize) -> AuthToken {
@@ -171,10 +171,7 @@ fn kind(k: u8) -> IdentityType {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64
+    common::now_ms()
 }
 
 // ---------------------------------------------------------------------------

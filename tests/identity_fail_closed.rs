@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use alknet_graphs::acl::{Acl, Delegation, IdentityType, Membership, Principal};
 use alknet_graphs::identity::{
@@ -15,18 +15,7 @@ use alknet_graphs::identity::{
     ProviderHealth, SqliteIdentityProvider, StoreError,
 };
 use alknet_graphs::Store;
-use common::{raw_sql, snapshot, store};
-
-fn fp(byte: u8) -> String {
-    format!("ed25519:{}", format!("{byte:02x}").repeat(32))
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use common::{fp, now_ms, raw_sql, snapshot, store};
 
 /// Runs `change` (raw SQL) and publishes a change batch naming `events`
 /// (JSON groups) in one transaction, as a writer that went around the

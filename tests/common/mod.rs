@@ -175,3 +175,16 @@ pub fn raw_sql(store: &Store, sql: &str) {
     let conn = rusqlite::Connection::open(store.path()).expect("open raw");
     conn.execute_batch(sql).expect("raw sql");
 }
+
+/// A well-formed ed25519 fingerprint made of one repeated byte.
+pub fn fp(byte: u8) -> String {
+    format!("ed25519:{}", format!("{byte:02x}").repeat(32))
+}
+
+/// The wall clock in unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64
+}
