@@ -519,9 +519,45 @@ fn audit_chain(v: &mut Verifier<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Every peer, API key and credential row decodes as the identity
+/// registry reads it (a row that does not keeps the registry from
+/// serving anything); then peers: fingerprints canonical and indexed to
+/// their peer (and nothing else indexed), token hashes well formed; API
+/// key hashes well formed.
+fn identity(v: &mut Verifier<'_>) -> Result<()> {
+    use crate::identity::tables;
+    let ids = |sql: &str| -> Result<Vec<String>> {
+        let mut stmt = v.conn.prepare(sql)?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    for id in ids("SELECT peer_id FROM peers ORDER BY peer_id")? {
+        if let Err(e) = tables::peer(v.reader, &id) {
+            v.report
+                .about(ProblemKind::Identity, &Entity::Peer(id), e.detail());
+        }
+    }
+    for id in ids("SELECT uid FROM api_keys ORDER BY uid")? {
+        if let Err(e) = tables::api_key(v.reader, &id) {
+            v.report
+                .about(ProblemKind::Identity, &Entity::ApiKey(id), e.detail());
+        }
+    }
+    for provider in ids("SELECT provider FROM credentials ORDER BY provider")? {
+        if let Err(e) = tables::credential(v.reader, &provider) {
+            v.report.about(
+                ProblemKind::Identity,
+                &Entity::Credential(provider),
+                e.detail(),
+            );
+        }
+    }
+    identity_rules(v)
+}
+
 /// Peers: fingerprints canonical and indexed to their peer (and nothing
 /// else indexed), token hashes well formed; API key hashes well formed.
-fn identity(v: &mut Verifier<'_>) -> Result<()> {
+fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
     use crate::identity::{normalize_fingerprint, normalize_token_hash};
     let mut indexed: HashMap<String, String> = HashMap::new();
     {

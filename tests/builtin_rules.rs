@@ -633,3 +633,33 @@ fn the_workflow_import_refuses_incompatible_flows() {
         r#"edge "f-p" in graph "broken": operation "parse" needs input properties that "fetch" does not provide: "body" (missing)"#
     );
 }
+
+#[test]
+fn verify_reports_identity_rows_the_registry_cannot_read() {
+    use alknet_graphs::identity::{PeerEntry, SqliteIdentityProvider};
+    let (_dir, store) = store();
+    let ids = SqliteIdentityProvider::builder()
+        .listen(false)
+        .open(&store)
+        .unwrap();
+    ids.insert_peer(
+        PeerEntry::new("p1")
+            .fingerprint(common::fp(1))
+            .scopes(["s"]),
+    )
+    .unwrap();
+    assert!(verify(&store).unwrap().is_clean());
+    raw_sql(
+        &store,
+        "UPDATE peers SET scopes = 'not json' WHERE peer_id = 'p1'",
+    );
+    // The registry cannot load it, so nothing may call the store clean.
+    assert!(SqliteIdentityProvider::open(&store).is_err());
+    assert_eq!(
+        problems(&store),
+        [(
+            ProblemKind::Identity,
+            r#"peer "p1": corrupt peers.scopes: expected ident at line 1 column 2"#.to_owned()
+        )]
+    );
+}

@@ -64,7 +64,7 @@
 mod executor;
 mod provider;
 mod snapshot;
-mod tables;
+pub(crate) mod tables;
 mod validate;
 
 use std::collections::HashMap;
@@ -165,6 +165,15 @@ impl StoreError {
             StoreError::Invalid(_) => "invalid",
             StoreError::Backend(_) => "backend",
             StoreError::Unapplied { .. } => "unapplied",
+        }
+    }
+
+    /// The message without the variant's prefix: what went wrong, to be
+    /// wrapped by another error without saying "storage failure" twice.
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            StoreError::Backend(detail) => detail.clone(),
+            other => other.to_string(),
         }
     }
 }

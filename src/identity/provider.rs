@@ -347,7 +347,7 @@ impl Shared {
         if registry_dirty || !followed.continuous {
             let registry = match read_registry(read) {
                 Ok(registry) => registry,
-                Err(e) => return self.unavailable(model, revision, e.to_string()),
+                Err(e) => return self.unavailable(model, revision, e.detail()),
             };
             model.peers = registry
                 .peers
@@ -369,7 +369,7 @@ impl Shared {
         }
         let changes = match named.read(read) {
             Ok(changes) => changes,
-            Err(e) => return self.unavailable(model, revision, e.to_string()),
+            Err(e) => return self.unavailable(model, revision, e.detail()),
         };
         let rebuild_everything = health_changed || changed == Changed::All;
         let mut next = apply(model, &current, changes, changed, rebuild_everything);

@@ -31,7 +31,13 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn sql(e: rusqlite::Error) -> StoreError {
-    backend(e)
+    match e {
+        // A stored value that does not decode: say which, and why, only.
+        rusqlite::Error::FromSqlConversionFailure(_, _, cause) => {
+            StoreError::Backend(format!("corrupt {cause}"))
+        }
+        other => backend(other),
+    }
 }
 
 fn json_text(value: &impl serde::Serialize) -> String {
