@@ -114,10 +114,19 @@ impl From<alknet_graphs::Error> for CliError {
 }
 
 impl From<alknet_graphs::identity::StoreError> for CliError {
+    /// One line for the whole chain: the error, then each cause, so a
+    /// write that committed but could not be applied also says why.
     fn from(err: alknet_graphs::identity::StoreError) -> Self {
+        let mut message = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(inner) = cause {
+            message.push_str("; caused by: ");
+            message.push_str(&inner.to_string());
+            cause = inner.source();
+        }
         CliError::Input {
             kind: err.kind(),
-            message: err.to_string(),
+            message,
         }
     }
 }
