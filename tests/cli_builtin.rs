@@ -224,7 +224,14 @@ fn generic_commands_cannot_break_the_task_status_invariant() {
         message,
         r#"node "test" in graph "early": is running, but it depends on "build", which is ready, not done"#
     );
-    // The taskgraph's own drop works through `graph drop`.
+    // A taskgraph is replaced through its own API, and dropped the same way
+    // by `graph drop`.
+    env.ok(&["export", "--graph", "release", "--out", "release.json"]);
+    let replaced = env.ok(&["import", "--graph", "release", "--replace", "release.json"]);
+    assert_eq!(
+        (replaced["replaced"].clone(), replaced["nodes"].clone()),
+        (json!(true), json!(2))
+    );
     env.ok(&["graph", "drop", "release"]);
     assert_eq!(env.ok(&["verify"])["clean"], true);
 }
@@ -252,4 +259,43 @@ fn verify_fails_on_an_acl_row_written_around_the_engine() {
             "message": r#"node "repo" in graph "acl": a resource's key is "resource repo", from its resource_type and resource_id"#
         }])
     );
+}
+
+#[test]
+fn a_workflow_imports_replaces_and_drops_through_its_own_rules() {
+    let env = Env::init();
+    let doc = |output: Value| {
+        json!({
+            "attributes": {"@graphType": "workflow", "name": "etl"},
+            "nodes": [
+                {"key": "fetch", "attributes": {"input": {}, "output": output}},
+                {"key": "parse", "attributes": {"input": {"required": ["body"]}, "output": {}}}
+            ],
+            "edges": [{"key": "f-p", "source": "fetch", "target": "parse"}]
+        })
+        .to_string()
+    };
+    env.write(
+        "etl.json",
+        &doc(json!({"properties": {"body": {}}, "required": ["body"]})),
+    );
+    env.write("broken.json", &doc(json!({})));
+    assert_eq!(env.ok(&["import", "etl.json"])["nodes"], 2);
+    let (_, message) = env.fails(&["import", "--replace", "broken.json"], 1);
+    assert_eq!(
+        message,
+        r#"edge "f-p" in graph "etl": operation "parse" needs input properties that "fetch" does not provide: "body" (missing)"#
+    );
+    assert_eq!(
+        env.ok(&["import", "--replace", "etl.json"])["replaced"],
+        true
+    );
+    protected(
+        &env,
+        &["edge", "add", "--graph", "etl", "--type", "flows_to", "parse", "fetch"],
+        "etl",
+        "the built-in workflow graph type is written only through the workflow API, which checks that every flows_to edge joins compatible schemas; use workflow::Workflows instead",
+    );
+    env.ok(&["graph", "drop", "etl"]);
+    assert_eq!(env.ok(&["verify"])["clean"], true);
 }

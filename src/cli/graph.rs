@@ -206,16 +206,20 @@ pub fn run_graph(ctx: &Ctx, command: GraphCommand) -> CliResult {
             // taskgraph's queued jobs go with it); the ACL's graph is not
             // dropped at all.
             let graph_type = store.read(|r| r.graph(&name))?.map(|g| g.graph_type);
+            // (The handles ensure their types with a write of their own,
+            // so they are opened before this transaction begins.)
             let tasks = match graph_type.as_deref() {
                 Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(&store)?),
                 _ => None,
             };
+            let flows = match graph_type.as_deref() {
+                Some(workflow::GRAPH_TYPE) => Some(workflow::Workflows::open(&store)?),
+                _ => None,
+            };
             let mut tx = store.begin_write()?;
-            match (graph_type.as_deref(), tasks) {
-                (Some(taskgraph::GRAPH_TYPE), Some(tasks)) => tasks.drop_graph(&mut tx, &name)?,
-                (Some(workflow::GRAPH_TYPE), _) => {
-                    workflow::Workflows::open(&store)?.drop_graph(&mut tx, &name)?
-                }
+            match (tasks, flows) {
+                (Some(tasks), _) => tasks.drop_graph(&mut tx, &name)?,
+                (_, Some(flows)) => flows.drop_graph(&mut tx, &name)?,
                 _ => tx.drop_graph(&name)?,
             }
             let revision = tx.commit()?;

@@ -177,9 +177,9 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
 
 type ImportResult = (alknet_graphs::interop::Imported, bool, Vec<String>, u64);
 
-/// Drops the graph it replaces and imports (through the graph type's own
-/// rules, for a built-in one), in one transaction: a rejected document
-/// changes nothing.
+/// Drops the graph it replaces (a taskgraph or a workflow through its own
+/// API) and imports (through the graph type's own rules, for a built-in
+/// one), in one transaction: a rejected document changes nothing.
 fn import_in_one_transaction(
     store: &Store,
     name: &str,
@@ -188,17 +188,24 @@ fn import_in_one_transaction(
         &mut alknet_graphs::WriteTxn<'_>,
     ) -> CliResult<(alknet_graphs::interop::Imported, Vec<String>)>,
 ) -> CliResult<ImportResult> {
+    // The domain handles ensure their types with a write of their own, so
+    // they are opened before this transaction begins.
+    let existing = store.read(|r| r.graph(name))?.map(|g| g.graph_type);
+    let tasks = match existing.as_deref() {
+        Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(store)?),
+        _ => None,
+    };
+    let flows = match existing.as_deref() {
+        Some(workflow::GRAPH_TYPE) => Some(workflow::Workflows::open(store)?),
+        _ => None,
+    };
     let mut tx = store.begin_write()?;
     let replaced = match tx.graph(name)? {
         None => false,
         Some(graph) if replace || tx.node_count(name)? == 0 => {
-            match graph.graph_type.as_str() {
-                taskgraph::GRAPH_TYPE => {
-                    taskgraph::Taskgraphs::open(store)?.drop_graph(&mut tx, name)?
-                }
-                workflow::GRAPH_TYPE => {
-                    workflow::Workflows::open(store)?.drop_graph(&mut tx, name)?
-                }
+            match (graph.graph_type.as_str(), &tasks, &flows) {
+                (taskgraph::GRAPH_TYPE, Some(tasks), _) => tasks.drop_graph(&mut tx, name)?,
+                (workflow::GRAPH_TYPE, _, Some(flows)) => flows.drop_graph(&mut tx, name)?,
                 _ => tx.drop_graph(name)?,
             }
             true
