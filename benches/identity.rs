@@ -39,7 +39,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alknet_graphs::acl::{Acl, DELEGATES, GRAPH, PRINCIPAL};
 use alknet_graphs::identity::{Identity, IdentityProvider, PeerEntry, SqliteIdentityProvider};
-use alknet_graphs::{NewEdge, Store};
+use alknet_graphs::Store;
 use criterion::Criterion;
 use honker_core::SharedUpdateWatcher;
 use rusqlite::{params, Connection};
@@ -107,37 +107,37 @@ fn build(path: &Path, n: usize) -> Store {
     ids.insert_peers((0..n).map(|i| peer(i, "v0")))
         .expect("insert peers");
     drop(ids);
-    Acl::open(&store).expect("ensure the ACL types");
-    store
-        .write(|tx| {
-            for i in 0..n {
-                let key = format!("p{i}");
-                let scopes: &[&str] = if i == 0 {
-                    &["deploy", "admin", "read", "write"]
-                } else {
-                    &[]
-                };
-                let attributes = json!({
-                    "identity_type": "service",
-                    "identity_id": key,
-                    "scopes": scopes,
-                    "resources": {},
-                });
-                tx.add_node(GRAPH, &key, PRINCIPAL, &attributes)?;
-            }
-            let narrowed = json!({ "narrowed_scopes": ["deploy", "read"] });
-            for i in 1..n {
-                let (from, to) = (format!("p{}", (i - 1) / 2), format!("p{i}"));
-                let key = format!("delegates {from} {to}");
-                tx.add_edge(
-                    GRAPH,
-                    NewEdge::new(DELEGATES, &from, &to)
-                        .key(&key)
-                        .attributes(&narrowed),
-                )?;
-            }
-            Ok(())
-        })
+    // The ACL graph is written only through the ACL: one whole-ACL import.
+    let mut nodes = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = format!("p{i}");
+        let scopes: &[&str] = if i == 0 {
+            &["deploy", "admin", "read", "write"]
+        } else {
+            &[]
+        };
+        nodes.push(json!({"key": key, "attributes": {
+            "@type": PRINCIPAL,
+            "identity_type": "service",
+            "identity_id": key,
+            "scopes": scopes,
+            "resources": {},
+        }}));
+    }
+    let mut edges = Vec::with_capacity(n);
+    for i in 1..n {
+        let (from, to) = (format!("p{}", (i - 1) / 2), format!("p{i}"));
+        edges.push(json!({
+            "key": format!("delegates {from} {to}"),
+            "source": from,
+            "target": to,
+            "attributes": {"@type": DELEGATES, "narrowed_scopes": ["deploy", "read"]},
+        }));
+    }
+    let doc = json!({"attributes": {"name": GRAPH}, "nodes": nodes, "edges": edges});
+    Acl::open(&store)
+        .expect("ensure the ACL types")
+        .import_graphology(&doc, false)
         .expect("build the ACL");
     store
 }

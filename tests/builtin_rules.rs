@@ -349,19 +349,34 @@ fn the_acl_import_holds_every_row_to_the_acls_rules() {
 }
 
 #[test]
-fn a_revoked_or_expired_delegation_imports_whatever_it_once_carried() {
-    let (_dir, store) = store();
-    let mut acl = Acl::open(&store).unwrap();
+fn an_export_whose_upstream_grants_have_lapsed_imports_again() {
+    // root → ada was revoked and ada → bot has expired since ada passed
+    // `repo:read` on: a faithful export of that history imports.
     let doc = acl_doc(
         json!([
+            principal("root", "account", json!(["repo:read"])),
             principal("ada", "account", json!([])),
             principal("bot", "service", json!([]))
         ]),
-        json!([{"key": "delegates ada bot", "source": "ada", "target": "bot",
-                "attributes": {"@type": "delegates", "narrowed_scopes": ["admin"], "revoked_at": 5}}]),
+        json!([
+            {"key": "delegates root ada", "source": "root", "target": "ada",
+             "attributes": {"@type": "delegates", "narrowed_scopes": ["repo:read"], "revoked_at": 5}},
+            {"key": "delegates ada bot", "source": "ada", "target": "bot",
+             "attributes": {"@type": "delegates", "narrowed_scopes": ["repo:read"], "expires_at": 9}}
+        ]),
     );
+    let (_dir, store) = store();
+    let mut acl = Acl::open(&store).unwrap();
     acl.import_graphology(&doc, false).unwrap();
     assert!(acl.effective("bot").unwrap().scopes.is_empty());
+    assert!(acl.effective_at("bot", 4).unwrap().has_scope("repo:read"));
+    // But a lapsed delegation of a scope no chain ever gave is refused.
+    let mut forged = doc.clone();
+    forged["edges"][1]["attributes"]["narrowed_scopes"] = json!(["repo:read", "admin"]);
+    assert_eq!(
+        acl_import_refused(&forged),
+        r#"edge "delegates ada bot" in graph "acl": delegator "ada" does not hold "admin""#
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::codec;
 use super::handle::{
     check_delegation, check_group, check_held_by, check_principal, check_resource, check_validity,
 };
-use super::model::AclEdge;
+use super::model::{AclEdge, Validity};
 use super::snapshot::AclGraph;
 use super::{Acl, GRAPH, GRAPH_TYPE};
 use crate::interop::{import_graphology, ImportOptions, Imported};
@@ -56,6 +56,27 @@ pub(crate) fn rule_problems(graph: &AclGraph) -> Vec<Error> {
     problems
 }
 
+/// `graph` with every delegation and membership in force at all times.
+fn timeless(graph: &AclGraph) -> Result<AclGraph> {
+    let mut timeless = AclGraph::new();
+    for principal in graph.principals() {
+        timeless.insert_principal(principal.clone());
+    }
+    for resource in graph.resources() {
+        timeless.insert_resource(resource.clone());
+    }
+    for (key, edge) in graph.edges() {
+        let mut edge = edge.clone();
+        match &mut edge {
+            AclEdge::Delegates(d) => d.validity = Validity::always(),
+            AclEdge::BelongsTo(m) => m.validity = Validity::always(),
+            AclEdge::Can(_) => {}
+        }
+        timeless.insert_edge_keyed(key, edge)?;
+    }
+    Ok(timeless)
+}
+
 /// What an `acl.import` audit entry records of an ACL: its counts.
 fn summary(nodes: u64, edges: u64) -> Value {
     serde_json::json!({"nodes": nodes, "edges": edges})
@@ -75,10 +96,13 @@ impl Acl {
     /// is held to: the key conventions (a principal's key is its
     /// `identity_id`, a resource's is `resource type[/id]`), well-formed
     /// tokens, memberships only into orgs and roles, validities that can
-    /// be in force, and the delegator-holds check — every delegation that
-    /// can still be in force passes on only what its delegator holds now,
-    /// in the imported ACL (its least fixed point, so a cycle of
-    /// delegations cannot vouch for itself). The import is one audit entry,
+    /// be in force, and the delegator-holds check — every delegation passes
+    /// on only what its delegator holds in the imported ACL (its least
+    /// fixed point, so a cycle of delegations cannot vouch for itself).
+    /// When each delegation was made is not in the document, so that check
+    /// sets every validity aside: a faithful export whose upstream grants
+    /// have since expired or been revoked imports again, and a scope no
+    /// chain could ever have given the delegator is refused. The import is one audit entry,
     /// `acl.import`, whose before and after count the nodes (principals and
     /// resources) and edges, the after also carrying the SHA-256 of the
     /// imported document (as compact JSON), so the log pins exactly what
@@ -141,16 +165,19 @@ impl Acl {
         if let Some(problem) = rule_problems(&graph).into_iter().next() {
             return Err(problem);
         }
-        let resolution = graph.resolver().max_depth(max_depth).resolve_all(now);
+        // When each delegation was made is not in the document, so the
+        // delegator-holds check runs on the imported ACL with every
+        // validity set aside: a delegation whose delegator's own grant has
+        // since expired or been revoked imports again, and a scope that no
+        // chain could ever have given the delegator is refused.
+        let timeless = timeless(&graph)?;
+        let resolution = timeless.resolver().max_depth(max_depth).resolve_all(now);
         for (key, edge) in graph.edges() {
             let AclEdge::Delegates(delegation) = edge else {
                 continue;
             };
-            if delegation.validity.is_over_at(now) {
-                continue;
-            }
             let held = resolution
-                .effective(&graph, &delegation.from)
+                .effective(&timeless, &delegation.from)
                 .unwrap_or_default();
             check_held_by(&held, delegation, key)?;
         }
