@@ -18,7 +18,7 @@ use tempfile::TempDir;
 
 /// The fixture's resident peer: its fingerprint and token.
 const RESIDENT_ID: &str = "resident";
-const RESIDENT_TOKEN: &str = "resident-token";
+const RESIDENT_TOKEN: &str = "resident-token-0123456789abcdef01";
 
 fn resident_fingerprint() -> String {
     format!("ed25519:{}", "5a".repeat(32))
@@ -118,8 +118,14 @@ impl CredentialsFixture {
                     .delete_peer("fuzzed")
                     .expect("remove the fuzzed peer");
             }
-            (Some(_), Err(StoreError::Duplicate(message))) if is_resident => {
-                assert!(message.contains(RESIDENT_ID), "{message}");
+            (Some(canonical), Err(StoreError::Duplicate(message))) if is_resident => {
+                // The refusal does not say who holds the fingerprint.
+                assert_eq!(
+                    message,
+                    format!(
+                        "peer \"fuzzed\": fingerprint {canonical:?} is already registered to another peer"
+                    )
+                );
                 assert_eq!(self.store.revision().expect("revision"), revision);
             }
             (None, Err(StoreError::Invalid(_))) => {
