@@ -462,3 +462,40 @@ fn credentials_held_before_the_history_began_are_recorded_without_a_time() {
     let report = alknet_graphs::verify(&store).unwrap();
     assert!(report.is_clean(), "{:?}", report.problems());
 }
+
+#[test]
+fn verify_finds_a_current_credential_the_history_does_not_hold_open() {
+    let (_dir, store) = store();
+    let ids = SqliteIdentityProvider::open(&store).unwrap();
+    ids.insert_peer(
+        PeerEntry::new("p")
+            .fingerprint(fp(1))
+            .token(&token('p', 40)),
+    )
+    .unwrap();
+    assert!(alknet_graphs::verify(&store).unwrap().is_clean());
+    rusqlite::Connection::open(store.path())
+        .unwrap()
+        .execute_batch("UPDATE peer_credentials_history SET removed_at = 1")
+        .unwrap();
+    let report = alknet_graphs::verify(&store).unwrap();
+    let messages: Vec<String> = report
+        .problems()
+        .iter()
+        .map(|p| p.message.clone())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            format!(
+                "peer \"p\": fingerprint {:?} has no open record in the credential history",
+                fp(1)
+            ),
+            "peer \"p\": its token has no open record in the credential history".to_owned(),
+        ]
+    );
+    assert!(report
+        .problems()
+        .iter()
+        .all(|p| p.kind == alknet_graphs::ProblemKind::Identity));
+}

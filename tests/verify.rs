@@ -657,7 +657,7 @@ fn acl_and_taskgraph_stores_verify_clean() {
 
 /// The fixture with two peers and an API key registered.
 fn registry_damaged(sql: &str) -> Vec<Problem> {
-    use alknet_graphs::identity::{NewApiKey, PeerEntry, SqliteIdentityProvider};
+    use alknet_graphs::identity::{AuthToken, NewApiKey, PeerEntry, SqliteIdentityProvider};
     let (_dir, store) = fixture();
     let ids = SqliteIdentityProvider::builder()
         .listen(false)
@@ -665,8 +665,12 @@ fn registry_damaged(sql: &str) -> Vec<Problem> {
         .expect("provider");
     ids.insert_peer(PeerEntry::new("p1").fingerprint(format!("ed25519:{}", "aa".repeat(32))))
         .expect("peer");
-    ids.insert_peer(PeerEntry::new("p2").fingerprint(format!("ed25519:{}", "bb".repeat(32))))
-        .expect("peer");
+    ids.insert_peer(
+        PeerEntry::new("p2")
+            .fingerprint(format!("ed25519:{}", "bb".repeat(32)))
+            .token(&AuthToken::new("p2-token-0123456789abcdef0123456789")),
+    )
+    .expect("peer");
     ids.create_api_key(NewApiKey::new("k", "p1")).expect("key");
     assert!(verify(&store).expect("verify").is_clean());
     raw(&store).execute_batch(sql).expect("damage");
