@@ -586,7 +586,7 @@ mod tests {
         };
         assert_eq!(
             peer_line(&peer, Some(&record)),
-            "build-01  no fingerprint  token: set 2026-11-20T14:11:25.649Z by ops  holds ci"
+            "build-01  no fingerprint  token: set 2026-11-22T16:51:25.649Z by ops  holds ci"
         );
         assert_eq!(
             peer_line(&PeerEntry::new("x"), None),
@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(value["token_set_at"], 1_795_366_285_649_i64);
         assert_eq!(
             history_line(&record),
-            "token #1  added 2026-11-20T14:11:25.649Z by ops  current"
+            "token #1  added 2026-11-22T16:51:25.649Z by ops  current"
         );
     }
 }
