@@ -556,9 +556,34 @@ fn identity(v: &mut Verifier<'_>) -> Result<()> {
 }
 
 /// Peers: fingerprints canonical and indexed to their peer (and nothing
-/// else indexed), token hashes well formed; API key hashes well formed.
+/// else indexed), token hashes well formed, each current fingerprint and
+/// token open in the credential history; API key hashes well formed.
 fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
     use crate::identity::{normalize_fingerprint, normalize_token_hash};
+    // The credentials the history has open: (peer, fingerprint), and the
+    // peers with a token.
+    let mut open_fingerprints: HashSet<(String, String)> = HashSet::new();
+    let mut open_tokens: HashSet<String> = HashSet::new();
+    {
+        let mut stmt = v.conn.prepare(
+            "SELECT peer_id, kind, value FROM peer_credentials_history WHERE removed_at IS NULL",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (peer, kind, value) = row?;
+            if kind == "token" {
+                open_tokens.insert(peer);
+            } else {
+                open_fingerprints.insert((peer, value));
+            }
+        }
+    }
     let mut indexed: HashMap<String, String> = HashMap::new();
     {
         let mut stmt = v.conn.prepare(
@@ -600,6 +625,12 @@ fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
                             ),
                         );
                     }
+                    if !open_fingerprints.contains(&(peer.clone(), fingerprint.clone())) {
+                        v.report.add(
+                            ProblemKind::Identity,
+                            format!("{entity}: fingerprint {fingerprint:?} has no open record in the credential history"),
+                        );
+                    }
                     match indexed.get(&fingerprint) {
                         Some(owner) if owner == &peer => {}
                         Some(owner) => v.report.add(
@@ -615,6 +646,12 @@ fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
             }
         }
         if let Some(hash) = hash {
+            if !open_tokens.contains(&peer) {
+                v.report.add(
+                    ProblemKind::Identity,
+                    format!("{entity}: its token has no open record in the credential history"),
+                );
+            }
             if normalize_token_hash(&hash).ok().as_ref() != Some(&hash) {
                 v.report.add(
                     ProblemKind::Identity,

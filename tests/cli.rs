@@ -1196,19 +1196,20 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
         "--fingerprint",
         &fp_upper,
         "--token",
-        "s3cret-peer-token",
+        "s3cret-peer-token-0123456789abcdef",
         "--scope",
         "ci",
         "--resource",
         "repo:read",
     ]);
-    // Stored canonical; only the token's hash is kept.
+    // Stored canonical; only the token's hash is kept, and never shown.
     assert_eq!(added["id"], "build-01");
     assert_eq!(added["fingerprints"], json!([FP_A]));
     assert_eq!(added["scopes"], json!(["ci"]));
     assert_eq!(added["resources"], json!({"repo": ["read"]}));
-    let hash = added["auth_token_hash"].as_str().unwrap().to_owned();
-    assert_eq!(hash.len(), 64);
+    assert_eq!(added["token"], "set");
+    let hash = alknet_graphs::identity::AuthToken::new("s3cret-peer-token-0123456789abcdef").hash();
+    assert!(!added.to_string().contains(&hash), "{added}");
     assert!(added["revision"].as_u64().unwrap() > 0);
 
     // A second peer, its token from stdin.
@@ -1222,7 +1223,7 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
             FP_B,
             "--token-stdin",
         ],
-        "other-token\n",
+        "other-token-0123456789abcdef012345\n",
     );
     assert_eq!(second["fingerprints"], json!([FP_B]));
 
@@ -1234,12 +1235,14 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
         .map(|p| p["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["build-01", "edge-02"]);
-    // Human output never shows a token hash, except `show`.
+    // No output shows a token hash.
+    assert!(!listed.to_string().contains(&hash), "{listed}");
     let text = env.text_ok(&["peer", "list"]);
     assert!(
-        text.contains("build-01  1 fingerprint and a token  holds ci, read on repo"),
+        text.starts_with("build-01  1 fingerprint  token: set 20"),
         "{text}"
     );
+    assert!(text.contains("holds ci, read on repo"), "{text}");
     assert!(!text.contains(&hash), "{text}");
     let text = env.text_ok(&["--actor", "ops", "peer", "add", "plain"]);
     assert!(!text.contains(&hash), "{text}");
@@ -1248,10 +1251,13 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
         "{text}"
     );
     let text = env.text_ok(&["peer", "show", "build-01"]);
-    assert!(text.contains(&format!("token hash: {hash}")), "{text}");
+    assert!(text.contains("\n  token: set 20"), "{text}");
+    assert!(!text.contains(&hash), "{text}");
     assert!(text.contains(FP_A), "{text}");
     let shown = env.ok(&["peer", "show", "build-01"]);
-    assert_eq!(shown["auth_token_hash"], json!(hash));
+    assert_eq!(shown["token"], "set");
+    assert!(shown["token_set_at"].as_i64().unwrap() > 0);
+    assert!(!shown.to_string().contains(&hash), "{shown}");
 
     // Resolve by fingerprint (any case) and by token.
     let by_fp = env.ok(&["peer", "resolve", "--fingerprint", &fp_upper]);
@@ -1259,10 +1265,19 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
         by_fp,
         json!({"id": "build-01", "scopes": ["ci"], "resources": {"repo": ["read"]}, "via": "fingerprint"})
     );
-    let by_token = env.ok(&["peer", "resolve", "--token", "s3cret-peer-token"]);
+    let by_token = env.ok(&[
+        "peer",
+        "resolve",
+        "--token",
+        "s3cret-peer-token-0123456789abcdef",
+    ]);
     assert_eq!(by_token["id"], "build-01");
     assert_eq!(by_token["via"], "token");
-    let by_stdin = ok_with_stdin(&env, &["peer", "resolve", "--token-stdin"], "other-token\n");
+    let by_stdin = ok_with_stdin(
+        &env,
+        &["peer", "resolve", "--token-stdin"],
+        "other-token-0123456789abcdef012345\n",
+    );
     assert_eq!(by_stdin["id"], "edge-02");
     assert_eq!(
         env.text_ok(&["peer", "resolve", "--fingerprint", FP_A]),
@@ -1301,7 +1316,12 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
         resolved["resources"],
         json!({"artifacts": ["write"], "repo": ["read"]})
     );
-    let resolved = env.ok(&["peer", "resolve", "--token", "s3cret-peer-token"]);
+    let resolved = env.ok(&[
+        "peer",
+        "resolve",
+        "--token",
+        "s3cret-peer-token-0123456789abcdef",
+    ]);
     assert_eq!(resolved["scopes"], json!(["ci", "deploy"]));
 
     // Update replaces the whole entry: the token is gone, the key changed.
@@ -1314,12 +1334,20 @@ fn peers_are_added_listed_resolved_updated_and_removed() {
         "--scope",
         "lint",
     ]);
-    assert_eq!(updated["auth_token_hash"], Value::Null);
+    assert_eq!(updated["token"], Value::Null);
     assert_eq!(updated["scopes"], json!(["lint"]));
     let (kind, message) = env.fails(&["peer", "resolve", "--fingerprint", FP_A], 1);
     assert_eq!(kind, "not_found");
     assert!(message.contains(FP_A), "{message}");
-    let (kind, message) = env.fails(&["peer", "resolve", "--token", "s3cret-peer-token"], 1);
+    let (kind, message) = env.fails(
+        &[
+            "peer",
+            "resolve",
+            "--token",
+            "s3cret-peer-token-0123456789abcdef",
+        ],
+        1,
+    );
     assert_eq!(kind, "not_found");
     assert!(!message.contains("s3cret"), "{message}");
     let resolved = env.ok(&[
@@ -1352,7 +1380,7 @@ fn bad_peer_input_is_rejected_clearly_and_changes_nothing() {
         "--fingerprint",
         FP_A,
         "--token",
-        "t1",
+        "t1-0123456789abcdef0123456789abcdef",
     ]);
 
     let (kind, message) = env.fails(&["peer", "add", "x", "--fingerprint", "ed25519:xyz"], 1);
@@ -1365,11 +1393,20 @@ fn bad_peer_input_is_rejected_clearly_and_changes_nothing() {
 
     let (kind, message) = env.fails(&["peer", "add", "other", "--fingerprint", FP_A], 1);
     assert_eq!(kind, "duplicate");
-    assert!(
-        message.contains(FP_A) && message.contains("build-01"),
-        "{message}"
+    assert_eq!(
+        message,
+        format!("peer \"other\": fingerprint {FP_A:?} is already registered to another peer")
     );
-    let (kind, _) = env.fails(&["peer", "add", "other", "--token", "t1"], 1);
+    let (kind, _) = env.fails(
+        &[
+            "peer",
+            "add",
+            "other",
+            "--token",
+            "t1-0123456789abcdef0123456789abcdef",
+        ],
+        1,
+    );
     assert_eq!(kind, "duplicate");
     let (kind, message) = env.fails(&["peer", "add", "build-01"], 1);
     assert_eq!(kind, "duplicate");
@@ -1387,7 +1424,14 @@ fn bad_peer_input_is_rejected_clearly_and_changes_nothing() {
     let (kind, _) = env.fails(&["peer", "resolve"], 2);
     assert_eq!(kind, "usage");
     let (kind, _) = env.fails(
-        &["peer", "resolve", "--fingerprint", FP_A, "--token", "t1"],
+        &[
+            "peer",
+            "resolve",
+            "--fingerprint",
+            FP_A,
+            "--token",
+            "t1-0123456789abcdef0123456789abcdef",
+        ],
         2,
     );
     assert_eq!(kind, "usage");

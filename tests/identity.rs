@@ -49,7 +49,7 @@ fn refused(
 fn peers_resolve_by_fingerprint_and_token() {
     let (_dir, store) = store();
     let ids = SqliteIdentityProvider::open(&store).unwrap();
-    let token = AuthToken::new("peer-token-1");
+    let token = AuthToken::new("peer-token-1-0123456789abcdef0123456789");
     ids.insert_peer(
         PeerEntry::new("build-01")
             .fingerprint(fp(0xab))
@@ -76,7 +76,7 @@ fn peers_resolve_by_fingerprint_and_token() {
     assert_eq!(ids.resolve_from_fingerprint("ed25519:nothex"), None);
     assert_eq!(ids.resolve_from_fingerprint(""), None);
     assert_eq!(
-        ids.resolve_from_token(&AuthToken::new("peer-token-2")),
+        ids.resolve_from_token(&AuthToken::new("peer-token-2-0123456789abcdef0123456789")),
         None
     );
 
@@ -149,10 +149,10 @@ fn api_keys_resolve_until_disabled_revoked_or_expired() {
 fn every_bad_write_is_refused_and_changes_nothing() {
     let (_dir, store) = store();
     let ids = SqliteIdentityProvider::open(&store).unwrap();
-    let token = AuthToken::new("t");
+    let token = AuthToken::new("t".repeat(32));
     ids.insert_peer(PeerEntry::new("a").fingerprint(fp(1)).token(&token))
         .unwrap();
-    let (key, key_token) = ids.create_api_key(NewApiKey::new("k", "a")).unwrap();
+    let (_, key_token) = ids.create_api_key(NewApiKey::new("k", "a")).unwrap();
 
     refused(&store, "invalid", "\"ed25519:12\"", || {
         ids.insert_peer(PeerEntry::new("b").fingerprint("ed25519:12"))
@@ -163,7 +163,10 @@ fn every_bad_write_is_refused_and_changes_nothing() {
     refused(
         &store,
         "duplicate",
-        &format!("fingerprint {:?} already belongs to peer \"a\"", fp(1)),
+        &format!(
+            "peer \"b\": fingerprint {:?} is already registered to another peer",
+            fp(1)
+        ),
         || {
             ids.insert_peer(
                 PeerEntry::new("b").fingerprint(fp(1).to_uppercase().replace("ED25519", "ed25519")),
@@ -173,13 +176,16 @@ fn every_bad_write_is_refused_and_changes_nothing() {
     refused(&store, "duplicate", "peer \"a\" already exists", || {
         ids.insert_peer(PeerEntry::new("a"))
     });
-    refused(&store, "duplicate", "already in use by peer \"a\"", || {
-        ids.insert_peer(PeerEntry::new("b").token(&token))
-    });
     refused(
         &store,
         "duplicate",
-        &format!("API key {:?}", key.id),
+        "peer \"b\": the token is already in use by another peer",
+        || ids.insert_peer(PeerEntry::new("b").token(&token)),
+    );
+    refused(
+        &store,
+        "duplicate",
+        "peer \"b\": the token is already in use by an API key",
         || ids.insert_peer(PeerEntry::new("b").token(&key_token)),
     );
     refused(

@@ -21,7 +21,7 @@ fn fp(i: u8) -> String {
 }
 
 fn token(i: u8) -> AuthToken {
-    AuthToken::new(format!("token-{i}"))
+    AuthToken::new(format!("token-{i}-0123456789abcdef0123456789"))
 }
 
 fn scopes(mask: u8) -> Vec<String> {

@@ -395,7 +395,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            "the schema version in _alknet_meta is 99; this library expects 3",
+            "the schema version in _alknet_meta is 99; this library expects 4",
         )],
     );
     let problems = damaged("UPDATE _alknet_meta SET value = 'one' WHERE key = 'schema_version'");
@@ -403,7 +403,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 3"#,
+            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 4"#,
         )],
     );
     let problems = damaged("DELETE FROM _alknet_meta WHERE key = 'schema_version'");
@@ -504,7 +504,7 @@ fn every_problem_is_reported_not_just_the_first() {
     let problems = damaged(&format!(
         r#"UPDATE nodes SET attributes = '{{"name": 1}}' WHERE key = 'bob';
            UPDATE edges SET target = {ID_OF_NODE} WHERE g.name = 'acme' AND n.key = 'bob') WHERE key = 'ada-eng';
-           UPDATE _alknet_meta SET value = 4 WHERE key = 'schema_version';
+           UPDATE _alknet_meta SET value = value + 1 WHERE key = 'schema_version';
            UPDATE nodes SET attributes = '{{}}' WHERE key = 'test';"#
     ));
     let kinds: Vec<ProblemKind> = problems.iter().map(|p| p.kind).collect();
@@ -657,7 +657,7 @@ fn acl_and_taskgraph_stores_verify_clean() {
 
 /// The fixture with two peers and an API key registered.
 fn registry_damaged(sql: &str) -> Vec<Problem> {
-    use alknet_graphs::identity::{NewApiKey, PeerEntry, SqliteIdentityProvider};
+    use alknet_graphs::identity::{AuthToken, NewApiKey, PeerEntry, SqliteIdentityProvider};
     let (_dir, store) = fixture();
     let ids = SqliteIdentityProvider::builder()
         .listen(false)
@@ -665,8 +665,12 @@ fn registry_damaged(sql: &str) -> Vec<Problem> {
         .expect("provider");
     ids.insert_peer(PeerEntry::new("p1").fingerprint(format!("ed25519:{}", "aa".repeat(32))))
         .expect("peer");
-    ids.insert_peer(PeerEntry::new("p2").fingerprint(format!("ed25519:{}", "bb".repeat(32))))
-        .expect("peer");
+    ids.insert_peer(
+        PeerEntry::new("p2")
+            .fingerprint(format!("ed25519:{}", "bb".repeat(32)))
+            .token(&AuthToken::new("p2-token-0123456789abcdef0123456789")),
+    )
+    .expect("peer");
     ids.create_api_key(NewApiKey::new("k", "p1")).expect("key");
     assert!(verify(&store).expect("verify").is_clean());
     raw(&store).execute_batch(sql).expect("damage");

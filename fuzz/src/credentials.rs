@@ -7,18 +7,20 @@
 //! The reference for a valid fingerprint is written here from the rule
 //! (`ed25519:` or `SHA256:`, any case, then 64 hex digits, any case); the
 //! registry must agree with it, store only the canonical form, resolve
-//! every spelling of it, and change nothing when it refuses a write.
+//! every spelling of it, and change nothing when it refuses a write. A
+//! peer given the fuzzed token is refused exactly when the token is
+//! shorter than [`MIN_TOKEN_BYTES`] or taken.
 
 use alknet_graphs::identity::{
     normalize_fingerprint, AuthToken, IdentityProvider, PeerEntry, SqliteIdentityProvider,
-    StoreError,
+    StoreError, MIN_TOKEN_BYTES,
 };
 use alknet_graphs::Store;
 use tempfile::TempDir;
 
 /// The fixture's resident peer: its fingerprint and token.
 const RESIDENT_ID: &str = "resident";
-const RESIDENT_TOKEN: &str = "resident-token";
+const RESIDENT_TOKEN: &str = "resident-token-0123456789abcdef01";
 
 fn resident_fingerprint() -> String {
     format!("ed25519:{}", "5a".repeat(32))
@@ -118,14 +120,63 @@ impl CredentialsFixture {
                     .delete_peer("fuzzed")
                     .expect("remove the fuzzed peer");
             }
-            (Some(_), Err(StoreError::Duplicate(message))) if is_resident => {
-                assert!(message.contains(RESIDENT_ID), "{message}");
+            (Some(canonical), Err(StoreError::Duplicate(message))) if is_resident => {
+                // The refusal does not say who holds the fingerprint.
+                assert_eq!(
+                    message,
+                    format!(
+                        "peer \"fuzzed\": fingerprint {canonical:?} is already registered to another peer"
+                    )
+                );
                 assert_eq!(self.store.revision().expect("revision"), revision);
             }
             (None, Err(StoreError::Invalid(_))) => {
                 assert_eq!(self.store.revision().expect("revision"), revision);
             }
             (want, got) => panic!("{fingerprint:?}: reference {want:?}, insert {got:?}"),
+        }
+        self.check_token_rule(token);
+    }
+
+    /// A peer given `token` is added exactly when the token is long enough
+    /// and not taken; a refusal names the length, or no owner, and
+    /// changes nothing.
+    fn check_token_rule(&self, token: &str) {
+        let revision = self.store.revision().expect("read the revision");
+        let given = AuthToken::new(token);
+        let outcome = self
+            .ids
+            .insert_peer(PeerEntry::new("fuzzed-token").token(&given));
+        match outcome {
+            Ok(()) => {
+                assert!(token.len() >= MIN_TOKEN_BYTES && token != RESIDENT_TOKEN);
+                let id = self.ids.resolve_from_token(&given).map(|i| i.id);
+                assert_eq!(id.as_deref(), Some("fuzzed-token"));
+                self.ids
+                    .delete_peer("fuzzed-token")
+                    .expect("remove the fuzzed peer");
+            }
+            Err(StoreError::Invalid(message)) => {
+                assert!(token.len() < MIN_TOKEN_BYTES, "{message}");
+                assert_eq!(
+                    message,
+                    format!(
+                        "peer \"fuzzed-token\": a token must be at least 32 bytes (got {}); \
+                         generate one with PeerEntry::generate_token",
+                        token.len()
+                    )
+                );
+                assert_eq!(self.store.revision().expect("revision"), revision);
+            }
+            Err(StoreError::Duplicate(message)) => {
+                assert_eq!(token, RESIDENT_TOKEN);
+                assert_eq!(
+                    message,
+                    "peer \"fuzzed-token\": the token is already in use by another peer"
+                );
+                assert_eq!(self.store.revision().expect("revision"), revision);
+            }
+            Err(other) => panic!("{token:?}: insert {other:?}"),
         }
     }
 }

@@ -484,7 +484,7 @@ fn show_peer(demo: &mut Demo) -> CliResult<()> {
     ));
     demo.record(
         "peer",
-        json!({"peer": peer_json(&peer), "resolved": identity_json(&identity)}),
+        json!({"peer": peer_json(&peer, None), "resolved": identity_json(&identity)}),
     );
     Ok(())
 }

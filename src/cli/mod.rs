@@ -96,8 +96,9 @@ pub enum Command {
     /// Taskgraphs: tasks, dependencies, statuses, ready set, order, critical path
     #[command(subcommand)]
     Task(task::TaskCommand),
-    /// Peers of the identity registry: key fingerprints, token, scopes;
-    /// resolve a fingerprint or token to the identity it stands for
+    /// Peers of the identity registry: key fingerprints, token, scopes, and
+    /// the history of the credentials each has held; resolve a fingerprint
+    /// or token to the identity it stands for
     #[command(subcommand)]
     Peer(peer::PeerCommand),
     /// API keys: tokens that resolve to their owner's id with the key's own

@@ -1,17 +1,21 @@
 //! `peer`: the identity registry's peers (key fingerprints, a bearer
-//! token, scopes and resource actions), and resolving a fingerprint or a
-//! token to the identity it stands for.
+//! token, scopes and resource actions), the history of the credentials
+//! each has held, and resolving a fingerprint or a token to the identity
+//! it stands for. A token is read from stdin or generated (and printed
+//! once); the store keeps only its hash, and no command prints that.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use alknet_graphs::identity::{
-    normalize_fingerprint, AuthToken, Identity, IdentityProvider, PeerEntry, SqliteIdentityProvider,
+    normalize_fingerprint, AuthToken, CredentialKind, CredentialRecord, Identity, IdentityProvider,
+    PeerEntry, SqliteIdentityProvider, StoreError, MIN_TOKEN_BYTES,
 };
 use clap::{ArgGroup, Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::output::{list_or_none, show};
+use super::time::format_instant;
 use super::{resource_action, CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Subcommand)]
@@ -26,10 +30,19 @@ pub enum PeerCommand {
         /// The peer's id
         id: String,
     },
-    /// List peers (token hashes only with --json)
+    /// List peers (whether each has a token and when it was set; never a
+    /// token hash)
     List,
-    /// Show one peer, its token hash included
+    /// Show one peer (whether it has a token and when it was set; never
+    /// the token hash)
     Show {
+        /// The peer's id
+        id: String,
+    },
+    /// Every fingerprint and token the peer has held: when each was added
+    /// and removed, and by whom (tokens by ordinal, never by hash); kept
+    /// after the peer is removed
+    History {
         /// The peer's id
         id: String,
     },
@@ -48,12 +61,19 @@ pub struct PeerArgs {
     /// A key fingerprint, ed25519:<64 hex> or SHA256:<64 hex> (repeatable)
     #[arg(long = "fingerprint", value_name = "FINGERPRINT")]
     fingerprints: Vec<String>,
-    /// The peer's bearer token (only its SHA-256 is stored)
-    #[arg(long, value_name = "TOKEN", conflicts_with = "token_stdin")]
+    /// The peer's bearer token, at least 32 bytes (only its SHA-256 is
+    /// stored). An argument is visible to other users of the machine (ps,
+    /// /proc) and kept in shell history: prefer --token-stdin or
+    /// --generate-token
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["token_stdin", "generate_token"])]
     token: Option<String>,
     /// Read the bearer token from the first line of stdin
-    #[arg(long)]
+    #[arg(long, conflicts_with = "generate_token")]
     token_stdin: bool,
+    /// Generate a random token for the peer and print it once (on update:
+    /// rotate to a new one)
+    #[arg(long)]
+    generate_token: bool,
     /// A scope it holds itself (repeatable)
     #[arg(long = "scope", value_name = "SCOPE")]
     scopes: Vec<String>,
@@ -68,7 +88,9 @@ pub struct ResolveArgs {
     /// A key fingerprint, ed25519:<64 hex> or SHA256:<64 hex> (any case)
     #[arg(long, value_name = "FINGERPRINT")]
     fingerprint: Option<String>,
-    /// A bearer token: a peer's, or an API key's
+    /// A bearer token: a peer's, or an API key's. An argument is visible
+    /// to other users of the machine (ps, /proc) and kept in shell
+    /// history: prefer --token-stdin
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
     /// Read the bearer token from the first line of stdin
@@ -80,16 +102,16 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
     // Arguments are checked before the store is touched.
     match command {
         PeerCommand::Add(args) => {
-            let peer = peer_entry(args)?;
+            let (peer, generated) = peer_entry(args)?;
             let provider = open(ctx)?;
             provider.insert_peer(peer.clone())?;
-            written(&provider, &peer.peer_id, "added")
+            written(&provider, &peer.peer_id, "added", generated.as_ref())
         }
         PeerCommand::Update(args) => {
-            let peer = peer_entry(args)?;
+            let (peer, generated) = peer_entry(args)?;
             let provider = open(ctx)?;
             provider.replace_peer(peer.clone())?;
-            written(&provider, &peer.peer_id, "replaced")
+            written(&provider, &peer.peer_id, "replaced", generated.as_ref())
         }
         PeerCommand::Rm { id } => {
             let provider = open(ctx)?;
@@ -104,24 +126,29 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
             let provider = open(ctx)?;
             let peers = provider.peers()?;
             let mut text = String::new();
+            let mut listed = Vec::with_capacity(peers.len());
             for peer in &peers {
-                let _ = writeln!(text, "{}", peer_line(peer));
+                let token = current_token(&provider, peer)?;
+                let _ = writeln!(text, "{}", peer_line(peer, token.as_ref()));
+                listed.push(peer_json(peer, token.as_ref()));
             }
             if peers.is_empty() {
                 text.push_str("no peers");
             }
-            Ok(Output::new(
-                json!({"peers": peers.iter().map(peer_json).collect::<Vec<_>>()}),
-                text,
-            ))
+            Ok(Output::new(json!({ "peers": listed }), text))
         }
         PeerCommand::Show { id } => {
             let provider = open(ctx)?;
             let peer = provider
                 .peer(&id)?
                 .ok_or_else(|| not_found(format!("peer {id:?} does not exist")))?;
-            Ok(Output::new(peer_json(&peer), peer_text(&peer)))
+            let token = current_token(&provider, &peer)?;
+            Ok(Output::new(
+                peer_json(&peer, token.as_ref()),
+                peer_text(&peer, token.as_ref()),
+            ))
         }
+        PeerCommand::History { id } => history(ctx, &id),
         PeerCommand::Resolve(args) => resolve(ctx, args),
     }
 }
@@ -147,8 +174,9 @@ pub fn not_found(message: String) -> CliError {
     }
 }
 
-/// A bearer token from `--token` or the first line of stdin.
-pub fn token_arg(token: Option<String>, from_stdin: bool) -> CliResult<Option<AuthToken>> {
+/// A bearer token from `--token` or the first line of stdin (its line
+/// ending stripped), as given.
+fn read_token(token: Option<String>, from_stdin: bool) -> CliResult<Option<AuthToken>> {
     let text = match (token, from_stdin) {
         (Some(token), _) => token,
         (None, false) => return Ok(None),
@@ -160,10 +188,16 @@ pub fn token_arg(token: Option<String>, from_stdin: bool) -> CliResult<Option<Au
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    if text.is_empty() {
+    Ok(Some(AuthToken::new(text)))
+}
+
+/// A bearer token to resolve, from `--token` or the first line of stdin.
+pub fn token_arg(token: Option<String>, from_stdin: bool) -> CliResult<Option<AuthToken>> {
+    let token = read_token(token, from_stdin)?;
+    if token.as_ref().is_some_and(|t| t.as_str().is_empty()) {
         return Err(CliError::invalid("the token is empty"));
     }
-    Ok(Some(AuthToken::new(text)))
+    Ok(token)
 }
 
 /// `TYPE:ACTION` arguments grouped by resource.
@@ -171,9 +205,22 @@ pub fn resources_arg(texts: &[String]) -> CliResult<Vec<(String, String)>> {
     texts.iter().map(|text| resource_action(text)).collect()
 }
 
-fn peer_entry(args: PeerArgs) -> CliResult<PeerEntry> {
+/// The entry the arguments describe, and the token generated for it with
+/// `--generate-token`. A token given is checked for length here, before
+/// the store is touched.
+fn peer_entry(args: PeerArgs) -> CliResult<(PeerEntry, Option<AuthToken>)> {
     let resources = resources_arg(&args.resources)?;
-    let token = token_arg(args.token, args.token_stdin)?;
+    let token = read_token(args.token, args.token_stdin)?;
+    if let Some(token) = &token {
+        let len = token.as_str().len();
+        if len < MIN_TOKEN_BYTES {
+            return Err(CliError::from(StoreError::Invalid(format!(
+                "peer {:?}: a token must be at least {MIN_TOKEN_BYTES} bytes (got {len}); \
+                 generate one with --generate-token",
+                args.id
+            ))));
+        }
+    }
     let mut peer = PeerEntry::new(args.id).scopes(args.scopes);
     for fingerprint in args.fingerprints {
         peer = peer.fingerprint(fingerprint);
@@ -181,31 +228,135 @@ fn peer_entry(args: PeerArgs) -> CliResult<PeerEntry> {
     if let Some(token) = &token {
         peer = peer.token(token);
     }
+    let generated = args.generate_token.then(|| peer.generate_token());
     for (resource, action) in resources {
         peer = peer.resource(resource, [action]);
     }
-    Ok(peer)
+    Ok((peer, generated))
 }
 
-/// The output of an add or update: the peer as stored.
-fn written(provider: &SqliteIdentityProvider, id: &str, verb: &str) -> CliResult {
+/// The output of an add or update: the peer as stored, and the token
+/// generated for it, shown this once.
+fn written(
+    provider: &SqliteIdentityProvider,
+    id: &str,
+    verb: &str,
+    generated: Option<&AuthToken>,
+) -> CliResult {
     let revision = provider.revision();
     let peer = provider
         .peer(id)?
         .ok_or_else(|| not_found(format!("peer {id:?} does not exist")))?;
-    let mut value = peer_json(&peer);
+    let token = current_token(provider, &peer)?;
+    let mut value = peer_json(&peer, token.as_ref());
     if let Value::Object(map) = &mut value {
+        if let Some(generated) = generated {
+            map.insert("generated_token".into(), json!(generated.as_str()));
+        }
         map.insert("revision".into(), json!(revision));
     }
+    let mut text = format!(
+        "{verb} peer {} with {}, holding {} (revision {revision})",
+        show(&peer.peer_id),
+        credentials(&peer),
+        holdings(&peer.scopes, &peer.resources)
+    );
+    if let Some(generated) = generated {
+        let _ = write!(
+            text,
+            "\ntoken: {}\nthis token will not be shown again: store it now",
+            generated.as_str()
+        );
+    }
+    Ok(Output::new(value, text))
+}
+
+/// The history record of the peer's current token, if it has one: when
+/// it was set and by whom.
+fn current_token(
+    provider: &SqliteIdentityProvider,
+    peer: &PeerEntry,
+) -> CliResult<Option<CredentialRecord>> {
+    if peer.auth_token_hash.is_none() {
+        return Ok(None);
+    }
+    Ok(provider
+        .history(&peer.peer_id)?
+        .into_iter()
+        .rev()
+        .find(|record| record.kind == CredentialKind::Token && record.is_current()))
+}
+
+/// `peer history ID`: every credential the peer has held.
+fn history(ctx: &Ctx, id: &str) -> CliResult {
+    let provider = open(ctx)?;
+    let records = provider.history(id)?;
+    let exists = provider.peer(id)?.is_some();
+    if records.is_empty() && !exists {
+        return Err(not_found(format!(
+            "peer {id:?} does not exist and has no credential history"
+        )));
+    }
+    let mut text = String::new();
+    for record in &records {
+        let _ = writeln!(text, "{}", history_line(record));
+    }
+    if records.is_empty() {
+        let _ = write!(text, "peer {} has held no fingerprint or token", show(id));
+    }
     Ok(Output::new(
-        value,
-        format!(
-            "{verb} peer {} with {}, holding {} (revision {revision})",
-            show(&peer.peer_id),
-            credentials(&peer),
-            holdings(&peer.scopes, &peer.resources)
-        ),
+        json!({
+            "peer": id,
+            "exists": exists,
+            "history": records.iter().map(history_json).collect::<Vec<_>>(),
+        }),
+        text,
     ))
+}
+
+fn history_json(record: &CredentialRecord) -> Value {
+    json!({
+        "kind": record.kind.as_str(),
+        "value": record.value,
+        "added_at": record.added_at,
+        "added_by": record.added_by,
+        "removed_at": record.removed_at,
+        "removed_by": record.removed_by,
+    })
+}
+
+/// `2026-11-22T17:00:09.380Z by ops`, `2026-11-22T17:00:09.380Z`, or
+/// `before the history began` for an instant not recorded.
+fn when_by(at: Option<i64>, by: Option<&str>) -> String {
+    let mut text = match at {
+        Some(t) => format_instant(t),
+        None => "before the history began".to_owned(),
+    };
+    if let Some(by) = by {
+        let _ = write!(text, " by {}", show(by));
+    }
+    text
+}
+
+/// `fingerprint ed25519:…  added … by ops  removed … by ops`, or `current`.
+fn history_line(record: &CredentialRecord) -> String {
+    let mut line = format!(
+        "{} {}  added {}",
+        record.kind,
+        show(&record.value),
+        when_by(record.added_at, record.added_by.as_deref())
+    );
+    match record.removed_at {
+        Some(t) => {
+            let _ = write!(
+                line,
+                "  removed {}",
+                when_by(Some(t), record.removed_by.as_deref())
+            );
+        }
+        None => line.push_str("  current"),
+    }
+    line
 }
 
 /// Resolves a fingerprint or a token. When the registry is not healthy
@@ -304,12 +455,16 @@ pub fn holdings(scopes: &[String], resources: &HashMap<String, Vec<String>>) -> 
     }
 }
 
-fn credentials(peer: &PeerEntry) -> String {
-    let fingerprints = match peer.fingerprints.len() {
+fn fingerprint_count(peer: &PeerEntry) -> String {
+    match peer.fingerprints.len() {
         0 => "no fingerprint".to_owned(),
         1 => "1 fingerprint".to_owned(),
         n => format!("{n} fingerprints"),
-    };
+    }
+}
+
+fn credentials(peer: &PeerEntry) -> String {
+    let fingerprints = fingerprint_count(peer);
     let token = if peer.auth_token_hash.is_some() {
         "a token"
     } else {
@@ -318,38 +473,54 @@ fn credentials(peer: &PeerEntry) -> String {
     format!("{fingerprints} and {token}")
 }
 
-pub fn peer_json(peer: &PeerEntry) -> Value {
+/// A peer as JSON: whether it has a token (`"token": "set"` or `null`)
+/// and when it was set (`token_set_at`, `token_set_by`, from `token`, its
+/// history record), never the token hash.
+pub fn peer_json(peer: &PeerEntry, token: Option<&CredentialRecord>) -> Value {
     json!({
         "id": peer.peer_id,
         "fingerprints": peer.fingerprints,
-        "auth_token_hash": peer.auth_token_hash,
+        "token": peer.auth_token_hash.as_ref().map(|_| "set"),
+        "token_set_at": token.and_then(|t| t.added_at),
+        "token_set_by": token.and_then(|t| t.added_by.as_deref()),
         "scopes": peer.scopes,
         "resources": sorted_resources(&peer.resources),
     })
 }
 
+/// `set 2026-11-22T17:00:09.380Z by ops`, or `none`.
+fn token_state(peer: &PeerEntry, token: Option<&CredentialRecord>) -> String {
+    match (&peer.auth_token_hash, token) {
+        (None, _) => "none".to_owned(),
+        (Some(_), Some(record)) => {
+            format!(
+                "set {}",
+                when_by(record.added_at, record.added_by.as_deref())
+            )
+        }
+        (Some(_), None) => "set".to_owned(),
+    }
+}
+
 /// One line of `peer list`: never the token hash.
-fn peer_line(peer: &PeerEntry) -> String {
+fn peer_line(peer: &PeerEntry, token: Option<&CredentialRecord>) -> String {
     format!(
-        "{}  {}  holds {}",
+        "{}  {}  token: {}  holds {}",
         show(&peer.peer_id),
-        credentials(peer),
+        fingerprint_count(peer),
+        token_state(peer, token),
         holdings(&peer.scopes, &peer.resources)
     )
 }
 
-fn peer_text(peer: &PeerEntry) -> String {
+fn peer_text(peer: &PeerEntry, token: Option<&CredentialRecord>) -> String {
     let mut text = format!("peer {}", show(&peer.peer_id));
     let _ = write!(
         text,
         "\n  fingerprints: {}",
         list_or_none(peer.fingerprints.iter().map(String::as_str))
     );
-    let _ = write!(
-        text,
-        "\n  token hash: {}",
-        peer.auth_token_hash.as_deref().unwrap_or("(none)")
-    );
+    let _ = write!(text, "\n  token: {}", token_state(peer, token));
     let _ = write!(
         text,
         "\n  holds itself: {}",
@@ -402,14 +573,34 @@ mod tests {
     }
 
     #[test]
-    fn peer_lines_never_show_the_token_hash() {
-        let peer = PeerEntry::new("build-01")
-            .token(&AuthToken::new("s3cret"))
-            .scopes(["ci"]);
-        let hash = AuthToken::new("s3cret").hash();
-        let line = peer_line(&peer);
-        assert_eq!(line, "build-01  no fingerprint and a token  holds ci");
-        assert!(peer_text(&peer).contains(&hash));
-        assert_eq!(peer_json(&peer)["auth_token_hash"], json!(hash));
+    fn peers_never_show_the_token_hash() {
+        let token = AuthToken::new("s3cret-s3cret-s3cret-s3cret-s3cret");
+        let peer = PeerEntry::new("build-01").token(&token).scopes(["ci"]);
+        let record = CredentialRecord {
+            kind: CredentialKind::Token,
+            value: "#1".into(),
+            added_at: Some(1_795_366_285_649),
+            added_by: Some("ops".into()),
+            removed_at: None,
+            removed_by: None,
+        };
+        assert_eq!(
+            peer_line(&peer, Some(&record)),
+            "build-01  no fingerprint  token: set 2026-11-22T16:51:25.649Z by ops  holds ci"
+        );
+        assert_eq!(
+            peer_line(&PeerEntry::new("x"), None),
+            "x  no fingerprint  token: none  holds nothing"
+        );
+        let hash = token.hash();
+        assert!(!peer_text(&peer, Some(&record)).contains(&hash));
+        let value = peer_json(&peer, Some(&record));
+        assert!(!value.to_string().contains(&hash), "{value}");
+        assert_eq!(value["token"], "set");
+        assert_eq!(value["token_set_at"], 1_795_366_285_649_i64);
+        assert_eq!(
+            history_line(&record),
+            "token #1  added 2026-11-22T16:51:25.649Z by ops  current"
+        );
     }
 }

@@ -43,8 +43,9 @@
 //! let provider = SqliteIdentityProvider::open(&store)?;
 //!
 //! let fp = "ed25519:".to_owned() + &"ab".repeat(32);
-//! let token = AuthToken::new("s3cret-peer-token");
-//! provider.insert_peer(PeerEntry::new("build-01").fingerprint(&fp).token(&token).scopes(["ci"]))?;
+//! let mut peer = PeerEntry::new("build-01").fingerprint(&fp).scopes(["ci"]);
+//! let token = peer.generate_token(); // shown once; the store keeps its hash
+//! provider.insert_peer(peer)?;
 //!
 //! // The ACL grants the peer's principal more.
 //! let mut acl = Acl::open(&store)?;
@@ -328,9 +329,24 @@ impl fmt::Debug for AuthToken {
     }
 }
 
+/// The shortest bearer token a peer may be given, in bytes: shorter ones
+/// are refused when they are set with [`PeerEntry::token`]. A generated
+/// token ([`AuthToken::generate`], [`PeerEntry::generate_token`]) has 68.
+pub const MIN_TOKEN_BYTES: usize = 32;
+
 /// A peer: a stable logical id, the key fingerprints and token it
 /// authenticates with, and what it may do on its own.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Its token is kept only as a hash. Set one with
+/// [`generate_token`](PeerEntry::generate_token) (a new random token,
+/// returned once), or with [`token`](PeerEntry::token) for a token the
+/// caller holds, which must be at least [`MIN_TOKEN_BYTES`] long: the
+/// provider refuses a shorter one when the peer is written. A hash set
+/// directly in [`auth_token_hash`](PeerEntry::auth_token_hash) (one
+/// copied from another registry) is taken as it is.
+///
+/// Two entries are equal when their public fields are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PeerEntry {
     /// The stable id; the resolved [`Identity::id`].
     pub peer_id: String,
@@ -347,7 +363,32 @@ pub struct PeerEntry {
     /// Resource actions the peer holds itself, by resource type.
     #[serde(default)]
     pub resources: HashMap<String, Vec<String>>,
+    /// The hash [`token`](PeerEntry::token) set and the length in bytes of
+    /// its token, for the provider's length rule (the hash alone cannot
+    /// tell); it applies while `auth_token_hash` is still that hash.
+    #[serde(skip)]
+    given_token: Option<(String, usize)>,
 }
+
+impl PartialEq for PeerEntry {
+    fn eq(&self, other: &Self) -> bool {
+        let PeerEntry {
+            peer_id,
+            fingerprints,
+            auth_token_hash,
+            scopes,
+            resources,
+            given_token: _,
+        } = self;
+        *peer_id == other.peer_id
+            && *fingerprints == other.fingerprints
+            && *auth_token_hash == other.auth_token_hash
+            && *scopes == other.scopes
+            && *resources == other.resources
+    }
+}
+
+impl Eq for PeerEntry {}
 
 impl PeerEntry {
     /// A peer with no credentials and no grants.
@@ -364,10 +405,64 @@ impl PeerEntry {
         self
     }
 
-    /// Sets the bearer token (its hash is what is kept).
+    /// Sets the bearer token (its hash is what is kept). A token shorter
+    /// than [`MIN_TOKEN_BYTES`] is refused when the peer is written
+    /// ([`SqliteIdentityProvider::insert_peer`] and
+    /// [`replace_peer`](SqliteIdentityProvider::replace_peer) return
+    /// [`StoreError::Invalid`]); [`generate_token`](Self::generate_token)
+    /// makes one that is long enough.
+    ///
+    /// ```
+    /// use alknet_graphs::identity::{AuthToken, PeerEntry, SqliteIdentityProvider};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = alknet_graphs::Store::open(dir.path().join("ids.db"))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// let err = provider
+    ///     .insert_peer(PeerEntry::new("ci-bot").token(&AuthToken::new("hunter2")))
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"peer "ci-bot": a token must be at least 32 bytes (got 7); generate one with PeerEntry::generate_token"#
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn token(mut self, token: &AuthToken) -> Self {
-        self.auth_token_hash = Some(token.hash());
+        let hash = token.hash();
+        self.given_token = Some((hash.clone(), token.as_str().len()));
+        self.auth_token_hash = Some(hash);
         self
+    }
+
+    /// Gives the peer a new random token ([`AuthToken::generate`]) and
+    /// returns it: the only time it exists outside the caller, since only
+    /// its hash is kept. Replaces a token set before.
+    ///
+    /// ```
+    /// use alknet_graphs::identity::{IdentityProvider, PeerEntry, SqliteIdentityProvider};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = alknet_graphs::Store::open(dir.path().join("ids.db"))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// let mut peer = PeerEntry::new("ci-bot").scopes(["ci"]);
+    /// let token = peer.generate_token();
+    /// provider.insert_peer(peer)?;
+    /// assert_eq!(provider.resolve_from_token(&token).unwrap().id, "ci-bot");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn generate_token(&mut self) -> AuthToken {
+        let token = AuthToken::generate();
+        let hash = token.hash();
+        self.given_token = Some((hash.clone(), token.as_str().len()));
+        self.auth_token_hash = Some(hash);
+        token
+    }
+
+    /// The length of the token given to [`token`](Self::token), if the
+    /// entry still holds its hash.
+    pub(crate) fn given_token_len(&self) -> Option<usize> {
+        match (&self.given_token, &self.auth_token_hash) {
+            (Some((given, len)), Some(hash)) if given == hash => Some(*len),
+            _ => None,
+        }
     }
 
     /// Adds scopes.
@@ -387,6 +482,73 @@ impl PeerEntry {
             .or_default()
             .extend(actions.into_iter().map(Into::into));
         self
+    }
+}
+
+/// What kind of credential a [`CredentialRecord`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// A key fingerprint.
+    Fingerprint,
+    /// A bearer token.
+    Token,
+}
+
+impl CredentialKind {
+    /// Its stored name: `fingerprint` or `token`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Fingerprint => "fingerprint",
+            CredentialKind::Token => "token",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "fingerprint" => Some(CredentialKind::Fingerprint),
+            "token" => Some(CredentialKind::Token),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One fingerprint or token a peer has held: when it was added and
+/// removed, and who did each (the writer's actor, see
+/// [`SqliteIdentityProvider::acting_as`]). Written in the transaction of
+/// the peer write that made the change; read with
+/// [`SqliteIdentityProvider::history`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    /// A fingerprint or a token.
+    pub kind: CredentialKind,
+    /// The fingerprint (canonical); for a token its ordinal among the
+    /// tokens the peer id has held (`#1`, `#2`, …), never the token or
+    /// its hash.
+    pub value: String,
+    /// When it was added, unix milliseconds; `None` for a credential the
+    /// peer already held when the store began keeping this history.
+    pub added_at: Option<i64>,
+    /// Who added it, when the writer said.
+    pub added_by: Option<String>,
+    /// When it was removed (replaced, dropped, or the peer removed);
+    /// `None` while the peer holds it.
+    pub removed_at: Option<i64>,
+    /// Who removed it, when the writer said.
+    pub removed_by: Option<String>,
+}
+
+impl CredentialRecord {
+    /// Whether the peer holds it now.
+    pub fn is_current(&self) -> bool {
+        self.removed_at.is_none()
     }
 }
 

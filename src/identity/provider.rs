@@ -16,8 +16,9 @@ use super::snapshot::{Lookup, Resolved, Snapshot, TokenEntry};
 use super::tables::{self, KeyChange, KeyRow};
 use super::validate::{self, canonical_fingerprint};
 use super::{
-    ApiKey, AuthToken, CredentialStore, EncryptedData, Identity, IdentityProvider, IdentityStore,
-    NewApiKey, PeerEntry, ProviderHealth, ProviderStatus, StoreError,
+    ApiKey, AuthToken, CredentialRecord, CredentialStore, EncryptedData, Identity,
+    IdentityProvider, IdentityStore, NewApiKey, PeerEntry, ProviderHealth, ProviderStatus,
+    StoreError,
 };
 use crate::acl::follow::{AclFollower, Changed};
 use crate::acl::DEFAULT_MAX_DEPTH;
@@ -974,10 +975,14 @@ impl SqliteIdentityProvider {
     /// # Errors
     ///
     /// [`StoreError::Invalid`] for a malformed id, fingerprint, token hash,
-    /// scope or action (naming it), or when the ACL principal of the same
-    /// id is an org or a role (a peer binds only to an account or service
-    /// principal); [`StoreError::Duplicate`] when the peer exists or a
-    /// fingerprint or the token belongs to another;
+    /// scope or action (naming it), a token shorter than
+    /// [`MIN_TOKEN_BYTES`](super::MIN_TOKEN_BYTES) (`peer "ci-bot": a
+    /// token must be at least 32 bytes (got 7); …`), or when the ACL
+    /// principal of the same id is an org or a role (a peer binds only to
+    /// an account or service principal); [`StoreError::Duplicate`] when the
+    /// peer exists or a fingerprint or the token belongs to another (`peer
+    /// "b": the token is already in use by another peer`; the owner is not
+    /// named);
     /// [`StoreError::Unapplied`] when the peer was added but the snapshot
     /// is not healthy (see [`status`](Self::status)). The same
     /// [`StoreError::Unapplied`] applies to every write of the provider.
@@ -1046,6 +1051,63 @@ impl SqliteIdentityProvider {
     pub fn peers(&self) -> Result<Vec<PeerEntry>, StoreError> {
         let read = self.shared.store.begin_read().map_err(backend)?;
         tables::peers(&read)
+    }
+
+    /// Every fingerprint and token the peer `peer_id` has held, in the
+    /// order they were added: when each was added and removed, and by
+    /// whom. Each peer write records what it changes in its own
+    /// transaction; removing a peer closes its open records, and the
+    /// history outlives it. A token is recorded by its ordinal (`#1`,
+    /// `#2`, …), never by its hash. Empty for an id that never held a
+    /// credential.
+    ///
+    /// A credential that is no longer current resolves to nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] on a storage failure.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::identity::{CredentialKind, IdentityProvider, PeerEntry, SqliteIdentityProvider};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("ids.db"))?;
+    /// let ops = SqliteIdentityProvider::open(&store)?.acting_as("ops");
+    /// let old_key = "ed25519:".to_owned() + &"ab".repeat(32);
+    /// let new_key = "ed25519:".to_owned() + &"cd".repeat(32);
+    /// let mut peer = PeerEntry::new("build-01").fingerprint(&old_key);
+    /// let first = peer.generate_token();
+    /// ops.insert_peer(peer)?;
+    ///
+    /// // Rotate both.
+    /// let mut peer = PeerEntry::new("build-01").fingerprint(&new_key);
+    /// let second = peer.generate_token();
+    /// ops.replace_peer(peer)?;
+    ///
+    /// let history = ops.history("build-01")?;
+    /// let held: Vec<_> = history
+    ///     .iter()
+    ///     .map(|r| (r.kind, r.value.as_str(), r.is_current()))
+    ///     .collect();
+    /// assert_eq!(held, [
+    ///     (CredentialKind::Fingerprint, old_key.as_str(), false),
+    ///     (CredentialKind::Token, "#1", false),
+    ///     (CredentialKind::Fingerprint, new_key.as_str(), true),
+    ///     (CredentialKind::Token, "#2", true),
+    /// ]);
+    /// assert_eq!(history[0].removed_by.as_deref(), Some("ops"));
+    /// // What was rotated out resolves to nothing.
+    /// assert!(ops.resolve_from_fingerprint(&old_key).is_none());
+    /// assert!(ops.resolve_from_token(&first).is_none());
+    /// assert_eq!(ops.resolve_from_token(&second).unwrap().id, "build-01");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn history(&self, peer_id: &str) -> Result<Vec<CredentialRecord>, StoreError> {
+        let read = self.shared.store.begin_read().map_err(backend)?;
+        tables::history(&read, peer_id)
     }
 
     /// Creates an API key and returns it with its token: the only time the

@@ -1,6 +1,7 @@
-//! SQL for the identity tables: `peers`, `peer_fingerprints`, `api_keys`,
-//! `credentials`. Every write records its change event and its audit entry
-//! in the same transaction.
+//! SQL for the identity tables: `peers`, `peer_fingerprints`,
+//! `peer_credentials_history`, `api_keys`, `credentials`. Every write
+//! records its change event and its audit entry in the same transaction,
+//! and a peer write the credentials it adds and removes.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
 use super::validate;
-use super::{ApiKey, EncryptedData, NewApiKey, PeerEntry, StoreError};
+use super::{
+    ApiKey, CredentialKind, CredentialRecord, EncryptedData, NewApiKey, PeerEntry, StoreError,
+};
 use crate::audit::{self, Record};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::{Entity, Reader, WriteTxn};
@@ -62,6 +65,7 @@ fn peer_from(row: &Row<'_>) -> rusqlite::Result<PeerEntry> {
         auth_token_hash: row.get(2)?,
         scopes: decode("peers.scopes", &row.get::<_, String>(3)?)?,
         resources: decode("peers.resources", &row.get::<_, String>(4)?)?,
+        given_token: None,
     })
 }
 
@@ -177,9 +181,12 @@ fn check_unique(conn: &Connection, peer: &PeerEntry) -> Result<()> {
             .query_row([fingerprint], |row| row.get(0))
             .optional()
             .map_err(sql)?;
-        if let Some(owner) = owner.filter(|owner| owner != &peer.peer_id) {
+        // The owner is not named: whoever presents a fingerprint or a token
+        // learns only that it is taken.
+        if owner.is_some_and(|owner| owner != peer.peer_id) {
             return Err(StoreError::Duplicate(format!(
-                "fingerprint {fingerprint:?} already belongs to peer {owner:?}"
+                "peer {:?}: fingerprint {fingerprint:?} is already registered to another peer",
+                peer.peer_id
             )));
         }
     }
@@ -191,7 +198,7 @@ fn check_unique(conn: &Connection, peer: &PeerEntry) -> Result<()> {
 }
 
 /// Refuses a token hash some peer other than `except` or any API key
-/// resolves through.
+/// resolves through, without naming which.
 fn check_token_free(conn: &Connection, hash: &str, except: Option<&str>) -> Result<()> {
     let peer: Option<String> = conn
         .prepare_cached("SELECT peer_id FROM peers WHERE auth_token_hash = ?1")
@@ -199,21 +206,21 @@ fn check_token_free(conn: &Connection, hash: &str, except: Option<&str>) -> Resu
         .query_row([hash], |row| row.get(0))
         .optional()
         .map_err(sql)?;
-    if let Some(owner) = peer.filter(|owner| Some(owner.as_str()) != except) {
-        return Err(StoreError::Duplicate(format!(
-            "the token is already in use by peer {owner:?}"
-        )));
+    if peer.is_some_and(|owner| Some(owner.as_str()) != except) {
+        return Err(StoreError::Duplicate(
+            "the token is already in use by another peer".into(),
+        ));
     }
-    let key: Option<String> = conn
-        .prepare_cached("SELECT uid FROM api_keys WHERE key_hash = ?1")
+    let key: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM api_keys WHERE key_hash = ?1")
         .map_err(sql)?
         .query_row([hash], |row| row.get(0))
         .optional()
         .map_err(sql)?;
-    if let Some(id) = key {
-        return Err(StoreError::Duplicate(format!(
-            "the token is already in use by API key {id:?}"
-        )));
+    if key.is_some() {
+        return Err(StoreError::Duplicate(
+            "the token is already in use by an API key".into(),
+        ));
     }
     Ok(())
 }
@@ -264,8 +271,169 @@ fn audit(
     .map_err(StoreError::from)
 }
 
-fn peer_value(peer: &PeerEntry) -> Value {
-    serde_json::to_value(peer).unwrap_or(Value::Null)
+/// What the audit log keeps of a peer: never its token hash, only whether
+/// it has a token (`"set"`, or `null`) and, after an update, whether the
+/// token differs from the one it had before (`"changed"`).
+fn peer_value(peer: &PeerEntry, before: Option<&PeerEntry>) -> Value {
+    let token = match (&peer.auth_token_hash, before) {
+        (None, _) => Value::Null,
+        (Some(hash), Some(before))
+            if before
+                .auth_token_hash
+                .as_ref()
+                .is_some_and(|old| old != hash) =>
+        {
+            json!("changed")
+        }
+        (Some(_), _) => json!("set"),
+    };
+    json!({
+        "peer_id": peer.peer_id,
+        "fingerprints": peer.fingerprints,
+        "token": token,
+        "scopes": peer.scopes,
+        "resources": peer.resources,
+    })
+}
+
+// -- credential history ---------------------------------------------------------
+
+const HISTORY_COLUMNS: &str = "kind, value, added_at, added_by, removed_at, removed_by";
+
+fn record_from(row: &Row<'_>) -> rusqlite::Result<CredentialRecord> {
+    let kind: String = row.get(0)?;
+    let kind = CredentialKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("peer_credentials_history.kind {kind:?} is not fingerprint or token").into(),
+        )
+    })?;
+    Ok(CredentialRecord {
+        kind,
+        value: row.get(1)?,
+        added_at: row.get(2)?,
+        added_by: row.get(3)?,
+        removed_at: row.get(4)?,
+        removed_by: row.get(5)?,
+    })
+}
+
+/// Every credential `peer_id` has held, oldest first.
+pub(crate) fn history(reader: &Reader, peer_id: &str) -> Result<Vec<CredentialRecord>> {
+    let mut stmt = reader
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT {HISTORY_COLUMNS} FROM peer_credentials_history WHERE peer_id = ?1 ORDER BY id"
+        ))
+        .map_err(sql)?;
+    let rows = stmt.query_map([peer_id], record_from).map_err(sql)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql)
+}
+
+/// Who makes a change and when, for the history rows it opens or closes.
+#[derive(Clone, Copy)]
+struct Change<'a> {
+    actor: Option<&'a str>,
+    now: i64,
+}
+
+fn open_credential(
+    conn: &Connection,
+    peer_id: &str,
+    kind: CredentialKind,
+    value: &str,
+    change: Change<'_>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO peer_credentials_history (peer_id, kind, value, added_at, added_by)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .map_err(sql)?
+    .execute(rusqlite::params![
+        peer_id,
+        kind.as_str(),
+        value,
+        change.now,
+        change.actor
+    ])
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Closes the open rows of `peer_id` of `kind` (with `value`, or all of
+/// them).
+fn close_credentials(
+    conn: &Connection,
+    peer_id: &str,
+    kind: Option<CredentialKind>,
+    value: Option<&str>,
+    change: Change<'_>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE peer_credentials_history SET removed_at = ?4, removed_by = ?5
+         WHERE peer_id = ?1 AND removed_at IS NULL
+           AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR value = ?3)",
+    )
+    .map_err(sql)?
+    .execute(rusqlite::params![
+        peer_id,
+        kind.map(CredentialKind::as_str),
+        value,
+        change.now,
+        change.actor
+    ])
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Records in the history what changes from `before` to `after` (one of
+/// them set): fingerprints added and removed, a token set, replaced or
+/// dropped.
+fn record_history(
+    conn: &Connection,
+    before: Option<&PeerEntry>,
+    after: Option<&PeerEntry>,
+    change: Change<'_>,
+) -> Result<()> {
+    let Some(peer_id) = after.or(before).map(|p| p.peer_id.as_str()) else {
+        return Ok(());
+    };
+    let Some(after) = after else {
+        return close_credentials(conn, peer_id, None, None, change);
+    };
+    let held: &[String] = before.map_or(&[], |b| &b.fingerprints);
+    for gone in held.iter().filter(|f| !after.fingerprints.contains(f)) {
+        close_credentials(
+            conn,
+            peer_id,
+            Some(CredentialKind::Fingerprint),
+            Some(gone),
+            change,
+        )?;
+    }
+    for new in after.fingerprints.iter().filter(|f| !held.contains(f)) {
+        open_credential(conn, peer_id, CredentialKind::Fingerprint, new, change)?;
+    }
+    let old_hash = before.and_then(|b| b.auth_token_hash.as_ref());
+    if old_hash == after.auth_token_hash.as_ref() {
+        return Ok(());
+    }
+    if old_hash.is_some() {
+        close_credentials(conn, peer_id, Some(CredentialKind::Token), None, change)?;
+    }
+    if after.auth_token_hash.is_some() {
+        let held: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM peer_credentials_history WHERE peer_id = ?1 AND kind = 'token'",
+            )
+            .map_err(sql)?
+            .query_row([peer_id], |row| row.get(0))
+            .map_err(sql)?;
+        let ordinal = format!("#{}", held + 1);
+        open_credential(conn, peer_id, CredentialKind::Token, &ordinal, change)?;
+    }
+    Ok(())
 }
 
 const INSERT_PEER: &str =
@@ -332,6 +500,7 @@ pub(crate) fn insert_peer(
     check_binding(tx, &peer.peer_id)?;
     check_unique(tx.conn(), peer)?;
     write_peer(tx.conn(), INSERT_PEER, peer, now)?;
+    record_history(tx.conn(), None, Some(peer), Change { actor, now })?;
     tx.outbox
         .record(EntityKind::Peer, ChangeOp::Create, &peer.peer_id);
     audit(
@@ -340,7 +509,7 @@ pub(crate) fn insert_peer(
         "peer.create",
         Entity::Peer(peer.peer_id.clone()),
         None,
-        Some(peer_value(peer)),
+        Some(peer_value(peer, None)),
         now,
     )
 }
@@ -359,6 +528,7 @@ pub(crate) fn update_peer(
     check_unique(tx.conn(), peer)?;
     clear_fingerprints(tx.conn(), &peer.peer_id)?;
     write_peer(tx.conn(), UPDATE_PEER, peer, now)?;
+    record_history(tx.conn(), Some(&before), Some(peer), Change { actor, now })?;
     tx.outbox
         .record(EntityKind::Peer, ChangeOp::Update, &peer.peer_id);
     audit(
@@ -366,8 +536,8 @@ pub(crate) fn update_peer(
         actor,
         "peer.update",
         Entity::Peer(peer.peer_id.clone()),
-        Some(peer_value(&before)),
-        Some(peer_value(peer)),
+        Some(peer_value(&before, None)),
+        Some(peer_value(peer, Some(&before))),
         now,
     )
 }
@@ -388,6 +558,7 @@ pub(crate) fn remove_peer(
         .map_err(sql)?
         .execute([peer_id])
         .map_err(sql)?;
+    record_history(tx.conn(), Some(&before), None, Change { actor, now })?;
     tx.outbox
         .record(EntityKind::Peer, ChangeOp::Delete, peer_id);
     audit(
@@ -395,7 +566,7 @@ pub(crate) fn remove_peer(
         actor,
         "peer.delete",
         Entity::Peer(peer_id.to_owned()),
-        Some(peer_value(&before)),
+        Some(peer_value(&before, None)),
         None,
         now,
     )
@@ -417,7 +588,8 @@ pub(crate) fn insert_api_key(
     actor: Option<&str>,
     now: i64,
 ) -> Result<ApiKey> {
-    check_token_free(tx.conn(), hash, None)?;
+    check_token_free(tx.conn(), hash, None)
+        .map_err(|e| StoreError::Duplicate(format!("API key {:?}: {e}", key.name)))?;
     let stored = ApiKey {
         id: uuid::Uuid::now_v7().to_string(),
         name: key.name.clone(),

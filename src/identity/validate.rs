@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 
-use super::{NewApiKey, PeerEntry, StoreError};
+use super::{NewApiKey, PeerEntry, StoreError, MIN_TOKEN_BYTES};
 use crate::acl::scope::token_problem;
 use crate::acl::{IdentityType, Principal};
 
@@ -133,6 +133,11 @@ pub(crate) fn peer(mut peer: PeerEntry) -> Result<PeerEntry, StoreError> {
         }
     }
     peer.fingerprints = fingerprints;
+    if let Some(len) = peer.given_token_len() {
+        if len < MIN_TOKEN_BYTES {
+            return Err(StoreError::Invalid(short_token(&peer.peer_id, len)));
+        }
+    }
     if let Some(hash) = &peer.auth_token_hash {
         peer.auth_token_hash = Some(
             normalize_token_hash(hash).map_err(|e| StoreError::Invalid(format!("{whose}: {e}")))?,
@@ -142,6 +147,14 @@ pub(crate) fn peer(mut peer: PeerEntry) -> Result<PeerEntry, StoreError> {
     tidy(&mut peer.scopes);
     peer.resources.values_mut().for_each(tidy);
     Ok(peer)
+}
+
+/// Why a token of `len` bytes cannot be `peer_id`'s.
+pub(crate) fn short_token(peer_id: &str, len: usize) -> String {
+    format!(
+        "peer {peer_id:?}: a token must be at least {MIN_TOKEN_BYTES} bytes (got {len}); \
+         generate one with PeerEntry::generate_token"
+    )
 }
 
 /// Checks and canonicalizes an API key to create.

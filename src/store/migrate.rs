@@ -190,6 +190,36 @@ const MIGRATIONS: &[&str] = &[
         WHEN OLD.graph_id = (SELECT id FROM graphs WHERE name = 'acl')
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     ",
+    // 4: peer credential history. Every fingerprint and token a peer has
+    // held, when it was added and removed and by whom, written in the
+    // transaction of the peer write that changed it. Keyed by the peer's
+    // id, not its row, so it outlives the peer. A token is recorded by its
+    // ordinal among the peer's tokens (`#1`, `#2`, …), never by its hash.
+    // The credentials held when the history begins are recorded with no
+    // added_at.
+    "
+    CREATE TABLE peer_credentials_history (
+        id INTEGER PRIMARY KEY,
+        peer_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('fingerprint', 'token')),
+        value TEXT NOT NULL,
+        added_at INTEGER,
+        added_by TEXT,
+        removed_at INTEGER,
+        removed_by TEXT
+    );
+    CREATE INDEX peer_credentials_history_by_peer ON peer_credentials_history (peer_id, id);
+    -- A peer holds a credential once at a time.
+    CREATE UNIQUE INDEX peer_credentials_history_open
+        ON peer_credentials_history (peer_id, kind, value) WHERE removed_at IS NULL;
+    INSERT INTO peer_credentials_history (peer_id, kind, value)
+        SELECT p.peer_id, 'fingerprint', f.fingerprint
+        FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
+        ORDER BY p.peer_id, f.fingerprint;
+    INSERT INTO peer_credentials_history (peer_id, kind, value)
+        SELECT peer_id, 'token', '#1' FROM peers WHERE auth_token_hash IS NOT NULL
+        ORDER BY peer_id;
+    ",
 ];
 
 /// The newest schema version this library knows.

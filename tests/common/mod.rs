@@ -29,6 +29,7 @@ pub fn snapshot(store: &Store) -> Vec<String> {
         "edges",
         "peers",
         "peer_fingerprints",
+        "peer_credentials_history",
         "api_keys",
         "credentials",
         "audit_log",
