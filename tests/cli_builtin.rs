@@ -199,6 +199,21 @@ fn generic_commands_cannot_break_the_task_status_invariant() {
         "release",
         TASK_RULE,
     );
+    // `task update` changes a task's attributes and keeps its status.
+    let updated = env.ok(&[
+        "task",
+        "update",
+        "--graph",
+        "release",
+        "test",
+        "--duration",
+        "4",
+    ]);
+    assert_eq!(updated["status"], "pending");
+    assert_eq!(
+        env.ok(&["node", "get", "--graph", "release", "test"])["attributes"],
+        json!({"status": "pending", "duration": 4.0})
+    );
     // So `test` cannot start before `build` is done.
     let (_, message) = env.fails(
         &["task", "status", "--graph", "release", "test", "running"],

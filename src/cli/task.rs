@@ -41,6 +41,26 @@ pub enum TaskCommand {
         #[arg(long = "depends-on", value_name = "TASK")]
         depends_on: Vec<String>,
     },
+    /// Replace a task's attributes (its status stays; change it with
+    /// `task status`)
+    Update {
+        #[arg(long)]
+        graph: String,
+        /// The task's key
+        key: String,
+        /// Its expected duration (weighs the critical path)
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Its dispatch priority (higher first)
+        #[arg(long)]
+        priority: Option<i64>,
+        /// What a worker needs to run it (JSON)
+        #[arg(long, value_name = "JSON")]
+        payload: Option<String>,
+        /// Further attributes: a JSON object, or @FILE
+        #[arg(long, value_name = "JSON")]
+        attrs: Option<String>,
+    },
     /// Make TASK depend on ON (ON must be done first), or remove that
     /// dependency with --rm
     Dep {
@@ -141,6 +161,21 @@ pub fn run(ctx: &Ctx, command: TaskCommand) -> CliResult {
                 json!({"graph": graph, "task": key, "status": status, "depends_on": depends_on, "revision": revision}),
                 format!(
                     "added task {} to {}{deps}: {status} (revision {revision})",
+                    show(&key),
+                    show(&graph)
+                ),
+            ))
+        }
+        TaskCommand::Update { graph, key, .. } => {
+            let task = prepared.task.unwrap_or_default();
+            let mut tx = store.begin_write()?;
+            tasks.update_task(&mut tx, &graph, &key, &task)?;
+            let status = tasks.status(&tx, &graph, &key)?;
+            let revision = tx.commit()?;
+            Ok(Output::new(
+                json!({"graph": graph, "task": key, "status": status, "revision": revision}),
+                format!(
+                    "updated task {} in {}: {status} (revision {revision})",
                     show(&key),
                     show(&graph)
                 ),
@@ -309,6 +344,13 @@ impl Prepared {
         let mut prepared = Prepared::default();
         match command {
             TaskCommand::Add {
+                duration,
+                priority,
+                payload,
+                attrs,
+                ..
+            }
+            | TaskCommand::Update {
                 duration,
                 priority,
                 payload,

@@ -280,6 +280,62 @@ impl Taskgraphs {
         Ok(Status::Ready)
     }
 
+    /// Replaces task `key`'s attributes with `task`'s, keeping its status
+    /// (and the error of its last attempt): a status changes only through
+    /// [`transition`](Taskgraphs::transition) and the dispatch.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph or task does not exist;
+    /// [`Error::Invalid`] if it is not a taskgraph or `task` sets
+    /// `status`; [`Error::SchemaViolation`] for attributes the task schema
+    /// rejects.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::taskgraph::{Status, Task, Taskgraphs};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("tasks.db"))?;
+    /// let tasks = Taskgraphs::open(&store)?;
+    /// store.write(|tx| {
+    ///     tasks.create(tx, "release")?;
+    ///     tasks.add_task(tx, "release", "build", &Task::new().duration(5.0))?;
+    ///     tasks.update_task(tx, "release", "build", &Task::new().duration(8.0))
+    /// })?;
+    /// assert_eq!(store.read(|r| tasks.status(r, "release", "build"))?, Status::Ready);
+    /// assert_eq!(store.read(|r| tasks.critical_path(r, "release"))?.duration, 8.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn update_task(
+        &self,
+        tx: &mut WriteTxn<'_>,
+        graph: &str,
+        key: &str,
+        task: &Task,
+    ) -> Result<()> {
+        require_taskgraph(tx, graph)?;
+        if task.attributes().contains_key("status") {
+            return Err(Error::invalid(
+                task_entity(graph, key),
+                "the taskgraph sets a task's status; change it with a status transition",
+            ));
+        }
+        let current = tx.node(graph, key)?.ok_or_else(|| Error::NotFound {
+            entity: task_entity(graph, key),
+        })?;
+        let mut attributes = Map::with_capacity(task.attributes().len() + 2);
+        for kept in ["status", "last_error"] {
+            if let Some(value) = current.attributes.get(kept) {
+                attributes.insert(kept.into(), value.clone());
+            }
+        }
+        attributes.extend(task.attributes().clone());
+        tx.as_domain(|tx| tx.replace_node(graph, key, &Value::Object(attributes)))
+    }
+
     /// Makes task `task` depend on task `on` and returns the edge's key. If
     /// `on` is not done, a ready `task` goes back to pending (and its queued
     /// job is cancelled).
