@@ -291,10 +291,14 @@ pub(crate) fn check(
             .filter(|c| c.to > walked.last)
             .max_by_key(|c| c.to)
         {
+            let what = match beyond.kind {
+                AuditProblemKind::Anchor => "anchored checkpoint",
+                _ => "checkpoint",
+            };
             broken = Some(AuditBreak {
                 seq: walked.last + 1,
                 reason: format!(
-                    "missing: checkpoint {} covers entries up to {}, but the log ends at {}",
+                    "missing: {what} {} covers entries up to {}, but the log ends at {}",
                     beyond.seq, beyond.to, walked.last
                 ),
             });

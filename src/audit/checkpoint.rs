@@ -549,6 +549,19 @@ impl Store {
     }
 }
 
+impl crate::Reader {
+    /// Up to `limit` stored checkpoints after checkpoint `after_seq` (0 for
+    /// the first), in order: what to copy elsewhere as anchors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] on a storage failure, or a checkpoint row with a
+    /// column of the wrong type.
+    pub fn audit_checkpoints(&self, after_seq: u64, limit: usize) -> Result<Vec<Checkpoint>> {
+        page(self.conn(), after_seq, limit.min(i64::MAX as usize) as i64).map_err(Error::from)
+    }
+}
+
 impl WriteTxn<'_> {
     /// Makes an automatic checkpoint in this transaction if one is due.
     pub(crate) fn auto_checkpoint(&mut self, auto: &AutoCheckpoint) -> Result<()> {

@@ -133,16 +133,16 @@ fn list(ctx: &Ctx, after: u64, limit: usize) -> CliResult {
 
 fn verify(ctx: &Ctx, args: VerifyArgs) -> CliResult {
     // Arguments are read before the store is touched.
-    let key = args.trusted_key.as_deref().map(trusted_key).transpose()?;
-    let mut anchors = Vec::new();
-    for path in &args.anchors {
-        anchors.extend(read_anchors(path)?);
-    }
-    if key.is_none() && !anchors.is_empty() {
+    if args.trusted_key.is_none() && !args.anchors.is_empty() {
         return Err(CliError::Usage(
             "--anchor needs --trusted-key: an anchor is only as good as the key that signed it"
                 .into(),
         ));
+    }
+    let key = args.trusted_key.as_deref().map(trusted_key).transpose()?;
+    let mut anchors = Vec::new();
+    for path in &args.anchors {
+        anchors.extend(read_anchors(path)?);
     }
     let store = ctx.open()?;
     let read = store.begin_read()?;
@@ -263,10 +263,13 @@ fn keygen(out: &Path) -> CliResult {
         .mode(0o600)
         .open(out)
         .map_err(|e| {
+            let reason = match e.kind() {
+                std::io::ErrorKind::AlreadyExists => "file exists".to_owned(),
+                _ => io_reason(&e),
+            };
             CliError::io(format!(
-                "cannot create key file {}: {}",
-                out.display(),
-                io_reason(&e)
+                "cannot create key file {}: {reason}",
+                out.display()
             ))
         })?;
     file.write_all(format!("{}\n", audit::signing_key_hex(&key)).as_bytes())
