@@ -54,6 +54,10 @@ pub enum Entity {
     ApiKey(String),
     /// A stored credential, by provider.
     Credential(String),
+    /// An entry of the audit log, by sequence number.
+    AuditEntry(u64),
+    /// A signed checkpoint of the audit log, by checkpoint number.
+    Checkpoint(u64),
 }
 
 impl fmt::Display for Entity {
@@ -73,6 +77,8 @@ impl fmt::Display for Entity {
             Entity::Peer(id) => write!(f, "peer {id:?}"),
             Entity::ApiKey(id) => write!(f, "API key {id:?}"),
             Entity::Credential(provider) => write!(f, "credential {provider:?}"),
+            Entity::AuditEntry(seq) => write!(f, "audit entry {seq}"),
+            Entity::Checkpoint(seq) => write!(f, "checkpoint {seq}"),
         }
     }
 }
@@ -315,6 +321,26 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A checkpoint document that does not decode (malformed JSON, a
+    /// missing or unknown field, a hash or key that is not lowercase hex of
+    /// the right length).
+    #[error("invalid checkpoint: {reason}")]
+    InvalidCheckpoint {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An audit signing or verifying key that does not decode.
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The operating system's random source failed while generating a key.
+    #[error("cannot generate a signing key: {reason}")]
+    KeyGeneration {
+        /// The random source's error.
+        reason: String,
+    },
     /// An error from SQLite.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -429,6 +455,9 @@ impl Error {
             Error::ConsumerBehind { .. } => "consumer_behind",
             Error::WriteInProgress => "write_in_progress",
             Error::Corrupt { .. } => "corrupt",
+            Error::InvalidCheckpoint { .. } => "invalid_checkpoint",
+            Error::InvalidKey { .. } => "invalid_key",
+            Error::KeyGeneration { .. } => "key_generation",
             Error::Sqlite(_) => "sqlite",
         }
     }

@@ -44,7 +44,7 @@
 //! ```
 
 pub mod acl;
-mod audit;
+pub mod audit;
 mod error;
 mod feed;
 mod graph;

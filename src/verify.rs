@@ -47,7 +47,10 @@ use crate::types::{Endpoints, GraphConfig, GraphKind};
 ///    force); every taskgraph keeps its status invariant; every workflow's
 ///    operations have compiling schemas and its flows join compatible ones;
 ///    every usable API key has an owner (a peer or an ACL principal);
-/// 10. the identity tables' rules and the audit log's hash chain.
+/// 10. the identity tables' rules, the audit log's hash chain, and its
+///     stored checkpoints: numbered, linked, and agreeing with the chain
+///     (their signatures need the trusted key, which `verify` does not
+///     have: see [`Reader::verify_audit`](crate::Reader::verify_audit)).
 ///
 /// Damage in one place can show up under more than one kind: an edge whose
 /// endpoint row was deleted is both a [`ProblemKind::ForeignKey`] and a
@@ -212,8 +215,15 @@ pub enum ProblemKind {
     /// API key whose owner is gone.
     Domain,
     /// The audit log's hash chain is broken (an entry altered, removed or
-    /// reordered, or the tail truncated); names the first broken entry.
+    /// reordered, or the tail truncated, or an entry no longer matches the
+    /// checkpoint that covers it); names the first broken entry. A redacted
+    /// entry is not a problem.
     AuditChain,
+    /// A stored audit checkpoint that is missing, out of order, not linked
+    /// to the one before it, or altered. [`verify`] has no trusted key, so
+    /// it cannot check signatures: use
+    /// [`Reader::verify_audit`](crate::Reader::verify_audit) for that.
+    AuditCheckpoint,
 }
 
 impl ProblemKind {
@@ -237,6 +247,7 @@ impl ProblemKind {
             ProblemKind::Identity => "identity",
             ProblemKind::Domain => "domain",
             ProblemKind::AuditChain => "audit_chain",
+            ProblemKind::AuditCheckpoint => "audit_checkpoint",
         }
     }
 }
@@ -511,10 +522,18 @@ fn schema_version(v: &mut Verifier<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The audit log's hash chain, up to its recorded head.
+/// The audit log's hash chain, up to its recorded head, and its stored
+/// checkpoints' numbering and links, and agreement with the chain. Without
+/// the trusted key their signatures cannot be checked here:
+/// `Reader::verify_audit` does that.
 fn audit_chain(v: &mut Verifier<'_>) -> Result<()> {
-    if let Some(broken) = crate::audit::verify_chain(v.conn)? {
-        v.report.add(ProblemKind::AuditChain, broken.to_string());
+    let report = crate::audit::check(v.conn, None, &[])?;
+    for problem in report.problems() {
+        let kind = match problem.kind {
+            crate::audit::AuditProblemKind::Entry => ProblemKind::AuditChain,
+            _ => ProblemKind::AuditCheckpoint,
+        };
+        v.report.add(kind, problem.to_string());
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! The checks are `fuzz/src/checks.rs`, compiled here as a module: the
 //! targets and this replay cannot drift apart.
 
+#[path = "../fuzz/src/audit.rs"]
+mod audit;
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
 #[path = "../fuzz/src/credentials.rs"]
@@ -83,5 +85,14 @@ fn credentials_corpus_replays() {
     for (name, bytes) in raw_corpus("credentials") {
         eprintln!("{name}");
         fixture.check_credentials(&bytes);
+    }
+}
+
+#[test]
+fn audit_corpus_replays() {
+    let fixture = audit::AuditFixture::open();
+    for (name, bytes) in raw_corpus("audit") {
+        eprintln!("{name}");
+        fixture.check_audit(&bytes);
     }
 }

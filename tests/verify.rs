@@ -395,7 +395,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            "the schema version in _alknet_meta is 99; this library expects 4",
+            "the schema version in _alknet_meta is 99; this library expects 5",
         )],
     );
     let problems = damaged("UPDATE _alknet_meta SET value = 'one' WHERE key = 'schema_version'");
@@ -403,7 +403,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 4"#,
+            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 5"#,
         )],
     );
     let problems = damaged("DELETE FROM _alknet_meta WHERE key = 'schema_version'");
@@ -686,15 +686,11 @@ fn an_altered_audit_entry_breaks_the_chain_at_that_entry() {
     assert_one(
         &problems,
         ProblemKind::AuditChain,
-        "audit log entry 2: contents do not match its hash",
+        "audit entry 2: contents do not match its hash",
     );
     let problems =
         registry_damaged("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3;");
-    assert_one(
-        &problems,
-        ProblemKind::AuditChain,
-        "audit log entry 3: missing",
-    );
+    assert_one(&problems, ProblemKind::AuditChain, "audit entry 3: missing");
 }
 
 #[test]

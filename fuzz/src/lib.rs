@@ -1,14 +1,16 @@
-//! Fuzz targets for `alknet-graphs`: untrusted JSON, fingerprints and
-//! tokens reaching the store.
+//! Fuzz targets for `alknet-graphs`: untrusted JSON, fingerprints,
+//! tokens, checkpoint documents and audit rows reaching the store.
 //!
 //! The properties live in `checks.rs`, which the root crate's
 //! `tests/fuzz_corpus.rs` also compiles to replay the committed corpus.
 
+mod audit;
 mod checks;
 mod credentials;
 
 use std::sync::OnceLock;
 
+pub use audit::AuditFixture;
 pub use checks::{Fixture, GraphologyFixture};
 pub use credentials::CredentialsFixture;
 
@@ -33,4 +35,11 @@ pub fn graphology_fixture() -> &'static GraphologyFixture {
 pub fn credentials_fixture() -> &'static CredentialsFixture {
     static FIXTURE: OnceLock<CredentialsFixture> = OnceLock::new();
     FIXTURE.get_or_init(CredentialsFixture::open)
+}
+
+/// The `audit` target's fixture, set up on its first input and shared by
+/// all that follow; left behind like [`fixture`]'s.
+pub fn audit_fixture() -> &'static AuditFixture {
+    static FIXTURE: OnceLock<AuditFixture> = OnceLock::new();
+    FIXTURE.get_or_init(AuditFixture::open)
 }

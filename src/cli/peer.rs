@@ -30,6 +30,15 @@ pub enum PeerCommand {
         /// The peer's id
         id: String,
     },
+    /// Erase a peer's personal data: remove it if present and redact every
+    /// audit entry about it (see `audit redact`)
+    Erase {
+        /// The peer's id
+        id: String,
+        /// Why (recorded in the log; keep personal data out of it)
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// List peers (whether each has a token and when it was set; never a
     /// token hash)
     List,
@@ -122,6 +131,7 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
                 format!("removed peer {} (revision {revision})", show(&id)),
             ))
         }
+        PeerCommand::Erase { id, reason } => super::audit::erase_peer(ctx, &id, &reason),
         PeerCommand::List => {
             let provider = open(ctx)?;
             let peers = provider.peers()?;

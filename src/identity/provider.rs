@@ -1033,6 +1033,51 @@ impl SqliteIdentityProvider {
         self.write(|tx, actor, now| tables::remove_peer(tx, peer_id, actor, now))
     }
 
+    /// Erases a peer's personal data in one transaction: removes the peer
+    /// if it exists, deletes its credential history (see
+    /// [`history`](Self::history)), then redacts every audit entry about
+    /// it (its fingerprints and other fields in their payloads), as
+    /// [`WriteTxn::redact_audit_entity`] does; returns the redacted
+    /// entries. The entries themselves stay, naming the peer's id: use ids
+    /// that are not personal data. Call [`Store::scrub`](crate::Store::scrub)
+    /// afterwards to drop older page versions from the write-ahead log.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] when an entry about the peer cannot be
+    /// redacted (it was written before schema version 4, or does not match
+    /// its hash), or the reason is empty or too long; then nothing is
+    /// changed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::identity::{PeerEntry, SqliteIdentityProvider};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("ids.db"))?;
+    /// let ids = SqliteIdentityProvider::open(&store)?;
+    /// ids.insert_peer(PeerEntry::new("laptop").fingerprint(format!("ed25519:{}", "ab".repeat(32))))?;
+    ///
+    /// assert_eq!(ids.erase_peer("laptop", "erasure request 42")?, [1, 2]);
+    /// assert!(ids.peer("laptop")?.is_none());
+    /// assert!(store.begin_read()?.verify_audit_chain()?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn erase_peer(&self, peer_id: &str, reason: &str) -> Result<Vec<u64>, StoreError> {
+        self.write(|tx, actor, now| {
+            if tables::peer(tx, peer_id)?.is_some() {
+                tables::remove_peer(tx, peer_id, actor, now)?;
+            }
+            // The history lists every fingerprint it held: erased too.
+            tables::erase_history(tx.conn(), peer_id)?;
+            let entity = crate::Entity::Peer(peer_id.to_owned()).to_string();
+            tx.redact_audit_entity(&entity, reason, actor)
+                .map_err(StoreError::from)
+        })
+    }
+
     /// The stored peer, read from the store.
     ///
     /// # Errors

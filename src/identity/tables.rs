@@ -446,6 +446,15 @@ const UPDATE_PEER: &str =
 
 /// Writes the peer's row with `statement` ([`INSERT_PEER`] or
 /// [`UPDATE_PEER`]), then indexes its fingerprints.
+/// Deletes the credential history of `peer_id` (its fingerprints are
+/// personal data): for an erasure, which the audit log records.
+pub(crate) fn erase_history(conn: &Connection, peer_id: &str) -> Result<usize> {
+    conn.prepare_cached("DELETE FROM peer_credentials_history WHERE peer_id = ?1")
+        .map_err(sql)?
+        .execute([peer_id])
+        .map_err(sql)
+}
+
 fn write_peer(conn: &Connection, statement: &str, peer: &PeerEntry, now: i64) -> Result<()> {
     conn.prepare_cached(statement)
         .map_err(sql)?

@@ -190,7 +190,59 @@ const MIGRATIONS: &[&str] = &[
         WHEN OLD.graph_id = (SELECT id FROM graphs WHERE name = 'acl')
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     ",
-    // 4: peer credential history. Every fingerprint and token a peer has
+    // 4: signed checkpoints of the audit log, and redaction. Entries
+    // written from here on are of hash format 2: their hash covers the
+    // SHA-256 of each payload (`before_sha256`, `after_sha256`), not the
+    // payload, so a payload can be erased and the chain still verifies.
+    // Older entries keep format 1 (their hash covers the payload itself)
+    // and cannot be redacted. The update guard is replaced by one that
+    // allows exactly one change: erasing both payloads of a format-2 entry
+    // not yet redacted, pointing `redacted_by` at the `audit.redact` entry
+    // that records it; every other column must stay as it is.
+    "
+    ALTER TABLE audit_log ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE audit_log ADD COLUMN before_sha256 TEXT;
+    ALTER TABLE audit_log ADD COLUMN after_sha256 TEXT;
+    ALTER TABLE audit_log ADD COLUMN redacted_by INTEGER;
+    DROP TRIGGER audit_log_no_update;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        WHEN NOT (
+            OLD.format = 2 AND OLD.redacted_by IS NULL AND OLD.action <> 'audit.redact'
+            AND NEW.seq IS OLD.seq AND NEW.at IS OLD.at AND NEW.actor IS OLD.actor
+            AND NEW.action IS OLD.action AND NEW.entity IS OLD.entity
+            AND NEW.prev_hash IS OLD.prev_hash AND NEW.hash IS OLD.hash
+            AND NEW.format IS OLD.format
+            AND NEW.before_sha256 IS OLD.before_sha256
+            AND NEW.after_sha256 IS OLD.after_sha256
+            AND NEW.before IS NULL AND NEW.after IS NULL
+            AND typeof(NEW.redacted_by) = 'integer' AND NEW.redacted_by > OLD.seq
+            AND EXISTS (SELECT 1 FROM audit_log AS r
+                        WHERE r.seq = NEW.redacted_by AND r.action = 'audit.redact'
+                          AND r.entity = 'audit entry ' || OLD.seq)
+        )
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        audit_seq INTEGER NOT NULL,
+        audit_hash TEXT NOT NULL,
+        entries_root TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        prev_hash TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        -- The 32-byte hash of every entry the checkpoint covers past the
+        -- previous one, in order: signed through entries_root, so that a
+        -- rewritten chain is caught at its first altered entry.
+        entry_hashes BLOB NOT NULL
+    );
+    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    ",
+    // 5: peer credential history. Every fingerprint and token a peer has
     // held, when it was added and removed and by whom, written in the
     // transaction of the peer write that changed it. Keyed by the peer's
     // id, not its row, so it outlives the peer. A token is recorded by its

@@ -21,6 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use std::time::{Duration, Instant};
 
+use crate::audit::{AutoCheckpoint, Checkpoint, CheckpointHook, SigningKey};
 use crate::error::{Error, NotAStoreReason, Result};
 use crate::feed::{PruneReport, Retention};
 use crate::graph::TxnCache;
@@ -75,6 +76,10 @@ pub(crate) struct Inner {
     readers: Mutex<Vec<Reader>>,
     max_idle_readers: usize,
     pub(crate) schemas: SchemaCache,
+    /// Signs checkpoints by itself when set.
+    auto_checkpoint: Option<AutoCheckpoint>,
+    /// Run after each checkpoint commits.
+    checkpoint_hooks: Mutex<Vec<CheckpointHook>>,
 }
 
 /// Options for opening a [`Store`].
@@ -83,7 +88,10 @@ pub(crate) struct Inner {
 /// open for reuse; the file watcher polls every 1 ms; [`Retention::default()`];
 /// writable unless the file is not ([`read_only`](StoreBuilder::read_only)
 /// `false`); an existing empty file is refused
-/// ([`initialize_empty`](StoreBuilder::initialize_empty) `false`).
+/// ([`initialize_empty`](StoreBuilder::initialize_empty) `false`); no
+/// automatic audit checkpoints (no [`checkpoint_key`](StoreBuilder::checkpoint_key));
+/// with a key, one every 1000 audit entries or once the oldest entry not
+/// covered is an hour old.
 #[derive(Debug, Clone)]
 pub struct StoreBuilder {
     limits: Limits,
@@ -92,6 +100,9 @@ pub struct StoreBuilder {
     retention: Retention,
     read_only: bool,
     initialize_empty: bool,
+    checkpoint_key: Option<SigningKey>,
+    checkpoint_every: u64,
+    checkpoint_interval: Duration,
 }
 
 impl Default for StoreBuilder {
@@ -103,6 +114,9 @@ impl Default for StoreBuilder {
             retention: Retention::default(),
             read_only: false,
             initialize_empty: false,
+            checkpoint_key: None,
+            checkpoint_every: 1000,
+            checkpoint_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -152,6 +166,43 @@ impl StoreBuilder {
     /// where no file exists is always created.
     pub fn initialize_empty(mut self, initialize: bool) -> Self {
         self.initialize_empty = initialize;
+        self
+    }
+
+    /// Signs audit checkpoints automatically with `key` (default: none,
+    /// so checkpoints are made only by [`Store::create_checkpoint`]).
+    ///
+    /// A checkpoint is made inside the write transaction that makes one
+    /// due, so it commits with the entries it covers; the
+    /// [`on_checkpoint`](Store::on_checkpoint) callbacks run after that
+    /// commit. Due means: [`checkpoint_every`](StoreBuilder::checkpoint_every)
+    /// entries are not covered yet, or the oldest entry not covered is
+    /// [`checkpoint_interval`](StoreBuilder::checkpoint_interval) old. It is
+    /// checked only when a write commits: a store nobody writes makes no
+    /// checkpoints (nor needs any). A key on the machine protects only
+    /// against someone who cannot read it; prefer a key kept elsewhere and
+    /// [`Store::create_checkpoint`] run from there when the file's writers
+    /// are not trusted. If the entries since the last checkpoint do not
+    /// verify, the write that would make the checkpoint fails naming the
+    /// entry, and nothing of it is committed.
+    pub fn checkpoint_key(mut self, key: SigningKey) -> Self {
+        self.checkpoint_key = Some(key);
+        self
+    }
+
+    /// With a [`checkpoint_key`](StoreBuilder::checkpoint_key): a
+    /// checkpoint once this many audit entries are not covered (at least
+    /// 1; default 1000).
+    pub fn checkpoint_every(mut self, entries: u64) -> Self {
+        self.checkpoint_every = entries.max(1);
+        self
+    }
+
+    /// With a [`checkpoint_key`](StoreBuilder::checkpoint_key): a
+    /// checkpoint at the first commit after the oldest entry not covered
+    /// turns this old (default one hour).
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.checkpoint_interval = interval;
         self
     }
 
@@ -269,6 +320,12 @@ impl StoreBuilder {
                 readers: Mutex::new(first_reader.into_iter().collect()),
                 max_idle_readers: self.max_idle_readers,
                 schemas: SchemaCache::default(),
+                auto_checkpoint: self.checkpoint_key.map(|key| AutoCheckpoint {
+                    key,
+                    every: self.checkpoint_every,
+                    interval: self.checkpoint_interval,
+                }),
+                checkpoint_hooks: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -297,6 +354,9 @@ fn open_writer(path: &Path, initialize_empty: bool) -> Result<Connection> {
         file::Schema::Empty => return Err(empty_database(path.to_path_buf())),
     }
     honker_core::apply_default_pragmas(&conn)?;
+    // Deleted and overwritten content is zeroed in the file, so that a
+    // redacted audit payload or a removed peer leaves no bytes behind.
+    conn.execute_batch("PRAGMA secure_delete = ON")?;
     honker_core::attach_notify(&conn).map_err(honker_error)?;
     honker_core::attach_honker_functions(&conn)?;
     honker_core::bootstrap_honker_schema(&conn).map_err(honker_error)?;
@@ -445,6 +505,52 @@ impl Store {
         Ok(report)
     }
 
+    pub(crate) fn add_checkpoint_hook(&self, hook: CheckpointHook) {
+        lock(&self.inner.checkpoint_hooks).push(hook);
+    }
+
+    /// Moves every committed page into the main file and empties the
+    /// write-ahead log (`PRAGMA wal_checkpoint(TRUNCATE)`), so that content
+    /// erased by a redaction or a removal (zeroed in place: the writer runs
+    /// with `secure_delete`) survives in no older page version on disk.
+    ///
+    /// Content deleted before schema version 4 (when `secure_delete` was
+    /// not on) may remain in free space; `VACUUM` the file once to rewrite
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`] on a read-only store; [`Error::WriteInProgress`]
+    /// inside a write transaction of this thread; [`Error::Sqlite`] (busy)
+    /// when another connection's open read transaction keeps the log from
+    /// being emptied (retry when it ends), or on a storage failure.
+    pub fn scrub(&self) -> Result<()> {
+        let Some(writer) = &self.inner.writer else {
+            return Err(Error::ReadOnly {
+                path: self.inner.path.clone(),
+            });
+        };
+        if *lock(&self.inner.writer_thread) == Some(std::thread::current().id()) {
+            return Err(Error::WriteInProgress);
+        }
+        let guard = lock(writer);
+        let busy: i64 =
+            guard
+                .reader
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        if busy != 0 {
+            return Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some(
+                    "the write-ahead log could not be emptied: another connection is reading; retry"
+                        .to_owned(),
+                ),
+            )));
+        }
+        Ok(())
+    }
+
     /// Starts a write transaction (`BEGIN IMMEDIATE`), waiting for the writer
     /// connection if another thread holds it.
     ///
@@ -490,6 +596,7 @@ impl Store {
             outbox: Outbox::after(outside_writes),
             schemas: TxnSchemas::default(),
             domain: false,
+            checkpoints: Vec::new(),
             open: true,
         })
     }
@@ -639,6 +746,9 @@ pub struct WriteTxn<'s> {
     /// Whether a built-in graph type's domain handle is writing (see
     /// `graph::guard`).
     pub(crate) domain: bool,
+    /// Checkpoints made in this transaction, for the callbacks after it
+    /// commits.
+    checkpoints: Vec<Checkpoint>,
     open: bool,
 }
 
@@ -683,19 +793,37 @@ impl WriteTxn<'_> {
         if !self.outbox.is_empty() && self.inner.prune_due() {
             crate::feed::prune(&self.guard.reader.conn, &self.inner.retention)?;
         }
+        if let Some(auto) = &self.inner.auto_checkpoint {
+            self.auto_checkpoint(auto)?;
+        }
         run(&self.guard.reader.conn, "COMMIT")?;
         self.open = false;
         self.inner
             .schemas
             .promote(std::mem::take(&mut self.schemas));
         let changed = !self.outbox.is_empty();
+        let checkpoints = std::mem::take(&mut self.checkpoints);
         let inner = self.inner;
-        // Release the writer before in-process followers catch up.
+        // Release the writer before in-process followers catch up and
+        // checkpoint callbacks run (they may write).
         drop(self);
         if changed {
             crate::feed::follow::committed(&inner.canonical, revision);
         }
+        if !checkpoints.is_empty() {
+            let hooks = lock(&inner.checkpoint_hooks).clone();
+            for checkpoint in &checkpoints {
+                for hook in &hooks {
+                    hook(checkpoint);
+                }
+            }
+        }
         Ok(revision)
+    }
+
+    /// Records a checkpoint made in this transaction, for the callbacks.
+    pub(crate) fn made_checkpoint(&mut self, checkpoint: Checkpoint) {
+        self.checkpoints.push(checkpoint);
     }
 
     /// Rolls back every write of this transaction. Dropping it does the same.

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod audit;
 pub mod cli;
 
 use alknet_graphs::{Endpoints, GraphConfig, Store};
