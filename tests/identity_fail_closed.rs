@@ -698,3 +698,59 @@ fn a_revoked_key_cannot_be_enabled_or_disabled() {
     ids.revoke_api_key(&key.id).unwrap();
     assert_eq!(snapshot(&store), before);
 }
+
+#[test]
+fn removing_a_keys_last_owner_revokes_the_key_in_the_same_transaction() {
+    let (_dir, store) = store();
+    let mut acl = Acl::open(&store).unwrap();
+    acl.add_principal(&Principal::new("ops", IdentityType::Account).scopes(["deploy"]))
+        .unwrap();
+    acl.add_principal(&Principal::new("bot", IdentityType::Service).scopes(["ci"]))
+        .unwrap();
+    let ids = SqliteIdentityProvider::open(&store)
+        .unwrap()
+        .acting_as("admin");
+    ids.insert_peer(PeerEntry::new("bot").scopes(["own"]))
+        .unwrap();
+    let (ops_key, _) = ids
+        .create_api_key(NewApiKey::new("k", "ops").scopes(["deploy"]))
+        .unwrap();
+    let (bot_key, _) = ids
+        .create_api_key(NewApiKey::new("k", "bot").scopes(["ci"]))
+        .unwrap();
+    let revoked = |id: &str| {
+        ids.api_keys()
+            .unwrap()
+            .into_iter()
+            .find(|k| k.id == id)
+            .unwrap()
+            .revoked_at
+            .is_some()
+    };
+    // The principal was ops's only owner: its key is revoked with it.
+    acl.set_actor(Some("admin"));
+    acl.remove_principal("ops").unwrap();
+    assert!(revoked(&ops_key.id));
+    // bot is a peer and a principal: removing one leaves the other owner.
+    acl.remove_principal("bot").unwrap();
+    assert!(!revoked(&bot_key.id));
+    ids.delete_peer("bot").unwrap();
+    assert!(revoked(&bot_key.id));
+    let read = store.begin_read().unwrap();
+    let actions: Vec<(String, String)> = read
+        .audit_log(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "api_key.revoke")
+        .map(|e| (e.entity, e.actor.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (format!("API key {:?}", ops_key.id), "admin".to_owned()),
+            (format!("API key {:?}", bot_key.id), "admin".to_owned()),
+        ]
+    );
+    drop(read);
+    assert!(alknet_graphs::verify(&store).unwrap().is_clean());
+}

@@ -350,16 +350,27 @@ impl Acl {
         })
     }
 
-    /// Removes a principal with every edge that touches it.
+    /// Removes a principal with every edge that touches it. Its API keys
+    /// (which hold at most what it holds) are revoked in the same
+    /// transaction, unless a peer of the same id still owns them.
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] if there is no such principal.
     pub fn remove_principal(&mut self, identity_id: &str) -> Result<u64> {
         check_identity_id(identity_id)?;
-        self.write(|tx, state, _| {
+        let actor = self.actor.clone();
+        self.write(|tx, state, now| {
             state.require_principal(identity_id)?;
             tx.remove_node(GRAPH, identity_id)?;
+            // A key it owned holds nothing now; unless a peer of that id
+            // still owns it, it is revoked here.
+            crate::identity::tables::revoke_keys_of_removed_principal(
+                tx,
+                identity_id,
+                actor.as_deref(),
+                now,
+            )?;
             Ok(Mutation::RemovePrincipal(identity_id.to_owned()))
         })
     }

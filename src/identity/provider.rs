@@ -1024,7 +1024,9 @@ impl SqliteIdentityProvider {
         self.write(|tx, actor, now| tables::update_peer(tx, &peer, actor, now))
     }
 
-    /// Removes a peer, synchronously.
+    /// Removes a peer, synchronously. Its API keys (which hold at most
+    /// what it holds) are revoked in the same transaction, unless an ACL
+    /// principal of the same id still owns them.
     ///
     /// # Errors
     ///

@@ -578,7 +578,74 @@ pub(crate) fn remove_peer(
         Some(peer_value(&before, None)),
         None,
         now,
-    )
+    )?;
+    revoke_orphaned_keys(tx, peer_id, actor, now).map(drop)
+}
+
+/// Revokes every unrevoked API key of `owner` once `owner` is neither a
+/// peer nor an ACL principal, in the transaction that removed it: such a
+/// key already resolves to nothing (a key holds at most what its owner
+/// holds), and revoking it says so in the store and the audit log, so a
+/// key can never come back to life under a new owner of the same id.
+/// Returns the keys revoked.
+pub(crate) fn revoke_orphaned_keys(
+    tx: &mut WriteTxn<'_>,
+    owner: &str,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<Vec<String>> {
+    let principal: bool = tx
+        .conn()
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM nodes n
+               JOIN graphs g ON g.id = n.graph_id
+               JOIN node_types t ON t.id = n.node_type_id
+              WHERE g.name = ?1 AND t.name = ?2 AND n.key = ?3)",
+        )
+        .map_err(sql)?
+        .query_row(
+            rusqlite::params![crate::acl::GRAPH, crate::acl::PRINCIPAL, owner],
+            |row| row.get(0),
+        )
+        .map_err(sql)?;
+    if principal || peer_exists(tx.conn(), owner).map_err(sql)? {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = tx
+        .conn()
+        .prepare_cached(
+            "SELECT uid FROM api_keys WHERE owner_id = ?1 AND revoked_at IS NULL ORDER BY uid",
+        )
+        .map_err(sql)?
+        .query_map([owner], |row| row.get(0))
+        .map_err(sql)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql)?;
+    for key in &keys {
+        change_api_key(tx, key, KeyChange::Revoke, actor, now)?;
+    }
+    Ok(keys)
+}
+
+/// [`revoke_orphaned_keys`] for the ACL, whose writes speak the crate's
+/// [`Error`](crate::Error): after a principal is removed.
+pub(crate) fn revoke_keys_of_removed_principal(
+    tx: &mut WriteTxn<'_>,
+    identity_id: &str,
+    actor: Option<&str>,
+    now: i64,
+) -> crate::Result<()> {
+    revoke_orphaned_keys(tx, identity_id, actor, now)
+        .map(drop)
+        .map_err(|e| {
+            crate::Error::invalid(
+                Entity::Node {
+                    graph: crate::acl::GRAPH.to_owned(),
+                    key: identity_id.to_owned(),
+                },
+                format!("cannot revoke its API keys: {}", e.detail()),
+            )
+        })
 }
 
 fn not_found(entity: Entity) -> StoreError {
