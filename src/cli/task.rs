@@ -5,11 +5,28 @@ use std::fmt::Write as _;
 
 use alknet_graphs::taskgraph::{Status, Task, Taskgraphs, TASK};
 use alknet_graphs::{ListOptions, Reader};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::output::{list_or_none, show};
 use super::{attrs_arg, parse_json, CliError, CliResult, Ctx, Output};
+
+/// A task's attributes, as `task add` and `task update` take them.
+#[derive(Debug, Args)]
+pub struct TaskFields {
+    /// Its expected duration (weighs the critical path)
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Its dispatch priority (higher first)
+    #[arg(long)]
+    priority: Option<i64>,
+    /// What a worker needs to run it (JSON)
+    #[arg(long, value_name = "JSON")]
+    payload: Option<String>,
+    /// Further attributes: a JSON object, or @FILE
+    #[arg(long, value_name = "JSON")]
+    attrs: Option<String>,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
@@ -25,18 +42,8 @@ pub enum TaskCommand {
         graph: String,
         /// The task's key
         key: String,
-        /// Its expected duration (weighs the critical path)
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Its dispatch priority (higher first)
-        #[arg(long)]
-        priority: Option<i64>,
-        /// What a worker needs to run it (JSON)
-        #[arg(long, value_name = "JSON")]
-        payload: Option<String>,
-        /// Further attributes: a JSON object, or @FILE
-        #[arg(long, value_name = "JSON")]
-        attrs: Option<String>,
+        #[command(flatten)]
+        fields: TaskFields,
         /// A task it depends on (repeatable), added in the same transaction
         #[arg(long = "depends-on", value_name = "TASK")]
         depends_on: Vec<String>,
@@ -48,18 +55,8 @@ pub enum TaskCommand {
         graph: String,
         /// The task's key
         key: String,
-        /// Its expected duration (weighs the critical path)
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Its dispatch priority (higher first)
-        #[arg(long)]
-        priority: Option<i64>,
-        /// What a worker needs to run it (JSON)
-        #[arg(long, value_name = "JSON")]
-        payload: Option<String>,
-        /// Further attributes: a JSON object, or @FILE
-        #[arg(long, value_name = "JSON")]
-        attrs: Option<String>,
+        #[command(flatten)]
+        fields: TaskFields,
     },
     /// Make TASK depend on ON (ON must be done first), or remove that
     /// dependency with --rm
@@ -343,20 +340,13 @@ impl Prepared {
     fn from(command: &TaskCommand) -> CliResult<Prepared> {
         let mut prepared = Prepared::default();
         match command {
-            TaskCommand::Add {
-                duration,
-                priority,
-                payload,
-                attrs,
-                ..
-            }
-            | TaskCommand::Update {
-                duration,
-                priority,
-                payload,
-                attrs,
-                ..
-            } => {
+            TaskCommand::Add { fields, .. } | TaskCommand::Update { fields, .. } => {
+                let TaskFields {
+                    duration,
+                    priority,
+                    payload,
+                    attrs,
+                } = fields;
                 let mut task = Task::new();
                 if let Value::Object(map) = attrs_arg(attrs.as_deref())? {
                     for (name, value) in map {
