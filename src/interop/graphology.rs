@@ -345,7 +345,12 @@ pub fn import_graphology_str(
 /// the document, including the store's own rejections of an item (its
 /// schema, endpoint types, parallel edges, self-loops, cycles, sizes);
 /// [`Error::AlreadyExists`] if the graph exists; [`Error::NotFound`] if
-/// [`ImportOptions::graph_type`] names no graph type.
+/// [`ImportOptions::graph_type`] names no graph type;
+/// [`Error::Protected`] for a document of a built-in graph type, which
+/// imports through its domain instead:
+/// [`Acl::import_graphology`](crate::acl::Acl::import_graphology),
+/// [`Taskgraphs::import_graphology`](crate::taskgraph::Taskgraphs::import_graphology),
+/// [`Workflows::import_graphology`](crate::workflow::Workflows::import_graphology).
 ///
 /// # Example
 ///

@@ -15,8 +15,8 @@
 //! rejected edge names every missing or mismatched property. The rule is
 //! checked by [`Workflows::connect`] and, for every edge in and out, by
 //! [`Workflows::replace_operation`] and [`Workflows::import_graphology`];
-//! a generic [`WriteTxn`](crate::WriteTxn) write to a workflow is refused with
-//! [`Error::Protected`](crate::Error::Protected). [`Workflows::check`]
+//! a generic [`WriteTxn`] write to a workflow is refused with
+//! [`Error::Protected`]. [`Workflows::check`]
 //! finds edges that break the rule after rows changed around the engine.
 //!
 //! The check reads the top level of the two schemas only: `required`,
