@@ -10,12 +10,8 @@ use alknet_graphs::audit::{self, AuditProblemKind, Checkpoint, SigningKey};
 use alknet_graphs::identity::{NewApiKey, PeerEntry, SqliteIdentityProvider};
 use alknet_graphs::{verify, AuditEntry, Entity, ProblemKind, Store};
 use common::audit::{forge_history, rewrite_log, sha256_hex};
-use common::{proptest_config, raw_sql, store};
+use common::{fp, proptest_config, raw_sql, store};
 use proptest::prelude::*;
-
-fn fp(n: u8) -> String {
-    format!("ed25519:{}", format!("{n:02x}").repeat(32))
-}
 
 fn provider(store: &Store) -> SqliteIdentityProvider {
     SqliteIdentityProvider::builder()
@@ -23,6 +19,21 @@ fn provider(store: &Store) -> SqliteIdentityProvider {
         .open(store)
         .expect("provider")
         .acting_as("admin")
+}
+
+/// Three peers added, each followed by a checkpoint covering it.
+fn three_checkpoints(
+    store: &Store,
+    ids: &SqliteIdentityProvider,
+    key: &SigningKey,
+) -> Vec<Checkpoint> {
+    (0..3u8)
+        .map(|n| {
+            ids.insert_peer(PeerEntry::new(format!("peer-{n}")))
+                .unwrap();
+            store.create_checkpoint(key).unwrap()
+        })
+        .collect()
 }
 
 /// Four entries: `peer.create` p1 and p2, `api_key.create`, `peer.update` p1.
@@ -144,12 +155,7 @@ fn checkpoints_are_numbered_linked_and_monotonic() {
     let (_dir, store) = store();
     let ids = provider(&store);
     let key = key(1);
-    let mut made = Vec::new();
-    for n in 0..3u8 {
-        ids.insert_peer(PeerEntry::new(format!("peer-{n}")))
-            .unwrap();
-        made.push(store.create_checkpoint(&key).unwrap());
-    }
+    let mut made = three_checkpoints(&store, &ids, &key);
     // One with nothing new to cover is still a statement of time.
     made.push(store.create_checkpoint(&key).unwrap());
     let seqs: Vec<u64> = made.iter().map(|c| c.seq).collect();
@@ -216,12 +222,7 @@ fn a_missing_or_swapped_checkpoint_is_detected() {
     let (_dir, store) = store();
     let ids = provider(&store);
     let key = key(1);
-    let mut made = Vec::new();
-    for n in 0..3u8 {
-        ids.insert_peer(PeerEntry::new(format!("peer-{n}")))
-            .unwrap();
-        made.push(store.create_checkpoint(&key).unwrap());
-    }
+    let made = three_checkpoints(&store, &ids, &key);
     raw_sql(
         &store,
         "DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints WHERE seq = 2;",

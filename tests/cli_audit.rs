@@ -7,11 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use common::audit::forge_history;
 use common::cli::{dump, utf8, Env};
+use common::fp;
 use serde_json::{json, Value};
-
-fn fp(n: u8) -> String {
-    format!("ed25519:{}", format!("{n:02x}").repeat(32))
-}
 
 /// Peers p1 and p2, an API key of p1's: three entries.
 fn registry() -> Env {

@@ -69,24 +69,6 @@ fn fails_with_stdin(env: &Env, args: &[&str], input: &str) -> (String, String) {
     )
 }
 
-/// Every cell of every row of `audit_log`, as text.
-fn audit_cells(env: &Env) -> Vec<String> {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT * FROM audit_log ORDER BY seq")
-        .unwrap();
-    let columns = stmt.column_count();
-    let mut rows = stmt.query([]).unwrap();
-    let mut cells = Vec::new();
-    while let Some(row) = rows.next().unwrap() {
-        for i in 0..columns {
-            let value: rusqlite::types::Value = row.get(i).unwrap();
-            cells.push(format!("{value:?}"));
-        }
-    }
-    cells
-}
-
 #[test]
 fn a_generated_token_is_shown_once_and_resolves() {
     let env = Env::init();
@@ -291,7 +273,7 @@ fn no_output_and_no_audit_entry_holds_a_token_hash() {
     assert!(text.contains("\n  token: set 20"), "{text}");
     env.ok(&["--actor", "ops", "peer", "rm", "p"]);
 
-    let cells = audit_cells(&env);
+    let cells = common::audit_cells(&env.db);
     assert!(cells.len() > 4);
     let outputs = [
         shown.to_string(),

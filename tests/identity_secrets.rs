@@ -10,11 +10,7 @@ use alknet_graphs::identity::{
     SqliteIdentityProvider, StoreError, MIN_TOKEN_BYTES,
 };
 use alknet_graphs::Store;
-use common::{snapshot, store};
-
-fn fp(byte: u8) -> String {
-    format!("ed25519:{}", format!("{byte:02x}").repeat(32))
-}
+use common::{fp, snapshot, store};
 
 /// A token of `len` bytes, distinct per `seed`.
 fn token(seed: char, len: usize) -> AuthToken {
@@ -34,24 +30,6 @@ fn refused(
     assert_eq!(err.kind(), kind, "{err}");
     assert_eq!(err.to_string(), message);
     assert_eq!(snapshot(store), before, "a refused write changed the store");
-}
-
-/// Every cell of every row of `audit_log`, as text.
-fn audit_cells(store: &Store) -> Vec<String> {
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT * FROM audit_log ORDER BY seq")
-        .unwrap();
-    let columns = stmt.column_count();
-    let mut rows = stmt.query([]).unwrap();
-    let mut cells = Vec::new();
-    while let Some(row) = rows.next().unwrap() {
-        for i in 0..columns {
-            let value: rusqlite::types::Value = row.get(i).unwrap();
-            cells.push(format!("{value:?}"));
-        }
-    }
-    cells
 }
 
 /// `(kind, value, current)` of each record.
@@ -223,7 +201,7 @@ fn the_audit_log_never_holds_a_token_hash() {
     ids.replace_peer(peer).unwrap();
     ids.delete_peer("p").unwrap();
 
-    let cells = audit_cells(&store);
+    let cells = common::audit_cells(store.path());
     assert!(!cells.is_empty());
     for secret in [&first, &second, &third] {
         for cell in &cells {

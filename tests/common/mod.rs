@@ -190,3 +190,22 @@ pub fn now_ms() -> i64 {
         .expect("after 1970")
         .as_millis() as i64
 }
+
+/// Every cell of every row of `audit_log` in the store file at `path`, as
+/// text: what a search for a secret in the log has to look through.
+pub fn audit_cells(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("open raw");
+    let mut stmt = conn
+        .prepare("SELECT * FROM audit_log ORDER BY seq")
+        .expect("prepare");
+    let columns = stmt.column_count();
+    let mut rows = stmt.query([]).expect("query");
+    let mut cells = Vec::new();
+    while let Some(row) = rows.next().expect("row") {
+        for i in 0..columns {
+            let value: rusqlite::types::Value = row.get(i).expect("cell");
+            cells.push(format!("{value:?}"));
+        }
+    }
+    cells
+}
