@@ -604,6 +604,32 @@ proptest! {
             prop_assert_eq!(one_by_one.effective(&graph, p), fresh.effective(&graph, p), "{} at {}", p, t2);
         }
     }
+
+    /// Changes and steps forward in time, interleaved, agree with resolving
+    /// everything again after every step: the expiries a change replaced
+    /// are not served, and none it set is missed.
+    #[test]
+    fn interleaved_changes_and_steps_agree_with_full_resolution(
+        model in model(),
+        steps in prop::collection::vec((change(), 0..TIME_SPAN / 4), 1..6),
+        t in instant(),
+        depth in max_depth(),
+    ) {
+        let mut model = model;
+        let mut graph = model.graph();
+        let mut followed = graph.resolver().max_depth(depth).resolve_all(t);
+        let mut now = t;
+        for (c, step) in &steps {
+            let affected = c.apply(&mut model, Some(&mut graph));
+            followed.update(&graph, &affected);
+            now += step;
+            followed.advance(&graph, now);
+            let fresh = graph.resolver().max_depth(depth).resolve_all(now);
+            for p in model.principals.keys() {
+                prop_assert_eq!(followed.effective(&graph, p), fresh.effective(&graph, p), "{} at {}", p, now);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
