@@ -89,6 +89,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod budget;
 mod check;
 pub(crate) mod codec;
 mod explain;
@@ -96,20 +97,23 @@ pub(crate) mod follow;
 mod handle;
 mod import;
 mod model;
+mod prune;
 pub(crate) mod resolve;
 mod schema;
 pub(crate) mod scope;
 mod snapshot;
 
+pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState, MAX_AMOUNT};
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
 pub use explain::{Explanation, Hop, Reason, Witness};
 pub use handle::{Acl, AclBuilder};
 pub(crate) use import::rule_problems;
 pub use import::AclImport;
 pub use model::{
-    AclEdge, Action, ActionGrant, Delegation, EdgeKind, IdentityType, Inactive, Membership,
+    AclEdge, Action, ActionGrant, Budgets, Delegation, EdgeKind, IdentityType, Inactive, Membership,
     Permission, Principal, Resource, Resources, Validity,
 };
+pub use prune::{PruneCounts, AUTO_PRUNE_INTERVAL};
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use snapshot::{AclGraph, Affected};
