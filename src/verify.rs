@@ -323,6 +323,10 @@ const CHECKS: &[Check] = &[
         run: identity,
     },
     Check {
+        name: "reservation",
+        run: reservations,
+    },
+    Check {
         name: "audit chain",
         run: audit_chain,
     },
@@ -764,6 +768,15 @@ fn builtin_graphs(v: &mut Verifier<'_>) -> Result<()> {
                 format!("owner {owner:?} is neither a peer nor an ACL principal, so the key resolves to nothing; revoke it"),
             );
         }
+    }
+    Ok(())
+}
+
+/// Reservations against delegation budgets: each draws only on the ACL's
+/// delegations, and each row keeps the rules its writes keep.
+fn reservations(v: &mut Verifier<'_>) -> Result<()> {
+    for (entity, reason) in crate::acl::budget::reservation_problems(v.conn)? {
+        v.report.about(ProblemKind::Domain, &entity, reason);
     }
     Ok(())
 }

@@ -107,7 +107,8 @@ const INSERT: &str = "INSERT INTO acl_reservations
        (uid, principal, unit, amount, state, created_at, expires_at)
      VALUES (?1, ?2, ?3, ?4, 'reserved', ?5, ?6) RETURNING id";
 const INSERT_DRAW: &str = "INSERT INTO acl_reservation_draws (reservation, edge) VALUES (?1, ?2)";
-const SELECT: &str = "SELECT id, uid, principal, unit, amount, state, created_at, expires_at, settled_at
+const SELECT: &str =
+    "SELECT id, uid, principal, unit, amount, state, created_at, expires_at, settled_at
      FROM acl_reservations WHERE uid = ?1";
 const DRAWS: &str = "SELECT e.key FROM acl_reservation_draws d JOIN edges e ON e.id = d.edge
      WHERE d.reservation = ?1 ORDER BY e.key";
@@ -478,7 +479,13 @@ impl Acl {
         self.change_budget(from, to, unit, None)
     }
 
-    fn change_budget(&mut self, from: &str, to: &str, unit: &str, amount: Option<u64>) -> Result<u64> {
+    fn change_budget(
+        &mut self,
+        from: &str,
+        to: &str,
+        unit: &str,
+        amount: Option<u64>,
+    ) -> Result<u64> {
         super::handle::check_identity_id(from)?;
         super::handle::check_identity_id(to)?;
         let key = AclEdge::Delegates(super::Delegation::new(from, to)).key();
@@ -576,12 +583,18 @@ impl Acl {
         let entity = || node_entity(principal);
         check_unit(entity, unit)?;
         if amount == 0 {
-            return Err(Error::invalid(entity(), "a reservation's amount must be at least 1"));
+            return Err(Error::invalid(
+                entity(),
+                "a reservation's amount must be at least 1",
+            ));
         }
         check_amount(entity, "a reservation's amount", amount)?;
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         if ttl_ms < 1 {
-            return Err(Error::invalid(entity(), "a reservation's ttl must be at least 1 ms"));
+            return Err(Error::invalid(
+                entity(),
+                "a reservation's ttl must be at least 1 ms",
+            ));
         }
         let Some(expires_at) = now.checked_add(ttl_ms) else {
             return Err(Error::invalid(
@@ -840,10 +853,14 @@ impl Acl {
         let mut by_unit: BTreeMap<&str, Vec<EdgeBudget>> = BTreeMap::new();
         for (key, d) in upstream_delegations(graph, principal, t, self.max_depth()) {
             for (unit, &amount) in &d.budgets {
-                by_unit
-                    .entry(unit)
-                    .or_default()
-                    .push(edge_budget(read.conn(), key, d, unit, amount, t)?);
+                by_unit.entry(unit).or_default().push(edge_budget(
+                    read.conn(),
+                    key,
+                    d,
+                    unit,
+                    amount,
+                    t,
+                )?);
             }
         }
         Ok(Some(
@@ -892,6 +909,115 @@ impl Acl {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Verification
+
+/// Every reservation draw on a row that is not a `delegates` edge of the
+/// ACL, and every reservation row that breaks the rules its writes keep
+/// (a well-formed principal and unit, a positive amount, an expiry after
+/// its creation, a settlement time exactly when it is settled and not
+/// before it was made), each with the reservation it is about.
+///
+/// # Errors
+///
+/// [`Error::Sqlite`] on a storage failure.
+pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, String)>> {
+    let mut problems = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT r.uid, d.edge, e.key, t.name, g.name
+           FROM acl_reservation_draws d
+           JOIN acl_reservations r ON r.id = d.reservation
+           LEFT JOIN edges e ON e.id = d.edge
+           LEFT JOIN edge_types t ON t.id = e.edge_type_id
+           LEFT JOIN graphs g ON g.id = e.graph_id
+          ORDER BY r.id, d.edge",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, Option<String>>(2)?,
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (uid, edge, key, edge_type, graph) = row?;
+        let reason = match (key, edge_type, graph) {
+            (None, _, _) => format!("draws on edge row {edge}, which does not exist"),
+            (Some(_), Some(t), Some(g)) if t == super::DELEGATES && g == GRAPH => continue,
+            (Some(key), _, graph) => format!(
+                "draws on edge {key:?} in graph {:?}, which is not a delegation of the ACL",
+                graph.unwrap_or_default()
+            ),
+        };
+        problems.push((reservation_entity(&uid), reason));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT uid, principal, unit, amount, state, created_at, expires_at, settled_at
+           FROM acl_reservations ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, rusqlite::types::Value>(1)?,
+            row.get::<_, rusqlite::types::Value>(2)?,
+            row.get::<_, rusqlite::types::Value>(3)?,
+            row.get::<_, rusqlite::types::Value>(4)?,
+            row.get::<_, rusqlite::types::Value>(5)?,
+            row.get::<_, rusqlite::types::Value>(6)?,
+            row.get::<_, rusqlite::types::Value>(7)?,
+        ))
+    })?;
+    use rusqlite::types::Value as V;
+    for row in rows {
+        let (uid, principal, unit, amount, state, created, expires, settled) = row?;
+        let mut reasons = Vec::new();
+        match &principal {
+            V::Text(p) => reasons.extend(token_problem("principal", p)),
+            _ => reasons.push("principal is not text".to_owned()),
+        }
+        match &unit {
+            V::Text(u) => reasons.extend(token_problem("unit", u)),
+            _ => reasons.push("unit is not text".to_owned()),
+        }
+        if !matches!(amount, V::Integer(n) if n > 0) {
+            reasons.push("amount is not a positive integer".to_owned());
+        }
+        let settled_state = match &state {
+            V::Text(s) if s == "reserved" => Some(false),
+            V::Text(s) if s == "committed" || s == "released" => Some(true),
+            _ => {
+                reasons.push("state is not reserved, committed or released".to_owned());
+                None
+            }
+        };
+        match (created, expires) {
+            (V::Integer(c), V::Integer(e)) => {
+                if e <= c {
+                    reasons.push(format!("expires_at ({e}) is not after created_at ({c})"));
+                }
+                match (settled_state, settled) {
+                    (Some(false), V::Null) | (None, _) => {}
+                    (Some(false), _) => {
+                        reasons.push("is not settled but has a settled_at".to_owned())
+                    }
+                    (Some(true), V::Integer(s)) if s >= c => {}
+                    (Some(true), V::Integer(s)) => {
+                        reasons.push(format!("settled_at ({s}) is before created_at ({c})"))
+                    }
+                    (Some(true), _) => reasons.push("is settled but has no settled_at".to_owned()),
+                }
+            }
+            _ => reasons.push("created_at or expires_at is not an integer".to_owned()),
+        }
+        for reason in reasons {
+            problems.push((reservation_entity(&uid), reason));
+        }
+    }
+    Ok(problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -908,8 +1034,10 @@ mod tests {
         ] {
             g.insert_principal(Principal::new(id, kind).scopes(["s"]));
         }
-        g.insert_edge(AclEdge::Delegates(Delegation::new("root", "team").scopes(["s"])))
-            .unwrap();
+        g.insert_edge(AclEdge::Delegates(
+            Delegation::new("root", "team").scopes(["s"]),
+        ))
+        .unwrap();
         g.insert_edge(AclEdge::BelongsTo(Membership::new("a", "team")))
             .unwrap();
         g.insert_edge(AclEdge::Delegates(Delegation::new("a", "b").scopes(["s"])))

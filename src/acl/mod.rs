@@ -89,7 +89,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod budget;
+pub(crate) mod budget;
 mod check;
 pub(crate) mod codec;
 mod explain;
@@ -110,8 +110,8 @@ pub use handle::{Acl, AclBuilder};
 pub(crate) use import::rule_problems;
 pub use import::AclImport;
 pub use model::{
-    AclEdge, Action, ActionGrant, Budgets, Delegation, EdgeKind, IdentityType, Inactive, Membership,
-    Permission, Principal, Resource, Resources, Validity,
+    AclEdge, Action, ActionGrant, Budgets, Delegation, EdgeKind, IdentityType, Inactive,
+    Membership, Permission, Principal, Resource, Resources, Validity,
 };
 pub use prune::{PruneCounts, AUTO_PRUNE_INTERVAL};
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};

@@ -124,7 +124,8 @@ impl Acl {
             }
             let uids = {
                 let mut stmt = tx.conn().prepare_cached(PRUNE_RESERVATIONS)?;
-                let rows = stmt.query_map(params![expired_before], |row| row.get::<_, String>(0))?;
+                let rows =
+                    stmt.query_map(params![expired_before], |row| row.get::<_, String>(0))?;
                 rows.collect::<rusqlite::Result<Vec<String>>>()?
             };
             for uid in &uids {
