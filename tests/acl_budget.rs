@@ -441,7 +441,7 @@ fn prune_removes_what_expired_with_one_audit_entry() {
     assert_eq!(
         err.to_string(),
         format!(
-            r#"graph "acl": cannot prune what expires before {}: it is after now ({t0}); a prune removes only what has already expired"#,
+            r#"graph "acl": cannot prune what expires before {}: that is after now; a prune removes only what has already expired"#,
             t0 + 60_000
         )
     );

@@ -98,7 +98,7 @@ impl Acl {
             return Err(Error::invalid(
                 Entity::Graph(GRAPH.to_owned()),
                 format!(
-                    "cannot prune what expires before {expired_before}: it is after now ({now}); a prune removes only what has already expired"
+                    "cannot prune what expires before {expired_before}: that is after now; a prune removes only what has already expired"
                 ),
             ));
         }
