@@ -750,3 +750,28 @@ fn four_processes_never_over_commit() {
     assert_eq!((calls.reserved, calls.remaining), (RACE_BUDGET, 0));
     assert!(verify(&store).unwrap().is_clean());
 }
+
+#[test]
+fn a_store_of_schema_version_5_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let store = Store::open(&path).unwrap();
+        fixture(&store);
+    }
+    // Take the file back to what schema version 5 made.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE acl_reservation_draws;
+         DROP TABLE acl_reservations;
+         UPDATE _alknet_meta SET value = 5 WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 6);
+    let mut acl = Acl::open(&store).unwrap();
+    let r = acl.reserve("bot", "USD", 5, MINUTE).unwrap();
+    assert_eq!(acl.commit(&r.id).unwrap().state, ReservationState::Committed);
+    assert!(verify(&store).unwrap().is_clean());
+}
