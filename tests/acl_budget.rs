@@ -772,6 +772,9 @@ fn a_store_of_schema_version_5_is_migrated() {
     assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 6);
     let mut acl = Acl::open(&store).unwrap();
     let r = acl.reserve("bot", "USD", 5, MINUTE).unwrap();
-    assert_eq!(acl.commit(&r.id).unwrap().state, ReservationState::Committed);
+    assert_eq!(
+        acl.commit(&r.id).unwrap().state,
+        ReservationState::Committed
+    );
     assert!(verify(&store).unwrap().is_clean());
 }

@@ -1,79 +1,8 @@
-//! Budgets on delegations, and the reservations that spend them.
-//!
-//! A `delegates` edge may carry **budgets**: per unit (`USD`, `calls`, any
-//! token), an amount that is an exact integer in the unit's smallest
-//! denomination (cents for `USD`), at most [`MAX_AMOUNT`]. A budget caps
-//! what may be spent, in total, by everyone the delegation's grant flows
-//! into.
-//!
-//! # Which budgets a reservation draws on
-//!
-//! A reservation for principal P in unit U at instant t draws on **every
-//! budget in U on every chain into P**: each `delegates` edge that is in
-//! force at t and from whose delegate P can be reached along edges in force
-//! at t (delegations forwards, memberships from the group to its member),
-//! within the ACL's maximum depth, counted in edges back from P. It
-//! succeeds only if every one of them has room for the whole amount, and
-//! then counts against each of them; the edges it drew on are recorded
-//! with it. So a delegate never spends more than any budget upstream of it
-//! allows (attenuation), whichever way it holds its grant. Budgets are not
-//! per scope: they bind whatever flows through their delegation.
-//!
-//! Fail closed:
-//!
-//! - No budget in U on any chain into P: the reservation is refused
-//!   (spending needs a budget). A principal that holds its grant only
-//!   itself, or only through unbudgeted chains, cannot spend.
-//! - A delegation that is revoked, expired or not yet in force is on no
-//!   chain: its budget does not count for new reservations (and if it was
-//!   the only budget, reservations are refused). What was reserved and
-//!   spent against it stays recorded.
-//! - A budget lowered below what is spent and reserved has nothing
-//!   remaining: further reservations are refused; the spend stays.
-//!
-//! A live reservation is settled by [`Acl::commit`] (it becomes spend and
-//! counts for good) or [`Acl::release`] (it stops counting). A reservation
-//! is committed even if a delegation it drew on has been revoked since:
-//! it was within every budget when made, and the spend it records is real.
-//! A reservation past its ttl stops counting at that instant, with no
-//! write; it can no longer be committed or released, and
-//! [`Acl::prune_expired`] removes it later.
-//!
-//! Reservations are rows of the table `acl_reservations` (their draws in
-//! `acl_reservation_draws`, by edge row: a removed and re-added delegation
-//! starts with no spend), written in the store's write transaction
-//! (`BEGIN IMMEDIATE`), so concurrent reservations from any number of
-//! processes never over-commit a budget. Every budget change,
-//! reservation, commit and release is audited and appears on the change
-//! feed.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use alknet_graphs::acl::{Acl, Delegation, IdentityType, Principal, ReservationState};
-//! use alknet_graphs::Store;
-//!
-//! # let dir = tempfile::tempdir()?;
-//! let store = Store::open(dir.path().join("acl.db"))?;
-//! let mut acl = Acl::open(&store)?;
-//! acl.add_principal(&Principal::new("alice", IdentityType::Account).scopes(["llm:call"]))?;
-//! acl.add_principal(&Principal::new("agent", IdentityType::Service))?;
-//! acl.delegate(&Delegation::new("alice", "agent").scopes(["llm:call"]).budget("USD", 5_000))?;
-//!
-//! let r = acl.reserve("agent", "USD", 3_000, Duration::from_secs(60))?;
-//! let err = acl.reserve("agent", "USD", 2_500, Duration::from_secs(60)).unwrap_err();
-//! assert_eq!(
-//!     err.to_string(),
-//!     r#"edge "delegates alice agent" in graph "acl": reserving 2500 USD would exceed its budget of 5000 USD (3000 spent or reserved, 2000 remaining)"#
-//! );
-//! assert_eq!(acl.commit(&r.id)?.state, ReservationState::Committed);
-//!
-//! let usd = &acl.budgets("agent")?.expect("agent exists")[0];
-//! assert_eq!((usd.spent, usd.reserved, usd.remaining), (3_000, 0, 2_000));
-//! assert_eq!(usd.tightest, "delegates alice agent");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! Budgets on delegations, and the reservations that spend them: the
+//! semantics are documented on [`Acl::reserve`]. Reservations are rows of
+//! `acl_reservations`, their draws rows of `acl_reservation_draws` (by
+//! edge row, so a removed and re-added delegation starts with no spend);
+//! the SQL for both lives here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
@@ -543,9 +472,83 @@ impl Acl {
     }
 
     /// Reserves `amount` of `unit` for `principal` for `ttl`, against every
-    /// budget in `unit` on every chain into it (see the [module
-    /// docs](self)), and returns the reservation. Audited as
-    /// `acl.reserve`.
+    /// budget in `unit` on every chain into it, and returns the
+    /// reservation. Audited as `acl.reserve`.
+    ///
+    /// A `delegates` edge may carry **budgets**: per unit (`USD`, `calls`, any
+    /// token), an amount that is an exact integer in the unit's smallest
+    /// denomination (cents for `USD`), at most [`MAX_AMOUNT`]. A budget caps
+    /// what may be spent, in total, by everyone the delegation's grant flows
+    /// into.
+    ///
+    /// # Which budgets a reservation draws on
+    ///
+    /// A reservation for principal P in unit U at instant t draws on **every
+    /// budget in U on every chain into P**: each `delegates` edge that is in
+    /// force at t and from whose delegate P can be reached along edges in force
+    /// at t (delegations forwards, memberships from the group to its member),
+    /// within the ACL's maximum depth, counted in edges back from P. It
+    /// succeeds only if every one of them has room for the whole amount, and
+    /// then counts against each of them; the edges it drew on are recorded
+    /// with it. So a delegate never spends more than any budget upstream of it
+    /// allows (attenuation), whichever way it holds its grant. Budgets are not
+    /// per scope: they bind whatever flows through their delegation.
+    ///
+    /// Fail closed:
+    ///
+    /// - No budget in U on any chain into P: the reservation is refused
+    ///   (spending needs a budget). A principal that holds its grant only
+    ///   itself, or only through unbudgeted chains, cannot spend.
+    /// - A delegation that is revoked, expired or not yet in force is on no
+    ///   chain: its budget does not count for new reservations (and if it was
+    ///   the only budget, reservations are refused). What was reserved and
+    ///   spent against it stays recorded.
+    /// - A budget lowered below what is spent and reserved has nothing
+    ///   remaining: further reservations are refused; the spend stays.
+    ///
+    /// A live reservation is settled by [`commit`](Acl::commit) (it becomes spend and
+    /// counts for good) or [`release`](Acl::release) (it stops counting). A reservation
+    /// is committed even if a delegation it drew on has been revoked since:
+    /// it was within every budget when made, and the spend it records is real.
+    /// A reservation past its ttl stops counting at that instant, with no
+    /// write; it can no longer be committed or released, and
+    /// [`prune_expired`](Acl::prune_expired) removes it later.
+    ///
+    /// Reservations are rows of the table `acl_reservations` (their draws in
+    /// `acl_reservation_draws`, by edge row: a removed and re-added delegation
+    /// starts with no spend), written in the store's write transaction
+    /// (`BEGIN IMMEDIATE`), so concurrent reservations from any number of
+    /// processes never over-commit a budget. Every budget change,
+    /// reservation, commit and release is audited and appears on the change
+    /// feed.
+    ///
+    /// # Example (reserve, refuse, commit)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use alknet_graphs::acl::{Acl, Delegation, IdentityType, Principal, ReservationState};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("acl.db"))?;
+    /// let mut acl = Acl::open(&store)?;
+    /// acl.add_principal(&Principal::new("alice", IdentityType::Account).scopes(["llm:call"]))?;
+    /// acl.add_principal(&Principal::new("agent", IdentityType::Service))?;
+    /// acl.delegate(&Delegation::new("alice", "agent").scopes(["llm:call"]).budget("USD", 5_000))?;
+    ///
+    /// let r = acl.reserve("agent", "USD", 3_000, Duration::from_secs(60))?;
+    /// let err = acl.reserve("agent", "USD", 2_500, Duration::from_secs(60)).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"edge "delegates alice agent" in graph "acl": reserving 2500 USD would exceed its budget of 5000 USD (3000 spent or reserved, 2000 remaining)"#
+    /// );
+    /// assert_eq!(acl.commit(&r.id)?.state, ReservationState::Committed);
+    ///
+    /// let usd = &acl.budgets("agent")?.expect("agent exists")[0];
+    /// assert_eq!((usd.spent, usd.reserved, usd.remaining), (3_000, 0, 2_000));
+    /// assert_eq!(usd.tightest, "delegates alice agent");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
