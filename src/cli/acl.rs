@@ -478,9 +478,16 @@ fn effective(ctx: &Ctx, args: EffectiveArgs, now: i64) -> CliResult {
     };
     let mut items = Vec::new();
     let mut text = String::new();
+    // Budgets are read only when some delegation has one, so a listing of
+    // every principal costs nothing more on an ACL without budgets.
+    let any_budget = super::acl_budget::any_budget(&acl);
     for id in &ids {
         let grant = require_effective(&acl, id, t)?;
-        let budgets = super::acl_budget::require_budgets(&acl, id, t)?;
+        let budgets = if any_budget {
+            super::acl_budget::require_budgets(&acl, id, t)?
+        } else {
+            Vec::new()
+        };
         let _ = writeln!(text, "{}", effective_text(id, &grant));
         for budget in &budgets {
             let _ = writeln!(text, "{}", super::acl_budget::budget_line(budget));

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use alknet_graphs::acl::{Acl, BudgetStatus, EdgeBudget, Reservation};
+use alknet_graphs::acl::{Acl, AclEdge, BudgetStatus, EdgeBudget, Reservation};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -278,6 +278,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 // ---------------------------------------------------------------------------
 // Presentation, shared with `acl effective` and `acl explain`
+
+/// Whether any delegation carries a budget.
+pub fn any_budget(acl: &Acl) -> bool {
+    acl.graph()
+        .edges()
+        .any(|(_, edge)| matches!(edge, AclEdge::Delegates(d) if !d.budgets.is_empty()))
+}
 
 /// The principal's budgets at `t`, or an error naming it.
 pub fn require_budgets(acl: &Acl, id: &str, t: i64) -> CliResult<Vec<BudgetStatus>> {
