@@ -778,3 +778,37 @@ fn a_store_of_schema_version_5_is_migrated() {
     );
     assert!(verify(&store).unwrap().is_clean());
 }
+
+#[test]
+fn verify_reports_reservations_held_over_a_budget() {
+    let (_dir, store) = common::store();
+    let mut acl = fixture(&store);
+    let t0 = now();
+    acl.reserve_at("bot", "calls", 60, MINUTE, t0).unwrap();
+    let spent = acl.reserve_at("bot", "calls", 30, MINUTE, t0).unwrap();
+    acl.commit_at(&spent.id, t0 + 1).unwrap();
+    // Lowering the budget afterwards is not over-spending.
+    acl.set_budget("ada", "bot", "calls", 10).unwrap();
+    assert!(verify(&store).unwrap().is_clean());
+    drop(acl);
+    // A reservation written around the engine, past the budget it had.
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO acl_reservations (uid, principal, unit, amount, state, created_at, expires_at)
+           VALUES ('forged', 'bot', 'calls', 20, 'reserved', {t}, {e});
+         INSERT INTO acl_reservation_draws (reservation, edge, budget)
+           SELECT last_insert_rowid(), id, 100 FROM edges WHERE key = 'delegates ada bot';",
+        t = t0 + 2,
+        e = t0 + 60_000
+    ))
+    .unwrap();
+    drop(conn);
+    let report = verify(&store).unwrap();
+    let messages: Vec<String> = report.problems().iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        messages,
+        [
+            r#"reservation "forged": over budget: with the reservations live when it was made, 110 calls were held against "delegates ada bot", whose budget was 100 calls"#
+        ]
+    );
+}

@@ -6,7 +6,8 @@
 //! chains into the principal, committing or releasing is refused exactly
 //! when the reservation is not live, and what the store reports as spent
 //! and reserved on every budget agrees with the model. Spent plus live
-//! reservations never exceed a budget that was not lowered below them.
+//! reservations never exceed a budget that was not lowered below them,
+//! and `verify` finds the store clean after every sequence.
 //!
 //! 16 cases by default (each goes through SQLite); `PROPTEST_CASES=N`
 //! runs N / 16 (at least 16).
@@ -348,5 +349,9 @@ proptest! {
                 }
             }
         }
+        // And verify, which checks every reservation against the budgets
+        // it drew on, finds nothing wrong.
+        let report = alknet_graphs::verify(&store).unwrap();
+        prop_assert!(report.is_clean(), "{:?}", report.problems());
     }
 }

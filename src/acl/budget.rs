@@ -35,7 +35,8 @@ const USED: &str = "SELECT
 const INSERT: &str = "INSERT INTO acl_reservations
        (uid, principal, unit, amount, state, created_at, expires_at)
      VALUES (?1, ?2, ?3, ?4, 'reserved', ?5, ?6) RETURNING id";
-const INSERT_DRAW: &str = "INSERT INTO acl_reservation_draws (reservation, edge) VALUES (?1, ?2)";
+const INSERT_DRAW: &str =
+    "INSERT INTO acl_reservation_draws (reservation, edge, budget) VALUES (?1, ?2, ?3)";
 const SELECT: &str =
     "SELECT id, uid, principal, unit, amount, state, created_at, expires_at, settled_at
      FROM acl_reservations WHERE uid = ?1";
@@ -653,7 +654,7 @@ impl Acl {
                 })?;
                 tx.conn()
                     .prepare_cached(INSERT_DRAW)?
-                    .execute(params![rowid, edge])?;
+                    .execute(params![rowid, edge, b.amount as i64])?;
             }
             let reservation = Reservation {
                 id: id.clone(),
@@ -916,7 +917,8 @@ impl Acl {
 // Verification
 
 /// Every reservation draw on a row that is not a `delegates` edge of the
-/// ACL, and every reservation row that breaks the rules its writes keep
+/// ACL, every reservation that held more than a budget allowed, and every
+/// reservation row that breaks the rules its writes keep
 /// (a well-formed principal and unit, a positive amount, an expiry after
 /// its creation, a settlement time exactly when it is settled and not
 /// before it was made), each with the reservation it is about.
@@ -955,6 +957,55 @@ pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, Str
             ),
         };
         problems.push((reservation_entity(&uid), reason));
+    }
+    // Over budget: a reservation that, with those made before it that
+    // still count and were live when it was made, holds more against a
+    // delegation than the budget it had then. Released ones are left out
+    // (when they were released is not ordered against the reservation),
+    // so this never reports a reservation the engine accepted, whatever
+    // became of the others since.
+    let mut stmt = conn.prepare(
+        "SELECT r.uid, e.key, r.unit, d.budget, r.amount,
+                (SELECT COALESCE(SUM(o.amount), 0)
+                   FROM acl_reservation_draws od JOIN acl_reservations o ON o.id = od.reservation
+                  WHERE od.edge = d.edge AND o.unit = r.unit AND o.id < r.id
+                    AND o.state IN ('reserved', 'committed') AND o.expires_at > r.created_at)
+           FROM acl_reservation_draws d
+           JOIN acl_reservations r ON r.id = d.reservation
+           JOIN edges e ON e.id = d.edge
+          ORDER BY r.id, e.key",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, rusqlite::types::Value>(2)?,
+            row.get::<_, rusqlite::types::Value>(3)?,
+            row.get::<_, rusqlite::types::Value>(4)?,
+            row.get::<_, rusqlite::types::Value>(5)?,
+        ))
+    })?;
+    for row in rows {
+        use rusqlite::types::Value as V;
+        let (uid, key, unit, budget, amount, before) = row?;
+        let (V::Text(unit), V::Integer(budget), V::Integer(amount), V::Integer(before)) =
+            (unit, budget, amount, before)
+        else {
+            problems.push((
+                reservation_entity(&uid),
+                format!("its draw on {key:?} has no integer budget or amount"),
+            ));
+            continue;
+        };
+        let held = i128::from(before) + i128::from(amount);
+        if held > i128::from(budget) {
+            problems.push((
+                reservation_entity(&uid),
+                format!(
+                    "over budget: with the reservations live when it was made, {held} {unit} were held against {key:?}, whose budget was {budget} {unit}"
+                ),
+            ));
+        }
     }
     let mut stmt = conn.prepare(
         "SELECT uid, principal, unit, amount, state, created_at, expires_at, settled_at

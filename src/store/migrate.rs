@@ -276,8 +276,8 @@ const MIGRATIONS: &[&str] = &[
     // reservation holds `amount` of `unit` for `principal` until
     // `expires_at`, then counts for nothing (no write needed); committing
     // turns it into spend, releasing returns it. Its draws name the
-    // `delegates` edges (by row) whose budgets it counts against; deleting
-    // an edge deletes its draws. Updates and deletions bump the write
+    // `delegates` edges (by row) whose budgets it counts against, with
+    // each budget as it was then; deleting an edge deletes its draws. Updates and deletions bump the write
     // epoch, as for the other tables that decide what may be done.
     "
     CREATE TABLE acl_reservations (
@@ -297,6 +297,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE acl_reservation_draws (
         reservation INTEGER NOT NULL REFERENCES acl_reservations(id) ON DELETE CASCADE,
         edge INTEGER NOT NULL REFERENCES edges(id) ON DELETE CASCADE,
+        -- The edge's budget in the reservation's unit when it was drawn on.
+        budget INTEGER NOT NULL,
         PRIMARY KEY (edge, reservation)
     ) WITHOUT ROWID;
     CREATE INDEX acl_reservation_draws_by_reservation ON acl_reservation_draws (reservation);
