@@ -212,7 +212,8 @@ pub enum ProblemKind {
     /// its domain keeps: an ACL row the ACL cannot load or that breaks its
     /// write rules, a task whose status breaks the taskgraph's invariant, a
     /// workflow operation or flow that breaks the workflow's rules, a usable
-    /// API key whose owner is gone.
+    /// API key whose owner is gone, a reservation that draws on what is not
+    /// a delegation or held more than a budget allowed.
     Domain,
     /// The audit log's hash chain is broken (an entry altered, removed or
     /// reordered, or the tail truncated, or an entry no longer matches the

@@ -367,7 +367,9 @@ impl Acl {
     /// Sets the budget in `unit` of the delegation `from` → `to` to
     /// `amount` (the unit's smallest denomination), adding it or replacing
     /// it. Lowering it below what is spent and reserved leaves nothing
-    /// remaining; the spend stays recorded. Audited as `acl.budget.set`.
+    /// remaining; the spend stays recorded. Audited as `acl.budget.set`;
+    /// setting the amount it already has writes nothing and returns the
+    /// current revision.
     ///
     /// # Errors
     ///

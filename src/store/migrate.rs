@@ -277,10 +277,12 @@ const MIGRATIONS: &[&str] = &[
     // `expires_at`, then counts for nothing (no write needed); committing
     // turns it into spend, releasing returns it. Its draws name the
     // `delegates` edges (by row) whose budgets it counts against, with
-    // each budget as it was then; deleting an edge deletes its draws. Updates and deletions bump the write
-    // epoch, as for the other tables that decide what may be done.
+    // each budget as it was then; deleting an edge deletes its draws.
+    // Updates and deletions bump the write epoch, as for the other tables
+    // that decide what may be done. It only creates what is missing, so it
+    // is safe to run again.
     "
-    CREATE TABLE acl_reservations (
+    CREATE TABLE IF NOT EXISTS acl_reservations (
         id INTEGER PRIMARY KEY,
         uid TEXT NOT NULL UNIQUE,
         principal TEXT NOT NULL,
@@ -292,23 +294,23 @@ const MIGRATIONS: &[&str] = &[
         settled_at INTEGER,
         CHECK ((state = 'reserved') = (settled_at IS NULL))
     );
-    CREATE INDEX acl_reservations_by_principal ON acl_reservations (principal, id);
-    CREATE INDEX acl_reservations_open ON acl_reservations (expires_at) WHERE state = 'reserved';
-    CREATE TABLE acl_reservation_draws (
+    CREATE INDEX IF NOT EXISTS acl_reservations_by_principal ON acl_reservations (principal, id);
+    CREATE INDEX IF NOT EXISTS acl_reservations_open ON acl_reservations (expires_at) WHERE state = 'reserved';
+    CREATE TABLE IF NOT EXISTS acl_reservation_draws (
         reservation INTEGER NOT NULL REFERENCES acl_reservations(id) ON DELETE CASCADE,
         edge INTEGER NOT NULL REFERENCES edges(id) ON DELETE CASCADE,
         -- The edge's budget in the reservation's unit when it was drawn on.
         budget INTEGER NOT NULL,
         PRIMARY KEY (edge, reservation)
     ) WITHOUT ROWID;
-    CREATE INDEX acl_reservation_draws_by_reservation ON acl_reservation_draws (reservation);
-    CREATE TRIGGER acl_reservations_epoch_update AFTER UPDATE ON acl_reservations
+    CREATE INDEX IF NOT EXISTS acl_reservation_draws_by_reservation ON acl_reservation_draws (reservation);
+    CREATE TRIGGER IF NOT EXISTS acl_reservations_epoch_update AFTER UPDATE ON acl_reservations
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER acl_reservations_epoch_delete AFTER DELETE ON acl_reservations
+    CREATE TRIGGER IF NOT EXISTS acl_reservations_epoch_delete AFTER DELETE ON acl_reservations
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER acl_reservation_draws_epoch_update AFTER UPDATE ON acl_reservation_draws
+    CREATE TRIGGER IF NOT EXISTS acl_reservation_draws_epoch_update AFTER UPDATE ON acl_reservation_draws
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
-    CREATE TRIGGER acl_reservation_draws_epoch_delete AFTER DELETE ON acl_reservation_draws
+    CREATE TRIGGER IF NOT EXISTS acl_reservation_draws_epoch_delete AFTER DELETE ON acl_reservation_draws
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     ",
 ];
