@@ -207,7 +207,7 @@ fn setup(store: &Store, budgets: &[Option<u64>]) -> Acl {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(common::proptest_config("acl_budget_props.txt", cases()))]
 
     #[test]
     fn reservations_agree_with_the_model(
