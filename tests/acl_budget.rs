@@ -724,6 +724,7 @@ fn four_processes_never_over_commit() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
     std::fs::write(&start, b"go").unwrap();
     let mut won = 0;
     for child in children {
@@ -740,6 +741,11 @@ fn four_processes_never_over_commit() {
             .expect("a racer reports");
         won += line.trim().parse::<u64>().unwrap();
     }
+    eprintln!(
+        "{} reservation attempts from {RACERS} processes in {:?} (including their start-up)",
+        RACERS * RACE_TRIES,
+        started.elapsed()
+    );
     assert_eq!(won, RACE_BUDGET, "exactly the budget's worth succeeded");
     let calls = acl
         .delegation_budgets_at(now())

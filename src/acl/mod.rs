@@ -22,6 +22,11 @@
 //!   and updates it incrementally.
 //! - [`Resolver::explain_at`] answers "why (not)?": the shortest chain that
 //!   grants a permission, or the [`Reason`] it is not granted.
+//! - **Budgets**: a delegation may carry budgets per unit;
+//!   [`Acl::reserve`] holds an amount against every budget on the chains
+//!   into a principal, [`Acl::commit`] spends it, [`Acl::release`] returns
+//!   it, and [`Acl::budgets`] says what remains. [`Acl::prune_expired`]
+//!   removes what has expired.
 //! - [`AccessControl::check`] is the flat check on a resolved [`Identity`];
 //!   it never sees the graph, nor an [`OperationContext`]'s
 //!   `forwarded_for`.
