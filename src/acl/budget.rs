@@ -509,10 +509,11 @@ impl Acl {
     /// - A budget lowered below what is spent and reserved has nothing
     ///   remaining: further reservations are refused; the spend stays.
     ///
-    /// A live reservation is settled by [`commit`](Acl::commit) (it becomes spend and
-    /// counts for good) or [`release`](Acl::release) (it stops counting). A reservation
-    /// is committed even if a delegation it drew on has been revoked since:
-    /// it was within every budget when made, and the spend it records is real.
+    /// A live reservation is settled by [`commit`](Acl::commit) (it
+    /// becomes spend and counts for good) or [`release`](Acl::release) (it
+    /// stops counting). A reservation is committed even if a delegation it
+    /// drew on has been revoked since: it was within every budget when
+    /// made, and the spend it records is real.
     /// A reservation past its ttl stops counting at that instant, with no
     /// write; it can no longer be committed or released, and
     /// [`prune_expired`](Acl::prune_expired) removes it later.
