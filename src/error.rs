@@ -58,6 +58,8 @@ pub enum Entity {
     AuditEntry(u64),
     /// A signed checkpoint of the audit log, by checkpoint number.
     Checkpoint(u64),
+    /// A reservation against delegation budgets, by id.
+    Reservation(String),
 }
 
 impl fmt::Display for Entity {
@@ -79,6 +81,7 @@ impl fmt::Display for Entity {
             Entity::Credential(provider) => write!(f, "credential {provider:?}"),
             Entity::AuditEntry(seq) => write!(f, "audit entry {seq}"),
             Entity::Checkpoint(seq) => write!(f, "checkpoint {seq}"),
+            Entity::Reservation(id) => write!(f, "reservation {id:?}"),
         }
     }
 }

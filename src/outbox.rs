@@ -55,6 +55,8 @@ pub enum EntityKind {
     ApiKey,
     /// A stored credential (`key` is its provider).
     Credential,
+    /// A reservation against delegation budgets (`key` is its id).
+    Reservation,
 }
 
 /// What happened to it.

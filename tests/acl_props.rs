@@ -139,6 +139,7 @@ impl EdgeSpec {
                 narrowed_scopes: self.scopes.clone(),
                 narrowed_resources: self.resources.clone(),
                 validity: self.validity,
+                budgets: Default::default(),
             })),
             1 if from != to => Some(AclEdge::BelongsTo(Membership {
                 member: from,
