@@ -5,7 +5,10 @@
 //! store inside the transaction, and — after the transaction commits or
 //! rolls back — the same rows, order values and change events.
 //!
-//! The default case count is 64; `PROPTEST_CASES` overrides it.
+//! The default case count is 64; `PROPTEST_CASES` overrides it. Failures
+//! are saved under `proptest-regressions/bulk_props.txt` and replayed first.
+
+mod common;
 
 use alknet_graphs::{Endpoints, GraphConfig, ListOptions, NewEdge, NewNode, Store, WriteTxn};
 use proptest::prelude::*;
@@ -133,10 +136,26 @@ fn edge_spec() -> impl Strategy<Value = EdgeSpec> {
         )
 }
 
+/// Batches longer than the bulk path's insert chunk, with a rare bad row
+/// and keys that repeat, so that refusals fall anywhere in a chunk.
+fn long_node_batch() -> impl Strategy<Value = Vec<NodeSpec>> {
+    let spec = (
+        0..240usize,
+        prop_oneof![80 => (0..9i64).prop_map(|w| json!({"w": w})), 1 => Just(json!({}))],
+    )
+        .prop_map(|(i, attributes)| NodeSpec {
+            node_type: "a",
+            key: format!("m{i}"),
+            attributes,
+        });
+    prop::collection::vec(spec, 0..120)
+}
+
 fn step() -> impl Strategy<Value = Step> {
     let batch = prop_oneof![
-        1 => prop::collection::vec(node_spec(), 0..10).prop_map(Batch::Nodes),
-        2 => prop::collection::vec(edge_spec(), 0..16).prop_map(Batch::Edges),
+        2 => prop::collection::vec(node_spec(), 0..10).prop_map(Batch::Nodes),
+        1 => long_node_batch().prop_map(Batch::Nodes),
+        4 => prop::collection::vec(edge_spec(), 0..16).prop_map(Batch::Edges),
     ];
     (batch, prop::bool::weighted(0.8))
 }
@@ -259,9 +278,7 @@ fn stored(store: &Store) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(64)
-    ))]
+    #![proptest_config(common::proptest_config("bulk_props.txt", common::cases_or(64)))]
 
     #[test]
     fn a_batch_writes_what_its_rows_write_one_by_one(

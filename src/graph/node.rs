@@ -1,8 +1,8 @@
 //! Nodes: add, read, replace, merge-patch, remove, list.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use rusqlite::params;
+use rusqlite::{params, CachedStatement, Connection};
 use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
@@ -173,6 +173,96 @@ fn node_entity(graph: &str, key: &str) -> Entity {
     }
 }
 
+/// Rows per multi-row insert of [`WriteTxn::add_nodes`].
+const CHUNK: usize = 32;
+
+/// The insert of [`CHUNK`] rows: the graph id and the timestamp are shared
+/// (`?1`, `?2`); each row binds its key, node type id and attributes.
+static INSERT_NODES: LazyLock<String> = LazyLock::new(|| {
+    let rows: Vec<String> = (0..CHUNK)
+        .map(|i| {
+            let p = 3 + 3 * i;
+            format!("(?1, ?{}, ?{}, ?{}, ?2, ?2)", p, p + 1, p + 2)
+        })
+        .collect();
+    format!(
+        "INSERT INTO nodes (graph_id, key, node_type_id, attributes, created_at, updated_at) VALUES {}",
+        rows.join(", ")
+    )
+});
+
+/// A checked row waiting for its insert.
+struct Ready<'a> {
+    key: &'a str,
+    type_id: i64,
+    text: String,
+}
+
+/// The node inserts of one batch.
+struct NodeInserts<'c, 'g> {
+    one: CachedStatement<'c>,
+    /// Prepared when the first chunk fills, so a single-row call never
+    /// prepares it.
+    many: Option<CachedStatement<'c>>,
+    graph: &'g str,
+    graph_id: i64,
+    now: i64,
+}
+
+impl<'c> NodeInserts<'c, '_> {
+    /// Inserts the rows of `ready` one by one, stopping at a taken key.
+    fn each(&mut self, ready: &mut Vec<Ready<'_>>, added: &mut Vec<String>) -> Result<()> {
+        for row in ready.drain(..) {
+            match self.one.execute(params![
+                self.graph_id,
+                row.key,
+                row.type_id,
+                row.text,
+                self.now
+            ]) {
+                Ok(_) => added.push(row.key.to_owned()),
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::AlreadyExists {
+                        entity: node_entity(self.graph, row.key),
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts a full chunk with one statement; if a key is taken, SQLite
+    /// undoes the statement and the rows go in one by one.
+    fn chunk(
+        &mut self,
+        conn: &'c Connection,
+        ready: &mut Vec<Ready<'_>>,
+        added: &mut Vec<String>,
+    ) -> Result<()> {
+        let many = match &mut self.many {
+            Some(many) => many,
+            None => self.many.insert(conn.prepare_cached(&INSERT_NODES)?),
+        };
+        many.raw_bind_parameter(1, self.graph_id)?;
+        many.raw_bind_parameter(2, self.now)?;
+        for (i, row) in ready.iter().enumerate() {
+            let p = 3 + 3 * i;
+            many.raw_bind_parameter(p, row.key)?;
+            many.raw_bind_parameter(p + 1, row.type_id)?;
+            many.raw_bind_parameter(p + 2, &row.text)?;
+        }
+        match many.raw_execute() {
+            Ok(_) => {
+                added.extend(ready.drain(..).map(|row| row.key.to_owned()));
+                Ok(())
+            }
+            Err(e) if is_unique_violation(&e) => self.each(ready, added),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl WriteTxn<'_> {
     /// Adds node `key` of `node_type` to `graph`.
     ///
@@ -247,17 +337,26 @@ impl WriteTxn<'_> {
         let ctx = self.graph_ctx(graph)?;
         let mut added = Vec::new();
         let outcome = self.insert_nodes(&ctx, graph, nodes.into_iter(), &mut added);
-        for key in &added {
-            self.outbox
-                .in_graph(EntityKind::Node, ChangeOp::Create, graph, key);
-        }
-        outcome.map(|()| added.len() as u64)
+        let count = added.len() as u64;
+        self.outbox
+            .in_graph_all(EntityKind::Node, ChangeOp::Create, graph, added);
+        outcome.map(|()| count)
     }
 
     /// Inserts `nodes` until one is refused, pushing each added key onto
-    /// `added`. The insert statement is held across rows; a row of a node
-    /// type not yet resolved releases it, resolves the type (which needs
-    /// the transaction) and takes it again.
+    /// `added`.
+    ///
+    /// Rows are checked one by one and inserted [`CHUNK`] at a time by one
+    /// multi-row statement, which costs SQLite far less per row than a
+    /// statement per row. A chunk the store refuses (a key taken) is
+    /// undone by SQLite as a whole and inserted again row by row, so the
+    /// rows before the taken key stay and the error names it; a row that
+    /// fails its own checks first inserts the rows before it the same way.
+    /// Either way the outcome is the one a loop of single-row inserts has.
+    ///
+    /// The statements are held across rows; a row of a node type not yet
+    /// resolved releases them (resolving a type needs the transaction) and
+    /// takes them again.
     fn insert_nodes<'a>(
         &mut self,
         ctx: &GraphCtx,
@@ -267,6 +366,7 @@ impl WriteTxn<'_> {
     ) -> Result<()> {
         let now = now_ms();
         let mut types: Vec<(&'a str, Arc<TypeCtx>)> = Vec::new();
+        let mut ready: Vec<Ready<'a>> = Vec::with_capacity(CHUNK);
         let mut pending: Option<NewNode<'a>> = None;
         loop {
             if let Some(node) = pending {
@@ -274,25 +374,49 @@ impl WriteTxn<'_> {
                 let resolved = self.type_ctx(TypeTable::Node, ctx, node.node_type, &entity)?;
                 types.push((node.node_type, resolved));
             }
-            let mut insert = self.conn().prepare_cached(INSERT_NODE)?;
+            let mut inserts = NodeInserts {
+                one: self.conn().prepare_cached(INSERT_NODE)?,
+                many: None,
+                graph,
+                graph_id: ctx.id,
+                now,
+            };
             let mut unresolved = None;
             for node in pending.take().into_iter().chain(nodes.by_ref()) {
-                let entity = || node_entity(graph, node.key);
-                self.limits().check_key(entity, node.key)?;
-                let Some((_, node_type)) = types.iter().find(|(name, _)| *name == node.node_type)
-                else {
-                    unresolved = Some(node);
-                    break;
-                };
-                let text = self.valid_attributes(&entity, &node_type.compiled, node.attributes)?;
-                match insert.execute(params![ctx.id, node.key, node_type.row.id, text, now]) {
-                    Ok(_) => added.push(node.key.to_owned()),
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(Error::AlreadyExists { entity: entity() })
+                let checked = (|| {
+                    let entity = || node_entity(graph, node.key);
+                    self.limits().check_key(entity, node.key)?;
+                    let Some((_, node_type)) =
+                        types.iter().find(|(name, _)| *name == node.node_type)
+                    else {
+                        return Ok(None);
+                    };
+                    let text =
+                        self.valid_attributes(&entity, &node_type.compiled, node.attributes)?;
+                    Ok(Some(Ready {
+                        key: node.key,
+                        type_id: node_type.row.id,
+                        text,
+                    }))
+                })();
+                match checked {
+                    Ok(Some(row)) => {
+                        ready.push(row);
+                        if ready.len() == CHUNK {
+                            inserts.chunk(self.conn(), &mut ready, added)?;
+                        }
                     }
-                    Err(e) => return Err(e.into()),
+                    Ok(None) => {
+                        unresolved = Some(node);
+                        break;
+                    }
+                    Err(e) => {
+                        inserts.each(&mut ready, added)?;
+                        return Err(e);
+                    }
                 }
             }
+            inserts.each(&mut ready, added)?;
             match unresolved {
                 Some(node) => pending = Some(node),
                 None => return Ok(()),
