@@ -100,18 +100,38 @@ impl<'a> NewEdge<'a> {
     }
 }
 
-/// What a batch of edges resolves once: the graph and its edge types.
+/// What a batch of edges resolves once: the graph, its edge types and,
+/// outside acyclic graphs, the endpoints (row id and node type) it has
+/// looked up. Nodes cannot change or go while the batch runs, so these
+/// stay true for it.
 struct EdgeBatch<'a> {
     graph: Arc<GraphCtx>,
     types: Vec<(&'a str, Arc<TypeCtx>)>,
+    ends: HashMap<&'a str, (i64, Arc<str>)>,
+    /// The node type names seen, each held once.
+    names: Vec<Arc<str>>,
 }
 
 impl EdgeBatch<'_> {
+    /// Endpoints remembered at most; past this the memory starts over.
+    const MAX_REMEMBERED: usize = 1 << 20;
+
     fn new(graph: Arc<GraphCtx>) -> Self {
         EdgeBatch {
             graph,
             types: Vec::new(),
+            ends: HashMap::new(),
+            names: Vec::new(),
         }
+    }
+
+    fn intern(&mut self, name: String) -> Arc<str> {
+        if let Some(held) = self.names.iter().find(|n| ***n == *name) {
+            return held.clone();
+        }
+        let held: Arc<str> = name.into();
+        self.names.push(held.clone());
+        held
     }
 }
 
@@ -440,10 +460,10 @@ impl WriteTxn<'_> {
         };
 
         let (source, target) = (
-            self.endpoint(&ctx, &entity, "source", edge.source, |t| {
+            self.endpoint(batch, &entity, "source", edge.source, |t| {
                 edge_type.row.endpoints.allows_source(t)
             })?,
-            self.endpoint(&ctx, &entity, "target", edge.target, |t| {
+            self.endpoint(batch, &entity, "target", edge.target, |t| {
                 edge_type.row.endpoints.allows_target(t)
             })?,
         );
@@ -579,31 +599,49 @@ impl WriteTxn<'_> {
     }
 
     /// Resolves an endpoint, checking that it exists and that its node type
-    /// is allowed at that end.
-    fn endpoint(
+    /// is allowed at that end. Outside acyclic graphs (where order values
+    /// move as edges go in) the batch remembers each endpoint it resolved.
+    fn endpoint<'a>(
         &self,
-        graph: &GraphCtx,
+        batch: &mut EdgeBatch<'a>,
         entity: &dyn Fn() -> Entity,
         end: &str,
-        key: &str,
+        key: &'a str,
         allowed: impl Fn(&str) -> bool,
     ) -> Result<Ranked> {
-        let found: Option<(i64, i64, String)> = self
-            .conn()
-            .prepare_cached(
-                "SELECT n.id, coalesce(n.topo, n.id), t.name FROM nodes n
-                   JOIN node_types t ON t.id = n.node_type_id
-                  WHERE n.graph_id = ?1 AND n.key = ?2",
-            )?
-            .query_row(params![graph.id, key], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .optional()?;
-        let Some((id, ord, node_type)) = found else {
-            return Err(Error::invalid(
-                entity(),
-                format!("{end} node {key:?} does not exist"),
-            ));
+        let remember = !batch.graph.graph_type.public.config.acyclic;
+        let cached = if remember { batch.ends.get(key) } else { None };
+        let (ranked, node_type) = match cached {
+            // The order value matters only in acyclic graphs, which do not
+            // remember endpoints.
+            Some((id, node_type)) => (Ranked { id: *id, ord: *id }, node_type.clone()),
+            None => {
+                let found: Option<(i64, i64, String)> = self
+                    .conn()
+                    .prepare_cached(
+                        "SELECT n.id, coalesce(n.topo, n.id), t.name FROM nodes n
+                           JOIN node_types t ON t.id = n.node_type_id
+                          WHERE n.graph_id = ?1 AND n.key = ?2",
+                    )?
+                    .query_row(params![batch.graph.id, key], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .optional()?;
+                let Some((id, ord, name)) = found else {
+                    return Err(Error::invalid(
+                        entity(),
+                        format!("{end} node {key:?} does not exist"),
+                    ));
+                };
+                let node_type = batch.intern(name);
+                if remember {
+                    if batch.ends.len() >= EdgeBatch::MAX_REMEMBERED {
+                        batch.ends.clear();
+                    }
+                    batch.ends.insert(key, (id, node_type.clone()));
+                }
+                (Ranked { id, ord }, node_type)
+            }
         };
         if !allowed(&node_type) {
             return Err(Error::invalid(
@@ -611,7 +649,7 @@ impl WriteTxn<'_> {
                 format!("{end} node {key:?} is of node type {node_type:?}, which this edge type does not allow as its {end}"),
             ));
         }
-        Ok(Ranked { id, ord })
+        Ok(ranked)
     }
 }
 
