@@ -3,6 +3,7 @@
 
 mod acl;
 mod acl_budget;
+mod algo;
 mod apikey;
 mod audit;
 mod demo;
