@@ -348,6 +348,9 @@ struct GraphTypeInfo {
     name: String,
     /// `None` when the stored config does not parse (reported).
     config: Option<GraphConfig>,
+    /// The compiled graph schema; `None` when there is none or it does not
+    /// parse or compile (reported).
+    graph_schema: Option<CompiledSchema>,
 }
 
 struct TypeInfo {
@@ -776,11 +779,36 @@ fn graph_types(v: &mut Verifier<'_>) -> Result<()> {
         report,
         ..
     } = v;
-    let mut stmt = conn.prepare("SELECT id, name, config FROM graph_types")?;
+    let mut stmt =
+        conn.prepare("SELECT id, name, config, graph_schema, version FROM graph_types")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let (id, name, config) = (row.get::<_, i64>(0)?, text(row, 1)?, text(row, 2)?);
         let entity = Entity::GraphType(name.clone());
+        let graph_schema = match opt_text(row, 3)? {
+            None => None,
+            Some(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(schema) => match schema::compile(&schema, int(row, 4)?.unwrap_or(0)) {
+                    Ok(compiled) => Some(compiled),
+                    Err(reason) => {
+                        report.about(
+                            ProblemKind::SchemaViolation,
+                            &entity,
+                            format_args!("its graph schema does not compile: {reason}"),
+                        );
+                        None
+                    }
+                },
+                Err(e) => {
+                    report.about(
+                        ProblemKind::SchemaViolation,
+                        &entity,
+                        format_args!("its graph schema is not valid JSON: {e}"),
+                    );
+                    None
+                }
+            },
+        };
         let config = match serde_json::from_str::<GraphConfig>(&config) {
             Ok(config) => {
                 if config.acyclic && config.kind != GraphKind::Directed {
@@ -801,9 +829,14 @@ fn graph_types(v: &mut Verifier<'_>) -> Result<()> {
                 None
             }
         };
-        catalog
-            .graph_types
-            .insert(id, GraphTypeInfo { name, config });
+        catalog.graph_types.insert(
+            id,
+            GraphTypeInfo {
+                name,
+                config,
+                graph_schema,
+            },
+        );
     }
     Ok(())
 }
@@ -937,11 +970,13 @@ fn endpoint_types(v: &mut Verifier<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Loads the graphs.
+/// Loads the graphs; each graph's own attributes must be a JSON object
+/// valid against its graph type's graph schema, and its graphology options
+/// (when kept) an object.
 fn graphs(v: &mut Verifier<'_>) -> Result<()> {
-    let mut stmt = v
-        .conn
-        .prepare("SELECT id, name, graph_type_id FROM graphs")?;
+    let mut stmt = v.conn.prepare(
+        "SELECT id, name, graph_type_id, attributes, graphology_options FROM graphs",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
@@ -949,6 +984,21 @@ fn graphs(v: &mut Verifier<'_>) -> Result<()> {
             name: text(row, 1)?,
             graph_type_id: int(row, 2)?,
         };
+        let entity = Entity::Graph(graph.name.clone());
+        let schema = graph
+            .graph_type_id
+            .and_then(|id| v.catalog.graph_types.get(&id))
+            .and_then(|t| t.graph_schema.as_ref());
+        attributes(&mut v.report, &entity, row.get_ref(3)?, schema);
+        if let Some(options) = opt_text(row, 4)? {
+            if !matches!(serde_json::from_str::<Value>(&options), Ok(Value::Object(_))) {
+                v.report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    "its graphology options are not a JSON object",
+                );
+            }
+        }
         v.report.graphs += 1;
         v.catalog.graphs.insert(id, graph);
     }

@@ -1,7 +1,7 @@
 //! `import` and `export`: whole graphs in and out, the built-in `acl` and
 //! taskgraphs included.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,15 +9,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use alknet_graphs::interop::{
-    export_graphology, import_graphology, to_dot, to_mermaid, ImportOptions, PictureOptions,
-    GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
+    import_graphology_reader, to_dot, to_mermaid, write_graphology, ExportOptions, ImportOptions,
+    PictureOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
 };
 use alknet_graphs::{acl, taskgraph, workflow, Entity, Error, Store};
 use clap::{Args, ValueEnum};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::output::show;
-use super::{ensure_builtins, io_reason, parse_json, read_text, CliError, CliResult, Ctx, Output};
+use super::{ensure_builtins, io_reason, parse_json, CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportFormat {
@@ -40,6 +41,16 @@ pub struct ImportArgs {
     /// The graph to create [default: the document's "name" attribute]
     #[arg(long)]
     graph: Option<String>,
+    /// The graph type to import into when the document has no
+    /// "@graphType" attribute (when it has one, they must agree)
+    #[arg(long = "type", value_name = "GRAPH_TYPE", conflicts_with = "define_type")]
+    graph_type: Option<String>,
+    /// Define this graph type from the document, in the same transaction:
+    /// its options (type, multi, allowSelfLoops) and an open node and edge
+    /// type for every type the document uses ("node" and "edge" for
+    /// untagged items)
+    #[arg(long = "define-type", value_name = "NAME")]
+    define_type: Option<String>,
     /// The document's format
     #[arg(long, value_enum, default_value_t = ImportFormat::Graphology)]
     format: ImportFormat,
@@ -62,6 +73,14 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// graphology: one line, no indentation (the default unless stdout is
+    /// a terminal)
+    #[arg(long, conflicts_with = "pretty")]
+    compact: bool,
+    /// graphology: indented, one member per line (the default when stdout
+    /// is a terminal)
+    #[arg(long)]
+    pretty: bool,
     /// Pictures: show this node attribute under each key
     #[arg(long, value_name = "ATTRIBUTE")]
     label: Option<String>,
@@ -73,6 +92,46 @@ pub struct ExportArgs {
     left_to_right: bool,
 }
 
+/// Where the document comes from: a file is read twice (a quick pass for
+/// the graph's name and type, then the import), stdin is held in memory
+/// as bytes.
+enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl Source {
+    fn open(path: &Path) -> CliResult<Source> {
+        if path != Path::new("-") {
+            return Ok(Source::File(path.to_owned()));
+        }
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::io(format!("cannot read stdin: {}", io_reason(&e))))?;
+        Ok(Source::Bytes(bytes))
+    }
+
+    fn reader(&self) -> CliResult<Box<dyn Read + '_>> {
+        match self {
+            Source::File(path) => {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    CliError::io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+                })?;
+                Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+            }
+            Source::Bytes(bytes) => Ok(Box::new(bytes.as_slice())),
+        }
+    }
+}
+
+/// The document's graph-level attributes, read without the items.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    attributes: Option<Value>,
+}
+
 pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     let ImportFormat::Graphology = args.format;
     let shown = if args.file == Path::new("-") {
@@ -80,34 +139,20 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     } else {
         args.file.display().to_string()
     };
-    let text = read_text(&args.file)?;
-    let doc = parse_json(&shown, &text)?;
-    drop(text);
-    let doc_attributes = doc.get("attributes");
-    let name = args
-        .graph
-        .clone()
-        .or_else(|| {
-            doc_attributes
-                .and_then(|a| a.get(NAME_ATTRIBUTE))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "{shown} names no graph (no attributes.name); pass --graph NAME"
-            ))
-        })?;
-    let graph_type = doc_attributes
-        .and_then(|a| a.get(GRAPH_TYPE_ATTRIBUTE))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let count = |member: &str| {
-        doc.get(member)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len)
+    let source = Source::open(&args.file)?;
+    // A document that does not parse is the import's to report, at its
+    // pointer; the header is only a hint for routing and --replace.
+    let header: Option<Header> = serde_json::from_reader(source.reader()?).ok();
+    let doc_attributes = header.and_then(|h| h.attributes);
+    let attribute = |name: &str| {
+        doc_attributes
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     };
-    let (doc_nodes, doc_edges) = (count("nodes"), count("edges"));
+    let name = args.graph.clone().or_else(|| attribute(NAME_ATTRIBUTE));
+    let graph_type = attribute(GRAPH_TYPE_ATTRIBUTE).or_else(|| args.graph_type.clone());
 
     let store = ctx.open()?;
     let builtin = matches!(
@@ -117,32 +162,43 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     if builtin {
         ensure_builtins(&store)?;
     }
-    let progress = Progress::start(format!(
-        "importing {doc_nodes} nodes and {doc_edges} edges into graph {}",
-        show(&name)
-    ));
-    let result = match graph_type.as_deref() {
-        Some(acl::GRAPH_TYPE) => import_acl(ctx, &store, &doc, &name, args.replace),
-        Some(workflow::GRAPH_TYPE) => {
-            let flows = workflow::Workflows::open(&store)?;
-            import_in_one_transaction(&store, &name, args.replace, |tx| {
-                Ok((
-                    flows.import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?,
-                    Vec::new(),
-                ))
-            })
+    let mut options = ImportOptions::new();
+    options.graph = args.graph.clone();
+    options.graph_type = args.graph_type.clone();
+    options.define_type = args.define_type.clone();
+    let shown_graph = name.as_deref().map(show).unwrap_or_else(|| "?".to_owned());
+    let progress = Progress::start(format!("importing {shown} into graph {shown_graph}"));
+    let result = match (graph_type.as_deref(), &name) {
+        (Some(builtin @ (acl::GRAPH_TYPE | workflow::GRAPH_TYPE | taskgraph::GRAPH_TYPE)), Some(name)) => {
+            // The domain imports check the whole document against their
+            // rules, so they take it parsed.
+            let mut text = String::new();
+            source
+                .reader()?
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::io(format!("cannot read {shown}: {}", io_reason(&e))))?;
+            let doc = parse_json(&shown, &text)?;
+            drop(text);
+            let options = options.graph(name);
+            match builtin {
+                acl::GRAPH_TYPE => import_acl(ctx, &store, &doc, name, args.replace),
+                workflow::GRAPH_TYPE => {
+                    let flows = workflow::Workflows::open(&store)?;
+                    import_in_one_transaction(&store, Some(name), args.replace, |tx| {
+                        Ok((flows.import_graphology(tx, &doc, &options)?, Vec::new()))
+                    })
+                }
+                _ => {
+                    let tasks = taskgraph::Taskgraphs::open(&store)?;
+                    import_in_one_transaction(&store, Some(name), args.replace, |tx| {
+                        Ok(tasks.import_graphology(tx, &doc, &options)?)
+                    })
+                }
+            }
         }
-        Some(taskgraph::GRAPH_TYPE) => {
-            let tasks = taskgraph::Taskgraphs::open(&store)?;
-            import_in_one_transaction(&store, &name, args.replace, |tx| {
-                Ok(tasks.import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?)
-            })
-        }
-        _ => import_in_one_transaction(&store, &name, args.replace, |tx| {
-            Ok((
-                import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?,
-                Vec::new(),
-            ))
+        _ => import_in_one_transaction(&store, name.as_deref(), args.replace, |tx| {
+            let reader = source.reader()?;
+            Ok((import_graphology_reader(tx, reader, &options)?, Vec::new()))
         }),
     };
     progress.finish();
@@ -157,6 +213,9 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     if replaced {
         text.push_str(" (replacing the existing graph)");
     }
+    if let Some(defined) = &args.define_type {
+        text.push_str(&format!(" (graph type {} defined)", show(defined)));
+    }
     if !promoted.is_empty() {
         text.push_str(&format!("; {} task(s) made ready", promoted.len()));
     }
@@ -168,6 +227,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
             "nodes": imported.nodes,
             "edges": imported.edges,
             "replaced": replaced,
+            "defined_type": args.define_type,
             "promoted": promoted,
             "revision": revision,
         }),
@@ -182,7 +242,7 @@ type ImportResult = (alknet_graphs::interop::Imported, bool, Vec<String>, u64);
 /// one), in one transaction: a rejected document changes nothing.
 fn import_in_one_transaction(
     store: &Store,
-    name: &str,
+    name: Option<&str>,
     replace: bool,
     import: impl FnOnce(
         &mut alknet_graphs::WriteTxn<'_>,
@@ -190,6 +250,14 @@ fn import_in_one_transaction(
 ) -> CliResult<ImportResult> {
     // The domain handles ensure their types with a write of their own, so
     // they are opened before this transaction begins.
+    let Some(name) = name else {
+        // The document names no graph (or not with a string): the import
+        // reports it, at its pointer.
+        let mut tx = store.begin_write()?;
+        let (imported, promoted) = import(&mut tx)?;
+        let revision = tx.commit()?;
+        return Ok((imported, false, promoted, revision));
+    };
     let existing = store.read(|r| r.graph(name))?.map(|g| g.graph_type);
     let tasks = match existing.as_deref() {
         Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(store)?),
@@ -258,6 +326,38 @@ fn exists_with_nodes(name: &str) -> CliError {
 pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
     let store = ctx.open()?;
     let read = store.begin_read()?;
+    if args.format == ExportFormat::Graphology {
+        let pretty = args.pretty
+            || (!args.compact && args.out.is_none() && !ctx.json && std::io::stdout().is_terminal());
+        let options = ExportOptions::new().pretty(pretty);
+        return match &args.out {
+            Some(path) => {
+                let file = std::fs::File::create(path).map_err(|e| {
+                    CliError::io(format!("cannot write {}: {}", path.display(), io_reason(&e)))
+                })?;
+                let bytes =
+                    write_graphology(&read, &args.graph, &options, BufWriter::new(file))?;
+                Ok(Output::new(
+                    json!({"graph": args.graph, "format": "graphology", "out": path.display().to_string(), "bytes": bytes}),
+                    format!(
+                        "wrote graph {} as graphology to {} ({bytes} bytes)",
+                        show(&args.graph),
+                        path.display()
+                    ),
+                ))
+            }
+            None => {
+                let stdout = std::io::stdout().lock();
+                let mut out = BufWriter::new(stdout);
+                write_graphology(&read, &args.graph, &options, &mut out)?;
+                if !pretty {
+                    let _ = out.write_all(b"\n");
+                }
+                let _ = out.flush();
+                Ok(Output::new(Value::Null, ""))
+            }
+        };
+    }
     let mut picture = PictureOptions::new()
         .edge_labels(args.edge_labels)
         .left_to_right(args.left_to_right);
@@ -265,14 +365,8 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
         picture = picture.label(label.clone());
     }
     let (text, format) = match args.format {
-        ExportFormat::Graphology => {
-            let doc = export_graphology(&read, &args.graph)?;
-            let pretty = serde_json::to_string_pretty(&doc)
-                .map_err(|e| CliError::invalid(format!("cannot write the document: {e}")))?;
-            (pretty + "\n", "graphology")
-        }
         ExportFormat::Dot => (to_dot(&read, &args.graph, &picture)?, "dot"),
-        ExportFormat::Mermaid => (to_mermaid(&read, &args.graph, &picture)?, "mermaid"),
+        _ => (to_mermaid(&read, &args.graph, &picture)?, "mermaid"),
     };
     drop(read);
     match &args.out {
@@ -288,14 +382,10 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
                 ),
             ))
         }
-        None if ctx.json => {
-            let value = if args.format == ExportFormat::Graphology {
-                parse_json("the exported document", &text)?
-            } else {
-                json!({"graph": args.graph, "format": format, "text": text})
-            };
-            Ok(Output::new(value, ""))
-        }
+        None if ctx.json => Ok(Output::new(
+            json!({"graph": args.graph, "format": format, "text": text}),
+            "",
+        )),
         None => Ok(Output::new(Value::Null, text)),
     }
 }

@@ -21,7 +21,7 @@ use alknet_graphs::Store;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
-pub use output::{print_error, print_output, CliError, CliResult, Output, Status};
+pub use output::{print_cli_error, print_error, print_output, CliError, CliResult, Output, Status};
 
 /// The store file used when neither `--db` nor `ALKNET_GRAPHS_DB` is given.
 pub const DEFAULT_DB: &str = "./alknet-graphs.db";
