@@ -974,9 +974,9 @@ fn endpoint_types(v: &mut Verifier<'_>) -> Result<()> {
 /// valid against its graph type's graph schema, and its graphology options
 /// (when kept) an object.
 fn graphs(v: &mut Verifier<'_>) -> Result<()> {
-    let mut stmt = v.conn.prepare(
-        "SELECT id, name, graph_type_id, attributes, graphology_options FROM graphs",
-    )?;
+    let mut stmt = v
+        .conn
+        .prepare("SELECT id, name, graph_type_id, attributes, graphology_options FROM graphs")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
@@ -991,7 +991,10 @@ fn graphs(v: &mut Verifier<'_>) -> Result<()> {
             .and_then(|t| t.graph_schema.as_ref());
         attributes(&mut v.report, &entity, row.get_ref(3)?, schema);
         if let Some(options) = opt_text(row, 4)? {
-            if !matches!(serde_json::from_str::<Value>(&options), Ok(Value::Object(_))) {
+            if !matches!(
+                serde_json::from_str::<Value>(&options),
+                Ok(Value::Object(_))
+            ) {
                 v.report.about(
                     ProblemKind::Structure,
                     &entity,

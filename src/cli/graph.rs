@@ -35,7 +35,12 @@ pub enum GraphCommand {
         /// The graph's name
         name: String,
         /// The new attributes: a JSON object, or @FILE
-        #[arg(long, value_name = "JSON", required_unless_present = "patch", conflicts_with = "patch")]
+        #[arg(
+            long,
+            value_name = "JSON",
+            required_unless_present = "patch",
+            conflicts_with = "patch"
+        )]
         attrs: Option<String>,
         /// A merge patch: a JSON object, or @FILE
         #[arg(long, value_name = "JSON")]

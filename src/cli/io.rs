@@ -43,7 +43,11 @@ pub struct ImportArgs {
     graph: Option<String>,
     /// The graph type to import into when the document has no
     /// "@graphType" attribute (when it has one, they must agree)
-    #[arg(long = "type", value_name = "GRAPH_TYPE", conflicts_with = "define_type")]
+    #[arg(
+        long = "type",
+        value_name = "GRAPH_TYPE",
+        conflicts_with = "define_type"
+    )]
     graph_type: Option<String>,
     /// Define this graph type from the document, in the same transaction:
     /// its options (type, multi, allowSelfLoops) and an open node and edge
@@ -169,7 +173,10 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     let shown_graph = name.as_deref().map(show).unwrap_or_else(|| "?".to_owned());
     let progress = Progress::start(format!("importing {shown} into graph {shown_graph}"));
     let result = match (graph_type.as_deref(), &name) {
-        (Some(builtin @ (acl::GRAPH_TYPE | workflow::GRAPH_TYPE | taskgraph::GRAPH_TYPE)), Some(name)) => {
+        (
+            Some(builtin @ (acl::GRAPH_TYPE | workflow::GRAPH_TYPE | taskgraph::GRAPH_TYPE)),
+            Some(name),
+        ) => {
             // The domain imports check the whole document against their
             // rules, so they take it parsed.
             let mut text = String::new();
@@ -328,15 +335,21 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
     let read = store.begin_read()?;
     if args.format == ExportFormat::Graphology {
         let pretty = args.pretty
-            || (!args.compact && args.out.is_none() && !ctx.json && std::io::stdout().is_terminal());
+            || (!args.compact
+                && args.out.is_none()
+                && !ctx.json
+                && std::io::stdout().is_terminal());
         let options = ExportOptions::new().pretty(pretty);
         return match &args.out {
             Some(path) => {
                 let file = std::fs::File::create(path).map_err(|e| {
-                    CliError::io(format!("cannot write {}: {}", path.display(), io_reason(&e)))
+                    CliError::io(format!(
+                        "cannot write {}: {}",
+                        path.display(),
+                        io_reason(&e)
+                    ))
                 })?;
-                let bytes =
-                    write_graphology(&read, &args.graph, &options, BufWriter::new(file))?;
+                let bytes = write_graphology(&read, &args.graph, &options, BufWriter::new(file))?;
                 Ok(Output::new(
                     json!({"graph": args.graph, "format": "graphology", "out": path.display().to_string(), "bytes": bytes}),
                     format!(

@@ -191,9 +191,10 @@ pub fn error_details(err: &CliError) -> Value {
 pub fn print_cli_error(err: &CliError, json_mode: bool) {
     if json_mode {
         let mut report = error_json(err.kind(), &err.to_string());
-        if let (Some(slot), Value::Object(details)) =
-            (report.get_mut("error").and_then(Value::as_object_mut), error_details(err))
-        {
+        if let (Some(slot), Value::Object(details)) = (
+            report.get_mut("error").and_then(Value::as_object_mut),
+            error_details(err),
+        ) {
             slot.extend(details);
         }
         print_json(&report);

@@ -449,12 +449,13 @@ impl WriteTxn<'_> {
         let entity = || Entity::Graph(name.to_owned());
         let text = self.limits().check_attributes(entity, attributes)?;
         if let Some(schema) = &graph_type.public.graph_schema {
-            let compiled = crate::schema::compile(schema, graph_type.public.version).map_err(
-                |reason| Error::InvalidSchema {
-                    entity: Entity::GraphType(graph_type.public.name.clone()),
-                    reason,
-                },
-            )?;
+            let compiled =
+                crate::schema::compile(schema, graph_type.public.version).map_err(|reason| {
+                    Error::InvalidSchema {
+                        entity: Entity::GraphType(graph_type.public.name.clone()),
+                        reason,
+                    }
+                })?;
             let violations = compiled.violations(attributes);
             if !violations.is_empty() {
                 return Err(Error::SchemaViolation {

@@ -720,10 +720,7 @@ impl<'t, 'c> Importer<'t, 'c> {
         );
         let own = Value::Object(self.attributes.clone().unwrap_or_default());
         let from_document = self.options.graph.is_none();
-        if let Err(e) = self
-            .tx
-            .create_graph_with_attributes(&name, &row.name, &own)
-        {
+        if let Err(e) = self.tx.create_graph_with_attributes(&name, &row.name, &own) {
             let name_pointer = format!("/attributes/{NAME_ATTRIBUTE}");
             let mapped = match &e {
                 Error::AlreadyExists { .. } => self.caused(
@@ -837,7 +834,10 @@ impl<'t, 'c> Importer<'t, 'c> {
                 )))
             }
         };
-        let config_kind = self.target.as_ref().map_or(GraphKind::Mixed, |t| t.config.kind);
+        let config_kind = self
+            .target
+            .as_ref()
+            .map_or(GraphKind::Mixed, |t| t.config.kind);
         let doc_kind = self.declared_kind().unwrap_or(config_kind);
         let undirected = match (doc_kind, undirected) {
             (GraphKind::Directed, Some(true)) => {
@@ -968,9 +968,12 @@ impl<'t, 'c> Importer<'t, 'c> {
                     format!("must be a string, not {}", kind_of(&other)),
                 )))
             }
-            None if target.defined => {
-                if node { DEFINED_NODE_TYPE } else { DEFINED_EDGE_TYPE }.to_owned()
+            None if target.defined => if node {
+                DEFINED_NODE_TYPE
+            } else {
+                DEFINED_EDGE_TYPE
             }
+            .to_owned(),
             None => match types.as_slice() {
                 [only] => only.clone(),
                 [] => {
