@@ -64,7 +64,7 @@ fn js_string(value: f64) -> String {
     } else if -6 < n && n <= 0 {
         format!("0.{}{digits}", "0".repeat((-n) as usize))
     } else {
-        let exp_sign = if n - 1 >= 0 { "+" } else { "-" };
+        let exp_sign = if n > 0 { "+" } else { "-" };
         let rest = if k == 1 {
             String::new()
         } else {
