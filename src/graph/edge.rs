@@ -2,13 +2,14 @@
 //! remove, list, and neighbours.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
 use super::order::{self, Admission, Ranked};
-use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page};
+use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page, TypeCtx};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -96,6 +97,21 @@ impl<'a> NewEdge<'a> {
     pub fn undirected(mut self, undirected: bool) -> Self {
         self.undirected = Some(undirected);
         self
+    }
+}
+
+/// What a batch of edges resolves once: the graph and its edge types.
+struct EdgeBatch<'a> {
+    graph: Arc<GraphCtx>,
+    types: Vec<(&'a str, Arc<TypeCtx>)>,
+}
+
+impl EdgeBatch<'_> {
+    fn new(graph: Arc<GraphCtx>) -> Self {
+        EdgeBatch {
+            graph,
+            types: Vec::new(),
+        }
     }
 }
 
@@ -313,7 +329,75 @@ impl WriteTxn<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_edge(&mut self, graph: &str, edge: NewEdge<'_>) -> Result<String> {
-        let ctx = self.graph_ctx(graph)?;
+        let mut batch = EdgeBatch::new(self.graph_ctx(graph)?);
+        self.add_one_edge(&mut batch, graph, edge)
+    }
+
+    /// Adds many edges to `graph`, in order, and returns their keys.
+    ///
+    /// Each edge follows exactly the rules of [`add_edge`](WriteTxn::add_edge),
+    /// checked against the graph as the edges before it in the batch left it
+    /// (so a batch that closes a cycle in an `acyclic` graph is refused at
+    /// the edge that closes it, naming the cycle), and produces the same
+    /// change event. The graph and each edge type are resolved once per
+    /// call.
+    ///
+    /// The first edge refused stops the batch with the error `add_edge`
+    /// would return for it; the edges before it stay written in this
+    /// transaction, as they would after a loop of `add_edge`. Return the
+    /// error from the [`Store::write`](crate::Store::write) closure (or drop
+    /// the transaction) and nothing of the batch is kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_edge`](WriteTxn::add_edge), for the first edge refused.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, NewEdge, NewNode, Store};
+    /// # use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// let empty = json!({});
+    /// let keys = store.write(|tx| {
+    ///     tx.define_graph_type("dag", GraphConfig::directed().acyclic(true))?;
+    ///     tx.define_node_type("dag", "task", &empty)?;
+    ///     tx.define_edge_type("dag", "then", &empty, &Default::default())?;
+    ///     tx.create_graph("build", "dag")?;
+    ///     tx.add_nodes("build", ["a", "b", "c"].map(|k| NewNode::new("task", k, &empty)))?;
+    ///     tx.add_edges("build", [NewEdge::new("then", "a", "b").key("ab"), NewEdge::new("then", "b", "c").key("bc")])
+    /// })?;
+    /// assert_eq!(keys, ["ab", "bc"]);
+    ///
+    /// let err = store.write(|tx| {
+    ///     tx.add_edges("build", [NewEdge::new("then", "a", "c"), NewEdge::new("then", "c", "a").key("back")])
+    /// }).unwrap_err();
+    /// assert_eq!(err.cycle().unwrap(), ["c", "a", "c"]);
+    /// assert_eq!(store.begin_read()?.edge_count("build")?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_edges<'a>(
+        &mut self,
+        graph: &str,
+        edges: impl IntoIterator<Item = NewEdge<'a>>,
+    ) -> Result<Vec<String>> {
+        let mut batch = EdgeBatch::new(self.graph_ctx(graph)?);
+        let mut keys = Vec::new();
+        for edge in edges {
+            keys.push(self.add_one_edge(&mut batch, graph, edge)?);
+        }
+        Ok(keys)
+    }
+
+    /// The rules and the insert of one edge, with what the batch resolved.
+    fn add_one_edge<'a>(
+        &mut self,
+        batch: &mut EdgeBatch<'a>,
+        graph: &str,
+        edge: NewEdge<'a>,
+    ) -> Result<String> {
+        let ctx = batch.graph.clone();
         let key = match edge.key {
             Some(key) => key.to_owned(),
             None => uuid::Uuid::now_v7().to_string(),
@@ -323,7 +407,14 @@ impl WriteTxn<'_> {
             key: key.clone(),
         };
         self.limits().check_key(entity, &key)?;
-        let edge_type = self.type_ctx(TypeTable::Edge, &ctx, edge.edge_type, &entity)?;
+        let edge_type = match batch.types.iter().find(|(name, _)| *name == edge.edge_type) {
+            Some((_, resolved)) => resolved.clone(),
+            None => {
+                let resolved = self.type_ctx(TypeTable::Edge, &ctx, edge.edge_type, &entity)?;
+                batch.types.push((edge.edge_type, resolved.clone()));
+                resolved
+            }
+        };
         let config = ctx.graph_type.public.config;
         let graph_type = &ctx.graph_type.public.name;
 

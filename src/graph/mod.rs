@@ -24,7 +24,7 @@ use crate::time::now_ms;
 use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
-pub use node::Node;
+pub use node::{NewNode, Node};
 pub(crate) use order::establish_orders;
 pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};
 

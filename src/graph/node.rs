@@ -1,10 +1,12 @@
 //! Nodes: add, read, replace, merge-patch, remove, list.
 
+use std::sync::Arc;
+
 use rusqlite::params;
 use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
-use super::{is_unique_violation, ListOptions, Page};
+use super::{is_unique_violation, GraphCtx, ListOptions, Page, TypeCtx};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -127,6 +129,50 @@ fn build_node(
     })
 }
 
+/// A node to add in bulk with [`WriteTxn::add_nodes`]: its node type, its
+/// key and its attribute document.
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::NewNode;
+/// use serde_json::json;
+/// let attributes = json!({"status": "pending"});
+/// let node = NewNode::new("task", "build", &attributes);
+/// assert_eq!((node.node_type, node.key), ("task", "build"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct NewNode<'a> {
+    /// Its node type.
+    pub node_type: &'a str,
+    /// Its key, unique in the graph.
+    pub key: &'a str,
+    /// Its attribute document (an object).
+    pub attributes: &'a Value,
+}
+
+impl<'a> NewNode<'a> {
+    /// A node `key` of `node_type` with `attributes`.
+    pub fn new(node_type: &'a str, key: &'a str, attributes: &'a Value) -> Self {
+        NewNode {
+            node_type,
+            key,
+            attributes,
+        }
+    }
+}
+
+const INSERT_NODE: &str =
+    "INSERT INTO nodes (graph_id, key, node_type_id, attributes, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+
+fn node_entity(graph: &str, key: &str) -> Entity {
+    Entity::Node {
+        graph: graph.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
 impl WriteTxn<'_> {
     /// Adds node `key` of `node_type` to `graph`.
     ///
@@ -143,32 +189,115 @@ impl WriteTxn<'_> {
         node_type: &str,
         attributes: &Value,
     ) -> Result<()> {
+        self.add_nodes(graph, [NewNode::new(node_type, key, attributes)])
+            .map(drop)
+    }
+
+    /// Adds many nodes to `graph`, in order, and returns how many it added.
+    ///
+    /// Each node follows exactly the rules of [`add_node`](WriteTxn::add_node)
+    /// and produces the same change event; the graph and each node type are
+    /// resolved once per call and the insert statement is prepared once, so
+    /// a large batch costs little more than its rows.
+    ///
+    /// The first node refused stops the batch with the error `add_node`
+    /// would return for it; the nodes before it stay written in this
+    /// transaction, as they would after a loop of `add_node`. Return the
+    /// error from the [`Store::write`](crate::Store::write) closure (or drop
+    /// the transaction) and nothing of the batch is kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_node`](WriteTxn::add_node), for the first node refused; a
+    /// key that appears twice is [`Error::AlreadyExists`] at its second
+    /// occurrence.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, NewNode, Store};
+    /// # use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// let documents: Vec<_> = (0..3).map(|i| json!({"n": i})).collect();
+    /// let keys = ["a", "b", "c"];
+    /// let added = store.write(|tx| {
+    ///     tx.define_graph_type("plain", GraphConfig::default())?;
+    ///     tx.define_node_type("plain", "n", &json!({"required": ["n"]}))?;
+    ///     tx.create_graph("g", "plain")?;
+    ///     tx.add_nodes("g", keys.iter().zip(&documents).map(|(k, d)| NewNode::new("n", k, d)))
+    /// })?;
+    /// assert_eq!(added, 3);
+    /// assert_eq!(store.begin_read()?.node_count("g")?, 3);
+    ///
+    /// // One bad row refuses the batch, and the failed write keeps none of it.
+    /// let empty = json!({});
+    /// let err = store.write(|tx| {
+    ///     tx.add_nodes("g", [NewNode::new("n", "d", &documents[0]), NewNode::new("n", "e", &empty)])
+    /// }).unwrap_err();
+    /// assert!(err.to_string().starts_with(r#"node "e" in graph "g""#), "{err}");
+    /// assert_eq!(store.begin_read()?.node_count("g")?, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_nodes<'a>(
+        &mut self,
+        graph: &str,
+        nodes: impl IntoIterator<Item = NewNode<'a>>,
+    ) -> Result<u64> {
         let ctx = self.graph_ctx(graph)?;
-        let entity = || Entity::Node {
-            graph: graph.to_owned(),
-            key: key.to_owned(),
-        };
-        self.limits().check_key(entity, key)?;
-        let node_type = self.type_ctx(TypeTable::Node, &ctx, node_type, &entity)?;
-        let text = self.valid_attributes(&entity, &node_type.compiled, attributes)?;
-        let now = now_ms();
-        let inserted = self
-            .conn()
-            .prepare_cached(
-                "INSERT INTO nodes (graph_id, key, node_type_id, attributes, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            )?
-            .execute(params![ctx.id, key, node_type.row.id, text, now]);
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(Error::AlreadyExists { entity: entity() })
-            }
-            Err(e) => return Err(e.into()),
+        let mut added = Vec::new();
+        let outcome = self.insert_nodes(&ctx, graph, nodes.into_iter(), &mut added);
+        for key in &added {
+            self.outbox
+                .in_graph(EntityKind::Node, ChangeOp::Create, graph, key);
         }
-        self.outbox
-            .in_graph(EntityKind::Node, ChangeOp::Create, graph, key);
-        Ok(())
+        outcome.map(|()| added.len() as u64)
+    }
+
+    /// Inserts `nodes` until one is refused, pushing each added key onto
+    /// `added`. The insert statement is held across rows; a row of a node
+    /// type not yet resolved releases it, resolves the type (which needs
+    /// the transaction) and takes it again.
+    fn insert_nodes<'a>(
+        &mut self,
+        ctx: &GraphCtx,
+        graph: &str,
+        mut nodes: impl Iterator<Item = NewNode<'a>>,
+        added: &mut Vec<String>,
+    ) -> Result<()> {
+        let now = now_ms();
+        let mut types: Vec<(&'a str, Arc<TypeCtx>)> = Vec::new();
+        let mut pending: Option<NewNode<'a>> = None;
+        loop {
+            if let Some(node) = pending {
+                let entity = || node_entity(graph, node.key);
+                let resolved = self.type_ctx(TypeTable::Node, ctx, node.node_type, &entity)?;
+                types.push((node.node_type, resolved));
+            }
+            let mut insert = self.conn().prepare_cached(INSERT_NODE)?;
+            let mut unresolved = None;
+            for node in pending.take().into_iter().chain(nodes.by_ref()) {
+                let entity = || node_entity(graph, node.key);
+                self.limits().check_key(entity, node.key)?;
+                let Some((_, node_type)) = types.iter().find(|(name, _)| *name == node.node_type)
+                else {
+                    unresolved = Some(node);
+                    break;
+                };
+                let text = self.valid_attributes(&entity, &node_type.compiled, node.attributes)?;
+                match insert.execute(params![ctx.id, node.key, node_type.row.id, text, now]) {
+                    Ok(_) => added.push(node.key.to_owned()),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(Error::AlreadyExists { entity: entity() })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            match unresolved {
+                Some(node) => pending = Some(node),
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Replaces node `key`'s attributes with `attributes`.
