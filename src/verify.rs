@@ -85,12 +85,49 @@ use crate::types::{Endpoints, GraphConfig, GraphKind};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify(store: &Store) -> Result<VerifyReport> {
+    verify_with_progress(store, &mut |_, _| {})
+}
+
+/// [`verify`], calling `progress(done, total)` as it goes: how many of the
+/// store's nodes and edges (`total`) have been checked, every few thousand
+/// and at the end.
+///
+/// # Errors
+///
+/// As [`verify`].
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::{verify_with_progress, Store};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path().join("graphs.db"))?;
+/// let mut last = None;
+/// let report = verify_with_progress(&store, &mut |done, total| last = Some((done, total)))?;
+/// assert!(report.is_clean());
+/// assert_eq!(last, Some((0, 0)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify_with_progress(
+    store: &Store,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
     let tx = store.begin_read()?;
+    let total: i64 = tx.conn().query_row(
+        "SELECT (SELECT COUNT(*) FROM nodes) + (SELECT COUNT(*) FROM edges)",
+        [],
+        |row| row.get(0),
+    )?;
     let mut verifier = Verifier {
         reader: &tx,
         conn: tx.conn(),
         catalog: Catalog::default(),
         report: VerifyReport::new(),
+        progress: Progress {
+            report: progress,
+            total: total.max(0) as u64,
+        },
     };
     for check in CHECKS {
         if let Err(err) = (check.run)(&mut verifier) {
@@ -103,6 +140,8 @@ pub fn verify(store: &Store) -> Result<VerifyReport> {
             );
         }
     }
+    let done = verifier.report.nodes + verifier.report.edges;
+    (verifier.progress.report)(done, verifier.progress.total.max(done));
     Ok(verifier.report)
 }
 
@@ -333,6 +372,23 @@ struct Verifier<'c> {
     conn: &'c Connection,
     catalog: Catalog,
     report: VerifyReport,
+    progress: Progress<'c>,
+}
+
+/// Where [`verify_with_progress`] reports the rows checked.
+struct Progress<'c> {
+    report: &'c mut dyn FnMut(u64, u64),
+    total: u64,
+}
+
+impl Progress<'_> {
+    /// Reports every 4096 rows.
+    fn row(&mut self, report: &VerifyReport) {
+        let done = report.nodes + report.edges;
+        if done % 4096 == 0 {
+            (self.report)(done, self.total.max(done));
+        }
+    }
 }
 
 /// Graph types, node and edge types, and graphs, by row id.
@@ -1015,12 +1071,14 @@ fn nodes(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        progress,
         ..
     } = v;
     let mut stmt = conn.prepare("SELECT graph_id, key, node_type_id, attributes FROM nodes")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         report.nodes += 1;
+        progress.row(report);
         // A missing graph or type row is the foreign-key check's to report.
         let Some(graph) = int(row, 0)?.and_then(|id| catalog.graphs.get(&id)) else {
             continue;
@@ -1050,6 +1108,7 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        progress,
         ..
     } = v;
     let mut stmt = conn.prepare(
@@ -1061,6 +1120,7 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         report.edges += 1;
+        progress.row(report);
         let graph_id = int(row, 0)?;
         let Some(graph) = graph_id.and_then(|id| catalog.graphs.get(&id)) else {
             continue;

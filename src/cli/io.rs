@@ -3,21 +3,17 @@
 
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use alknet_graphs::interop::{
-    import_graphology_reader, to_dot, to_mermaid, write_graphology, ExportOptions, ImportOptions,
-    PictureOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
+    import_graphology_reader, to_dot, to_mermaid, write_graphology_with_progress, ExportOptions,
+    ImportOptions, PictureOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
 };
 use alknet_graphs::{acl, taskgraph, workflow, Entity, Error, Store};
 use clap::{Args, ValueEnum};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::output::show;
+use super::progress::{Counting, Reporter, Unit};
 use super::{ensure_builtins, io_reason, parse_json, CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -127,13 +123,68 @@ impl Source {
             Source::Bytes(bytes) => Ok(Box::new(bytes.as_slice())),
         }
     }
+
+    /// The reader, counting what it reads into `reporter`.
+    fn counted<'r>(&'r self, reporter: &'r Reporter) -> CliResult<Box<dyn Read + 'r>> {
+        match self {
+            Source::File(path) => {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    CliError::io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+                })?;
+                let counted = Counting {
+                    inner: file,
+                    reporter,
+                };
+                Ok(Box::new(BufReader::with_capacity(1 << 16, counted)))
+            }
+            Source::Bytes(bytes) => Ok(Box::new(Counting {
+                inner: bytes.as_slice(),
+                reporter,
+            })),
+        }
+    }
+
+    /// The document's size in bytes, when it can be known.
+    fn len(&self) -> u64 {
+        match self {
+            Source::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+            Source::Bytes(bytes) => bytes.len() as u64,
+        }
+    }
 }
 
-/// The document's graph-level attributes, read without the items.
-#[derive(Deserialize)]
-struct Header {
-    #[serde(default)]
-    attributes: Option<Value>,
+/// The document's graph-level `attributes`, read without building the
+/// items, and without reading past them: the reading stops as soon as
+/// they have been read (graphology writes them before the nodes).
+fn header(reader: impl Read) -> Option<Value> {
+    use serde::de::{Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
+
+    struct Header<'a>(&'a mut Option<Value>);
+
+    impl<'de> Visitor<'de> for Header<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a graphology document")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "attributes" {
+                    *self.0 = Some(map.next_value()?);
+                    // Found: stop reading here.
+                    return Err(A::Error::custom("header read"));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let _ = de.deserialize_map(Header(&mut found));
+    found
 }
 
 pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
@@ -146,8 +197,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     let source = Source::open(&args.file)?;
     // A document that does not parse is the import's to report, at its
     // pointer; the header is only a hint for routing and --replace.
-    let header: Option<Header> = serde_json::from_reader(source.reader()?).ok();
-    let doc_attributes = header.and_then(|h| h.attributes);
+    let doc_attributes = header(source.reader()?);
     let attribute = |name: &str| {
         doc_attributes
             .as_ref()
@@ -171,7 +221,12 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     options.graph_type = args.graph_type.clone();
     options.define_type = args.define_type.clone();
     let shown_graph = name.as_deref().map(show).unwrap_or_else(|| "?".to_owned());
-    let progress = Progress::start(format!("importing {shown} into graph {shown_graph}"));
+    let progress = Reporter::new(
+        ctx.progress,
+        format!("importing {shown} into graph {shown_graph}"),
+        source.len(),
+        Unit::Bytes,
+    );
     let result = match (graph_type.as_deref(), &name) {
         (
             Some(builtin @ (acl::GRAPH_TYPE | workflow::GRAPH_TYPE | taskgraph::GRAPH_TYPE)),
@@ -181,7 +236,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
             // rules, so they take it parsed.
             let mut text = String::new();
             source
-                .reader()?
+                .counted(&progress)?
                 .read_to_string(&mut text)
                 .map_err(|e| CliError::io(format!("cannot read {shown}: {}", io_reason(&e))))?;
             let doc = parse_json(&shown, &text)?;
@@ -204,7 +259,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
             }
         }
         _ => import_in_one_transaction(&store, name.as_deref(), args.replace, |tx| {
-            let reader = source.reader()?;
+            let reader = source.counted(&progress)?;
             Ok((import_graphology_reader(tx, reader, &options)?, Vec::new()))
         }),
     };
@@ -340,6 +395,14 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
                 && !ctx.json
                 && std::io::stdout().is_terminal());
         let options = ExportOptions::new().pretty(pretty);
+        let total = read.node_count(&args.graph)? + read.edge_count(&args.graph)?;
+        let progress = Reporter::new(
+            ctx.progress,
+            format!("exporting graph {}", show(&args.graph)),
+            total,
+            Unit::Items("items"),
+        );
+        let report = |done: u64| progress.set(done);
         return match &args.out {
             Some(path) => {
                 let file = std::fs::File::create(path).map_err(|e| {
@@ -349,7 +412,15 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
                         io_reason(&e)
                     ))
                 })?;
-                let bytes = write_graphology(&read, &args.graph, &options, BufWriter::new(file))?;
+                let written = write_graphology_with_progress(
+                    &read,
+                    &args.graph,
+                    &options,
+                    BufWriter::new(file),
+                    &report,
+                );
+                progress.finish();
+                let bytes = written?;
                 Ok(Output::new(
                     json!({"graph": args.graph, "format": "graphology", "out": path.display().to_string(), "bytes": bytes}),
                     format!(
@@ -362,7 +433,10 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
             None => {
                 let stdout = std::io::stdout().lock();
                 let mut out = BufWriter::new(stdout);
-                write_graphology(&read, &args.graph, &options, &mut out)?;
+                let written =
+                    write_graphology_with_progress(&read, &args.graph, &options, &mut out, &report);
+                progress.finish();
+                written?;
                 if !pretty {
                     let _ = out.write_all(b"\n");
                 }
@@ -412,61 +486,4 @@ pub fn write_file(path: &Path, text: &str) -> CliResult<()> {
             io_reason(&e)
         ))
     })
-}
-
-/// A hand-written progress line on stderr for long operations: shown only
-/// when stderr is a terminal, and only once the operation has taken a
-/// moment, so short imports and piped output stay quiet.
-struct Progress {
-    done: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Progress {
-    fn start(what: String) -> Progress {
-        let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
-            return Progress { done, handle: None };
-        }
-        let flag = done.clone();
-        let handle = thread::spawn(move || {
-            let started = Instant::now();
-            let frames = ['|', '/', '-', '\\'];
-            let mut shown = false;
-            let mut frame = 0;
-            while !flag.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_millis(100));
-                let elapsed = started.elapsed();
-                if elapsed < Duration::from_millis(500) {
-                    continue;
-                }
-                shown = true;
-                frame = (frame + 1) % frames.len();
-                let mut err = std::io::stderr().lock();
-                let _ = write!(
-                    err,
-                    "\r{} {what} … {:.1} s",
-                    frames[frame],
-                    elapsed.as_secs_f64()
-                );
-                let _ = err.flush();
-            }
-            if shown {
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r\x1b[2K");
-                let _ = err.flush();
-            }
-        });
-        Progress {
-            done,
-            handle: Some(handle),
-        }
-    }
-
-    fn finish(mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
 }

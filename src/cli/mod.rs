@@ -9,6 +9,7 @@ mod graph;
 mod io;
 mod output;
 mod peer;
+mod progress;
 mod task;
 mod time;
 mod types;
@@ -54,6 +55,16 @@ pub struct Cli {
     /// key and ACL writes
     #[arg(long, global = true, env = "ALKNET_GRAPHS_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
+
+    /// Progress of import, export and verify on stderr: a bar when stderr
+    /// is a terminal (auto), always a bar, or a line every few seconds for
+    /// logs (plain)
+    #[arg(long, global = true, value_enum, default_value_t = progress::ProgressMode::Auto)]
+    pub progress: progress::ProgressMode,
+
+    /// No progress output (as --progress none)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     /// Open the store read-only: reads work, writes are refused, nothing is
     /// written to the file (a store that cannot be written is opened
@@ -127,6 +138,8 @@ pub struct Ctx {
     pub actor: Option<String>,
     /// Whether to open the store read-only (`--read-only`).
     pub read_only: bool,
+    /// How to show progress (`--progress`, `--quiet`).
+    pub progress: progress::ProgressMode,
 }
 
 impl Ctx {
@@ -177,6 +190,11 @@ pub fn run(cli: Cli) -> CliResult {
         json: cli.json,
         actor: cli.actor,
         read_only: cli.read_only,
+        progress: if cli.quiet {
+            progress::ProgressMode::None
+        } else {
+            cli.progress
+        },
     };
     match cli.command {
         Command::Init => init(&ctx),

@@ -573,6 +573,94 @@ pub(crate) fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Va
     }
 }
 
+/// The first self-loop of graph `graph` in row order: its row id, key and
+/// node.
+pub(crate) fn first_self_loop(
+    conn: &Connection,
+    graph: &str,
+) -> Result<Option<(i64, String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT e.id, e.key, n.key FROM edges e JOIN nodes n ON n.id = e.source
+              WHERE e.graph_id = (SELECT id FROM graphs WHERE name = ?1)
+                AND e.source = e.target
+              ORDER BY e.id LIMIT 1",
+        )?
+        .query_row([graph], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+/// The first edge of graph `graph` (in row order) parallel to an earlier
+/// one as graphology counts them, whatever their edge types: the same
+/// endpoints in the same direction, or both undirected in either order.
+/// Its row id, key, and the earlier edge's key.
+pub(crate) fn first_parallel(
+    conn: &Connection,
+    graph: &str,
+) -> Result<Option<(i64, String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT b.id, b.key, a.key FROM edges a JOIN edges b
+                 ON b.source = a.source AND b.target = a.target
+                AND b.undirected = a.undirected AND b.id > a.id
+              WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
+             UNION ALL
+             SELECT b.id, b.key, a.key FROM edges a JOIN edges b
+                 ON b.source = a.target AND b.target = a.source
+                AND a.undirected = 1 AND b.undirected = 1 AND b.id > a.id
+              WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
+             ORDER BY 1 LIMIT 1",
+        )?
+        .query_row([graph], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+/// How many edges of graph `graph` come before the edge with row id `id`
+/// in row order.
+pub(crate) fn edge_position(conn: &Connection, graph: &str, id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM edges
+              WHERE graph_id = (SELECT id FROM graphs WHERE name = ?1) AND id < ?2",
+        )?
+        .query_row(params![graph, id], |r| r.get(0))?)
+}
+
+/// Whether graph `graph` has two edges of different edge types joining the
+/// same endpoints (in the same direction, or both undirected in either
+/// order): a multigraph to graphology, which counts parallel edges per
+/// graph, not per edge type.
+pub(crate) fn has_parallel_types(conn: &Connection, graph: &str) -> Result<bool> {
+    let found: Option<i64> = conn
+        .prepare_cached(
+            "SELECT 1 FROM edges a JOIN edges b
+                 ON b.source = a.source AND b.target = a.target
+                AND b.undirected = a.undirected AND b.edge_type_id <> a.edge_type_id
+              WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
+             UNION ALL
+             SELECT 1 FROM edges a JOIN edges b
+                 ON b.source = a.target AND b.target = a.source
+                AND b.undirected = 1 AND a.undirected = 1 AND b.edge_type_id <> a.edge_type_id
+              WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
+             LIMIT 1",
+        )?
+        .query_row([graph], |row| row.get(0))
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The connection's page cache setting (`PRAGMA cache_size`: pages, or
+/// KiB when negative).
+pub(crate) fn page_cache(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA cache_size", [], |row| row.get(0))?)
+}
+
+/// Sets the connection's page cache (see [`page_cache`]).
+pub(crate) fn set_page_cache(conn: &Connection, size: i64) -> Result<()> {
+    conn.execute_batch(&format!("PRAGMA cache_size = {size}"))?;
+    Ok(())
+}
+
 /// True when `err` is SQLite refusing a UNIQUE constraint.
 pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
     matches!(

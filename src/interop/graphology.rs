@@ -13,7 +13,8 @@ mod import;
 mod keys;
 
 pub use export::{
-    export_graphology, export_graphology_with, write_graphology, ExportOptions, TypeTags,
+    export_graphology, export_graphology_with, write_graphology, write_graphology_with_progress,
+    ExportOptions, TypeTags,
 };
 pub use import::{
     import_graphology, import_graphology_reader, import_graphology_str, ImportOptions, Imported,

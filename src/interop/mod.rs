@@ -70,8 +70,9 @@ mod picture;
 
 pub use graphology::{
     export_graphology, export_graphology_with, import_graphology, import_graphology_reader,
-    import_graphology_str, number_key, write_graphology, ExportOptions, ImportOptions, Imported,
-    TypeTags, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE, TYPE_ATTRIBUTE,
+    import_graphology_str, number_key, write_graphology, write_graphology_with_progress,
+    ExportOptions, ImportOptions, Imported, TypeTags, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
+    TYPE_ATTRIBUTE,
 };
 pub use pet::{load_petgraph, save_petgraph, EdgeWeight, NodeWeight, PetGraph, Saved, Subgraph};
 pub use picture::{to_dot, to_mermaid, PictureOptions, STATUS_COLORS};

@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Write;
 
-use rusqlite::OptionalExtension;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -154,6 +153,47 @@ pub fn write_graphology(
     options: &ExportOptions,
     out: impl Write,
 ) -> Result<u64> {
+    write_graphology_with_progress(reader, graph, options, out, &|_| {})
+}
+
+/// [`write_graphology`], calling `progress` with the number of nodes and
+/// edges written so far after each one (for a progress bar: the total is
+/// [`Reader::node_count`] + [`Reader::edge_count`]).
+///
+/// # Errors
+///
+/// As [`write_graphology`].
+///
+/// # Example
+///
+/// ```
+/// use std::cell::Cell;
+/// use alknet_graphs::interop::{write_graphology_with_progress, ExportOptions};
+/// use alknet_graphs::{GraphConfig, Store};
+/// use serde_json::json;
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path().join("g.db"))?;
+/// store.write(|tx| {
+///     tx.define_graph_type("plain", GraphConfig::default())?;
+///     tx.define_node_type("plain", "n", &json!({}))?;
+///     tx.create_graph("g", "plain")?;
+///     tx.add_node("g", "a", "n", &json!({}))?;
+///     tx.add_node("g", "b", "n", &json!({}))
+/// })?;
+/// let seen = Cell::new(0);
+/// let read = store.begin_read()?;
+/// write_graphology_with_progress(&read, "g", &ExportOptions::new(), std::io::sink(), &|n| seen.set(n))?;
+/// assert_eq!(seen.get(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_graphology_with_progress(
+    reader: &Reader,
+    graph: &str,
+    options: &ExportOptions,
+    out: impl Write,
+    progress: &dyn Fn(u64),
+) -> Result<u64> {
     let found = reader.graph(graph)?.ok_or_else(|| Error::NotFound {
         entity: Entity::Graph(graph.to_owned()),
     })?;
@@ -172,7 +212,7 @@ pub fn write_graphology(
         None => {
             let mut derived = Map::new();
             derived.insert("type".into(), Value::from(kind_name(config.kind)));
-            let multi = config.multi || has_parallel_types(reader, graph)?;
+            let multi = config.multi || crate::graph::has_parallel_types(reader.conn(), graph)?;
             derived.insert("multi".into(), Value::Bool(multi));
             derived.insert(
                 "allowSelfLoops".into(),
@@ -201,16 +241,21 @@ pub fn write_graphology(
     }
 
     let failed = RefCell::new(None);
+    let done = std::cell::Cell::new(0u64);
     let mixed = config.kind == GraphKind::Mixed;
     let nodes = Items {
         pages: RefCell::new(Pages::new(reader, graph, Reader::nodes)),
         item: |node: Node| node_item(graph, node, tag_nodes),
         failed: &failed,
+        done: &done,
+        progress,
     };
     let edges = Items {
         pages: RefCell::new(Pages::new(reader, graph, Reader::edges)),
         item: |edge: Edge| edge_item(graph, edge, tag_edges, mixed),
         failed: &failed,
+        done: &done,
+        progress,
     };
     let doc = Document {
         options: &doc_options,
@@ -241,28 +286,6 @@ pub fn write_graphology(
     }
     counted.flush().map_err(io_error)?;
     Ok(counted.bytes)
-}
-
-/// Whether two edges of different edge types join the same endpoints (in
-/// the same direction, or both undirected in either order).
-fn has_parallel_types(reader: &Reader, graph: &str) -> Result<bool> {
-    let found: Option<i64> = reader
-        .conn()
-        .prepare_cached(
-            "SELECT 1 FROM edges a JOIN edges b
-                 ON b.source = a.source AND b.target = a.target
-                AND b.undirected = a.undirected AND b.edge_type_id <> a.edge_type_id
-              WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
-             UNION ALL
-             SELECT 1 FROM edges a JOIN edges b
-                 ON b.source = a.target AND b.target = a.source
-                AND b.undirected = 1 AND a.undirected = 1 AND b.edge_type_id <> a.edge_type_id
-              WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
-             LIMIT 1",
-        )?
-        .query_row([graph], |row| row.get(0))
-        .optional()?;
-    Ok(found.is_some())
 }
 
 fn node_item(graph: &str, node: Node, tag: bool) -> Result<Value> {
@@ -365,6 +388,9 @@ struct Items<'a, 'r, T, F> {
     pages: RefCell<Pages<'r, T>>,
     item: F,
     failed: &'a RefCell<Option<Error>>,
+    /// Items written so far, of both arrays.
+    done: &'a std::cell::Cell<u64>,
+    progress: &'a dyn Fn(u64),
 }
 
 impl<T, F: Fn(T) -> Result<Value>> Serialize for Items<'_, '_, T, F> {
@@ -377,7 +403,11 @@ impl<T, F: Fn(T) -> Result<Value>> Serialize for Items<'_, '_, T, F> {
                 .next_item()
                 .and_then(|item| item.map(&self.item).transpose());
             match next {
-                Ok(Some(value)) => seq.serialize_element(&value)?,
+                Ok(Some(value)) => {
+                    seq.serialize_element(&value)?;
+                    self.done.set(self.done.get() + 1);
+                    (self.progress)(self.done.get());
+                }
                 Ok(None) => break,
                 Err(err) => {
                     let text = err.to_string();

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::io::Read;
 
-use rusqlite::OptionalExtension;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 use serde_json::{Map, Value};
@@ -13,13 +12,14 @@ use serde_json::{Map, Value};
 use super::keys::number_key;
 use super::{kind_name, token, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE, TYPE_ATTRIBUTE};
 use crate::limits::kind_of;
-use crate::{Entity, Error, GraphConfig, GraphKind, NewEdge, Result, WriteTxn};
+use crate::{Entity, Error, GraphConfig, GraphKind, NewEdge, NewNode, Result, WriteTxn};
 
 /// Options for [`import_graphology`] and its streaming forms.
 ///
 /// Defaults: the graph's name and graph type come from the document's
 /// attributes; no graph type is defined; [`import_graphology_str`] accepts
-/// documents of up to 256 MiB.
+/// documents of up to 256 MiB; the writer's page cache is 128 MiB while
+/// importing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOptions {
     /// The graph to create; `None` takes the document's [`NAME_ATTRIBUTE`].
@@ -36,6 +36,13 @@ pub struct ImportOptions {
     pub define_type: Option<String>,
     /// The largest document text [`import_graphology_str`] parses, in bytes.
     pub max_document_bytes: usize,
+    /// The writer's page cache while importing, in bytes; `None` leaves the
+    /// connection's own (32 MiB). A large import inserts into the key and
+    /// adjacency indexes at random places, and SQLite writes the pages that
+    /// do not fit its cache to the write-ahead log and reads them back:
+    /// a larger cache trades memory (at most this much) for time. The
+    /// previous size is restored when the import ends.
+    pub page_cache_bytes: Option<usize>,
 }
 
 impl Default for ImportOptions {
@@ -45,6 +52,7 @@ impl Default for ImportOptions {
             graph_type: None,
             define_type: None,
             max_document_bytes: 256 * 1024 * 1024,
+            page_cache_bytes: Some(128 * 1024 * 1024),
         }
     }
 }
@@ -71,6 +79,13 @@ impl ImportOptions {
     /// into it (see [`ImportOptions::define_type`]).
     pub fn define_type(mut self, name: impl Into<String>) -> Self {
         self.define_type = Some(name.into());
+        self
+    }
+
+    /// Sets the writer's page cache while importing (see
+    /// [`ImportOptions::page_cache_bytes`]).
+    pub fn page_cache_bytes(mut self, bytes: Option<usize>) -> Self {
+        self.page_cache_bytes = bytes;
         self
     }
 
@@ -173,19 +188,39 @@ fn stream<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     options: &ImportOptions,
 ) -> Result<Imported> {
-    let mut importer = Importer::new(tx, options);
-    let parsed = de
-        .deserialize_any(DocVisitor {
-            importer: &mut importer,
-        })
-        .and_then(|()| de.end());
-    if let Err(e) = parsed {
-        return Err(match importer.failed.take() {
-            Some(err) => err,
-            None => importer.parse_error(&e),
-        });
-    }
-    importer.finish()
+    with_page_cache(tx, options, |tx| {
+        let mut importer = Importer::new(tx, options);
+        let parsed = de
+            .deserialize_any(DocVisitor {
+                importer: &mut importer,
+            })
+            .and_then(|()| de.end());
+        if let Err(e) = parsed {
+            return Err(match importer.failed.take() {
+                Some(err) => err,
+                None => importer.parse_error(&e),
+            });
+        }
+        importer.finish()
+    })
+}
+
+/// Runs `import` with the writer's page cache at
+/// [`ImportOptions::page_cache_bytes`], and puts it back after.
+fn with_page_cache<T>(
+    tx: &mut WriteTxn<'_>,
+    options: &ImportOptions,
+    import: impl FnOnce(&mut WriteTxn<'_>) -> Result<T>,
+) -> Result<T> {
+    let Some(bytes) = options.page_cache_bytes else {
+        return import(tx);
+    };
+    let before = crate::graph::page_cache(tx.conn())?;
+    let wanted = -((bytes / 1024).max(1) as i64);
+    crate::graph::set_page_cache(tx.conn(), wanted)?;
+    let outcome = import(tx);
+    crate::graph::set_page_cache(tx.conn(), before)?;
+    outcome
 }
 
 /// Imports a parsed graphology serialized graph as a new graph.
@@ -274,6 +309,10 @@ pub fn import_graphology(
     doc: &Value,
     options: &ImportOptions,
 ) -> Result<Imported> {
+    with_page_cache(tx, options, |tx| import_value(tx, doc, options))
+}
+
+fn import_value(tx: &mut WriteTxn<'_>, doc: &Value, options: &ImportOptions) -> Result<Imported> {
     let mut importer = Importer::new(tx, options);
     importer.doc_name = doc
         .get("attributes")
@@ -376,6 +415,9 @@ struct Importer<'t, 'c> {
     nodes_done: bool,
     pending_nodes: Vec<(usize, Value)>,
     pending_edges: Vec<(usize, Value)>,
+    /// Checked items waiting to be written, at most [`BATCH`] of each.
+    node_batch: Vec<PlannedNode>,
+    edge_batch: Vec<PlannedEdge>,
     /// Node key → its index in the document.
     node_keys: HashMap<String, usize>,
     nodes: usize,
@@ -400,6 +442,8 @@ impl<'t, 'c> Importer<'t, 'c> {
             nodes_done: false,
             pending_nodes: Vec::new(),
             pending_edges: Vec::new(),
+            node_batch: Vec::new(),
+            edge_batch: Vec::new(),
             node_keys: HashMap::new(),
             nodes: 0,
             edges: 0,
@@ -624,6 +668,9 @@ impl<'t, 'c> Importer<'t, 'c> {
             .as_ref()
             .is_some_and(|t| t.config.kind == GraphKind::Mixed);
         let edges_ready = self.nodes_done && (!mixed || self.seen.contains(&"options"));
+        if self.nodes_done {
+            self.flush_nodes()?;
+        }
         if edges_ready && !self.pending_edges.is_empty() {
             for (i, value) in std::mem::take(&mut self.pending_edges) {
                 self.edge(i, value)?;
@@ -784,7 +831,27 @@ impl<'t, 'c> Importer<'t, 'c> {
         }
     }
 
+    /// Checks node `i` and queues it for writing; a problem with it is
+    /// reported after the nodes before it are written, so the first
+    /// problem in the document is the one reported.
     fn node(&mut self, i: usize, item: Value) -> Result<()> {
+        match self.plan_node(i, item) {
+            Ok(planned) => {
+                self.node_keys.insert(planned.key.clone(), i);
+                self.node_batch.push(planned);
+                if self.node_batch.len() >= BATCH {
+                    self.flush_nodes()?;
+                }
+                Ok(())
+            }
+            Err(err) => {
+                self.flush_nodes()?;
+                Err(err)
+            }
+        }
+    }
+
+    fn plan_node(&mut self, i: usize, item: Value) -> Result<PlannedNode> {
         let base = format!("/nodes/{i}");
         let mut object = self.members(item, &base, &NODE_MEMBERS, "node")?;
         let key = self.key(object.get("key"), &format!("{base}/key"))?;
@@ -796,16 +863,57 @@ impl<'t, 'c> Importer<'t, 'c> {
         }
         let (node_type, attributes) =
             self.typed_attributes(object.remove("attributes"), &base, true)?;
-        let graph = self.graph();
-        if let Err(e) = write_node(self.tx, &graph, &key, &node_type, &attributes) {
-            return Err(self.at_item(&base, "node", &key, e));
-        }
-        self.node_keys.insert(key, i);
-        self.nodes += 1;
-        Ok(())
+        Ok(PlannedNode {
+            index: i,
+            key,
+            node_type,
+            attributes,
+        })
     }
 
+    /// Writes the queued nodes through the bulk path; a refusal is
+    /// restated at the pointer of the node refused.
+    fn flush_nodes(&mut self) -> Result<()> {
+        if self.node_batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.node_batch);
+        let graph = self.graph();
+        match write_nodes(self.tx, &graph, &batch) {
+            Ok(()) => {
+                self.nodes += batch.len();
+                Ok(())
+            }
+            Err(err) => {
+                // The rows before the refused one are in the transaction.
+                let written = self.tx.node_count(&graph)? as usize - self.nodes;
+                let Some(refused) = batch.get(written) else {
+                    return Err(err);
+                };
+                let base = format!("/nodes/{}", refused.index);
+                Err(self.at_item(&base, "node", &refused.key, err))
+            }
+        }
+    }
+
+    /// Checks edge `i` and queues it for writing (see [`Importer::node`]).
     fn edge(&mut self, i: usize, item: Value) -> Result<()> {
+        match self.plan_edge(i, item) {
+            Ok(planned) => {
+                self.edge_batch.push(planned);
+                if self.edge_batch.len() >= BATCH {
+                    self.flush_edges()?;
+                }
+                Ok(())
+            }
+            Err(err) => {
+                self.flush_edges()?;
+                Err(err)
+            }
+        }
+    }
+
+    fn plan_edge(&mut self, i: usize, item: Value) -> Result<PlannedEdge> {
         let base = format!("/edges/{i}");
         let mut object = self.members(item, &base, &EDGE_MEMBERS, "edge")?;
         let key = match object.get("key") {
@@ -857,24 +965,49 @@ impl<'t, 'c> Importer<'t, 'c> {
         };
         let (edge_type, attributes) =
             self.typed_attributes(object.remove("attributes"), &base, false)?;
-        let graph = self.graph();
-        let mut new = NewEdge::new(&edge_type, &ends[0], &ends[1])
-            .attributes(&attributes)
-            .undirected(undirected);
-        new.key = key.as_deref();
-        if let Err(e) = write_edge(self.tx, &graph, new) {
-            let key = match e.entity() {
-                Some(Entity::Edge { key, .. }) => key.clone(),
-                _ => key.clone().unwrap_or_default(),
-            };
-            if e.is_already_exists() {
-                let reason = format!("edge {key:?} appears twice in the document");
-                return Err(self.caused(format!("{base}/key"), reason, e));
-            }
-            return Err(self.at_item(&base, "edge", &key, e));
+        let [source, target] = ends;
+        Ok(PlannedEdge {
+            index: i,
+            key,
+            edge_type,
+            source,
+            target,
+            undirected,
+            attributes,
+        })
+    }
+
+    /// Writes the queued edges through the bulk path; a refusal is
+    /// restated at the pointer of the edge refused.
+    fn flush_edges(&mut self) -> Result<()> {
+        if self.edge_batch.is_empty() {
+            return Ok(());
         }
-        self.edges += 1;
-        Ok(())
+        self.flush_nodes()?;
+        let batch = std::mem::take(&mut self.edge_batch);
+        let graph = self.graph();
+        match write_edges(self.tx, &graph, &batch) {
+            Ok(()) => {
+                self.edges += batch.len();
+                Ok(())
+            }
+            Err(err) => {
+                let written = self.tx.edge_count(&graph)? as usize - self.edges;
+                let Some(refused) = batch.get(written) else {
+                    return Err(err);
+                };
+                let base = format!("/edges/{}", refused.index);
+                let key = match err.entity() {
+                    Some(Entity::Edge { key, .. }) => key.clone(),
+                    _ => refused.key.clone().unwrap_or_default(),
+                };
+                if err.is_already_exists() {
+                    let reason = format!("edge {key:?} appears twice in the document");
+                    return Err(self.caused(format!("{base}/key"), reason, err));
+                }
+                Err(self.at_item(&base, "edge", &key, err))
+            }
+        }
     }
 
     fn graph(&self) -> String {
@@ -1081,6 +1214,8 @@ impl<'t, 'c> Importer<'t, 'c> {
         }
         self.seen.push("options");
         self.advance()?;
+        self.flush_nodes()?;
+        self.flush_edges()?;
         let Some(target) = self.target.take() else {
             return Err(self.rejection(problem("", "the graph is not settled")));
         };
@@ -1118,17 +1253,8 @@ impl<'t, 'c> Importer<'t, 'c> {
     fn check_declared(&self, graph: &str) -> Result<()> {
         let conn = self.tx.conn();
         if self.declared_flag("allowSelfLoops") == Some(false) {
-            let found: Option<(i64, String, String)> = conn
-                .prepare_cached(
-                    "SELECT e.id, e.key, n.key FROM edges e JOIN nodes n ON n.id = e.source
-                      WHERE e.graph_id = (SELECT id FROM graphs WHERE name = ?1)
-                        AND e.source = e.target
-                      ORDER BY e.id LIMIT 1",
-                )?
-                .query_row([graph], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            if let Some((id, key, node)) = found {
-                let i = self.edge_index(graph, id)?;
+            if let Some((id, key, node)) = crate::graph::first_self_loop(conn, graph)? {
+                let i = crate::graph::edge_position(conn, graph, id)?;
                 return Err(self.rejection(problem(
                     format!("/edges/{i}"),
                     format!(
@@ -1138,23 +1264,8 @@ impl<'t, 'c> Importer<'t, 'c> {
             }
         }
         if self.declared_flag("multi") != Some(true) && self.declared.is_some() {
-            let found: Option<(i64, String, String)> = conn
-                .prepare_cached(
-                    "SELECT b.id, b.key, a.key FROM edges a JOIN edges b
-                         ON b.source = a.source AND b.target = a.target
-                        AND b.undirected = a.undirected AND b.id > a.id
-                      WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
-                     UNION ALL
-                     SELECT b.id, b.key, a.key FROM edges a JOIN edges b
-                         ON b.source = a.target AND b.target = a.source
-                        AND a.undirected = 1 AND b.undirected = 1 AND b.id > a.id
-                      WHERE a.graph_id = (SELECT id FROM graphs WHERE name = ?1)
-                     ORDER BY 1 LIMIT 1",
-                )?
-                .query_row([graph], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            if let Some((id, key, first)) = found {
-                let i = self.edge_index(graph, id)?;
+            if let Some((id, key, first)) = crate::graph::first_parallel(conn, graph)? {
+                let i = crate::graph::edge_position(conn, graph, id)?;
                 return Err(self.rejection(problem(
                     format!("/edges/{i}"),
                     format!(
@@ -1164,19 +1275,6 @@ impl<'t, 'c> Importer<'t, 'c> {
             }
         }
         Ok(())
-    }
-
-    /// The index in the document of the imported edge with row id `id`:
-    /// edges are written in document order into a new graph.
-    fn edge_index(&self, graph: &str, id: i64) -> Result<i64> {
-        Ok(self
-            .tx
-            .conn()
-            .prepare_cached(
-                "SELECT COUNT(*) FROM edges
-                  WHERE graph_id = (SELECT id FROM graphs WHERE name = ?1) AND id < ?2",
-            )?
-            .query_row(rusqlite::params![graph, id], |r| r.get(0))?)
     }
 }
 
@@ -1189,20 +1287,48 @@ fn parse_kind(text: &str) -> Option<GraphKind> {
     }
 }
 
-/// The one place an import writes a node.
-fn write_node(
-    tx: &mut WriteTxn<'_>,
-    graph: &str,
-    key: &str,
-    node_type: &str,
-    attributes: &Value,
-) -> Result<()> {
-    tx.add_node(graph, key, node_type, attributes)
+/// How many checked nodes (edges) an import holds before writing them.
+const BATCH: usize = 1024;
+
+/// A checked node, ready to write.
+struct PlannedNode {
+    index: usize,
+    key: String,
+    node_type: String,
+    attributes: Value,
 }
 
-/// The one place an import writes an edge.
-fn write_edge(tx: &mut WriteTxn<'_>, graph: &str, edge: NewEdge<'_>) -> Result<String> {
-    tx.add_edge(graph, edge)
+/// A checked edge, ready to write.
+struct PlannedEdge {
+    index: usize,
+    key: Option<String>,
+    edge_type: String,
+    source: String,
+    target: String,
+    undirected: bool,
+    attributes: Value,
+}
+
+/// The one place an import writes nodes: the store's bulk path, which
+/// holds each row to the rules of `add_node`.
+fn write_nodes(tx: &mut WriteTxn<'_>, graph: &str, batch: &[PlannedNode]) -> Result<()> {
+    let rows = batch
+        .iter()
+        .map(|n| NewNode::new(&n.node_type, &n.key, &n.attributes));
+    tx.add_nodes(graph, rows).map(|_| ())
+}
+
+/// The one place an import writes edges: the store's bulk path, which
+/// holds each row to the rules of `add_edge`.
+fn write_edges(tx: &mut WriteTxn<'_>, graph: &str, batch: &[PlannedEdge]) -> Result<()> {
+    let rows = batch.iter().map(|e| {
+        let mut new = NewEdge::new(&e.edge_type, &e.source, &e.target)
+            .attributes(&e.attributes)
+            .undirected(e.undirected);
+        new.key = e.key.as_deref();
+        new
+    });
+    tx.add_edges(graph, rows).map(|_| ())
 }
 
 // ---------------------------------------------------------------------------
