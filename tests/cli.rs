@@ -993,7 +993,8 @@ fn import_and_export_any_graph_the_acl_included() {
     // Rejected documents change nothing.
     env.write("bad-node.json", r#"{"attributes": {"@graphType": "people", "name": "bad"}, "nodes": [{"key": "x", "attributes": {"@type": "person", "age": "old"}}]}"#);
     let (kind, message) = env.fails(&["import", "bad-node.json"], 1);
-    assert_eq!(kind, "invalid");
+    // The import keeps the kind of the store's refusal.
+    assert_eq!(kind, "schema_violation");
     assert!(
         message.starts_with(r#"graph "bad": graphology document at /nodes/0/attributes"#),
         "{message}"

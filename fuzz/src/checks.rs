@@ -15,8 +15,8 @@
 //! and a second import of the export (which must export identically).
 
 use alknet_graphs::interop::{
-    export_graphology, import_graphology_str, ImportOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
-    TYPE_ATTRIBUTE,
+    export_graphology, import_graphology_reader, import_graphology_str, ImportOptions,
+    GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE, TYPE_ATTRIBUTE,
 };
 use alknet_graphs::{Endpoints, Entity, Error, GraphConfig, GraphKind, Limits, Store, WriteTxn};
 use serde_json::{json, Map, Value};
@@ -453,6 +453,7 @@ impl GraphologyFixture {
     /// [`IMPORTED`]; its graph type the document's if it names one,
     /// otherwise [`PLAIN`].
     pub fn check_graphology(&self, data: &[u8]) {
+        self.check_reader_agrees(data);
         let Ok(text) = std::str::from_utf8(data) else {
             return;
         };
@@ -515,6 +516,34 @@ impl GraphologyFixture {
         );
         drop(tx);
         self.check_unchanged(Some(graph));
+    }
+
+    /// The streaming import from a reader (bytes of any kind, not only
+    /// UTF-8) never panics, rejects as a bad document what it rejects, and
+    /// accepts a UTF-8 document exactly when the import from text does,
+    /// with the same counts. Nothing is committed.
+    fn check_reader_agrees(&self, data: &[u8]) {
+        let options = ImportOptions::new().graph(IMPORTED).graph_type(PLAIN);
+        let mut tx = self.store.begin_write().expect("begin a write transaction");
+        let from_reader = import_graphology_reader(&mut tx, data, &options);
+        drop(tx);
+        let short = String::from_utf8_lossy(&data[..data.len().min(2000)]).into_owned();
+        match (&from_reader, std::str::from_utf8(data)) {
+            (Err(err), _) => check_rejection(err, &short),
+            (Ok(_), Err(_)) => panic!("imported bytes that are not UTF-8: {short}"),
+            (Ok(_), Ok(_)) => {}
+        }
+        if let Ok(text) = std::str::from_utf8(data) {
+            let mut tx = self.store.begin_write().expect("begin a write transaction");
+            let from_text = import_graphology_str(&mut tx, text, &options);
+            drop(tx);
+            match (&from_reader, &from_text) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{short}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{short}: {a} / {b}"),
+                (a, b) => panic!("the reader and the text disagree on {short}: {a:?} / {b:?}"),
+            }
+        }
+        self.check_unchanged(Some(IMPORTED));
     }
 
     /// The rolled-back import left no graph behind: not `graph`, not the

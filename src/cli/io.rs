@@ -1,6 +1,7 @@
 //! `import` and `export`: whole graphs in and out, the built-in `acl` and
 //! taskgraphs included.
 
+use std::cell::Cell;
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -431,11 +432,19 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
                 ))
             }
             None => {
-                let stdout = std::io::stdout().lock();
+                let closed = Cell::new(false);
+                let stdout = Stdout {
+                    out: std::io::stdout().lock(),
+                    closed: &closed,
+                };
                 let mut out = BufWriter::new(stdout);
                 let written =
                     write_graphology_with_progress(&read, &args.graph, &options, &mut out, &report);
                 progress.finish();
+                if closed.get() {
+                    // The reader went away (`| head`): nothing to report.
+                    return Ok(Output::new(Value::Null, ""));
+                }
                 written?;
                 if !pretty {
                     let _ = out.write_all(b"\n");
@@ -474,6 +483,30 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
             "",
         )),
         None => Ok(Output::new(Value::Null, text)),
+    }
+}
+
+/// Standard output that notes when its reader has gone away.
+struct Stdout<'a, W> {
+    out: W,
+    closed: &'a Cell<bool>,
+}
+
+impl<W: Write> Write for Stdout<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf).inspect_err(|e| self.note(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush().inspect_err(|e| self.note(e))
+    }
+}
+
+impl<W> Stdout<'_, W> {
+    fn note(&self, err: &std::io::Error) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            self.closed.set(true);
+        }
     }
 }
 

@@ -277,7 +277,7 @@ pub fn write_graphology_with_progress(
     let io_error = |e: std::io::Error| {
         Error::invalid(
             Entity::Graph(graph.to_owned()),
-            format!("cannot write the graphology document: {e}"),
+            format!("cannot write the graphology document: {}", io_text(&e)),
         )
     };
     written.map_err(|e| io_error(std::io::Error::other(e.to_string())))?;
@@ -286,6 +286,15 @@ pub fn write_graphology_with_progress(
     }
     counted.flush().map_err(io_error)?;
     Ok(counted.bytes)
+}
+
+/// An I/O error's text without the `(os error N)` suffix.
+fn io_text(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_lowercase(),
+        None => text.to_lowercase(),
+    }
 }
 
 fn node_item(graph: &str, node: Node, tag: bool) -> Result<Value> {
