@@ -26,8 +26,9 @@ measure() { # label command...
     printf '%-44s %8.2f s %8.1f MB\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)"
 }
 
-python_insert() { # document db
-    python3 - "$1" "$2" <<'PY'
+# The baseline: the same rows, inserted by Python's sqlite3 into tables of
+# the same shape (unique keys, adjacency indexes), in one transaction.
+cat > "$work/python_insert.py" <<'PY'
 import json, sqlite3, sys
 doc = json.load(open(sys.argv[1]))
 db = sqlite3.connect(sys.argv[2], isolation_level=None)
@@ -53,7 +54,6 @@ db.executemany("INSERT INTO edges (graph_id, key, source, target, attributes) VA
                 for e in doc["edges"]))
 db.execute("COMMIT")
 PY
-}
 
 for doc in debian large; do
     file="$work/$doc.json"
@@ -61,7 +61,7 @@ for doc in debian large; do
     size=$(stat -c %s "$file")
     echo "== $doc: $(printf '%.1f' "$(echo "$size / 1048576" | bc -l)") MB"
     rm -f "$work/py.db"*
-    measure "python sqlite3 insert (baseline)" python_insert "$file" "$work/py.db"
+    measure "python sqlite3 insert (baseline)" python3 "$work/python_insert.py" "$file" "$work/py.db"
     for which in after before; do
         if [ "$which" = before ]; then
             [ -n "${BEFORE_BIN:-}" ] || continue

@@ -181,7 +181,7 @@ fn unstorable_names_and_escapes_name_their_pointer() {
     );
     assert_eq!(
         err.to_string(),
-        r#"graph "g": graphology document at /nodes/0: not valid JSON at line 1 column 56: a \u escape that is a lone UTF-16 surrogate (or incomplete), which a string cannot hold"#
+        r#"graph "g": graphology document at /nodes/0: not valid JSON at line 1 column 16 of the item: a \u escape that is a lone UTF-16 surrogate (or incomplete), which a string cannot hold"#
     );
 }
 
