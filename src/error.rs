@@ -238,6 +238,26 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A graphology document that an import rejected: where in the document
+    /// (a JSON pointer), what is wrong, and, when the store refused one of
+    /// its items, that refusal as `cause`. [`kind`](Error::kind) and the
+    /// predicates and data accessors ([`cycle`](Error::cycle),
+    /// [`violations`](Error::violations), [`is_already_exists`](Error::is_already_exists), …)
+    /// answer for the cause, so a rejected import reads like the write it
+    /// contained; a problem of the document itself has kind `invalid`.
+    #[error("{}", import_text(entity, pointer, reason))]
+    Import {
+        /// The graph being imported.
+        entity: Entity,
+        /// JSON pointer (RFC 6901) into the document; empty for the whole
+        /// document.
+        pointer: String,
+        /// What is wrong there.
+        reason: String,
+        /// The store's refusal of the item at `pointer`, when there was one.
+        #[source]
+        cause: Option<Box<Error>>,
+    },
     /// A generic metagraph write to a graph or type of a built-in graph type
     /// (`acl`, `taskgraph`, `workflow`): those are written only through
     /// their domain handle, which keeps the rules named here.
@@ -352,24 +372,44 @@ pub enum Error {
 }
 
 impl Error {
+    /// The store's refusal behind an [`Error::Import`], or `self`: what the
+    /// predicates and data accessors look at.
+    fn underlying(&self) -> &Error {
+        match self {
+            Error::Import {
+                cause: Some(cause), ..
+            } => cause.underlying(),
+            _ => self,
+        }
+    }
+
+    /// The JSON pointer into a graphology document, when this is an import
+    /// rejection ([`Error::Import`]).
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            Error::Import { pointer, .. } => Some(pointer),
+            _ => None,
+        }
+    }
+
     /// True when the operation needed an entity that does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { .. })
+        matches!(self.underlying(), Error::NotFound { .. })
     }
 
     /// True when the name or key is taken.
     pub fn is_already_exists(&self) -> bool {
-        matches!(self, Error::AlreadyExists { .. })
+        matches!(self.underlying(), Error::AlreadyExists { .. })
     }
 
     /// True when attributes failed their type's JSON Schema.
     pub fn is_schema_violation(&self) -> bool {
-        matches!(self, Error::SchemaViolation { .. })
+        matches!(self.underlying(), Error::SchemaViolation { .. })
     }
 
     /// True when an edge would have closed a cycle in an acyclic graph.
     pub fn is_cycle(&self) -> bool {
-        matches!(self, Error::Cycle { .. })
+        matches!(self.underlying(), Error::Cycle { .. })
     }
 
     /// True when a generic write to a built-in graph or type was refused.
@@ -414,7 +454,7 @@ impl Error {
 
     /// The keys around the cycle, when this is a cycle rejection.
     pub fn cycle(&self) -> Option<&[String]> {
-        match self {
+        match self.underlying() {
             Error::Cycle { cycle, .. } => Some(cycle),
             _ => None,
         }
@@ -422,7 +462,7 @@ impl Error {
 
     /// The schema violations, when this is a schema rejection.
     pub fn violations(&self) -> &[Violation] {
-        match self {
+        match self.underlying() {
             Error::SchemaViolation { violations, .. } => violations,
             _ => &[],
         }
@@ -442,6 +482,10 @@ impl Error {
     /// ```
     pub fn kind(&self) -> &'static str {
         match self {
+            Error::Import {
+                cause: Some(cause), ..
+            } => cause.kind(),
+            Error::Import { .. } => "invalid",
             Error::NotFound { .. } => "not_found",
             Error::AlreadyExists { .. } => "already_exists",
             Error::InvalidSchema { .. } => "invalid_schema",
@@ -479,6 +523,7 @@ impl Error {
             | Error::Revalidation { entity, .. }
             | Error::TooLarge { entity, .. }
             | Error::Invalid { entity, .. }
+            | Error::Import { entity, .. }
             | Error::Protected { entity, .. } => Some(entity),
             _ => None,
         }
@@ -524,6 +569,14 @@ fn io_reason(err: &std::io::Error) -> String {
             };
             text.to_lowercase()
         }
+    }
+}
+
+fn import_text(entity: &Entity, pointer: &str, reason: &str) -> String {
+    if pointer.is_empty() {
+        format!("{entity}: graphology document: {reason}")
+    } else {
+        format!("{entity}: graphology document at {pointer}: {reason}")
     }
 }
 

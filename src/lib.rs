@@ -77,4 +77,4 @@ pub use outbox::{
 pub use schema::{check_schema, MAX_SCHEMA_DEPTH};
 pub use store::{ReadTxn, Reader, Store, StoreBuilder, WriteTxn};
 pub use types::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
-pub use verify::{verify, Problem, ProblemKind, VerifyReport};
+pub use verify::{verify, verify_with_progress, Problem, ProblemKind, VerifyReport};

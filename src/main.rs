@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::Parser;
 
-use cli::{print_error, print_output, Cli, Status};
+use cli::{print_cli_error, print_error, print_output, Cli, Status};
 
 fn main() -> ExitCode {
     let parsed = match Cli::try_parse() {
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             }
         }
         Err(err) => {
-            print_error(err.kind(), &err.to_string(), json);
+            print_cli_error(&err, json);
             ExitCode::from(err.exit_code())
         }
     }

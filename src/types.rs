@@ -129,7 +129,11 @@ pub struct GraphType {
     pub name: String,
     /// Structural rules.
     pub config: GraphConfig,
-    /// Incremented by every change of `config`.
+    /// The JSON Schema every graph's own attributes satisfy
+    /// ([`Graph::attributes`](crate::Graph::attributes)); `None` accepts any
+    /// object.
+    pub graph_schema: Option<Value>,
+    /// Incremented by every change of `config` or `graph_schema`.
     pub version: i64,
     /// Unix milliseconds.
     pub created_at: i64,
@@ -231,8 +235,10 @@ pub enum DropPolicy {
 // ---------------------------------------------------------------------------
 // SQL
 
-const GRAPH_TYPE_COLUMNS: &str = "id, uid, name, config, version, created_at, updated_at";
-const SELECT_GRAPH_TYPE: &str = "SELECT id, uid, name, config, version, created_at, updated_at
+const GRAPH_TYPE_COLUMNS: &str =
+    "id, uid, name, config, version, created_at, updated_at, graph_schema";
+const SELECT_GRAPH_TYPE: &str = "SELECT id, uid, name, config, version, created_at, updated_at,
+            graph_schema
      FROM graph_types WHERE name = ?1";
 const NODE_TYPE_SELECT: &str = "SELECT t.id, t.uid, g.name, t.name, t.schema, t.version,
             t.created_at, t.updated_at
@@ -263,9 +269,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<
     serde_json::from_str(text).map_err(|e| Error::corrupt(what.to_owned(), e))
 }
 
-fn graph_type_from_row(
-    row: &Row<'_>,
-) -> rusqlite::Result<(i64, String, String, String, i64, i64, i64)> {
+type GraphTypeColumns = (i64, String, String, String, i64, i64, i64, Option<String>);
+
+fn graph_type_from_row(row: &Row<'_>) -> rusqlite::Result<GraphTypeColumns> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -274,18 +280,23 @@ fn graph_type_from_row(
         row.get(4)?,
         row.get(5)?,
         row.get(6)?,
+        row.get(7)?,
     ))
 }
 
-fn build_graph_type(raw: (i64, String, String, String, i64, i64, i64)) -> Result<GraphTypeRow> {
-    let (id, uid, name, config, version, created_at, updated_at) = raw;
+fn build_graph_type(raw: GraphTypeColumns) -> Result<GraphTypeRow> {
+    let (id, uid, name, config, version, created_at, updated_at, graph_schema) = raw;
     let config = parse_json(&format!("config of graph type {name:?}"), &config)?;
+    let graph_schema = graph_schema
+        .map(|text| parse_json(&format!("graph schema of graph type {name:?}"), &text))
+        .transpose()?;
     Ok(GraphTypeRow {
         id,
         public: GraphType {
             id: uid,
             name,
             config,
+            graph_schema,
             version,
             created_at,
             updated_at,
@@ -308,12 +319,13 @@ pub(crate) fn graph_and_type(
 ) -> Result<Option<(i64, GraphTypeRow)>> {
     let raw = conn
         .prepare_cached(
-            "SELECT t.id, t.uid, t.name, t.config, t.version, t.created_at, t.updated_at, g.id
+            "SELECT t.id, t.uid, t.name, t.config, t.version, t.created_at, t.updated_at,
+                    t.graph_schema, g.id
                FROM graphs g JOIN graph_types t ON t.id = g.graph_type_id
               WHERE g.name = ?1",
         )?
         .query_row([graph], |row| {
-            Ok((graph_type_from_row(row)?, row.get::<_, i64>(7)?))
+            Ok((graph_type_from_row(row)?, row.get::<_, i64>(8)?))
         })
         .optional()?;
     raw.map(|(row, graph_id)| Ok((graph_id, build_graph_type(row)?)))
@@ -613,6 +625,80 @@ impl WriteTxn<'_> {
                  WHERE id = ?3",
             )?
             .execute(params![config_text, now_ms(), row.id])?;
+        self.type_changed();
+        self.outbox
+            .in_graph_type(EntityKind::GraphType, ChangeOp::Update, None, name);
+        Ok(require_graph_type(self.conn(), name)?.public)
+    }
+
+    /// Sets (or, with `None`, removes) the JSON Schema that the attributes
+    /// of every graph of `name` must satisfy
+    /// ([`Graph::attributes`](crate::Graph::attributes)). Every existing
+    /// graph of the type is re-validated in the same transaction, as a node
+    /// type's schema change re-validates its nodes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if the graph type does not exist;
+    /// [`Error::Protected`] for a built-in graph type;
+    /// [`Error::InvalidSchema`] if the schema does not compile;
+    /// [`Error::Revalidation`] naming the first 20 graphs whose attributes
+    /// it rejects, and how many.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::{GraphConfig, Store};
+    /// use serde_json::json;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("g.db"))?;
+    /// store.write(|tx| {
+    ///     tx.define_graph_type("maps", GraphConfig::undirected())?;
+    ///     tx.create_graph_with_attributes("europe", "maps", &json!({"scale": 1000}))?;
+    ///     Ok(())
+    /// })?;
+    /// let strict = json!({"properties": {"scale": {"type": "string"}}});
+    /// let err = store.write(|tx| tx.set_graph_schema("maps", Some(&strict))).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"graph type "maps": the new schema rejects 1 existing instance(s): "europe""#
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_graph_schema(&mut self, name: &str, schema: Option<&Value>) -> Result<GraphType> {
+        let entity = || Entity::GraphType(name.to_owned());
+        let row = require_graph_type(self.conn(), name)?;
+        self.guard(name, entity)?;
+        let text = match schema {
+            None => None,
+            Some(schema) => {
+                let text = self.check_type_schema(&entity, schema)?;
+                let compiled =
+                    schema::compile(schema, row.public.version + 1).map_err(|reason| {
+                        Error::InvalidSchema {
+                            entity: entity(),
+                            reason,
+                        }
+                    })?;
+                let (failing, count) =
+                    crate::graph::graphs_failing(self.conn(), row.id, &compiled)?;
+                if count > 0 {
+                    return Err(Error::Revalidation {
+                        entity: entity(),
+                        failing,
+                        count,
+                    });
+                }
+                Some(text)
+            }
+        };
+        self.conn()
+            .prepare_cached(
+                "UPDATE graph_types SET graph_schema = ?1, version = version + 1, updated_at = ?2
+                 WHERE id = ?3",
+            )?
+            .execute(params![text, now_ms(), row.id])?;
         self.type_changed();
         self.outbox
             .in_graph_type(EntityKind::GraphType, ChangeOp::Update, None, name);

@@ -85,12 +85,54 @@ use crate::types::{Endpoints, GraphConfig, GraphKind};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify(store: &Store) -> Result<VerifyReport> {
+    verify_with_progress(store, &mut |_, _| {})
+}
+
+/// [`verify`], calling `progress(done, total)` as it goes: how many of the
+/// store's nodes and edges (`total`) have been checked, every few thousand
+/// and at the end.
+///
+/// # Errors
+///
+/// As [`verify`].
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::{verify_with_progress, Store};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::open(dir.path().join("graphs.db"))?;
+/// let mut last = None;
+/// let report = verify_with_progress(&store, &mut |done, total| last = Some((done, total)))?;
+/// assert!(report.is_clean());
+/// assert_eq!(last, Some((0, 0)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify_with_progress(
+    store: &Store,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
     let tx = store.begin_read()?;
+    // Only for the progress report: a store missing a table is the
+    // checks' to report, so a failed count counts nothing.
+    let total: i64 = tx
+        .conn()
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM nodes) + (SELECT COUNT(*) FROM edges)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap_or(0);
     let mut verifier = Verifier {
         reader: &tx,
         conn: tx.conn(),
         catalog: Catalog::default(),
         report: VerifyReport::new(),
+        progress: Progress {
+            report: progress,
+            total: total.max(0) as u64,
+        },
     };
     for check in CHECKS {
         if let Err(err) = (check.run)(&mut verifier) {
@@ -103,6 +145,8 @@ pub fn verify(store: &Store) -> Result<VerifyReport> {
             );
         }
     }
+    let done = verifier.report.nodes + verifier.report.edges;
+    (verifier.progress.report)(done, verifier.progress.total.max(done));
     Ok(verifier.report)
 }
 
@@ -338,6 +382,23 @@ struct Verifier<'c> {
     conn: &'c Connection,
     catalog: Catalog,
     report: VerifyReport,
+    progress: Progress<'c>,
+}
+
+/// Where [`verify_with_progress`] reports the rows checked.
+struct Progress<'c> {
+    report: &'c mut dyn FnMut(u64, u64),
+    total: u64,
+}
+
+impl Progress<'_> {
+    /// Reports every 4096 rows.
+    fn row(&mut self, report: &VerifyReport) {
+        let done = report.nodes + report.edges;
+        if done % 4096 == 0 {
+            (self.report)(done, self.total.max(done));
+        }
+    }
 }
 
 /// Graph types, node and edge types, and graphs, by row id.
@@ -353,6 +414,9 @@ struct GraphTypeInfo {
     name: String,
     /// `None` when the stored config does not parse (reported).
     config: Option<GraphConfig>,
+    /// The compiled graph schema; `None` when there is none or it does not
+    /// parse or compile (reported).
+    graph_schema: Option<CompiledSchema>,
 }
 
 struct TypeInfo {
@@ -790,11 +854,36 @@ fn graph_types(v: &mut Verifier<'_>) -> Result<()> {
         report,
         ..
     } = v;
-    let mut stmt = conn.prepare("SELECT id, name, config FROM graph_types")?;
+    let mut stmt =
+        conn.prepare("SELECT id, name, config, graph_schema, version FROM graph_types")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let (id, name, config) = (row.get::<_, i64>(0)?, text(row, 1)?, text(row, 2)?);
         let entity = Entity::GraphType(name.clone());
+        let graph_schema = match opt_text(row, 3)? {
+            None => None,
+            Some(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(schema) => match schema::compile(&schema, int(row, 4)?.unwrap_or(0)) {
+                    Ok(compiled) => Some(compiled),
+                    Err(reason) => {
+                        report.about(
+                            ProblemKind::SchemaViolation,
+                            &entity,
+                            format_args!("its graph schema does not compile: {reason}"),
+                        );
+                        None
+                    }
+                },
+                Err(e) => {
+                    report.about(
+                        ProblemKind::SchemaViolation,
+                        &entity,
+                        format_args!("its graph schema is not valid JSON: {e}"),
+                    );
+                    None
+                }
+            },
+        };
         let config = match serde_json::from_str::<GraphConfig>(&config) {
             Ok(config) => {
                 if config.acyclic && config.kind != GraphKind::Directed {
@@ -815,9 +904,14 @@ fn graph_types(v: &mut Verifier<'_>) -> Result<()> {
                 None
             }
         };
-        catalog
-            .graph_types
-            .insert(id, GraphTypeInfo { name, config });
+        catalog.graph_types.insert(
+            id,
+            GraphTypeInfo {
+                name,
+                config,
+                graph_schema,
+            },
+        );
     }
     Ok(())
 }
@@ -951,11 +1045,13 @@ fn endpoint_types(v: &mut Verifier<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Loads the graphs.
+/// Loads the graphs; each graph's own attributes must be a JSON object
+/// valid against its graph type's graph schema, and its graphology options
+/// (when kept) an object.
 fn graphs(v: &mut Verifier<'_>) -> Result<()> {
     let mut stmt = v
         .conn
-        .prepare("SELECT id, name, graph_type_id FROM graphs")?;
+        .prepare("SELECT id, name, graph_type_id, attributes, graphology_options FROM graphs")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
@@ -963,6 +1059,24 @@ fn graphs(v: &mut Verifier<'_>) -> Result<()> {
             name: text(row, 1)?,
             graph_type_id: int(row, 2)?,
         };
+        let entity = Entity::Graph(graph.name.clone());
+        let schema = graph
+            .graph_type_id
+            .and_then(|id| v.catalog.graph_types.get(&id))
+            .and_then(|t| t.graph_schema.as_ref());
+        attributes(&mut v.report, &entity, row.get_ref(3)?, schema);
+        if let Some(options) = opt_text(row, 4)? {
+            if !matches!(
+                serde_json::from_str::<Value>(&options),
+                Ok(Value::Object(_))
+            ) {
+                v.report.about(
+                    ProblemKind::Structure,
+                    &entity,
+                    "its graphology options are not a JSON object",
+                );
+            }
+        }
         v.report.graphs += 1;
         v.catalog.graphs.insert(id, graph);
     }
@@ -976,12 +1090,14 @@ fn nodes(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        progress,
         ..
     } = v;
     let mut stmt = conn.prepare("SELECT graph_id, key, node_type_id, attributes FROM nodes")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         report.nodes += 1;
+        progress.row(report);
         // A missing graph or type row is the foreign-key check's to report.
         let Some(graph) = int(row, 0)?.and_then(|id| catalog.graphs.get(&id)) else {
             continue;
@@ -1011,6 +1127,7 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
         conn,
         catalog,
         report,
+        progress,
         ..
     } = v;
     let mut stmt = conn.prepare(
@@ -1022,6 +1139,7 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         report.edges += 1;
+        progress.row(report);
         let graph_id = int(row, 0)?;
         let Some(graph) = graph_id.and_then(|id| catalog.graphs.get(&id)) else {
             continue;

@@ -770,12 +770,15 @@ fn a_store_of_schema_version_5_is_migrated() {
     conn.execute_batch(
         "DROP TABLE acl_reservation_draws;
          DROP TABLE acl_reservations;
+         ALTER TABLE graphs DROP COLUMN attributes;
+         ALTER TABLE graphs DROP COLUMN graphology_options;
+         ALTER TABLE graph_types DROP COLUMN graph_schema;
          UPDATE _alknet_meta SET value = 5 WHERE key = 'schema_version';",
     )
     .unwrap();
     drop(conn);
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 6);
+    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 7);
     let mut acl = Acl::open(&store).unwrap();
     let r = acl.reserve("bot", "USD", 5, MINUTE).unwrap();
     assert_eq!(

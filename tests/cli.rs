@@ -993,14 +993,28 @@ fn import_and_export_any_graph_the_acl_included() {
     // Rejected documents change nothing.
     env.write("bad-node.json", r#"{"attributes": {"@graphType": "people", "name": "bad"}, "nodes": [{"key": "x", "attributes": {"@type": "person", "age": "old"}}]}"#);
     let (kind, message) = env.fails(&["import", "bad-node.json"], 1);
-    assert_eq!(kind, "invalid");
+    // The import keeps the kind of the store's refusal.
+    assert_eq!(kind, "schema_violation");
     assert!(
         message.starts_with(r#"graph "bad": graphology document at /nodes/0/attributes"#),
         "{message}"
     );
     env.write("not-json.json", "[1, 2");
-    let (kind, _) = env.fails(&["import", "--graph", "x", "not-json.json"], 1);
-    assert_eq!(kind, "invalid_json");
+    let (kind, message) = env.fails(&["import", "--graph", "x", "not-json.json"], 1);
+    assert_eq!(kind, "invalid");
+    assert_eq!(
+        message,
+        r#"graph "x": graphology document: must be a JSON object, not array"#
+    );
+    env.write("cut-short.json", r#"{"nodes": [{"key": "a"}"#);
+    let (kind, message) = env.fails(&["import", "--graph", "x", "cut-short.json"], 1);
+    assert_eq!(kind, "invalid");
+    assert!(
+        message.starts_with(
+            r#"graph "x": graphology document at /nodes/1: not valid JSON: EOF while parsing"#
+        ),
+        "{message}"
+    );
     let (kind, _) = env.fails(&["import", "--graph", "x", "missing.json"], 1);
     assert_eq!(kind, "io");
     let (kind, _) = env.fails(&["export", "--graph", "nope"], 1);

@@ -111,6 +111,8 @@ fn the_acl_imports_through_its_rules_and_its_audit_log() {
 
     // A delegation of a scope its delegator does not hold.
     let mut forged = doc.clone();
+    // Beside the membership ada → eng: a multigraph to graphology.
+    forged["options"]["multi"] = json!(true);
     forged["edges"].as_array_mut().unwrap().push(json!({
         "key": "delegates ada eng", "source": "ada", "target": "eng",
         "attributes": {"@type": "delegates", "narrowed_scopes": ["admin"]}

@@ -47,7 +47,7 @@ fn open_creates_the_schema_and_reopening_keeps_the_data() {
     let store = Store::open(dir.path().join("test.db")).unwrap();
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
-    assert_eq!(read.schema_version().unwrap(), 6);
+    assert_eq!(read.schema_version().unwrap(), 7);
     assert_eq!(read.node_count("acme").unwrap(), 3);
 }
 
@@ -560,7 +560,7 @@ fn an_empty_file_is_refused_unchanged_until_initialized() {
     assert_eq!(err.to_string(), expected);
 
     let store = Store::builder().initialize_empty(true).open(&path).unwrap();
-    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 6);
+    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 7);
     people(&store, GraphConfig::directed());
     drop(store);
     // Now a store, it opens with the defaults.
@@ -713,7 +713,7 @@ fn a_read_only_store_serves_every_read_and_refuses_writes() {
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
     assert_eq!(read.revision().unwrap(), revision);
-    assert_eq!(read.schema_version().unwrap(), 6);
+    assert_eq!(read.schema_version().unwrap(), 7);
     assert_eq!(
         read.node("acme", "ada").unwrap().unwrap().attributes["name"],
         "Ada"

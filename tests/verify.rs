@@ -395,7 +395,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            "the schema version in _alknet_meta is 99; this library expects 6",
+            "the schema version in _alknet_meta is 99; this library expects 7",
         )],
     );
     let problems = damaged("UPDATE _alknet_meta SET value = 'one' WHERE key = 'schema_version'");
@@ -403,7 +403,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 6"#,
+            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 7"#,
         )],
     );
     let problems = damaged("DELETE FROM _alknet_meta WHERE key = 'schema_version'");

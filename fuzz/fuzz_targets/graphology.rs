@@ -1,8 +1,10 @@
 //! Untrusted graphology documents imported as new graphs.
 //!
-//! Checks that `import_graphology_str` never panics; that it rejects a bad
-//! document with `Invalid` (naming the place in the document) or
-//! `AlreadyExists`, never a storage error, and leaves nothing behind; and
+//! Checks that the streaming importer (`import_graphology_str`, and
+//! `import_graphology_reader` on any bytes) never panics; that it rejects a
+//! bad document with `Import` (naming the place in the document, with the
+//! store's refusal as its cause), never a storage error, and leaves nothing
+//! behind; that the reader and the text agree; and
 //! that an accepted document's export holds its nodes and edges with their
 //! types and attributes, and imports again into a graph that exports
 //! identically. The graph types cover directed (acyclic, no self-loops,

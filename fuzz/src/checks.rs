@@ -15,8 +15,8 @@
 //! and a second import of the export (which must export identically).
 
 use alknet_graphs::interop::{
-    export_graphology, import_graphology_str, ImportOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
-    TYPE_ATTRIBUTE,
+    export_graphology, import_graphology_reader, import_graphology_str, ImportOptions,
+    GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE, TYPE_ATTRIBUTE,
 };
 use alknet_graphs::{Endpoints, Entity, Error, GraphConfig, GraphKind, Limits, Store, WriteTxn};
 use serde_json::{json, Map, Value};
@@ -453,6 +453,7 @@ impl GraphologyFixture {
     /// [`IMPORTED`]; its graph type the document's if it names one,
     /// otherwise [`PLAIN`].
     pub fn check_graphology(&self, data: &[u8]) {
+        self.check_reader_agrees(data);
         let Ok(text) = std::str::from_utf8(data) else {
             return;
         };
@@ -517,6 +518,34 @@ impl GraphologyFixture {
         self.check_unchanged(Some(graph));
     }
 
+    /// The streaming import from a reader (bytes of any kind, not only
+    /// UTF-8) never panics, rejects as a bad document what it rejects, and
+    /// accepts a UTF-8 document exactly when the import from text does,
+    /// with the same counts. Nothing is committed.
+    fn check_reader_agrees(&self, data: &[u8]) {
+        let options = ImportOptions::new().graph(IMPORTED).graph_type(PLAIN);
+        let mut tx = self.store.begin_write().expect("begin a write transaction");
+        let from_reader = import_graphology_reader(&mut tx, data, &options);
+        drop(tx);
+        let short = String::from_utf8_lossy(&data[..data.len().min(2000)]).into_owned();
+        match (&from_reader, std::str::from_utf8(data)) {
+            (Err(err), _) => check_rejection(err, &short),
+            (Ok(_), Err(_)) => panic!("imported bytes that are not UTF-8: {short}"),
+            (Ok(_), Ok(_)) => {}
+        }
+        if let Ok(text) = std::str::from_utf8(data) {
+            let mut tx = self.store.begin_write().expect("begin a write transaction");
+            let from_text = import_graphology_str(&mut tx, text, &options);
+            drop(tx);
+            match (&from_reader, &from_text) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{short}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{short}: {a} / {b}"),
+                (a, b) => panic!("the reader and the text disagree on {short}: {a:?} / {b:?}"),
+            }
+        }
+        self.check_unchanged(Some(IMPORTED));
+    }
+
     /// The rolled-back import left no graph behind: not `graph`, not the
     /// round trip's copy, and [`TAKEN`] is still there.
     fn check_unchanged(&self, graph: Option<&str>) {
@@ -540,6 +569,18 @@ impl GraphologyFixture {
 fn check_rejection(err: &Error, text: &str) {
     let short: String = text.chars().take(2000).collect();
     match err {
+        Error::Import { entity, cause, .. } => {
+            assert!(
+                matches!(entity, Entity::Graph(_)),
+                "rejected {short} about {entity}: {err}"
+            );
+            if let Some(cause) = cause {
+                assert!(
+                    !matches!(**cause, Error::Sqlite(_) | Error::Corrupt { .. }),
+                    "rejected {short} with a storage failure: {err}"
+                );
+            }
+        }
         Error::Invalid { entity, reason } => {
             assert!(
                 matches!(entity, Entity::Graph(_)),
@@ -565,6 +606,16 @@ fn check_rejection(err: &Error, text: &str) {
             );
         }
         other => panic!("rejected {short} with an unexpected error: {other}"),
+    }
+}
+
+/// A document's key as the store keeps it: a string, or a number as
+/// graphology stringifies it.
+fn key_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(alknet_graphs::interop::number_key(number)),
+        _ => None,
     }
 }
 
@@ -595,6 +646,22 @@ fn check_exported(doc: &Value, export: &Value, graph_type: &str) {
         export["attributes"][GRAPH_TYPE_ATTRIBUTE], graph_type,
         "{export}"
     );
+    // The graph's own attributes are kept exactly.
+    let own = |attributes: &Value| {
+        let mut map = attributes.as_object().cloned().unwrap_or_default();
+        map.shift_remove(NAME_ATTRIBUTE);
+        map.shift_remove(GRAPH_TYPE_ATTRIBUTE);
+        map
+    };
+    let empty = Value::Object(Map::new());
+    assert_eq!(
+        own(doc.get("attributes").unwrap_or(&empty)),
+        own(&export["attributes"]),
+        "graph attributes of {doc} in {export}"
+    );
+    if let Some(options) = doc.get("options") {
+        assert_eq!(options, &export["options"], "options of {doc} in {export}");
+    }
     let doc_items = |list: &str| {
         doc.get(list)
             .and_then(Value::as_array)
@@ -602,38 +669,48 @@ fn check_exported(doc: &Value, export: &Value, graph_type: &str) {
             .unwrap_or_default()
     };
 
-    let exported: std::collections::HashMap<&str, &Value> = items(export, "nodes")
+    let exported: std::collections::HashMap<String, &Value> = items(export, "nodes")
         .iter()
-        .map(|n| (n["key"].as_str().expect("an exported node key"), n))
+        .map(|n| {
+            (
+                n["key"].as_str().expect("an exported node key").to_owned(),
+                n,
+            )
+        })
         .collect();
     let nodes = doc_items("nodes");
     assert_eq!(nodes.len(), exported.len(), "nodes of {doc} in {export}");
     for node in &nodes {
-        let key = node["key"].as_str().expect("an imported node key");
+        let key = key_of(&node["key"]).expect("an imported node key");
         let out = exported
-            .get(key)
+            .get(&key)
             .unwrap_or_else(|| panic!("node {key:?} of {doc} is not in {export}"));
         compare_item(node, out, doc, export);
     }
 
     let mixed = export["options"]["type"] == "mixed";
-    let exported: std::collections::HashMap<&str, &Value> = items(export, "edges")
+    let exported: std::collections::HashMap<String, &Value> = items(export, "edges")
         .iter()
-        .map(|e| (e["key"].as_str().expect("an exported edge key"), e))
+        .map(|e| {
+            (
+                e["key"].as_str().expect("an exported edge key").to_owned(),
+                e,
+            )
+        })
         .collect();
     let edges = doc_items("edges");
     assert_eq!(edges.len(), exported.len(), "edges of {doc} in {export}");
     for edge in &edges {
         // Edges without a key got a generated one; they are counted above.
-        let Some(key) = edge.get("key").and_then(Value::as_str) else {
+        let Some(key) = edge.get("key").and_then(key_of) else {
             continue;
         };
         let out = exported
-            .get(key)
+            .get(&key)
             .unwrap_or_else(|| panic!("edge {key:?} of {doc} is not in {export}"));
         assert_eq!(
-            (&edge["source"], &edge["target"]),
-            (&out["source"], &out["target"]),
+            (key_of(&edge["source"]), key_of(&edge["target"])),
+            (key_of(&out["source"]), key_of(&out["target"])),
             "edge {key:?} of {doc} in {export}"
         );
         if mixed {

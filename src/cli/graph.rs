@@ -20,6 +20,31 @@ pub enum GraphCommand {
         /// Its graph type
         #[arg(long = "type", value_name = "GRAPH_TYPE")]
         graph_type: String,
+        /// The graph's own attributes: a JSON object, or @FILE
+        #[arg(long, value_name = "JSON")]
+        attrs: Option<String>,
+    },
+    /// Show a graph: its type, its own attributes, and its node and edge counts
+    Get {
+        /// The graph's name
+        name: String,
+    },
+    /// Replace a graph's own attributes (--attrs), or merge into them
+    /// (--patch, an RFC 7396 JSON merge patch: null removes a member)
+    Update {
+        /// The graph's name
+        name: String,
+        /// The new attributes: a JSON object, or @FILE
+        #[arg(
+            long,
+            value_name = "JSON",
+            required_unless_present = "patch",
+            conflicts_with = "patch"
+        )]
+        attrs: Option<String>,
+        /// A merge patch: a JSON object, or @FILE
+        #[arg(long, value_name = "JSON")]
+        patch: Option<String>,
     },
     /// List graphs with their node and edge counts
     List,
@@ -163,16 +188,86 @@ pub struct NeighborsArgs {
 pub fn run_graph(ctx: &Ctx, command: GraphCommand) -> CliResult {
     let store = ctx.open()?;
     match command {
-        GraphCommand::Create { name, graph_type } => {
+        GraphCommand::Create {
+            name,
+            graph_type,
+            attrs,
+        } => {
+            let attributes = attrs_arg(attrs.as_deref())?;
             let mut tx = store.begin_write()?;
-            tx.create_graph(&name, &graph_type)?;
+            tx.create_graph_with_attributes(&name, &graph_type, &attributes)?;
             let revision = tx.commit()?;
             Ok(Output::new(
-                json!({"graph": name, "graph_type": graph_type, "revision": revision}),
+                json!({"graph": name, "graph_type": graph_type, "attributes": attributes, "revision": revision}),
                 format!(
                     "created graph {} of type {} (revision {revision})",
                     show(&name),
                     show(&graph_type)
+                ),
+            ))
+        }
+        GraphCommand::Get { name } => {
+            let read = store.begin_read()?;
+            let graph = read.graph(&name)?.ok_or_else(|| {
+                CliError::Store(Error::NotFound {
+                    entity: Entity::Graph(name.clone()),
+                })
+            })?;
+            let nodes = read.node_count(&name)?;
+            let edges = read.edge_count(&name)?;
+            let attributes = Value::Object(graph.attributes.clone());
+            let mut text = format!(
+                "graph {}  type {}  {nodes} nodes, {edges} edges\n  attributes: {attributes}",
+                show(&graph.name),
+                show(&graph.graph_type)
+            );
+            if let Some(options) = &graph.graphology_options {
+                let _ = write!(
+                    text,
+                    "\n  graphology options: {}",
+                    Value::Object(options.clone())
+                );
+            }
+            Ok(Output::new(
+                json!({
+                    "name": graph.name,
+                    "graph_type": graph.graph_type,
+                    "attributes": attributes,
+                    "graphology_options": graph.graphology_options,
+                    "nodes": nodes,
+                    "edges": edges,
+                    "id": graph.id,
+                    "created_at": graph.created_at,
+                    "updated_at": graph.updated_at,
+                }),
+                text,
+            ))
+        }
+        GraphCommand::Update { name, attrs, patch } => {
+            let mut tx = store.begin_write()?;
+            let (verb, attributes) = match (attrs, patch) {
+                (_, Some(patch)) => {
+                    let patch = attrs_arg(Some(&patch))?;
+                    ("merged into", tx.patch_graph_attributes(&name, &patch)?)
+                }
+                (attrs, None) => {
+                    let attributes = attrs_arg(attrs.as_deref())?;
+                    tx.replace_graph_attributes(&name, &attributes)?;
+                    let graph = tx.graph(&name)?.ok_or_else(|| {
+                        CliError::Store(Error::NotFound {
+                            entity: Entity::Graph(name.clone()),
+                        })
+                    })?;
+                    ("replaced", graph.attributes)
+                }
+            };
+            let revision = tx.commit()?;
+            let attributes = Value::Object(attributes);
+            Ok(Output::new(
+                json!({"graph": name, "attributes": attributes, "revision": revision}),
+                format!(
+                    "{verb} the attributes of graph {}: {attributes} (revision {revision})",
+                    show(&name)
                 ),
             ))
         }

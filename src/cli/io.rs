@@ -1,23 +1,21 @@
 //! `import` and `export`: whole graphs in and out, the built-in `acl` and
 //! taskgraphs included.
 
-use std::io::{IsTerminal, Write};
+use std::cell::Cell;
+use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use alknet_graphs::interop::{
-    export_graphology, import_graphology, to_dot, to_mermaid, ImportOptions, PictureOptions,
-    GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
+    import_graphology_reader, to_dot, to_mermaid, write_graphology_with_progress, ExportOptions,
+    ImportOptions, PictureOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
 };
 use alknet_graphs::{acl, taskgraph, workflow, Entity, Error, Store};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
 use super::output::show;
-use super::{ensure_builtins, io_reason, parse_json, read_text, CliError, CliResult, Ctx, Output};
+use super::progress::{Counting, Reporter, Unit};
+use super::{ensure_builtins, io_reason, parse_json, CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportFormat {
@@ -40,6 +38,20 @@ pub struct ImportArgs {
     /// The graph to create [default: the document's "name" attribute]
     #[arg(long)]
     graph: Option<String>,
+    /// The graph type to import into when the document has no
+    /// "@graphType" attribute (when it has one, they must agree)
+    #[arg(
+        long = "type",
+        value_name = "GRAPH_TYPE",
+        conflicts_with = "define_type"
+    )]
+    graph_type: Option<String>,
+    /// Define this graph type from the document, in the same transaction:
+    /// its options (type, multi, allowSelfLoops) and an open node and edge
+    /// type for every type the document uses ("node" and "edge" for
+    /// untagged items)
+    #[arg(long = "define-type", value_name = "NAME")]
+    define_type: Option<String>,
     /// The document's format
     #[arg(long, value_enum, default_value_t = ImportFormat::Graphology)]
     format: ImportFormat,
@@ -62,6 +74,14 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// graphology: one line, no indentation (the default unless stdout is
+    /// a terminal)
+    #[arg(long, conflicts_with = "pretty")]
+    compact: bool,
+    /// graphology: indented, one member per line (the default when stdout
+    /// is a terminal)
+    #[arg(long)]
+    pretty: bool,
     /// Pictures: show this node attribute under each key
     #[arg(long, value_name = "ATTRIBUTE")]
     label: Option<String>,
@@ -73,6 +93,101 @@ pub struct ExportArgs {
     left_to_right: bool,
 }
 
+/// Where the document comes from: a file is read twice (a quick pass for
+/// the graph's name and type, then the import), stdin is held in memory
+/// as bytes.
+enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl Source {
+    fn open(path: &Path) -> CliResult<Source> {
+        if path != Path::new("-") {
+            return Ok(Source::File(path.to_owned()));
+        }
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::io(format!("cannot read stdin: {}", io_reason(&e))))?;
+        Ok(Source::Bytes(bytes))
+    }
+
+    fn reader(&self) -> CliResult<Box<dyn Read + '_>> {
+        match self {
+            Source::File(path) => {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    CliError::io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+                })?;
+                Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+            }
+            Source::Bytes(bytes) => Ok(Box::new(bytes.as_slice())),
+        }
+    }
+
+    /// The reader, counting what it reads into `reporter`.
+    fn counted<'r>(&'r self, reporter: &'r Reporter) -> CliResult<Box<dyn Read + 'r>> {
+        match self {
+            Source::File(path) => {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    CliError::io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+                })?;
+                let counted = Counting {
+                    inner: file,
+                    reporter,
+                };
+                Ok(Box::new(BufReader::with_capacity(1 << 16, counted)))
+            }
+            Source::Bytes(bytes) => Ok(Box::new(Counting {
+                inner: bytes.as_slice(),
+                reporter,
+            })),
+        }
+    }
+
+    /// The document's size in bytes, when it can be known.
+    fn len(&self) -> u64 {
+        match self {
+            Source::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+            Source::Bytes(bytes) => bytes.len() as u64,
+        }
+    }
+}
+
+/// The document's graph-level `attributes`, read without building the
+/// items, and without reading past them: the reading stops as soon as
+/// they have been read (graphology writes them before the nodes).
+fn header(reader: impl Read) -> Option<Value> {
+    use serde::de::{Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
+
+    struct Header<'a>(&'a mut Option<Value>);
+
+    impl<'de> Visitor<'de> for Header<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a graphology document")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "attributes" {
+                    *self.0 = Some(map.next_value()?);
+                    // Found: stop reading here.
+                    return Err(A::Error::custom("header read"));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let _ = de.deserialize_map(Header(&mut found));
+    found
+}
+
 pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     let ImportFormat::Graphology = args.format;
     let shown = if args.file == Path::new("-") {
@@ -80,34 +195,19 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     } else {
         args.file.display().to_string()
     };
-    let text = read_text(&args.file)?;
-    let doc = parse_json(&shown, &text)?;
-    drop(text);
-    let doc_attributes = doc.get("attributes");
-    let name = args
-        .graph
-        .clone()
-        .or_else(|| {
-            doc_attributes
-                .and_then(|a| a.get(NAME_ATTRIBUTE))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "{shown} names no graph (no attributes.name); pass --graph NAME"
-            ))
-        })?;
-    let graph_type = doc_attributes
-        .and_then(|a| a.get(GRAPH_TYPE_ATTRIBUTE))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let count = |member: &str| {
-        doc.get(member)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len)
+    let source = Source::open(&args.file)?;
+    // A document that does not parse is the import's to report, at its
+    // pointer; the header is only a hint for routing and --replace.
+    let doc_attributes = header(source.reader()?);
+    let attribute = |name: &str| {
+        doc_attributes
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     };
-    let (doc_nodes, doc_edges) = (count("nodes"), count("edges"));
+    let name = args.graph.clone().or_else(|| attribute(NAME_ATTRIBUTE));
+    let graph_type = attribute(GRAPH_TYPE_ATTRIBUTE).or_else(|| args.graph_type.clone());
 
     let store = ctx.open()?;
     let builtin = matches!(
@@ -117,32 +217,51 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     if builtin {
         ensure_builtins(&store)?;
     }
-    let progress = Progress::start(format!(
-        "importing {doc_nodes} nodes and {doc_edges} edges into graph {}",
-        show(&name)
-    ));
-    let result = match graph_type.as_deref() {
-        Some(acl::GRAPH_TYPE) => import_acl(ctx, &store, &doc, &name, args.replace),
-        Some(workflow::GRAPH_TYPE) => {
-            let flows = workflow::Workflows::open(&store)?;
-            import_in_one_transaction(&store, &name, args.replace, |tx| {
-                Ok((
-                    flows.import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?,
-                    Vec::new(),
-                ))
-            })
+    let mut options = ImportOptions::new();
+    options.graph = args.graph.clone();
+    options.graph_type = args.graph_type.clone();
+    options.define_type = args.define_type.clone();
+    let shown_graph = name.as_deref().map(show).unwrap_or_else(|| "?".to_owned());
+    let progress = Reporter::new(
+        ctx.progress,
+        format!("importing {shown} into graph {shown_graph}"),
+        source.len(),
+        Unit::Bytes,
+    );
+    let result = match (graph_type.as_deref(), &name) {
+        (
+            Some(builtin @ (acl::GRAPH_TYPE | workflow::GRAPH_TYPE | taskgraph::GRAPH_TYPE)),
+            Some(name),
+        ) => {
+            // The domain imports check the whole document against their
+            // rules, so they take it parsed.
+            let mut text = String::new();
+            source
+                .counted(&progress)?
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::io(format!("cannot read {shown}: {}", io_reason(&e))))?;
+            let doc = parse_json(&shown, &text)?;
+            drop(text);
+            let options = options.graph(name);
+            match builtin {
+                acl::GRAPH_TYPE => import_acl(ctx, &store, &doc, name, args.replace),
+                workflow::GRAPH_TYPE => {
+                    let flows = workflow::Workflows::open(&store)?;
+                    import_in_one_transaction(&store, Some(name), args.replace, |tx| {
+                        Ok((flows.import_graphology(tx, &doc, &options)?, Vec::new()))
+                    })
+                }
+                _ => {
+                    let tasks = taskgraph::Taskgraphs::open(&store)?;
+                    import_in_one_transaction(&store, Some(name), args.replace, |tx| {
+                        Ok(tasks.import_graphology(tx, &doc, &options)?)
+                    })
+                }
+            }
         }
-        Some(taskgraph::GRAPH_TYPE) => {
-            let tasks = taskgraph::Taskgraphs::open(&store)?;
-            import_in_one_transaction(&store, &name, args.replace, |tx| {
-                Ok(tasks.import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?)
-            })
-        }
-        _ => import_in_one_transaction(&store, &name, args.replace, |tx| {
-            Ok((
-                import_graphology(tx, &doc, &ImportOptions::new().graph(&name))?,
-                Vec::new(),
-            ))
+        _ => import_in_one_transaction(&store, name.as_deref(), args.replace, |tx| {
+            let reader = source.counted(&progress)?;
+            Ok((import_graphology_reader(tx, reader, &options)?, Vec::new()))
         }),
     };
     progress.finish();
@@ -157,6 +276,9 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     if replaced {
         text.push_str(" (replacing the existing graph)");
     }
+    if let Some(defined) = &args.define_type {
+        text.push_str(&format!(" (graph type {} defined)", show(defined)));
+    }
     if !promoted.is_empty() {
         text.push_str(&format!("; {} task(s) made ready", promoted.len()));
     }
@@ -168,6 +290,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
             "nodes": imported.nodes,
             "edges": imported.edges,
             "replaced": replaced,
+            "defined_type": args.define_type,
             "promoted": promoted,
             "revision": revision,
         }),
@@ -182,7 +305,7 @@ type ImportResult = (alknet_graphs::interop::Imported, bool, Vec<String>, u64);
 /// one), in one transaction: a rejected document changes nothing.
 fn import_in_one_transaction(
     store: &Store,
-    name: &str,
+    name: Option<&str>,
     replace: bool,
     import: impl FnOnce(
         &mut alknet_graphs::WriteTxn<'_>,
@@ -190,6 +313,14 @@ fn import_in_one_transaction(
 ) -> CliResult<ImportResult> {
     // The domain handles ensure their types with a write of their own, so
     // they are opened before this transaction begins.
+    let Some(name) = name else {
+        // The document names no graph (or not with a string): the import
+        // reports it, at its pointer.
+        let mut tx = store.begin_write()?;
+        let (imported, promoted) = import(&mut tx)?;
+        let revision = tx.commit()?;
+        return Ok((imported, false, promoted, revision));
+    };
     let existing = store.read(|r| r.graph(name))?.map(|g| g.graph_type);
     let tasks = match existing.as_deref() {
         Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(store)?),
@@ -258,6 +389,71 @@ fn exists_with_nodes(name: &str) -> CliError {
 pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
     let store = ctx.open()?;
     let read = store.begin_read()?;
+    if args.format == ExportFormat::Graphology {
+        let pretty = args.pretty
+            || (!args.compact
+                && args.out.is_none()
+                && !ctx.json
+                && std::io::stdout().is_terminal());
+        let options = ExportOptions::new().pretty(pretty);
+        let total = read.node_count(&args.graph)? + read.edge_count(&args.graph)?;
+        let progress = Reporter::new(
+            ctx.progress,
+            format!("exporting graph {}", show(&args.graph)),
+            total,
+            Unit::Items("items"),
+        );
+        let report = |done: u64| progress.set(done);
+        return match &args.out {
+            Some(path) => {
+                let file = std::fs::File::create(path).map_err(|e| {
+                    CliError::io(format!(
+                        "cannot write {}: {}",
+                        path.display(),
+                        io_reason(&e)
+                    ))
+                })?;
+                let written = write_graphology_with_progress(
+                    &read,
+                    &args.graph,
+                    &options,
+                    BufWriter::new(file),
+                    &report,
+                );
+                progress.finish();
+                let bytes = written?;
+                Ok(Output::new(
+                    json!({"graph": args.graph, "format": "graphology", "out": path.display().to_string(), "bytes": bytes}),
+                    format!(
+                        "wrote graph {} as graphology to {} ({bytes} bytes)",
+                        show(&args.graph),
+                        path.display()
+                    ),
+                ))
+            }
+            None => {
+                let closed = Cell::new(false);
+                let stdout = Stdout {
+                    out: std::io::stdout().lock(),
+                    closed: &closed,
+                };
+                let mut out = BufWriter::new(stdout);
+                let written =
+                    write_graphology_with_progress(&read, &args.graph, &options, &mut out, &report);
+                progress.finish();
+                if closed.get() {
+                    // The reader went away (`| head`): nothing to report.
+                    return Ok(Output::new(Value::Null, ""));
+                }
+                written?;
+                if !pretty {
+                    let _ = out.write_all(b"\n");
+                }
+                let _ = out.flush();
+                Ok(Output::new(Value::Null, ""))
+            }
+        };
+    }
     let mut picture = PictureOptions::new()
         .edge_labels(args.edge_labels)
         .left_to_right(args.left_to_right);
@@ -265,14 +461,8 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
         picture = picture.label(label.clone());
     }
     let (text, format) = match args.format {
-        ExportFormat::Graphology => {
-            let doc = export_graphology(&read, &args.graph)?;
-            let pretty = serde_json::to_string_pretty(&doc)
-                .map_err(|e| CliError::invalid(format!("cannot write the document: {e}")))?;
-            (pretty + "\n", "graphology")
-        }
         ExportFormat::Dot => (to_dot(&read, &args.graph, &picture)?, "dot"),
-        ExportFormat::Mermaid => (to_mermaid(&read, &args.graph, &picture)?, "mermaid"),
+        _ => (to_mermaid(&read, &args.graph, &picture)?, "mermaid"),
     };
     drop(read);
     match &args.out {
@@ -288,15 +478,35 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
                 ),
             ))
         }
-        None if ctx.json => {
-            let value = if args.format == ExportFormat::Graphology {
-                parse_json("the exported document", &text)?
-            } else {
-                json!({"graph": args.graph, "format": format, "text": text})
-            };
-            Ok(Output::new(value, ""))
-        }
+        None if ctx.json => Ok(Output::new(
+            json!({"graph": args.graph, "format": format, "text": text}),
+            "",
+        )),
         None => Ok(Output::new(Value::Null, text)),
+    }
+}
+
+/// Standard output that notes when its reader has gone away.
+struct Stdout<'a, W> {
+    out: W,
+    closed: &'a Cell<bool>,
+}
+
+impl<W: Write> Write for Stdout<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf).inspect_err(|e| self.note(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush().inspect_err(|e| self.note(e))
+    }
+}
+
+impl<W> Stdout<'_, W> {
+    fn note(&self, err: &std::io::Error) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            self.closed.set(true);
+        }
     }
 }
 
@@ -309,61 +519,4 @@ pub fn write_file(path: &Path, text: &str) -> CliResult<()> {
             io_reason(&e)
         ))
     })
-}
-
-/// A hand-written progress line on stderr for long operations: shown only
-/// when stderr is a terminal, and only once the operation has taken a
-/// moment, so short imports and piped output stay quiet.
-struct Progress {
-    done: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Progress {
-    fn start(what: String) -> Progress {
-        let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
-            return Progress { done, handle: None };
-        }
-        let flag = done.clone();
-        let handle = thread::spawn(move || {
-            let started = Instant::now();
-            let frames = ['|', '/', '-', '\\'];
-            let mut shown = false;
-            let mut frame = 0;
-            while !flag.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_millis(100));
-                let elapsed = started.elapsed();
-                if elapsed < Duration::from_millis(500) {
-                    continue;
-                }
-                shown = true;
-                frame = (frame + 1) % frames.len();
-                let mut err = std::io::stderr().lock();
-                let _ = write!(
-                    err,
-                    "\r{} {what} … {:.1} s",
-                    frames[frame],
-                    elapsed.as_secs_f64()
-                );
-                let _ = err.flush();
-            }
-            if shown {
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r\x1b[2K");
-                let _ = err.flush();
-            }
-        });
-        Progress {
-            done,
-            handle: Some(handle),
-        }
-    }
-
-    fn finish(mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
 }

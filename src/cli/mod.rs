@@ -11,6 +11,7 @@ mod graph;
 mod io;
 mod output;
 mod peer;
+mod progress;
 mod task;
 mod time;
 mod types;
@@ -23,7 +24,7 @@ use alknet_graphs::Store;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
-pub use output::{print_error, print_output, CliError, CliResult, Output, Status};
+pub use output::{print_cli_error, print_error, print_output, CliError, CliResult, Output, Status};
 
 /// The store file used when neither `--db` nor `ALKNET_GRAPHS_DB` is given.
 pub const DEFAULT_DB: &str = "./alknet-graphs.db";
@@ -56,6 +57,16 @@ pub struct Cli {
     /// key and ACL writes
     #[arg(long, global = true, env = "ALKNET_GRAPHS_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
+
+    /// Progress of import, export and verify on stderr: a bar when stderr
+    /// is a terminal (auto), always a bar, or a line every few seconds for
+    /// logs (plain)
+    #[arg(long, global = true, value_enum, default_value_t = progress::ProgressMode::Auto)]
+    pub progress: progress::ProgressMode,
+
+    /// No progress output (as --progress none)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     /// Open the store read-only: reads work, writes are refused, nothing is
     /// written to the file (a store that cannot be written is opened
@@ -129,6 +140,8 @@ pub struct Ctx {
     pub actor: Option<String>,
     /// Whether to open the store read-only (`--read-only`).
     pub read_only: bool,
+    /// How to show progress (`--progress`, `--quiet`).
+    pub progress: progress::ProgressMode,
 }
 
 impl Ctx {
@@ -179,6 +192,11 @@ pub fn run(cli: Cli) -> CliResult {
         json: cli.json,
         actor: cli.actor,
         read_only: cli.read_only,
+        progress: if cli.quiet {
+            progress::ProgressMode::None
+        } else {
+            cli.progress
+        },
     };
     match cli.command {
         Command::Init => init(&ctx),

@@ -161,6 +161,48 @@ pub fn print_output(output: &Output, json_mode: bool) {
     }
 }
 
+/// The typed data of a library error for its JSON report: the cycle, the
+/// schema violations, and the document pointer of a rejected import.
+pub fn error_details(err: &CliError) -> Value {
+    let mut details = serde_json::Map::new();
+    if let CliError::Store(err) = err {
+        if let Some(cycle) = err.cycle() {
+            details.insert("cycle".into(), json!(cycle));
+        }
+        let violations = err.violations();
+        if !violations.is_empty() {
+            let list: Vec<Value> = violations
+                .iter()
+                .map(|v| json!({"instance_path": v.instance_path, "message": v.message}))
+                .collect();
+            details.insert("violations".into(), Value::Array(list));
+        }
+        if let Some(pointer) = err.pointer() {
+            details.insert("pointer".into(), json!(pointer));
+        }
+        if let Some(entity) = err.entity() {
+            details.insert("entity".into(), json!(entity.to_string()));
+        }
+    }
+    Value::Object(details)
+}
+
+/// Prints an error with its typed data (see [`error_details`]).
+pub fn print_cli_error(err: &CliError, json_mode: bool) {
+    if json_mode {
+        let mut report = error_json(err.kind(), &err.to_string());
+        if let (Some(slot), Value::Object(details)) = (
+            report.get_mut("error").and_then(Value::as_object_mut),
+            error_details(err),
+        ) {
+            slot.extend(details);
+        }
+        print_json(&report);
+    } else {
+        print_error(err.kind(), &err.to_string(), false);
+    }
+}
+
 /// Prints an error where it belongs for the mode.
 pub fn print_error(kind: &str, message: &str, json_mode: bool) {
     if json_mode {

@@ -5,11 +5,23 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::progress::{Reporter, Unit};
 use super::{CliResult, Ctx, Output};
 
 pub fn run(ctx: &Ctx) -> CliResult {
     let store = ctx.open()?;
-    let report = alknet_graphs::verify(&store)?;
+    let progress = Reporter::new(
+        ctx.progress,
+        format!("verifying {}", ctx.db.display()),
+        0,
+        Unit::Items("rows"),
+    );
+    let verified = alknet_graphs::verify_with_progress(&store, &mut |done, total| {
+        progress.set_total(total);
+        progress.set(done);
+    });
+    progress.finish();
+    let report = verified?;
     let mut text = String::new();
     for problem in report.problems() {
         let _ = writeln!(text, "{}: {}", problem.kind.as_str(), problem.message);

@@ -8,8 +8,11 @@
 //!   in the reserved attribute [`TYPE_ATTRIBUTE`] (`"@type"`), and the
 //!   document's top-level attributes carry the graph type
 //!   ([`GRAPH_TYPE_ATTRIBUTE`], `"@graphType"`) and the graph's name
-//!   ([`NAME_ATTRIBUTE`]). Import is validated item by item and atomic; a bad
-//!   document is rejected with the JSON pointer of its first problem.
+//!   ([`NAME_ATTRIBUTE`]) beside the graph's own attributes. Export streams
+//!   to any `io::Write` ([`write_graphology`]); import streams from any
+//!   `io::Read` ([`import_graphology_reader`]), is validated item by item and
+//!   atomic; a bad document is rejected with the JSON pointer of its first
+//!   problem.
 //! - **petgraph** ([`load_petgraph`], [`save_petgraph`]): a whole graph or a
 //!   subgraph of some node and edge types as a [`PetGraph`], whose
 //!   `StableDiGraph` carries every key, type and attribute, so petgraph's
@@ -66,7 +69,8 @@ mod pet;
 mod picture;
 
 pub use graphology::{
-    export_graphology, export_graphology_with, import_graphology, import_graphology_str,
+    export_graphology, export_graphology_with, import_graphology, import_graphology_reader,
+    import_graphology_str, number_key, write_graphology, write_graphology_with_progress,
     ExportOptions, ImportOptions, Imported, TypeTags, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
     TYPE_ATTRIBUTE,
 };

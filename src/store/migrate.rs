@@ -313,6 +313,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER IF NOT EXISTS acl_reservation_draws_epoch_delete AFTER DELETE ON acl_reservation_draws
         BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
     ",
+    // 7: graph attributes. A graph carries an attributes document of its
+    // own (graphology's graph-level `attributes`), optionally validated by
+    // a graph schema on its graph type (NULL: any object). The graphology
+    // options a graph was imported with are kept as the document declared
+    // them (NULL: none declared), so an export reproduces them.
+    "
+    ALTER TABLE graphs ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE graphs ADD COLUMN graphology_options TEXT;
+    ALTER TABLE graph_types ADD COLUMN graph_schema TEXT;
+    ",
 ];
 
 /// The newest schema version this library knows.
