@@ -95,11 +95,13 @@ mod explain;
 pub(crate) mod follow;
 mod handle;
 mod import;
+pub(crate) mod lookup;
 mod model;
 pub(crate) mod resolve;
 mod schema;
 pub(crate) mod scope;
 mod snapshot;
+pub(crate) mod whatif;
 
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
 pub use explain::{Explanation, Hop, Reason, Witness};
@@ -113,6 +115,7 @@ pub use model::{
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use snapshot::{AclGraph, Affected};
+pub use whatif::{Change, GrantChange, GrantDelta, WhatIf};
 
 /// The name of the ACL's graph type.
 pub const GRAPH_TYPE: &str = "acl";
