@@ -222,8 +222,11 @@ pub(crate) fn fork<'g>(
     now: i64,
 ) -> Result<Fork<'g>> {
     let before_graph = graph;
-    // Follows `graph`, at `now`.
-    let before = resolution_at(graph, resolution, now).into_owned();
+    // Follows `graph`, at exactly `now` (a resolution still valid at `now`
+    // may have been made earlier, and a revocation as of `now` must be
+    // seen as in force).
+    let mut before = resolution_at(graph, resolution, now).into_owned();
+    before.advance(graph, now);
     let edit = check(before_graph, &before, change, now)?;
     let mut after_graph = before_graph.clone();
     let mut after = before.clone();

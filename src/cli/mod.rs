@@ -2,6 +2,7 @@
 //! turning parsed arguments into calls of the library and an [`Output`].
 
 mod acl;
+mod acl_lookup;
 mod apikey;
 mod audit;
 mod demo;
