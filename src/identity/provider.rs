@@ -1385,19 +1385,46 @@ impl SqliteIdentityProvider {
         peer_id: &str,
         t: i64,
     ) -> Result<Option<crate::acl::Resources>, StoreError> {
+        Ok(self.identity_at(peer_id, t)?.map(|identity| {
+            identity
+                .resources
+                .into_iter()
+                .map(|(resource, actions)| (resource, actions.into_iter().collect()))
+                .collect()
+        }))
+    }
+
+    /// The identity a peer resolves to at `t` (its own grant ∪ the
+    /// effective grant of the principal it binds to, at `t`); `None` if
+    /// there is no such peer. [`resolve_from_fingerprint`](IdentityProvider::resolve_from_fingerprint)
+    /// answers the same for now.
+    ///
+    /// # Errors
+    ///
+    /// As [`subjects_at`](Self::subjects_at).
+    pub fn identity_at(&self, peer_id: &str, t: i64) -> Result<Option<Identity>, StoreError> {
         let model = self.healthy_model()?;
         let Some(peer) = model.peers.get(peer_id) else {
             return Ok(None);
         };
+        let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
         let mut resources = own_resources(peer);
         if binds(&model, peer_id) {
             if let Some(grant) = model.acl.effective_at(peer_id, t) {
+                scopes.extend(grant.scopes);
                 for (resource, actions) in grant.resources {
                     resources.entry(resource).or_default().extend(actions);
                 }
             }
         }
-        Ok(Some(resources))
+        Ok(Some(Identity {
+            id: peer.peer_id.clone(),
+            scopes: scopes.into_iter().collect(),
+            resources: resources
+                .into_iter()
+                .map(|(resource, actions)| (resource, actions.into_iter().collect()))
+                .collect(),
+        }))
     }
 
     /// What `change` would do now, as [`Acl::what_if`](crate::acl::Acl::what_if),
