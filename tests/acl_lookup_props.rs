@@ -338,13 +338,14 @@ type StoreEdge = (
     (Option<i64>, Option<i64>),
 );
 
-fn store_case() -> impl Strategy<
-    Value = (
-        Vec<(IdentityType, BTreeSet<String>)>,
-        Vec<StoreEdge>,
-        Vec<BTreeSet<String>>,
-    ),
-> {
+/// Principals (type, scopes), edges, and peers' own scopes.
+type StoreCase = (
+    Vec<(IdentityType, BTreeSet<String>)>,
+    Vec<StoreEdge>,
+    Vec<BTreeSet<String>>,
+);
+
+fn store_case() -> impl Strategy<Value = StoreCase> {
     (
         prop::collection::vec((identity_type(), scopes()), 1..=6),
         prop::collection::vec(
