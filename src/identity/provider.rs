@@ -1439,6 +1439,9 @@ impl SqliteIdentityProvider {
     /// [`StoreError::Backend`] while the provider is not healthy.
     pub fn what_if(&self, change: &Change) -> Result<WhatIf, StoreError> {
         let model = self.healthy_model()?;
+        let fork =
+            crate::acl::whatif::fork(model.acl.graph(), model.acl.resolution(), change, now_ms())?;
+        // After the ACL's own checks, as the write makes it.
         if let Change::UpdatePrincipal(principal) = change {
             if model.peers.contains_key(&principal.identity_id) {
                 if let Some(reason) =
@@ -1451,8 +1454,6 @@ impl SqliteIdentityProvider {
                 }
             }
         }
-        let fork =
-            crate::acl::whatif::fork(model.acl.graph(), model.acl.resolution(), change, now_ms())?;
         let mut peers = Vec::new();
         for changed in &fork.changes {
             let Some(peer) = model.peers.get(&changed.id) else {

@@ -420,9 +420,19 @@ pub(crate) fn time_field(
         _ => None,
     };
     parsed.map(Some).ok_or_else(|| {
+        let shown = match value {
+            Value::Object(map) => map
+                .get("$__toml_private_datetime")
+                .and_then(Value::as_str)
+                .map_or_else(
+                    || value.to_string(),
+                    |text| format!("{text} (a TOML datetime without an offset)"),
+                ),
+            _ => value.to_string(),
+        };
         malformed(
             line,
-            format!("{field}: {value} is not unix milliseconds or an RFC 3339 time"),
+            format!("{field}: {shown} is not unix milliseconds or an RFC 3339 time"),
         )
     })
 }
@@ -831,6 +841,11 @@ mod tests {
         let toml = "[[delegations]]\nfrom = \"a\"\nto = \"b\"\n\n[[delegations]]\nfrom = \"a\"\nto = \"b\"\nexpires_at = 2027-01-01T00:00:00Z\n";
         let policy = Policy::parse(toml, Format::Toml).unwrap();
         assert_eq!(policy.delegations[1].line, 5);
+        let local = "[[assertions]]\nassert = \"has\"\nsubject = \"a\"\nscope = \"s\"\nat = 2027-01-01T00:00:00\n";
+        assert_eq!(
+            Policy::parse(local, Format::Toml).unwrap_err().to_string(),
+            "line 1: at: 2027-01-01T00:00:00 (a TOML datetime without an offset) is not unix milliseconds or an RFC 3339 time"
+        );
         assert_eq!(
             time_field(
                 policy.delegations[1].item.expires_at.as_ref(),
