@@ -2,13 +2,14 @@
 //! inverted index (atom → principals) that a [`Resolution`] keeps up to
 //! date with its own incremental updates.
 //!
-//! The index's interface to the resolver is two calls made while a region
-//! of principals is recomputed ([`Holders::remove`] before, [`Holders::add`]
-//! after) and one read ([`Holders::of`]); whatever the resolver keeps
-//! internally, those are all it has to provide.
+//! The index's interface to the resolver is one call per principal it
+//! recomputes ([`Holders::update`], with the atoms it held before and those
+//! it holds now) and one read ([`Holders::of`]); whatever the resolver
+//! keeps internally, that is all it has to provide.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::handle::Acl;
 use super::model::{Permission, Resources};
@@ -16,51 +17,79 @@ use super::resolve::Resolution;
 use super::snapshot::{AclGraph, AtomId, Ix};
 use crate::time::now_ms;
 
-/// Atom → the principals holding it, each list sorted by index.
+/// Atom → the principals holding it.
+///
+/// Sets rather than sorted lists, so that an update costs what changed
+/// (O(1) per atom gained or lost) however many principals hold an atom.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Holders {
-    by_atom: HashMap<AtomId, Vec<Ix>>,
+    by_atom: HashMap<AtomId, HashSet<Ix, IxHash>, IxHash>,
 }
 
 impl Holders {
-    /// Drops every principal for which `gone` is true from the lists of
-    /// `atoms` (the atoms those principals held).
-    pub(crate) fn remove(
-        &mut self,
-        atoms: impl IntoIterator<Item = AtomId>,
-        gone: impl Fn(Ix) -> bool,
-    ) {
-        let mut atoms: Vec<AtomId> = atoms.into_iter().collect();
-        atoms.sort_unstable();
-        atoms.dedup();
-        for atom in atoms {
-            if let Some(list) = self.by_atom.get_mut(&atom) {
-                list.retain(|&ix| !gone(ix));
-                if list.is_empty() {
-                    self.by_atom.remove(&atom);
+    /// Principal `ix` held `old` (sorted atoms) and now holds `new`
+    /// (sorted by atom): it is dropped from the sets of the atoms it lost
+    /// and added to those of the atoms it gained.
+    pub(crate) fn update(&mut self, ix: Ix, old: &[AtomId], new: &[(AtomId, u32)]) {
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < new.len() {
+            match (old.get(i), new.get(j).map(|&(atom, _)| atom)) {
+                (Some(&a), Some(b)) if a == b => {
+                    i += 1;
+                    j += 1;
                 }
+                (Some(&a), Some(b)) if a < b => {
+                    self.forget(a, ix);
+                    i += 1;
+                }
+                (Some(&a), None) => {
+                    self.forget(a, ix);
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    self.by_atom.entry(b).or_default().insert(ix);
+                    j += 1;
+                }
+                (None, None) => break,
             }
         }
     }
 
-    /// Adds (atom, principal) pairs; a principal must not already be
-    /// listed under the atom (callers [`remove`](Holders::remove) first).
-    pub(crate) fn add(&mut self, entries: impl IntoIterator<Item = (AtomId, Ix)>) {
-        let mut entries: Vec<(AtomId, Ix)> = entries.into_iter().collect();
-        entries.sort_unstable();
-        for group in entries.chunk_by(|a, b| a.0 == b.0) {
-            let list = self.by_atom.entry(group[0].0).or_default();
-            let sorted = list.last().is_none_or(|&last| last < group[0].1);
-            list.extend(group.iter().map(|&(_, ix)| ix));
-            if !sorted {
-                list.sort_unstable();
+    fn forget(&mut self, atom: AtomId, ix: Ix) {
+        if let Some(set) = self.by_atom.get_mut(&atom) {
+            set.remove(&ix);
+            if set.is_empty() {
+                self.by_atom.remove(&atom);
             }
         }
     }
 
-    /// The principals holding `atom`, sorted by index.
-    pub(crate) fn of(&self, atom: AtomId) -> &[Ix] {
-        self.by_atom.get(&atom).map_or(&[], Vec::as_slice)
+    /// The principals holding `atom`, in no particular order.
+    pub(crate) fn of(&self, atom: AtomId) -> impl Iterator<Item = Ix> + '_ {
+        self.by_atom.get(&atom).into_iter().flatten().copied()
+    }
+}
+
+/// Hashing for dense `u32` indexes: one multiplication (the keys are
+/// never chosen by an adversary: they are slots and interned atoms).
+type IxHash = BuildHasherDefault<IxHasher>;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IxHasher(u64);
+
+impl Hasher for IxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
@@ -102,9 +131,8 @@ pub(crate) fn holders_in<'g>(
     let mut ids: Vec<&str> = resolution
         .holder_index()
         .of(atom)
-        .iter()
-        .filter(|&&ix| graph.slot(ix).is_some())
-        .map(|&ix| graph.identity_of(ix))
+        .filter(|&ix| graph.slot(ix).is_some())
+        .map(|ix| graph.identity_of(ix))
         .collect();
     ids.sort_unstable();
     ids
@@ -218,16 +246,23 @@ mod tests {
     use crate::acl::model::{AclEdge, Delegation, IdentityType, Principal};
 
     #[test]
-    fn the_index_keeps_each_list_sorted_and_drops_empty_ones() {
+    fn the_index_follows_what_each_principal_gains_and_loses() {
         let mut holders = Holders::default();
-        holders.add([(1, 5), (1, 2), (2, 9)]);
-        assert_eq!(holders.of(1), [2, 5]);
-        holders.add([(1, 3)]);
-        assert_eq!(holders.of(1), [2, 3, 5]);
-        holders.remove([1, 2, 1], |ix| ix == 3 || ix == 9);
-        assert_eq!(holders.of(1), [2, 5]);
-        assert!(holders.of(2).is_empty());
-        assert!(!holders.by_atom.contains_key(&2));
+        let sorted = |holders: &Holders, atom| {
+            let mut ixs: Vec<Ix> = holders.of(atom).collect();
+            ixs.sort_unstable();
+            ixs
+        };
+        holders.update(5, &[], &[(1, 0), (2, 1)]);
+        holders.update(2, &[], &[(1, 0)]);
+        assert_eq!(sorted(&holders, 1), [2, 5]);
+        holders.update(5, &[1, 2], &[(2, 0), (3, 2)]);
+        assert_eq!(sorted(&holders, 1), [2]);
+        assert_eq!(sorted(&holders, 2), [5]);
+        assert_eq!(sorted(&holders, 3), [5]);
+        holders.update(5, &[2, 3], &[]);
+        holders.update(2, &[1], &[]);
+        assert!(holders.by_atom.is_empty(), "empty sets are dropped");
     }
 
     #[test]

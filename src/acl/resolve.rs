@@ -427,21 +427,20 @@ impl Resolution {
         self.depths.resize_with(slots, Vec::new);
         self.valid_until.resize(slots, None);
         let (region, in_region) = downstream(graph, seeds);
-        // Unindex what the seeds and the region held before.
-        let stale: Vec<AtomId> = seeds
+        // What the region, and any seed outside it (a removed principal),
+        // held before: the holder index is updated with the difference.
+        let atoms_of = |depths: Option<&Depths>| -> Vec<AtomId> {
+            depths.map_or_else(Vec::new, |d| d.iter().map(|&(atom, _)| atom).collect())
+        };
+        let region_before: Vec<Vec<AtomId>> = region
             .iter()
-            .chain(&region)
-            .filter_map(|&ix| self.depths.get(ix as usize))
-            .flat_map(|depths| depths.iter().map(|&(atom, _)| atom))
+            .map(|&ix| atoms_of(self.depths.get(ix as usize)))
             .collect();
-        let mut gone = in_region.clone();
-        for &ix in seeds {
-            if let Some(flag) = gone.get_mut(ix as usize) {
-                *flag = true;
-            }
-        }
-        self.holders
-            .remove(stale, |ix| gone.get(ix as usize).copied().unwrap_or(false));
+        let gone_before: Vec<(Ix, Vec<AtomId>)> = seeds
+            .iter()
+            .filter(|&&ix| !in_region.get(ix as usize).copied().unwrap_or(false))
+            .map(|&ix| (ix, atoms_of(self.depths.get(ix as usize))))
+            .collect();
         for &ix in seeds {
             if let Some(depths) = self.depths.get_mut(ix as usize) {
                 depths.clear();
@@ -463,12 +462,12 @@ impl Resolution {
             arrivals,
             inside,
         );
-        let depths = &self.depths;
-        self.holders.add(
-            region
-                .iter()
-                .flat_map(|&ix| depths[ix as usize].iter().map(move |&(atom, _)| (atom, ix))),
-        );
+        for (ix, old) in &gone_before {
+            self.holders.update(*ix, old, &[]);
+        }
+        for (&ix, old) in region.iter().zip(&region_before) {
+            self.holders.update(ix, old, &self.depths[ix as usize]);
+        }
         self.valid_until_in(graph, &region, &in_region);
         region
     }

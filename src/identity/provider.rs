@@ -1437,6 +1437,27 @@ impl SqliteIdentityProvider {
     ///
     /// The error the write would be refused with, as a [`StoreError`];
     /// [`StoreError::Backend`] while the provider is not healthy.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{Acl, Change, IdentityType, Principal};
+    /// use alknet_graphs::identity::{PeerEntry, SqliteIdentityProvider};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("id.db"))?;
+    /// let mut acl = Acl::open(&store)?;
+    /// acl.add_principal(&Principal::new("ci", IdentityType::Service).scopes(["deploy", "build"]))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// provider.insert_peer(PeerEntry::new("ci").scopes(["build"]))?;
+    ///
+    /// let answer = provider.what_if(&Change::RemovePrincipal("ci".into()))?;
+    /// assert_eq!(answer.principals[0].id, "ci");
+    /// // The peer keeps the scope it holds itself.
+    /// assert_eq!(answer.peers[0].lost.scopes.iter().collect::<Vec<_>>(), ["deploy"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn what_if(&self, change: &Change) -> Result<WhatIf, StoreError> {
         let model = self.healthy_model()?;
         let fork =
