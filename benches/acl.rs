@@ -391,6 +391,57 @@ fn incremental(c: &mut Criterion, fixture: &mut Fixture) {
     group.finish();
 }
 
+/// A catch-up moves the resolution to the present; almost always no grant
+/// has expired since the last one. Baseline: the scan of every principal's
+/// bound that finding the expired ones used to cost.
+fn advance(c: &mut Criterion, fixture: &Fixture) {
+    let graph = &fixture.graph;
+    let mut resolution = graph.resolver().resolve_all(T0);
+    let bounds: Vec<Option<i64>> = fixture
+        .principals
+        .iter()
+        .map(|p| {
+            resolution
+                .effective(graph, &p.identity_id)
+                .and_then(|g| g.valid_until)
+        })
+        .collect();
+    let mut group = c.benchmark_group("acl_advance_nothing_expired");
+    let mut t = T0;
+    group.bench_function("advance", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                t += 1;
+                black_box(resolution.advance(graph, t));
+            }
+            let elapsed = start.elapsed();
+            tally("advance", elapsed, iters);
+            elapsed
+        })
+    });
+    let mut t = T0;
+    group.bench_function("baseline_scan_of_every_bound", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                t += 1;
+                let now = black_box(t);
+                black_box(
+                    bounds
+                        .iter()
+                        .filter(|until| until.is_some_and(|until| until <= now))
+                        .count(),
+                );
+            }
+            let elapsed = start.elapsed();
+            tally("advance/baseline_scan", elapsed, iters);
+            elapsed
+        })
+    });
+    group.finish();
+}
+
 fn check(c: &mut Criterion, fixture: &Fixture) {
     let grant = fixture
         .graph
@@ -514,6 +565,7 @@ fn benches(c: &mut Criterion) {
     );
     resolution(c, &fixture);
     incremental(c, &mut fixture);
+    advance(c, &fixture);
     check(c, &fixture);
     if std::env::var_os("ACL_BENCH_LOAD").is_some() {
         load_from_sqlite(&fixture);
@@ -553,6 +605,12 @@ fn print_summary() {
             verdict(name, Duration::from_millis(5)),
         );
     }
+    println!(
+        "  advance with nothing expired, 100k principals: {} vs a scan of every bound {} ({})",
+        show("advance"),
+        show("advance/baseline_scan"),
+        ratio("advance", "advance/baseline_scan"),
+    );
     println!(
         "  check(): {} vs bare HashSet {} ({})",
         show("check/access_control"),

@@ -6,6 +6,14 @@
 //!   raw rusqlite inserting the same rows into a bare `nodes` table with the
 //!   same `UNIQUE (graph_id, key)` constraint in one transaction. Goal: at
 //!   least 0.75 of raw throughput.
+//! - **P1-bulk**: the same 100,000 nodes through one `add_nodes` call, in
+//!   the same group and against the same raw baseline.
+//! - **Edges, bulk insert**: 300,000 schema-validated edges among 100,000
+//!   existing nodes of a directed graph (not acyclic), through one
+//!   `add_edges` call in one transaction, against raw rusqlite inserting the
+//!   same rows (endpoints already resolved to row ids) into a bare `edges`
+//!   table with the store's key constraint and adjacency indexes. The nodes
+//!   are written outside the timed region on both sides.
 //! - **P2, one node per transaction**: each iteration commits one write
 //!   transaction adding one node (the commit also publishes the change
 //!   events and bumps the revision), against one autocommit `INSERT` of the
@@ -22,6 +30,7 @@
 //!
 //! ```text
 //! cargo bench --bench write
+//! cargo bench --bench write -- p1_bulk     # one group
 //! ```
 //!
 //! Criterion prints elements per second for each side; the run ends with a
@@ -37,7 +46,7 @@ use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use alknet_graphs::{GraphConfig, Store};
+use alknet_graphs::{Endpoints, GraphConfig, NewEdge, NewNode, Store};
 use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -54,7 +63,12 @@ const BULK_NODES: usize = 100_000;
 /// building each document just before writing it would have it in cache.
 const DISTINCT_DOCUMENTS: usize = 1024;
 
+/// Edges per edge-bulk transaction, and the nodes they join.
+const BULK_EDGES: usize = 300_000;
+const EDGE_NODES: usize = 100_000;
+
 const OURS: &str = "alknet_graphs";
+const OURS_BULK: &str = "alknet_graphs_bulk";
 const RAW: &str = "raw_sqlite";
 
 /// The bare table raw SQLite writes: the store's `nodes` columns and key
@@ -73,6 +87,38 @@ const RAW_DDL: &str = "CREATE TABLE nodes (
 const RAW_INSERT: &str = "INSERT INTO nodes
     (graph_id, key, node_type_id, attributes, created_at, updated_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+
+/// The bare edge table raw SQLite writes: the store's `edges` columns, key
+/// constraint and adjacency indexes, without its foreign keys.
+const RAW_EDGE_DDL: &str = "CREATE TABLE edges (
+    id INTEGER PRIMARY KEY,
+    graph_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    edge_type_id INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    target INTEGER NOT NULL,
+    undirected INTEGER NOT NULL DEFAULT 0,
+    attributes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (graph_id, key)
+);
+CREATE INDEX edges_out ON edges (source, target);
+CREATE INDEX edges_in ON edges (target, source)";
+
+const RAW_EDGE_INSERT: &str = "INSERT INTO edges
+    (graph_id, key, edge_type_id, source, target, undirected, attributes, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)";
+
+const EDGE_TYPE: &str = "feeds";
+
+fn edge_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"weight": {"type": "integer", "minimum": 0}},
+        "required": ["weight"]
+    })
+}
 
 fn node_schema() -> Value {
     json!({
@@ -193,6 +239,28 @@ fn bulk_ours(inputs: &Inputs, keys: &[String]) -> Duration {
     elapsed
 }
 
+fn bulk_ours_batch(inputs: &Inputs, keys: &[String]) -> Duration {
+    let (dir, store) = fresh_store();
+    let start = Instant::now();
+    let mut tx = store.begin_write().expect("begin");
+    let nodes = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| NewNode::new(NODE_TYPE, key, inputs.document(i)));
+    let added = tx.add_nodes(GRAPH, nodes).expect("add nodes");
+    black_box(tx.commit().expect("commit"));
+    let elapsed = start.elapsed();
+    assert_eq!(added as usize, keys.len());
+    let count = store
+        .begin_read()
+        .and_then(|r| r.node_count(GRAPH))
+        .expect("count nodes");
+    assert_eq!(count as usize, keys.len());
+    drop(store);
+    drop(dir);
+    elapsed
+}
+
 fn bulk_raw(inputs: &Inputs, keys: &[String]) -> Duration {
     let (dir, conn) = fresh_raw();
     let start = Instant::now();
@@ -224,17 +292,159 @@ fn bulk_insert(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements(BULK_NODES as u64));
-    for side in [OURS, RAW] {
+    for side in [OURS, OURS_BULK, RAW] {
         group.bench_function(side, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     total += match side {
                         OURS => bulk_ours(&inputs, &keys),
+                        OURS_BULK => bulk_ours_batch(&inputs, &keys),
                         _ => bulk_raw(&inputs, &keys),
                     };
                 }
                 tally(GROUP, side, total, iters * BULK_NODES as u64);
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+/// The endpoints of edge `i`: each node gets three out-edges, to nodes
+/// spread over the graph, never itself and never twice the same target.
+fn edge_endpoints(i: usize) -> (usize, usize) {
+    let source = i % EDGE_NODES;
+    let hop = [1, 7919, 50_021][i / EDGE_NODES % 3];
+    (source, (source + hop) % EDGE_NODES)
+}
+
+/// The edge inputs both sides share: keys and attribute documents.
+struct EdgeInputs {
+    keys: Vec<String>,
+    documents: Vec<Value>,
+    texts: Vec<String>,
+}
+
+impl EdgeInputs {
+    fn new() -> Self {
+        let documents: Vec<Value> = (0..DISTINCT_DOCUMENTS)
+            .map(|i| json!({"weight": i}))
+            .collect();
+        EdgeInputs {
+            keys: (0..BULK_EDGES).map(|i| format!("e{i:06}")).collect(),
+            texts: documents.iter().map(Value::to_string).collect(),
+            documents,
+        }
+    }
+}
+
+/// A new store whose graph has the edge type and [`EDGE_NODES`] nodes.
+fn store_with_nodes(inputs: &Inputs, node_keys: &[String]) -> (TempDir, Store) {
+    let (dir, store) = fresh_store();
+    store
+        .write(|tx| {
+            tx.define_edge_type(GRAPH_TYPE, EDGE_TYPE, &edge_schema(), &Endpoints::any())?;
+            let nodes = node_keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| NewNode::new(NODE_TYPE, key, inputs.document(i)));
+            tx.add_nodes(GRAPH, nodes)
+        })
+        .expect("add the nodes");
+    (dir, store)
+}
+
+fn edges_ours(inputs: &Inputs, edges: &EdgeInputs, node_keys: &[String]) -> Duration {
+    let (dir, store) = store_with_nodes(inputs, node_keys);
+    let start = Instant::now();
+    let mut tx = store.begin_write().expect("begin");
+    let batch = edges.keys.iter().enumerate().map(|(i, key)| {
+        let (source, target) = edge_endpoints(i);
+        NewEdge::new(EDGE_TYPE, &node_keys[source], &node_keys[target])
+            .key(key)
+            .attributes(&edges.documents[i % DISTINCT_DOCUMENTS])
+    });
+    let added = tx.add_edges(GRAPH, batch).expect("add edges");
+    black_box(tx.commit().expect("commit"));
+    let elapsed = start.elapsed();
+    assert_eq!(added.len(), BULK_EDGES);
+    let count = store
+        .begin_read()
+        .and_then(|r| r.edge_count(GRAPH))
+        .expect("count edges");
+    assert_eq!(count as usize, BULK_EDGES);
+    drop(store);
+    drop(dir);
+    elapsed
+}
+
+fn edges_raw(inputs: &Inputs, edges: &EdgeInputs, node_keys: &[String]) -> Duration {
+    let (dir, conn) = fresh_raw();
+    conn.execute_batch(RAW_EDGE_DDL).expect("create edge table");
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    {
+        let mut insert = conn.prepare_cached(RAW_INSERT).expect("prepare");
+        for (i, key) in node_keys.iter().enumerate() {
+            insert
+                .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
+                .expect("insert node");
+        }
+    }
+    conn.execute_batch("COMMIT").expect("commit nodes");
+    let start = Instant::now();
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    {
+        let mut insert = conn.prepare_cached(RAW_EDGE_INSERT).expect("prepare");
+        for (i, key) in edges.keys.iter().enumerate() {
+            let (source, target) = edge_endpoints(i);
+            insert
+                .execute(params![
+                    1_i64,
+                    key,
+                    1_i64,
+                    source as i64 + 1,
+                    target as i64 + 1,
+                    edges.texts[i % DISTINCT_DOCUMENTS],
+                    now_ms()
+                ])
+                .expect("insert edge");
+        }
+    }
+    conn.execute_batch("COMMIT").expect("commit");
+    let elapsed = start.elapsed();
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM edges", [], |row| row.get(0))
+        .expect("count edges");
+    assert_eq!(count as usize, BULK_EDGES);
+    drop(conn);
+    drop(dir);
+    elapsed
+}
+
+fn bulk_edges(c: &mut Criterion) {
+    const GROUP: &str = "edges_bulk_insert_300k";
+    let inputs = Inputs::new();
+    let edges = EdgeInputs::new();
+    let node_keys = keys(EDGE_NODES);
+    let mut group = c.benchmark_group(GROUP);
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Elements(BULK_EDGES as u64));
+    for side in [OURS_BULK, RAW] {
+        group.bench_function(side, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += match side {
+                        OURS_BULK => edges_ours(&inputs, &edges, &node_keys),
+                        _ => edges_raw(&inputs, &edges, &node_keys),
+                    };
+                }
+                tally(GROUP, side, total, iters * BULK_EDGES as u64);
                 total
             });
         });
@@ -311,20 +521,29 @@ fn print_ratios() {
             .filter(|(elapsed, _)| !elapsed.is_zero())
             .map(|(elapsed, elements)| *elements as f64 / elapsed.as_secs_f64())
     };
-    let groups = [("p1_bulk_insert_100k", 0.75), ("p2_one_node_per_txn", 0.7)];
-    for (group, goal) in groups {
-        if let (Some(ours), Some(raw)) = (rate(group, OURS), rate(group, RAW)) {
+    let figures = [
+        ("p1_bulk_insert_100k", OURS, Some(0.75)),
+        ("p1_bulk_insert_100k", OURS_BULK, Some(0.75)),
+        ("edges_bulk_insert_300k", OURS_BULK, None),
+        ("p2_one_node_per_txn", OURS, Some(0.7)),
+    ];
+    for (group, side, goal) in figures {
+        if let (Some(ours), Some(raw)) = (rate(group, side), rate(group, RAW)) {
             let ratio = ours / raw;
-            let verdict = if ratio >= goal { "meets" } else { "misses" };
+            let verdict = match goal {
+                Some(goal) if ratio >= goal => format!("meets the goal of {goal:.2}; "),
+                Some(goal) => format!("misses the goal of {goal:.2}; "),
+                None => String::new(),
+            };
             println!(
-                "{group}: ours {ours:.0} elem/s, raw {raw:.0} elem/s, \
-                 ratio {ratio:.2} ({verdict} the goal of {goal:.2}; mean over every timed run)"
+                "{group}/{side}: ours {ours:.0} elem/s, raw {raw:.0} elem/s, \
+                 ratio {ratio:.2} ({verdict}mean over every timed run)"
             );
         }
     }
 }
 
-criterion_group!(benches, bulk_insert, one_node_per_transaction);
+criterion_group!(benches, bulk_insert, bulk_edges, one_node_per_transaction);
 
 fn main() {
     benches();

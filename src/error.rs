@@ -58,6 +58,8 @@ pub enum Entity {
     AuditEntry(u64),
     /// A signed checkpoint of the audit log, by checkpoint number.
     Checkpoint(u64),
+    /// A reservation against delegation budgets, by id.
+    Reservation(String),
 }
 
 impl fmt::Display for Entity {
@@ -79,6 +81,7 @@ impl fmt::Display for Entity {
             Entity::Credential(provider) => write!(f, "credential {provider:?}"),
             Entity::AuditEntry(seq) => write!(f, "audit entry {seq}"),
             Entity::Checkpoint(seq) => write!(f, "checkpoint {seq}"),
+            Entity::Reservation(id) => write!(f, "reservation {id:?}"),
         }
     }
 }
@@ -182,10 +185,12 @@ pub enum Error {
         /// Each violation with its JSON-pointer instance path.
         violations: Vec<Violation>,
     },
-    /// An edge that would close a directed cycle in an acyclic graph.
-    #[error("{entity}: would close the cycle {}", quoted_path(cycle))]
+    /// An edge that would close a directed cycle in an acyclic graph, or a
+    /// graph whose directed cycle leaves an algorithm that needs none (a
+    /// topological order) without an answer.
+    #[error("{entity}: {} {}", cycle_verb(entity), quoted_path(cycle))]
     Cycle {
-        /// The edge being written.
+        /// The edge being written, or the graph.
         entity: Entity,
         /// Node keys in order around the cycle; the first key is repeated at the end.
         cycle: Vec<String>,
@@ -525,6 +530,14 @@ fn io_reason(err: &std::io::Error) -> String {
 fn join(violations: &[Violation]) -> String {
     let parts: Vec<String> = violations.iter().map(Violation::to_string).collect();
     parts.join("; ")
+}
+
+/// How a cycle relates to the entity a [`Error::Cycle`] names.
+fn cycle_verb(entity: &Entity) -> &'static str {
+    match entity {
+        Entity::Graph(_) => "has the cycle",
+        _ => "would close the cycle",
+    }
 }
 
 fn quoted_path(keys: &[String]) -> String {

@@ -66,7 +66,10 @@ pub use error::{Entity, Error, NotAStoreReason, Result, Violation};
 pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
 };
-pub use graph::{Direction, Edge, Graph, ListOptions, Neighbor, NewEdge, Node, Page};
+pub use graph::{
+    Direction, Edge, Graph, HeaviestPath, ListOptions, Neighbor, NewEdge, NewNode, Node, Page,
+    ShortestPath,
+};
 pub use limits::Limits;
 pub use outbox::{
     ChangeBatch, ChangeEvent, ChangeOp, EntityKind, CHANGE_CHANNEL, CHANGE_TOPIC,

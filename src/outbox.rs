@@ -55,6 +55,8 @@ pub enum EntityKind {
     ApiKey,
     /// A stored credential (`key` is its provider).
     Credential,
+    /// A reservation against delegation budgets (`key` is its id).
+    Reservation,
 }
 
 /// What happened to it.
@@ -201,6 +203,19 @@ impl Outbox {
     }
 
     /// Records a type or graph change.
+    /// [`in_graph`](Outbox::in_graph) for each of `keys`, in order.
+    pub(crate) fn in_graph_all(
+        &mut self,
+        entity: EntityKind,
+        op: ChangeOp,
+        graph: &str,
+        keys: Vec<String>,
+    ) {
+        for key in keys {
+            self.push_owned(entity, op, Some(graph), None, key);
+        }
+    }
+
     pub(crate) fn in_graph_type(
         &mut self,
         entity: EntityKind,
@@ -225,6 +240,17 @@ impl Outbox {
         graph_type: Option<&str>,
         key: &str,
     ) {
+        self.push_owned(entity, op, graph, graph_type, key.to_owned());
+    }
+
+    fn push_owned(
+        &mut self,
+        entity: EntityKind,
+        op: ChangeOp,
+        graph: Option<&str>,
+        graph_type: Option<&str>,
+        key: String,
+    ) {
         self.count += 1;
         if let Some(last) = self.groups.last_mut() {
             if last.entity == entity
@@ -232,7 +258,7 @@ impl Outbox {
                 && last.graph.as_deref() == graph
                 && last.graph_type.as_deref() == graph_type
             {
-                last.keys.push(key.to_owned());
+                last.keys.push(key);
                 return;
             }
         }
@@ -241,7 +267,7 @@ impl Outbox {
             op,
             graph: graph.map(str::to_owned),
             graph_type: graph_type.map(str::to_owned),
-            keys: vec![key.to_owned()],
+            keys: vec![key],
         });
     }
 }

@@ -212,7 +212,8 @@ pub enum ProblemKind {
     /// its domain keeps: an ACL row the ACL cannot load or that breaks its
     /// write rules, a task whose status breaks the taskgraph's invariant, a
     /// workflow operation or flow that breaks the workflow's rules, a usable
-    /// API key whose owner is gone.
+    /// API key whose owner is gone, a reservation that draws on what is not
+    /// a delegation or held more than a budget allowed.
     Domain,
     /// The audit log's hash chain is broken (an entry altered, removed or
     /// reordered, or the tail truncated, or an entry no longer matches the
@@ -321,6 +322,10 @@ const CHECKS: &[Check] = &[
     Check {
         name: "identity",
         run: identity,
+    },
+    Check {
+        name: "reservation",
+        run: reservations,
     },
     Check {
         name: "audit chain",
@@ -764,6 +769,15 @@ fn builtin_graphs(v: &mut Verifier<'_>) -> Result<()> {
                 format!("owner {owner:?} is neither a peer nor an ACL principal, so the key resolves to nothing; revoke it"),
             );
         }
+    }
+    Ok(())
+}
+
+/// Reservations against delegation budgets: each draws only on the ACL's
+/// delegations, and each row keeps the rules its writes keep.
+fn reservations(v: &mut Verifier<'_>) -> Result<()> {
+    for (entity, reason) in crate::acl::budget::reservation_problems(v.conn)? {
+        v.report.about(ProblemKind::Domain, &entity, reason);
     }
     Ok(())
 }

@@ -122,6 +122,7 @@ fn edge_of(spec: &EdgeSpec, n: usize) -> Option<AclEdge> {
             narrowed_scopes: scopes.clone(),
             narrowed_resources: resources.clone(),
             validity: *validity,
+            budgets: Default::default(),
         })),
         1 if from != to => Some(AclEdge::BelongsTo(Membership {
             member: from,

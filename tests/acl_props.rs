@@ -139,6 +139,7 @@ impl EdgeSpec {
                 narrowed_scopes: self.scopes.clone(),
                 narrowed_resources: self.resources.clone(),
                 validity: self.validity,
+                budgets: Default::default(),
             })),
             1 if from != to => Some(AclEdge::BelongsTo(Membership {
                 member: from,
@@ -602,6 +603,32 @@ proptest! {
         let fresh = graph.resolver().max_depth(depth).resolve_all(t2);
         for p in model.principals.keys() {
             prop_assert_eq!(one_by_one.effective(&graph, p), fresh.effective(&graph, p), "{} at {}", p, t2);
+        }
+    }
+
+    /// Changes and steps forward in time, interleaved, agree with resolving
+    /// everything again after every step: the expiries a change replaced
+    /// are not served, and none it set is missed.
+    #[test]
+    fn interleaved_changes_and_steps_agree_with_full_resolution(
+        model in model(),
+        steps in prop::collection::vec((change(), 0..TIME_SPAN / 4), 1..6),
+        t in instant(),
+        depth in max_depth(),
+    ) {
+        let mut model = model;
+        let mut graph = model.graph();
+        let mut followed = graph.resolver().max_depth(depth).resolve_all(t);
+        let mut now = t;
+        for (c, step) in &steps {
+            let affected = c.apply(&mut model, Some(&mut graph));
+            followed.update(&graph, &affected);
+            now += step;
+            followed.advance(&graph, now);
+            let fresh = graph.resolver().max_depth(depth).resolve_all(now);
+            for p in model.principals.keys() {
+                prop_assert_eq!(followed.effective(&graph, p), fresh.effective(&graph, p), "{} at {}", p, now);
+            }
         }
     }
 }

@@ -214,6 +214,7 @@ fn delegation(
         narrowed_scopes: s,
         narrowed_resources: r,
         validity: w.validity(base),
+        budgets: Default::default(),
     }
 }
 

@@ -147,6 +147,7 @@ fn change_of(p: &Proposal, acl: &Acl, n: usize, base: i64) -> Change {
             },
             narrowed_resources: r.clone(),
             validity: validity_at(base, *w),
+            budgets: Default::default(),
         }),
         Proposal::UpdateDelegation(i, s) => match delegations.get(i % delegations.len().max(1)) {
             Some(d) => Change::UpdateDelegation(Delegation {

@@ -116,7 +116,7 @@ fn an_empty_file_is_refused_by_every_command_but_init() {
 
     let init = env.ok(&["init"]);
     assert_eq!(init["created"], false);
-    assert_eq!(init["schema_version"], 5);
+    assert_eq!(init["schema_version"], 6);
     let out = env.run_as(&[], &["init"]);
     assert_eq!(
         utf8(&out.stdout)
@@ -145,7 +145,7 @@ fn init_says_it_initialised_an_empty_file() {
     assert_eq!(
         utf8(&out.stdout),
         format!(
-            "initialised {}: schema version 5, revision 2\n",
+            "initialised {}: schema version 6, revision 2\n",
             env.db.display()
         )
     );

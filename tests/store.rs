@@ -47,7 +47,7 @@ fn open_creates_the_schema_and_reopening_keeps_the_data() {
     let store = Store::open(dir.path().join("test.db")).unwrap();
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
-    assert_eq!(read.schema_version().unwrap(), 5);
+    assert_eq!(read.schema_version().unwrap(), 6);
     assert_eq!(read.node_count("acme").unwrap(), 3);
 }
 
@@ -69,14 +69,14 @@ fn a_file_from_a_newer_version_is_refused() {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: 5
+                supported: 6
             }
         ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "database schema version 99 is newer than this library supports (5); upgrade alknet-graphs"
+        "database schema version 99 is newer than this library supports (6); upgrade alknet-graphs"
     );
 }
 
@@ -560,7 +560,7 @@ fn an_empty_file_is_refused_unchanged_until_initialized() {
     assert_eq!(err.to_string(), expected);
 
     let store = Store::builder().initialize_empty(true).open(&path).unwrap();
-    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 5);
+    assert_eq!(store.begin_read().unwrap().schema_version().unwrap(), 6);
     people(&store, GraphConfig::directed());
     drop(store);
     // Now a store, it opens with the defaults.
@@ -713,7 +713,7 @@ fn a_read_only_store_serves_every_read_and_refuses_writes() {
     assert_eq!(store.revision().unwrap(), revision);
     let read = store.begin_read().unwrap();
     assert_eq!(read.revision().unwrap(), revision);
-    assert_eq!(read.schema_version().unwrap(), 5);
+    assert_eq!(read.schema_version().unwrap(), 6);
     assert_eq!(
         read.node("acme", "ada").unwrap().unwrap().attributes["name"],
         "Ada"
@@ -776,7 +776,7 @@ fn a_read_only_store_with_an_older_schema_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "store {} must be migrated (its schema version is 1, this library's is 5); open it writable once to migrate it",
+            "store {} must be migrated (its schema version is 1, this library's is 6); open it writable once to migrate it",
             path.display()
         )
     );

@@ -395,7 +395,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            "the schema version in _alknet_meta is 99; this library expects 5",
+            "the schema version in _alknet_meta is 99; this library expects 6",
         )],
     );
     let problems = damaged("UPDATE _alknet_meta SET value = 'one' WHERE key = 'schema_version'");
@@ -403,7 +403,7 @@ fn the_wrong_schema_version() {
         &problems,
         &[(
             ProblemKind::SchemaVersion,
-            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 5"#,
+            r#"the schema version in _alknet_meta is Text("one"), not an integer; this library expects 6"#,
         )],
     );
     let problems = damaged("DELETE FROM _alknet_meta WHERE key = 'schema_version'");
@@ -494,6 +494,7 @@ fn a_missing_table_stops_only_the_checks_that_need_it() {
             "the edge check could not finish: sqlite: no such table: edges",
             "the parallel edge check could not finish: sqlite: no such table: edges",
             r#"graph "release": could not be searched for cycles: sqlite: no such table: edges"#,
+            "the reservation check could not finish: sqlite: no such table: edges",
         ]
     );
     assert!(problems.iter().all(|p| p.kind == ProblemKind::Integrity));

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{
-    AclEdge, Action, ActionGrant, Delegation, IdentityType, Membership, Principal, Resource,
-    Resources, Validity,
+    AclEdge, Action, ActionGrant, Budgets, Delegation, IdentityType, Membership, Principal,
+    Resource, Resources, Validity,
 };
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
 use super::{GRAPH, PRINCIPAL, RESOURCE};
@@ -55,6 +55,8 @@ struct DelegatesAttributes {
     expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revoked_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Budgets::is_empty")]
+    budgets: Budgets,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -119,6 +121,7 @@ pub(crate) fn delegation_attributes(delegation: &Delegation) -> Result<Value> {
             not_before,
             expires_at,
             revoked_at,
+            budgets: delegation.budgets.clone(),
         },
     )
 }
@@ -202,6 +205,7 @@ pub(crate) fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
                     expires_at: a.expires_at,
                     revoked_at: a.revoked_at,
                 },
+                budgets: a.budgets,
             })
         }
         super::BELONGS_TO => {

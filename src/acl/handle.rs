@@ -2,6 +2,7 @@
 //! kept in memory.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -21,16 +22,19 @@ use crate::{Entity, Error, NewEdge, Result, Store, WriteTxn};
 
 /// Options for opening an [`Acl`].
 ///
-/// Default: a maximum chain depth of [`DEFAULT_MAX_DEPTH`] (32) edges.
+/// Default: a maximum chain depth of [`DEFAULT_MAX_DEPTH`] (32) edges, and
+/// no automatic pruning.
 #[derive(Debug, Clone)]
 pub struct AclBuilder {
     max_depth: u32,
+    retention: Option<Duration>,
 }
 
 impl Default for AclBuilder {
     fn default() -> Self {
         AclBuilder {
             max_depth: DEFAULT_MAX_DEPTH,
+            retention: None,
         }
     }
 }
@@ -39,6 +43,28 @@ impl AclBuilder {
     /// Chains of more than `max_depth` edges do not contribute.
     pub fn max_depth(mut self, max_depth: u32) -> Self {
         self.max_depth = max_depth;
+        self
+    }
+
+    /// Prunes automatically what expired more than `retention` ago:
+    /// [`Acl::prune_expired`] with `now - retention`, run when the ACL is
+    /// opened (on a writable store) and then by [`Acl::refresh`] at most
+    /// once every [`AUTO_PRUNE_INTERVAL`](super::AUTO_PRUNE_INTERVAL). A
+    /// run that finds nothing to remove writes nothing. Default: off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use alknet_graphs::acl::Acl;
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("acl.db"))?;
+    /// let acl = Acl::builder().retention(Duration::from_secs(30 * 86_400)).open(&store)?;
+    /// assert_eq!(acl.retention(), Some(Duration::from_secs(30 * 86_400)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
         self
     }
 
@@ -52,7 +78,8 @@ impl AclBuilder {
     /// type, or a stored principal or resource breaks the key rule;
     /// [`Error::Revalidation`] if stored ACL data fails an updated schema;
     /// [`Error::NotFound`] if the store is read-only and holds no `acl`
-    /// graph; [`Error::Sqlite`] on a storage failure.
+    /// graph; [`Error::Sqlite`] on a storage failure; with a retention
+    /// set, the errors of [`Acl::prune_expired`].
     pub fn open(self, store: &Store) -> Result<Acl> {
         // A read-only store is served as it is.
         if !store.is_read_only() {
@@ -63,12 +90,16 @@ impl AclBuilder {
         let read = store.begin_read()?;
         state.catch_up(&read, now)?;
         drop(read);
-        Ok(Acl {
+        let mut acl = Acl {
             store: store.clone(),
             actor: None,
             max_depth: self.max_depth,
+            retention: self.retention,
+            last_auto_prune: None,
             state,
-        })
+        };
+        acl.auto_prune(now)?;
+        Ok(acl)
     }
 }
 
@@ -119,6 +150,9 @@ pub struct Acl {
     store: Store,
     actor: Option<String>,
     max_depth: u32,
+    retention: Option<Duration>,
+    /// When the last automatic prune ran (unix ms).
+    last_auto_prune: Option<i64>,
     state: AclFollower,
 }
 
@@ -134,6 +168,9 @@ pub(super) enum Mutation {
     RemoveResource(String),
     Edge(String, AclEdge),
     RemoveEdge(String),
+    RemoveEdges(Vec<String>),
+    /// A mutation whose audit entry the write wrote itself.
+    Audited(Box<Mutation>),
     Nothing,
 }
 
@@ -187,6 +224,36 @@ impl Acl {
         self.max_depth
     }
 
+    /// The automatic pruning's retention, if set (see
+    /// [`AclBuilder::retention`]).
+    pub fn retention(&self) -> Option<Duration> {
+        self.retention
+    }
+
+    /// Runs the automatic prune if a retention is set, the store is
+    /// writable and the last run was at least [`AUTO_PRUNE_INTERVAL`] ago.
+    ///
+    /// [`AUTO_PRUNE_INTERVAL`]: super::AUTO_PRUNE_INTERVAL
+    fn auto_prune(&mut self, now: i64) -> Result<()> {
+        let Some(retention) = self.retention else {
+            return Ok(());
+        };
+        if self.store.is_read_only() {
+            return Ok(());
+        }
+        let interval = super::AUTO_PRUNE_INTERVAL.as_millis() as i64;
+        if self
+            .last_auto_prune
+            .is_some_and(|last| now.saturating_sub(last) < interval)
+        {
+            return Ok(());
+        }
+        self.last_auto_prune = Some(now);
+        let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        self.prune_expired_at(now.saturating_sub(retention), now)?;
+        Ok(())
+    }
+
     /// The store revision the graph in memory reflects.
     pub fn revision(&self) -> u64 {
         self.state.revision()
@@ -234,7 +301,9 @@ impl Acl {
     /// only the principals downstream of them, and loads the whole graph
     /// when the stream cannot be followed (pruned or undecodable batches,
     /// a change to the ACL's graph or types) or the named rows do not
-    /// apply. Returns whether the store had moved on.
+    /// apply. With a retention set (see [`AclBuilder::retention`]) it
+    /// then runs the automatic prune when it is due. Returns whether the
+    /// store had moved on.
     ///
     /// # Errors
     ///
@@ -246,8 +315,11 @@ impl Acl {
     /// succeeds.
     pub fn refresh(&mut self) -> Result<bool> {
         let before = self.state.revision();
+        let now = now_ms();
         let read = self.store.begin_read()?;
-        self.state.catch_up(&read, now_ms())?;
+        self.state.catch_up(&read, now)?;
+        drop(read);
+        self.auto_prune(now)?;
         Ok(self.state.revision() != before)
     }
 
@@ -459,14 +531,23 @@ impl Acl {
     ///
     /// As [`delegate`](Acl::delegate); [`Error::NotFound`] if there is no
     /// delegation between them.
+    ///
+    /// The delegation's budgets are kept as they are (its `budgets` field
+    /// is ignored): they change only through
+    /// [`set_budget`](Acl::set_budget) and
+    /// [`remove_budget`](Acl::remove_budget).
     pub fn update_delegation(&mut self, delegation: &Delegation) -> Result<u64> {
         check_delegation(delegation)?;
         self.write(|tx, state, now| {
-            let edge = AclEdge::Delegates(delegation.clone());
-            let key = state.require_edge(&edge)?;
-            check_held(state, delegation, now, &key)?;
-            tx.replace_edge(GRAPH, &key, &codec::delegation_attributes(delegation)?)?;
-            Ok(Mutation::Edge(key, edge))
+            let key = state.require_edge(&AclEdge::Delegates(delegation.clone()))?;
+            let mut updated = delegation.clone();
+            updated.budgets = match state.graph().edge(&key) {
+                Some(AclEdge::Delegates(current)) => current.budgets.clone(),
+                _ => Default::default(),
+            };
+            check_held(state, &updated, now, &key)?;
+            tx.replace_edge(GRAPH, &key, &codec::delegation_attributes(&updated)?)?;
+            Ok(Mutation::Edge(key, AclEdge::Delegates(updated)))
         })
     }
 
@@ -614,10 +695,19 @@ impl Acl {
         &mut self,
         op: impl FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>,
     ) -> Result<u64> {
+        self.write_at(now_ms(), op)
+    }
+
+    /// [`write`](Acl::write), with `op` (and its audit entry) seeing `now`
+    /// as the current time; the catch-up still uses the clock.
+    pub(super) fn write_at(
+        &mut self,
+        now: i64,
+        op: impl FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>,
+    ) -> Result<u64> {
         let store = self.store.clone();
         let mut tx = store.begin_write()?;
-        let now = now_ms();
-        self.state.catch_up(&tx, now)?;
+        self.state.catch_up(&tx, now_ms())?;
         let state = &self.state;
         let mutation = tx.as_domain(|tx| op(tx, state, now))?;
         if let Some(record) =
@@ -634,18 +724,29 @@ impl Acl {
         // The endpoints of an edge were checked in the committed
         // transaction, so inserting it cannot fail; if it did, the next
         // write or refresh loads the whole graph from the store.
-        self.state.apply_local(revision, |graph| {
-            Ok(match mutation {
-                Mutation::Principal(principal) => graph.insert_principal(principal),
-                Mutation::RemovePrincipal(id) => graph.remove_principal(&id),
-                Mutation::Resource(resource) => graph.insert_resource(resource),
-                Mutation::RemoveResource(name) => graph.remove_resource(&name),
-                Mutation::Edge(key, edge) => graph.insert_edge_keyed(key, edge)?,
-                Mutation::RemoveEdge(key) => graph.remove_edge(&key),
-                Mutation::Nothing => Default::default(),
-            })
-        });
+        self.state
+            .apply_local(revision, |graph| apply_to(graph, mutation));
     }
+}
+
+fn apply_to(graph: &mut AclGraph, mutation: Mutation) -> Result<super::Affected> {
+    Ok(match mutation {
+        Mutation::Principal(principal) => graph.insert_principal(principal),
+        Mutation::RemovePrincipal(id) => graph.remove_principal(&id),
+        Mutation::Resource(resource) => graph.insert_resource(resource),
+        Mutation::RemoveResource(name) => graph.remove_resource(&name),
+        Mutation::Edge(key, edge) => graph.insert_edge_keyed(key, edge)?,
+        Mutation::RemoveEdge(key) => graph.remove_edge(&key),
+        Mutation::RemoveEdges(keys) => {
+            let mut affected = super::Affected::default();
+            for key in keys {
+                affected.merge(graph.remove_edge(&key));
+            }
+            affected
+        }
+        Mutation::Audited(inner) => apply_to(graph, *inner)?,
+        Mutation::Nothing => Default::default(),
+    })
 }
 
 /// What the audit log records for a mutation about to commit, read against
@@ -718,7 +819,7 @@ fn audit_record<'a>(
             };
             (action, edge_entity(key), before, None)
         }
-        Mutation::Nothing => return Ok(None),
+        Mutation::RemoveEdges(_) | Mutation::Audited(_) | Mutation::Nothing => return Ok(None),
     };
     Ok(Some(crate::audit::Record {
         at,
@@ -758,6 +859,10 @@ pub(super) fn check_delegation(delegation: &Delegation) -> Result<()> {
         &delegation.narrowed_scopes,
         &delegation.narrowed_resources,
     )?;
+    for (unit, &amount) in &delegation.budgets {
+        super::budget::check_unit(|| edge_entity(&key), unit)?;
+        super::budget::check_amount(|| edge_entity(&key), "a budget", amount)?;
+    }
     check_validity(&key, &delegation.validity)
 }
 

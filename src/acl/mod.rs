@@ -22,6 +22,11 @@
 //!   and updates it incrementally.
 //! - [`Resolver::explain_at`] answers "why (not)?": the shortest chain that
 //!   grants a permission, or the [`Reason`] it is not granted.
+//! - **Budgets**: a delegation may carry budgets per unit;
+//!   [`Acl::reserve`] holds an amount against every budget on the chains
+//!   into a principal, [`Acl::commit`] spends it, [`Acl::release`] returns
+//!   it, and [`Acl::budgets`] says what remains. [`Acl::prune_expired`]
+//!   removes what has expired.
 //! - [`AccessControl::check`] is the flat check on a resolved [`Identity`];
 //!   it never sees the graph, nor an [`OperationContext`]'s
 //!   `forwarded_for`.
@@ -89,6 +94,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod budget;
 mod check;
 pub(crate) mod codec;
 mod explain;
@@ -97,21 +103,24 @@ mod handle;
 mod import;
 pub(crate) mod lookup;
 mod model;
+mod prune;
 pub(crate) mod resolve;
 mod schema;
 pub(crate) mod scope;
 mod snapshot;
 pub(crate) mod whatif;
 
+pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState, MAX_AMOUNT};
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
 pub use explain::{Explanation, Hop, Reason, Witness};
 pub use handle::{Acl, AclBuilder};
 pub(crate) use import::rule_problems;
 pub use import::AclImport;
 pub use model::{
-    AclEdge, Action, ActionGrant, Delegation, EdgeKind, IdentityType, Inactive, Membership,
-    Permission, Principal, Resource, Resources, Validity,
+    AclEdge, Action, ActionGrant, Budgets, Delegation, EdgeKind, IdentityType, Inactive,
+    Membership, Permission, Principal, Resource, Resources, Validity,
 };
+pub use prune::{PruneCounts, AUTO_PRUNE_INTERVAL};
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use snapshot::{AclGraph, Affected};

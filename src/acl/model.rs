@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 /// Actions per resource: resource name (`type` or `type/id`) → actions.
 pub type Resources = BTreeMap<String, BTreeSet<String>>;
 
+/// Budgets of a delegation: unit (e.g. `USD`, `calls`) → amount, an exact
+/// integer in the unit's smallest denomination (cents for `USD`). See
+/// [`Acl::reserve`](super::Acl::reserve) for how they are spent.
+pub type Budgets = BTreeMap<String, u64>;
+
 /// What kind of identity a principal stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -297,6 +302,8 @@ pub struct Delegation {
     pub narrowed_resources: Resources,
     /// When it is in force.
     pub validity: Validity,
+    /// What may be spent through it, per unit (empty: no budget).
+    pub budgets: Budgets,
 }
 
 impl Delegation {
@@ -308,7 +315,21 @@ impl Delegation {
             narrowed_scopes: BTreeSet::new(),
             narrowed_resources: Resources::new(),
             validity: Validity::always(),
+            budgets: Budgets::new(),
         }
+    }
+
+    /// Sets the budget in `unit` to `amount` (in the unit's smallest
+    /// denomination).
+    ///
+    /// ```
+    /// use alknet_graphs::acl::Delegation;
+    /// let d = Delegation::new("alice", "ci-bot").scopes(["llm:call"]).budget("USD", 5_000);
+    /// assert_eq!(d.budgets["USD"], 5_000);
+    /// ```
+    pub fn budget(mut self, unit: impl Into<String>, amount: u64) -> Self {
+        self.budgets.insert(unit.into(), amount);
+        self
     }
 
     /// Adds scopes to pass on.

@@ -176,6 +176,7 @@ impl<'g> Resolver<'g> {
             depths: Vec::new(),
             valid_until: Vec::new(),
             holders: Holders::default(),
+            expiries: BinaryHeap::new(),
         };
         let everyone: Vec<Ix> = (0..self.graph.slot_count() as Ix)
             .filter(|&ix| self.graph.slot(ix).is_some())
@@ -240,6 +241,11 @@ pub struct Resolution {
     valid_until: Vec<Option<i64>>,
     /// Atom → the principals whose `depths` hold it.
     holders: Holders,
+    /// Every bound set in `valid_until`, earliest first, so that
+    /// [`advance`](Resolution::advance) finds the expired grants without a
+    /// scan. Entries are not removed when a bound changes: one whose
+    /// principal no longer has that bound is dropped when it comes up.
+    expiries: BinaryHeap<Reverse<(i64, Ix)>>,
 }
 
 impl Resolution {
@@ -387,8 +393,8 @@ impl Resolution {
     ///
     /// # Complexity
     ///
-    /// O(N) to find the expired grants, then as [`update`](Resolution::update)
-    /// over them.
+    /// O(X log B) to find the X expired grants among the B bounds it
+    /// holds, then as [`update`](Resolution::update) over them.
     pub fn advance(&mut self, graph: &AclGraph, t: i64) -> usize {
         match self.advance_touched(graph, t) {
             Touched::All => graph.principal_count(),
@@ -407,16 +413,21 @@ impl Resolution {
             return Touched::Some(Vec::new());
         }
         self.at = t;
-        let expired: Vec<Ix> = self
-            .valid_until
-            .iter()
-            .enumerate()
-            .filter(|(_, until)| until.is_some_and(|until| until <= t))
-            .map(|(ix, _)| ix as Ix)
-            .collect();
+        let mut expired = Vec::new();
+        while let Some(&Reverse((bound, ix))) = self.expiries.peek() {
+            if bound > t {
+                break;
+            }
+            self.expiries.pop();
+            if self.valid_until.get(ix as usize).copied().flatten() == Some(bound) {
+                expired.push(ix);
+            }
+        }
         if expired.is_empty() {
             return Touched::Some(Vec::new());
         }
+        expired.sort_unstable();
+        expired.dedup();
         Touched::Some(self.recompute(graph, &expired))
     }
 
@@ -532,6 +543,7 @@ impl Resolution {
                 continue;
             }
             self.valid_until[ix as usize] = Some(bound);
+            self.expiries.push(Reverse((bound, ix)));
             let Some(slot) = graph.slot(ix) else {
                 continue;
             };
@@ -546,6 +558,16 @@ impl Resolution {
                     heap.push(Reverse((bound, flow.to)));
                 }
             }
+        }
+        // Entries left behind by changed bounds: rebuild once they outnumber
+        // the principals, so the heap stays O(N) however long it follows.
+        if self.expiries.len() > 2 * self.valid_until.len() + 64 {
+            self.expiries = self
+                .valid_until
+                .iter()
+                .enumerate()
+                .filter_map(|(ix, until)| until.map(|bound| Reverse((bound, ix as Ix))))
+                .collect();
         }
     }
 }

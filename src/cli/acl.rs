@@ -49,6 +49,19 @@ pub enum AclCommand {
     /// Check a principal's effective grant against requirements; exit 3
     /// when denied
     Check(CheckArgs),
+    /// Budgets on delegations: set, remove and show what remains
+    #[command(subcommand)]
+    Budget(super::acl_budget::BudgetCommand),
+    /// Reserve an amount against every budget on the chains into a
+    /// principal; prints the reservation's id
+    Reserve(super::acl_budget::ReserveArgs),
+    /// Turn a live reservation into spend
+    Commit(super::acl_budget::SettleArgs),
+    /// Return a live reservation
+    Release(super::acl_budget::SettleArgs),
+    /// Remove delegations and memberships that expired before a time, and
+    /// reservations that no longer count
+    Prune(super::acl_budget::PruneArgs),
     /// Every principal and peer holding a scope (or, with --resource and
     /// --action, a resource action)
     WhoHas(super::acl_lookup::WhoHasArgs),
@@ -390,6 +403,11 @@ pub fn run(ctx: &Ctx, command: AclCommand) -> CliResult {
         AclCommand::Effective(args) => effective(ctx, args, now),
         AclCommand::Explain(args) => explain(ctx, args, now),
         AclCommand::Check(args) => check(ctx, args, now),
+        AclCommand::Budget(command) => super::acl_budget::budget(ctx, command, now),
+        AclCommand::Reserve(args) => super::acl_budget::reserve(ctx, args),
+        AclCommand::Commit(args) => super::acl_budget::commit(ctx, args),
+        AclCommand::Release(args) => super::acl_budget::release(ctx, args),
+        AclCommand::Prune(args) => super::acl_budget::prune(ctx, args, now),
         AclCommand::WhoHas(args) => super::acl_lookup::who_has(ctx, args, now),
         AclCommand::Resources(args) => super::acl_lookup::resources(ctx, args, now),
         AclCommand::WhatIf(command) => super::acl_lookup::what_if(ctx, command, now),
@@ -486,10 +504,25 @@ fn effective(ctx: &Ctx, args: EffectiveArgs, now: i64) -> CliResult {
     };
     let mut items = Vec::new();
     let mut text = String::new();
+    // Budgets are read only when some delegation has one, so a listing of
+    // every principal costs nothing more on an ACL without budgets.
+    let any_budget = super::acl_budget::any_budget(&acl);
     for id in &ids {
         let grant = require_effective(&acl, id, t)?;
+        let budgets = if any_budget {
+            super::acl_budget::require_budgets(&acl, id, t)?
+        } else {
+            Vec::new()
+        };
         let _ = writeln!(text, "{}", effective_text(id, &grant));
-        items.push(effective_json(id, &grant));
+        for budget in &budgets {
+            let _ = writeln!(text, "{}", super::acl_budget::budget_line(budget));
+        }
+        let mut item = effective_json(id, &grant);
+        if let Value::Object(map) = &mut item {
+            map.insert("budgets".into(), super::acl_budget::budgets_json(&budgets));
+        }
+        items.push(item);
     }
     if ids.is_empty() {
         text.push_str("no principals");
@@ -511,7 +544,7 @@ pub fn require_effective(acl: &Acl, id: &str, t: i64) -> CliResult<EffectiveGran
     acl.effective_at(id, t).ok_or_else(|| no_principal(id))
 }
 
-fn no_principal(id: &str) -> CliError {
+pub(super) fn no_principal(id: &str) -> CliError {
     CliError::Store(Error::NotFound {
         entity: Entity::Node {
             graph: alknet_graphs::acl::GRAPH.to_owned(),
@@ -538,10 +571,16 @@ fn explain(ctx: &Ctx, args: ExplainArgs, now: i64) -> CliResult {
     let explanation = acl
         .explain_at(&args.principal, &permission, t)
         .ok_or_else(|| no_principal(&args.principal))?;
-    Ok(Output::new(
-        explanation_json(&args.principal, &permission, &explanation, t),
-        explanation_text(&args.principal, &permission, &explanation),
-    ))
+    let budgets = super::acl_budget::require_budgets(&acl, &args.principal, t)?;
+    let mut value = explanation_json(&args.principal, &permission, &explanation, t);
+    if let Value::Object(map) = &mut value {
+        map.insert("budgets".into(), super::acl_budget::budgets_json(&budgets));
+    }
+    let mut text = explanation_text(&args.principal, &permission, &explanation);
+    for budget in &budgets {
+        let _ = write!(text, "\n{}", super::acl_budget::budget_line(budget));
+    }
+    Ok(Output::new(value, text))
 }
 
 fn check(ctx: &Ctx, args: CheckArgs, now: i64) -> CliResult {

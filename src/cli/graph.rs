@@ -28,6 +28,8 @@ pub enum GraphCommand {
         /// The graph's name
         name: String,
     },
+    #[command(flatten)]
+    Algo(super::algo::AlgoCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +203,7 @@ pub fn run_graph(ctx: &Ctx, command: GraphCommand) -> CliResult {
             }
             Ok(Output::new(json!({ "graphs": items }), text))
         }
+        GraphCommand::Algo(command) => super::algo::run_algo(&store, command),
         GraphCommand::Drop { name } => {
             // A taskgraph or a workflow is dropped by its own API (a
             // taskgraph's queued jobs go with it); the ACL's graph is not

@@ -2,7 +2,9 @@
 //! turning parsed arguments into calls of the library and an [`Output`].
 
 mod acl;
+mod acl_budget;
 mod acl_lookup;
+mod algo;
 mod apikey;
 mod audit;
 mod demo;

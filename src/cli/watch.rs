@@ -108,6 +108,7 @@ fn kind_name(kind: EntityKind) -> &'static str {
         EntityKind::Graph => "graph",
         EntityKind::Node => "node",
         EntityKind::Edge => "edge",
+        EntityKind::Reservation => "reservation",
         _ => "entity",
     }
 }

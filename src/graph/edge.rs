@@ -2,13 +2,14 @@
 //! remove, list, and neighbours.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
 use super::order::{self, Admission, Ranked};
-use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page};
+use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page, TypeCtx};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -96,6 +97,41 @@ impl<'a> NewEdge<'a> {
     pub fn undirected(mut self, undirected: bool) -> Self {
         self.undirected = Some(undirected);
         self
+    }
+}
+
+/// What a batch of edges resolves once: the graph, its edge types and,
+/// outside acyclic graphs, the endpoints (row id and node type) it has
+/// looked up. Nodes cannot change or go while the batch runs, so these
+/// stay true for it.
+struct EdgeBatch<'a> {
+    graph: Arc<GraphCtx>,
+    types: Vec<(&'a str, Arc<TypeCtx>)>,
+    ends: HashMap<&'a str, (i64, Arc<str>)>,
+    /// The node type names seen, each held once.
+    names: Vec<Arc<str>>,
+}
+
+impl EdgeBatch<'_> {
+    /// Endpoints remembered at most; past this the memory starts over.
+    const MAX_REMEMBERED: usize = 1 << 20;
+
+    fn new(graph: Arc<GraphCtx>) -> Self {
+        EdgeBatch {
+            graph,
+            types: Vec::new(),
+            ends: HashMap::new(),
+            names: Vec::new(),
+        }
+    }
+
+    fn intern(&mut self, name: String) -> Arc<str> {
+        if let Some(held) = self.names.iter().find(|n| ***n == *name) {
+            return held.clone();
+        }
+        let held: Arc<str> = name.into();
+        self.names.push(held.clone());
+        held
     }
 }
 
@@ -313,7 +349,75 @@ impl WriteTxn<'_> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_edge(&mut self, graph: &str, edge: NewEdge<'_>) -> Result<String> {
-        let ctx = self.graph_ctx(graph)?;
+        let mut batch = EdgeBatch::new(self.graph_ctx(graph)?);
+        self.add_one_edge(&mut batch, graph, edge)
+    }
+
+    /// Adds many edges to `graph`, in order, and returns their keys.
+    ///
+    /// Each edge follows exactly the rules of [`add_edge`](WriteTxn::add_edge),
+    /// checked against the graph as the edges before it in the batch left it
+    /// (so a batch that closes a cycle in an `acyclic` graph is refused at
+    /// the edge that closes it, naming the cycle), and produces the same
+    /// change event. The graph and each edge type are resolved once per
+    /// call.
+    ///
+    /// The first edge refused stops the batch with the error `add_edge`
+    /// would return for it; the edges before it stay written in this
+    /// transaction, as they would after a loop of `add_edge`. Return the
+    /// error from the [`Store::write`](crate::Store::write) closure (or drop
+    /// the transaction) and nothing of the batch is kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_edge`](WriteTxn::add_edge), for the first edge refused.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::{GraphConfig, NewEdge, NewNode, Store};
+    /// # use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("g.db"))?;
+    /// let empty = json!({});
+    /// let keys = store.write(|tx| {
+    ///     tx.define_graph_type("dag", GraphConfig::directed().acyclic(true))?;
+    ///     tx.define_node_type("dag", "task", &empty)?;
+    ///     tx.define_edge_type("dag", "then", &empty, &Default::default())?;
+    ///     tx.create_graph("build", "dag")?;
+    ///     tx.add_nodes("build", ["a", "b", "c"].map(|k| NewNode::new("task", k, &empty)))?;
+    ///     tx.add_edges("build", [NewEdge::new("then", "a", "b").key("ab"), NewEdge::new("then", "b", "c").key("bc")])
+    /// })?;
+    /// assert_eq!(keys, ["ab", "bc"]);
+    ///
+    /// let err = store.write(|tx| {
+    ///     tx.add_edges("build", [NewEdge::new("then", "a", "c"), NewEdge::new("then", "c", "a").key("back")])
+    /// }).unwrap_err();
+    /// assert_eq!(err.cycle().unwrap(), ["c", "a", "c"]);
+    /// assert_eq!(store.begin_read()?.edge_count("build")?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_edges<'a>(
+        &mut self,
+        graph: &str,
+        edges: impl IntoIterator<Item = NewEdge<'a>>,
+    ) -> Result<Vec<String>> {
+        let mut batch = EdgeBatch::new(self.graph_ctx(graph)?);
+        let mut keys = Vec::new();
+        for edge in edges {
+            keys.push(self.add_one_edge(&mut batch, graph, edge)?);
+        }
+        Ok(keys)
+    }
+
+    /// The rules and the insert of one edge, with what the batch resolved.
+    fn add_one_edge<'a>(
+        &mut self,
+        batch: &mut EdgeBatch<'a>,
+        graph: &str,
+        edge: NewEdge<'a>,
+    ) -> Result<String> {
+        let ctx = batch.graph.clone();
         let key = match edge.key {
             Some(key) => key.to_owned(),
             None => uuid::Uuid::now_v7().to_string(),
@@ -323,7 +427,14 @@ impl WriteTxn<'_> {
             key: key.clone(),
         };
         self.limits().check_key(entity, &key)?;
-        let edge_type = self.type_ctx(TypeTable::Edge, &ctx, edge.edge_type, &entity)?;
+        let edge_type = match batch.types.iter().find(|(name, _)| *name == edge.edge_type) {
+            Some((_, resolved)) => resolved.clone(),
+            None => {
+                let resolved = self.type_ctx(TypeTable::Edge, &ctx, edge.edge_type, &entity)?;
+                batch.types.push((edge.edge_type, resolved.clone()));
+                resolved
+            }
+        };
         let config = ctx.graph_type.public.config;
         let graph_type = &ctx.graph_type.public.name;
 
@@ -349,10 +460,10 @@ impl WriteTxn<'_> {
         };
 
         let (source, target) = (
-            self.endpoint(&ctx, &entity, "source", edge.source, |t| {
+            self.endpoint(batch, &entity, "source", edge.source, |t| {
                 edge_type.row.endpoints.allows_source(t)
             })?,
-            self.endpoint(&ctx, &entity, "target", edge.target, |t| {
+            self.endpoint(batch, &entity, "target", edge.target, |t| {
                 edge_type.row.endpoints.allows_target(t)
             })?,
         );
@@ -488,31 +599,49 @@ impl WriteTxn<'_> {
     }
 
     /// Resolves an endpoint, checking that it exists and that its node type
-    /// is allowed at that end.
-    fn endpoint(
+    /// is allowed at that end. Outside acyclic graphs (where order values
+    /// move as edges go in) the batch remembers each endpoint it resolved.
+    fn endpoint<'a>(
         &self,
-        graph: &GraphCtx,
+        batch: &mut EdgeBatch<'a>,
         entity: &dyn Fn() -> Entity,
         end: &str,
-        key: &str,
+        key: &'a str,
         allowed: impl Fn(&str) -> bool,
     ) -> Result<Ranked> {
-        let found: Option<(i64, i64, String)> = self
-            .conn()
-            .prepare_cached(
-                "SELECT n.id, coalesce(n.topo, n.id), t.name FROM nodes n
-                   JOIN node_types t ON t.id = n.node_type_id
-                  WHERE n.graph_id = ?1 AND n.key = ?2",
-            )?
-            .query_row(params![graph.id, key], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .optional()?;
-        let Some((id, ord, node_type)) = found else {
-            return Err(Error::invalid(
-                entity(),
-                format!("{end} node {key:?} does not exist"),
-            ));
+        let remember = !batch.graph.graph_type.public.config.acyclic;
+        let cached = if remember { batch.ends.get(key) } else { None };
+        let (ranked, node_type) = match cached {
+            // The order value matters only in acyclic graphs, which do not
+            // remember endpoints.
+            Some((id, node_type)) => (Ranked { id: *id, ord: *id }, node_type.clone()),
+            None => {
+                let found: Option<(i64, i64, String)> = self
+                    .conn()
+                    .prepare_cached(
+                        "SELECT n.id, coalesce(n.topo, n.id), t.name FROM nodes n
+                           JOIN node_types t ON t.id = n.node_type_id
+                          WHERE n.graph_id = ?1 AND n.key = ?2",
+                    )?
+                    .query_row(params![batch.graph.id, key], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .optional()?;
+                let Some((id, ord, name)) = found else {
+                    return Err(Error::invalid(
+                        entity(),
+                        format!("{end} node {key:?} does not exist"),
+                    ));
+                };
+                let node_type = batch.intern(name);
+                if remember {
+                    if batch.ends.len() >= EdgeBatch::MAX_REMEMBERED {
+                        batch.ends.clear();
+                    }
+                    batch.ends.insert(key, (id, node_type.clone()));
+                }
+                (Ranked { id, ord }, node_type)
+            }
         };
         if !allowed(&node_type) {
             return Err(Error::invalid(
@@ -520,7 +649,7 @@ impl WriteTxn<'_> {
                 format!("{end} node {key:?} is of node type {node_type:?}, which this edge type does not allow as its {end}"),
             ));
         }
-        Ok(Ranked { id, ord })
+        Ok(ranked)
     }
 }
 

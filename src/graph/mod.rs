@@ -3,6 +3,7 @@
 //!
 //! This module owns the `graphs`, `nodes` and `edges` tables.
 
+mod algo;
 mod edge;
 mod guard;
 mod item;
@@ -22,8 +23,10 @@ use crate::store::{Reader, WriteTxn};
 use crate::time::now_ms;
 use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 
+pub(crate) use algo::{generations, longest_path, topological_order, IdIndex};
+pub use algo::{HeaviestPath, ShortestPath};
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
-pub use node::Node;
+pub use node::{NewNode, Node};
 pub(crate) use order::establish_orders;
 pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};
 

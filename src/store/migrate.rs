@@ -272,6 +272,47 @@ const MIGRATIONS: &[&str] = &[
         SELECT peer_id, 'token', '#1' FROM peers WHERE auth_token_hash IS NOT NULL
         ORDER BY peer_id;
     ",
+    // 6: spend against delegation budgets (src/acl/budget.rs). A
+    // reservation holds `amount` of `unit` for `principal` until
+    // `expires_at`, then counts for nothing (no write needed); committing
+    // turns it into spend, releasing returns it. Its draws name the
+    // `delegates` edges (by row) whose budgets it counts against, with
+    // each budget as it was then; deleting an edge deletes its draws.
+    // Updates and deletions bump the write epoch, as for the other tables
+    // that decide what may be done. It only creates what is missing, so it
+    // is safe to run again.
+    "
+    CREATE TABLE IF NOT EXISTS acl_reservations (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        principal TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL CHECK (expires_at > created_at),
+        settled_at INTEGER,
+        CHECK ((state = 'reserved') = (settled_at IS NULL))
+    );
+    CREATE INDEX IF NOT EXISTS acl_reservations_by_principal ON acl_reservations (principal, id);
+    CREATE INDEX IF NOT EXISTS acl_reservations_open ON acl_reservations (expires_at) WHERE state = 'reserved';
+    CREATE TABLE IF NOT EXISTS acl_reservation_draws (
+        reservation INTEGER NOT NULL REFERENCES acl_reservations(id) ON DELETE CASCADE,
+        edge INTEGER NOT NULL REFERENCES edges(id) ON DELETE CASCADE,
+        -- The edge's budget in the reservation's unit when it was drawn on.
+        budget INTEGER NOT NULL,
+        PRIMARY KEY (edge, reservation)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS acl_reservation_draws_by_reservation ON acl_reservation_draws (reservation);
+    CREATE TRIGGER IF NOT EXISTS acl_reservations_epoch_update AFTER UPDATE ON acl_reservations
+        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
+    CREATE TRIGGER IF NOT EXISTS acl_reservations_epoch_delete AFTER DELETE ON acl_reservations
+        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
+    CREATE TRIGGER IF NOT EXISTS acl_reservation_draws_epoch_update AFTER UPDATE ON acl_reservation_draws
+        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
+    CREATE TRIGGER IF NOT EXISTS acl_reservation_draws_epoch_delete AFTER DELETE ON acl_reservation_draws
+        BEGIN UPDATE _alknet_meta SET value = value + 1 WHERE key = 'epoch'; END;
+    ",
 ];
 
 /// The newest schema version this library knows.

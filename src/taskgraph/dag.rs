@@ -1,11 +1,10 @@
 //! A directed acyclic graph in memory, loaded in one pass from the store,
-//! and the algorithms on it: topological order, generations, longest path.
-
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+//! and the algorithms on it: topological order, generations, longest path
+//! (the graph module's, shared with every graph's `Reader` methods).
 
 use rusqlite::Connection;
 
+use crate::graph::{generations, longest_path, topological_order, IdIndex};
 use crate::{Entity, Error, Reader, Result};
 
 /// Nodes in key order (index order is key order), with the nodes that must
@@ -100,31 +99,11 @@ impl Dag {
     }
 
     /// Node indices in topological order; among the nodes available at each
-    /// step, the smallest key first (Kahn's algorithm with a min-heap).
+    /// step, the smallest key first. See [`crate::graph::topological_order`].
     ///
     /// O((V + E) log V).
     pub(crate) fn order(&self, graph: &str) -> Result<Vec<u32>> {
-        let n = self.keys.len();
-        let mut waiting: Vec<usize> = self.before.iter().map(Vec::len).collect();
-        let mut heap: BinaryHeap<Reverse<u32>> = (0..n as u32)
-            .filter(|&i| waiting[i as usize] == 0)
-            .map(Reverse)
-            .collect();
-        let mut order = Vec::with_capacity(n);
-        while let Some(Reverse(node)) = heap.pop() {
-            order.push(node);
-            for &next in &self.after[node as usize] {
-                let slot = &mut waiting[next as usize];
-                *slot -= 1;
-                if *slot == 0 {
-                    heap.push(Reverse(next));
-                }
-            }
-        }
-        if order.len() != n {
-            return Err(Self::cycle_error(graph));
-        }
-        Ok(order)
+        topological_order(&self.before, &self.after).map_err(|_| Self::cycle_error(graph))
     }
 
     /// Layers: the nodes with nothing before them, then the nodes whose
@@ -132,31 +111,7 @@ impl Dag {
     ///
     /// O(V log V + E).
     pub(crate) fn generations(&self, graph: &str) -> Result<Vec<Vec<u32>>> {
-        let mut waiting: Vec<usize> = self.before.iter().map(Vec::len).collect();
-        let mut layer: Vec<u32> = (0..self.keys.len() as u32)
-            .filter(|&i| waiting[i as usize] == 0)
-            .collect();
-        let mut layers = Vec::new();
-        let mut seen = 0;
-        while !layer.is_empty() {
-            seen += layer.len();
-            let mut next = Vec::new();
-            for &node in &layer {
-                for &later in &self.after[node as usize] {
-                    let slot = &mut waiting[later as usize];
-                    *slot -= 1;
-                    if *slot == 0 {
-                        next.push(later);
-                    }
-                }
-            }
-            next.sort_unstable();
-            layers.push(std::mem::replace(&mut layer, next));
-        }
-        if seen != self.keys.len() {
-            return Err(Self::cycle_error(graph));
-        }
-        Ok(layers)
+        generations(&self.before, &self.after).map_err(|_| Self::cycle_error(graph))
     }
 
     /// The path with the largest total duration (the sum over its nodes),
@@ -166,38 +121,7 @@ impl Dag {
     /// O((V + E) log V).
     pub(crate) fn longest_path(&self, graph: &str) -> Result<(Vec<u32>, f64)> {
         let order = self.order(graph)?;
-        let n = self.keys.len();
-        let mut finish = vec![0.0f64; n];
-        let mut via: Vec<Option<u32>> = vec![None; n];
-        for &node in &order {
-            let i = node as usize;
-            let mut best: Option<u32> = None;
-            for &prev in &self.before[i] {
-                let better = match best {
-                    None => true,
-                    Some(b) => {
-                        let (fp, fb) = (finish[prev as usize], finish[b as usize]);
-                        fp > fb || (fp == fb && prev < b)
-                    }
-                };
-                if better {
-                    best = Some(prev);
-                }
-            }
-            finish[i] = self.duration[i] + best.map_or(0.0, |b| finish[b as usize]);
-            via[i] = best;
-        }
-        let Some(end) = (0..n).reduce(|a, b| if finish[b] > finish[a] { b } else { a }) else {
-            return Ok((Vec::new(), 0.0));
-        };
-        let mut path = vec![end as u32];
-        let mut at = end;
-        while let Some(prev) = via[at] {
-            path.push(prev);
-            at = prev as usize;
-        }
-        path.reverse();
-        Ok((path, finish[end]))
+        Ok(longest_path(&self.before, &order, &self.duration))
     }
 
     pub(crate) fn keys_of(&self, indices: impl IntoIterator<Item = u32>) -> Vec<String> {
@@ -205,51 +129,6 @@ impl Dag {
             .into_iter()
             .map(|i| self.keys[i as usize].clone())
             .collect()
-    }
-}
-
-/// Node row id → index: a dense table when the graph's ids are packed
-/// (the usual case: a graph's nodes are mostly inserted together), else a
-/// hash map.
-enum IdIndex {
-    Dense { min: i64, slots: Vec<u32> },
-    Sparse(HashMap<i64, u32>),
-}
-
-impl IdIndex {
-    const EMPTY: u32 = u32::MAX;
-
-    fn new(ids: &[i64]) -> IdIndex {
-        let (Some(&min), Some(&max)) = (ids.iter().min(), ids.iter().max()) else {
-            return IdIndex::Sparse(HashMap::new());
-        };
-        let span = (max - min) as u128 + 1;
-        if span <= 4 * ids.len() as u128 + 1024 {
-            let mut slots = vec![Self::EMPTY; span as usize];
-            for (i, id) in ids.iter().enumerate() {
-                slots[(id - min) as usize] = i as u32;
-            }
-            IdIndex::Dense { min, slots }
-        } else {
-            IdIndex::Sparse(
-                ids.iter()
-                    .enumerate()
-                    .map(|(i, id)| (*id, i as u32))
-                    .collect(),
-            )
-        }
-    }
-
-    fn get(&self, id: i64) -> Option<u32> {
-        match self {
-            IdIndex::Dense { min, slots } => id
-                .checked_sub(*min)
-                .and_then(|offset| usize::try_from(offset).ok())
-                .and_then(|offset| slots.get(offset))
-                .copied()
-                .filter(|&i| i != Self::EMPTY),
-            IdIndex::Sparse(map) => map.get(&id).copied(),
-        }
     }
 }
 
@@ -282,20 +161,6 @@ mod tests {
             d.generations("g").unwrap(),
             vec![vec![0, 1], vec![2], vec![3]]
         );
-    }
-
-    #[test]
-    fn id_indexes_map_packed_and_scattered_ids() {
-        let packed = IdIndex::new(&[10, 12, 11]);
-        assert!(matches!(packed, IdIndex::Dense { .. }));
-        assert_eq!(
-            (packed.get(12), packed.get(13), packed.get(9)),
-            (Some(1), None, None)
-        );
-        let scattered = IdIndex::new(&[1, i64::MAX]);
-        assert!(matches!(scattered, IdIndex::Sparse(_)));
-        assert_eq!((scattered.get(i64::MAX), scattered.get(2)), (Some(1), None));
-        assert_eq!(IdIndex::new(&[]).get(1), None);
     }
 
     #[test]

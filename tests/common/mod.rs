@@ -34,6 +34,8 @@ pub fn snapshot(store: &Store) -> Vec<String> {
         "api_keys",
         "credentials",
         "audit_log",
+        "acl_reservations",
+        "acl_reservation_draws",
         "_honker_notifications",
         "_honker_stream",
     ] {
