@@ -52,6 +52,7 @@ pub mod identity;
 pub mod interop;
 mod limits;
 mod outbox;
+pub mod policy;
 mod schema;
 mod store;
 pub mod taskgraph;

@@ -10,6 +10,8 @@ mod audit;
 mod checks;
 #[path = "../fuzz/src/credentials.rs"]
 mod credentials;
+#[path = "../fuzz/src/policy.rs"]
+mod policy;
 
 use std::path::Path;
 
@@ -94,5 +96,13 @@ fn audit_corpus_replays() {
     for (name, bytes) in raw_corpus("audit") {
         eprintln!("{name}");
         fixture.check_audit(&bytes);
+    }
+}
+
+#[test]
+fn policy_corpus_replays() {
+    for (name, bytes) in raw_corpus("policy") {
+        eprintln!("{name}");
+        policy::check_policy(&bytes);
     }
 }

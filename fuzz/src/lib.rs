@@ -1,5 +1,6 @@
 //! Fuzz targets for `alknet-graphs`: untrusted JSON, fingerprints,
-//! tokens, checkpoint documents and audit rows reaching the store.
+//! tokens, checkpoint documents, audit rows and policy test files reaching
+//! the store.
 //!
 //! The properties live in `checks.rs`, which the root crate's
 //! `tests/fuzz_corpus.rs` also compiles to replay the committed corpus.
@@ -7,12 +8,14 @@
 mod audit;
 mod checks;
 mod credentials;
+mod policy;
 
 use std::sync::OnceLock;
 
 pub use audit::AuditFixture;
 pub use checks::{Fixture, GraphologyFixture};
 pub use credentials::CredentialsFixture;
+pub use policy::check_policy;
 
 /// The fixture, set up on the first input and shared by all that follow.
 ///

@@ -101,12 +101,14 @@ mod explain;
 pub(crate) mod follow;
 mod handle;
 mod import;
+pub(crate) mod lookup;
 mod model;
 mod prune;
 pub(crate) mod resolve;
 mod schema;
 pub(crate) mod scope;
 mod snapshot;
+pub(crate) mod whatif;
 
 pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState, MAX_AMOUNT};
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
@@ -122,6 +124,7 @@ pub use prune::{PruneCounts, AUTO_PRUNE_INTERVAL};
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use snapshot::{AclGraph, Affected};
+pub use whatif::{Change, GrantChange, GrantDelta, WhatIf};
 
 /// The name of the ACL's graph type.
 pub const GRAPH_TYPE: &str = "acl";

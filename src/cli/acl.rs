@@ -62,6 +62,15 @@ pub enum AclCommand {
     /// Remove delegations and memberships that expired before a time, and
     /// reservations that no longer count
     Prune(super::acl_budget::PruneArgs),
+    /// Every principal and peer holding a scope (or, with --resource and
+    /// --action, a resource action)
+    WhoHas(super::acl_lookup::WhoHasArgs),
+    /// Every resource action a principal (and the peer of its id) holds
+    Resources(super::acl_lookup::ResourcesArgs),
+    /// Whose effective grant a change would change, and how, without
+    /// making it
+    #[command(subcommand)]
+    WhatIf(super::acl_lookup::WhatIfCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -399,6 +408,9 @@ pub fn run(ctx: &Ctx, command: AclCommand) -> CliResult {
         AclCommand::Commit(args) => super::acl_budget::commit(ctx, args),
         AclCommand::Release(args) => super::acl_budget::release(ctx, args),
         AclCommand::Prune(args) => super::acl_budget::prune(ctx, args, now),
+        AclCommand::WhoHas(args) => super::acl_lookup::who_has(ctx, args, now),
+        AclCommand::Resources(args) => super::acl_lookup::resources(ctx, args, now),
+        AclCommand::WhatIf(command) => super::acl_lookup::what_if(ctx, command, now),
     }
 }
 
@@ -409,14 +421,18 @@ pub(super) fn open(ctx: &Ctx) -> CliResult<Acl> {
     Ok(acl)
 }
 
-fn at(text: Option<&str>, now: i64) -> CliResult<i64> {
+pub(super) fn at(text: Option<&str>, now: i64) -> CliResult<i64> {
     match text {
         None => Ok(now),
         Some(text) => parse_instant(text, now).map_err(CliError::Usage),
     }
 }
 
-fn validity(expires_at: Option<&str>, not_before: Option<&str>, now: i64) -> CliResult<Validity> {
+pub(super) fn validity(
+    expires_at: Option<&str>,
+    not_before: Option<&str>,
+    now: i64,
+) -> CliResult<Validity> {
     let mut validity = Validity::always();
     if let Some(text) = expires_at {
         validity = validity.expires_at(at(Some(text), now)?);
@@ -427,15 +443,25 @@ fn validity(expires_at: Option<&str>, not_before: Option<&str>, now: i64) -> Cli
     Ok(validity)
 }
 
-fn delegate(ctx: &Ctx, args: DelegateArgs, now: i64) -> CliResult {
-    let validity = validity(args.expires_at.as_deref(), args.not_before.as_deref(), now)?;
-    let mut delegation = Delegation::new(&args.from, &args.to)
-        .scopes(args.scopes)
-        .validity(validity);
-    for text in &args.resources {
-        let (resource, action) = resource_action(text)?;
-        delegation = delegation.resource(resource, [action]);
+impl DelegateArgs {
+    /// The delegation the arguments describe, and whether it replaces an
+    /// existing one (`--update`).
+    pub(super) fn delegation(&self, now: i64) -> CliResult<(Delegation, bool)> {
+        let validity = validity(self.expires_at.as_deref(), self.not_before.as_deref(), now)?;
+        let mut delegation = Delegation::new(&self.from, &self.to)
+            .scopes(self.scopes.iter().cloned())
+            .validity(validity);
+        for text in &self.resources {
+            let (resource, action) = resource_action(text)?;
+            delegation = delegation.resource(resource, [action]);
+        }
+        Ok((delegation, self.update))
     }
+}
+
+fn delegate(ctx: &Ctx, args: DelegateArgs, now: i64) -> CliResult {
+    let (delegation, _) = args.delegation(now)?;
+    let validity = delegation.validity;
     let mut acl = open(ctx)?;
     let revision = if args.update {
         acl.update_delegation(&delegation)?
@@ -663,7 +689,7 @@ pub fn effective_text(id: &str, grant: &EffectiveGrant) -> String {
     text
 }
 
-fn permission_json(permission: &Permission) -> Value {
+pub(super) fn permission_json(permission: &Permission) -> Value {
     match permission {
         Permission::Scope(scope) => json!({"scope": scope}),
         Permission::Resource { resource, action } => {

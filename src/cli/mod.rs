@@ -3,6 +3,7 @@
 
 mod acl;
 mod acl_budget;
+mod acl_lookup;
 mod algo;
 mod apikey;
 mod audit;
@@ -13,6 +14,7 @@ mod output;
 mod peer;
 mod progress;
 mod task;
+mod test;
 mod time;
 mod types;
 mod verify;
@@ -130,6 +132,10 @@ pub enum Command {
     /// Build a sample store (an organisation's ACL and a release taskgraph)
     /// and walk through it
     Demo(demo::DemoArgs),
+    /// Run policy test files (JSON or TOML): build each in a scratch store
+    /// and check its assertions; exit 1 when one fails, 2 for a malformed
+    /// file
+    Test(test::TestArgs),
 }
 
 /// What every command needs: where the store is, and how to print.
@@ -215,6 +221,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Verify => verify::run(&ctx),
         Command::Watch(args) => watch::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Test(args) => test::run(&ctx, args),
     }
 }
 

@@ -2,7 +2,7 @@
 //! reads are served from, kept up to date from the change feed.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -21,7 +21,8 @@ use super::{
     StoreError,
 };
 use crate::acl::follow::{AclFollower, Changed};
-use crate::acl::DEFAULT_MAX_DEPTH;
+use crate::acl::whatif::{GrantChange, GrantDelta};
+use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
 use crate::feed::{Wake, Woken};
 use crate::outbox::{ChangeEvent, EntityKind};
@@ -1282,6 +1283,269 @@ impl SqliteIdentityProvider {
     pub fn delete_credential(&self, provider: &str) -> Result<(), StoreError> {
         self.write(|tx, actor, now| tables::delete_credential(tx, provider, actor, now))
     }
+}
+
+/// Who holds a permission: the ACL principals and the peers.
+///
+/// Returned by [`SqliteIdentityProvider::subjects`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subjects {
+    /// Principals holding it, sorted by identity id.
+    pub principals: Vec<String>,
+    /// Peers holding it (itself, or through the principal of its id),
+    /// sorted by peer id.
+    pub peers: Vec<String>,
+}
+
+impl SqliteIdentityProvider {
+    /// The model, if what is served is healthy; reads of the lookups below
+    /// fail closed otherwise (an answer from a graph that cannot be
+    /// followed would be wrong in either direction).
+    fn healthy_model(&self) -> Result<MutexGuard<'_, Model>, StoreError> {
+        let model = lock(&self.shared.model);
+        match self.shared.snapshot.load().health.reason() {
+            None => Ok(model),
+            Some(reason) => Err(StoreError::Backend(reason.to_owned())),
+        }
+    }
+
+    /// Every principal and every peer holding `permission` now; see
+    /// [`subjects_at`](Self::subjects_at).
+    ///
+    /// # Errors
+    ///
+    /// As [`subjects_at`](Self::subjects_at).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{Acl, IdentityType, Permission, Principal};
+    /// use alknet_graphs::identity::{PeerEntry, SqliteIdentityProvider};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("id.db"))?;
+    /// let mut acl = Acl::open(&store)?;
+    /// acl.add_principal(&Principal::new("ci", IdentityType::Service).scopes(["deploy"]))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// provider.insert_peer(PeerEntry::new("ci"))?;                         // bound to principal ci
+    /// provider.insert_peer(PeerEntry::new("ops").scopes(["deploy"]))?;     // holds it itself
+    /// provider.insert_peer(PeerEntry::new("guest"))?;
+    /// let who = provider.subjects(&Permission::scope("deploy"))?;
+    /// assert_eq!(who.principals, ["ci"]);
+    /// assert_eq!(who.peers, ["ci", "ops"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subjects(&self, permission: &Permission) -> Result<Subjects, StoreError> {
+        self.subjects_at(permission, now_ms())
+    }
+
+    /// Every principal and every peer holding `permission` at `t` (unix
+    /// milliseconds). A peer holds what it holds itself and the effective
+    /// grant of the account or service principal of its id, as it
+    /// resolves.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] naming the reason while the provider is not
+    /// healthy (see [`status`](Self::status)).
+    ///
+    /// # Complexity
+    ///
+    /// The principals as [`Acl::subjects_at`](crate::acl::Acl::subjects_at),
+    /// then O(P) over the P peers.
+    pub fn subjects_at(&self, permission: &Permission, t: i64) -> Result<Subjects, StoreError> {
+        let model = self.healthy_model()?;
+        let graph = model.acl.graph();
+        let principals =
+            crate::acl::lookup::subjects_at(graph, model.acl.resolution(), permission, t);
+        let bound: HashSet<&str> = principals
+            .iter()
+            .map(String::as_str)
+            .filter(|id| binds(&model, id))
+            .collect();
+        let mut peers: Vec<String> = model
+            .peers
+            .values()
+            .filter(|peer| holds_itself(peer, permission) || bound.contains(peer.peer_id.as_str()))
+            .map(|peer| peer.peer_id.clone())
+            .collect();
+        peers.sort_unstable();
+        Ok(Subjects { principals, peers })
+    }
+
+    /// The resource actions a peer's identity holds at `t` (its own ∪ its
+    /// principal's), by resource name; `None` if there is no such peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`subjects_at`](Self::subjects_at).
+    pub fn resources_at(
+        &self,
+        peer_id: &str,
+        t: i64,
+    ) -> Result<Option<crate::acl::Resources>, StoreError> {
+        Ok(self.identity_at(peer_id, t)?.map(|identity| {
+            identity
+                .resources
+                .into_iter()
+                .map(|(resource, actions)| (resource, actions.into_iter().collect()))
+                .collect()
+        }))
+    }
+
+    /// The identity a peer resolves to at `t` (its own grant ∪ the
+    /// effective grant of the principal it binds to, at `t`); `None` if
+    /// there is no such peer. [`resolve_from_fingerprint`](IdentityProvider::resolve_from_fingerprint)
+    /// answers the same for now.
+    ///
+    /// # Errors
+    ///
+    /// As [`subjects_at`](Self::subjects_at).
+    pub fn identity_at(&self, peer_id: &str, t: i64) -> Result<Option<Identity>, StoreError> {
+        let model = self.healthy_model()?;
+        let Some(peer) = model.peers.get(peer_id) else {
+            return Ok(None);
+        };
+        let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
+        let mut resources = own_resources(peer);
+        if binds(&model, peer_id) {
+            if let Some(grant) = model.acl.effective_at(peer_id, t) {
+                scopes.extend(grant.scopes);
+                for (resource, actions) in grant.resources {
+                    resources.entry(resource).or_default().extend(actions);
+                }
+            }
+        }
+        Ok(Some(Identity {
+            id: peer.peer_id.clone(),
+            scopes: scopes.into_iter().collect(),
+            resources: resources
+                .into_iter()
+                .map(|(resource, actions)| (resource, actions.into_iter().collect()))
+                .collect(),
+        }))
+    }
+
+    /// What `change` would do now, as [`Acl::what_if`](crate::acl::Acl::what_if),
+    /// with the peers whose resolved identity would change as well (a
+    /// peer's own scopes hide what its principal gains or loses of them).
+    /// Nothing is written. It also makes the write's registry check: an
+    /// org or role principal whose id is a peer's is refused.
+    ///
+    /// # Errors
+    ///
+    /// The error the write would be refused with, as a [`StoreError`];
+    /// [`StoreError::Backend`] while the provider is not healthy.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{Acl, Change, IdentityType, Principal};
+    /// use alknet_graphs::identity::{PeerEntry, SqliteIdentityProvider};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("id.db"))?;
+    /// let mut acl = Acl::open(&store)?;
+    /// acl.add_principal(&Principal::new("ci", IdentityType::Service).scopes(["deploy", "build"]))?;
+    /// let provider = SqliteIdentityProvider::open(&store)?;
+    /// provider.insert_peer(PeerEntry::new("ci").scopes(["build"]))?;
+    ///
+    /// let answer = provider.what_if(&Change::RemovePrincipal("ci".into()))?;
+    /// assert_eq!(answer.principals[0].id, "ci");
+    /// // The peer keeps the scope it holds itself.
+    /// assert_eq!(answer.peers[0].lost.scopes.iter().collect::<Vec<_>>(), ["deploy"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn what_if(&self, change: &Change) -> Result<WhatIf, StoreError> {
+        let model = self.healthy_model()?;
+        let fork =
+            crate::acl::whatif::fork(model.acl.graph(), model.acl.resolution(), change, now_ms())?;
+        // After the ACL's own checks, as the write makes it.
+        if let Change::UpdatePrincipal(principal) = change {
+            if model.peers.contains_key(&principal.identity_id) {
+                if let Some(reason) =
+                    validate::binding_problem(&principal.identity_id, principal.identity_type)
+                {
+                    return Err(StoreError::Invalid(format!(
+                        "node {:?} in graph \"acl\": {reason}",
+                        principal.identity_id
+                    )));
+                }
+            }
+        }
+        let mut peers = Vec::new();
+        for changed in &fork.changes {
+            let Some(peer) = model.peers.get(&changed.id) else {
+                continue;
+            };
+            let (before, after) = fork.grants(&peer.peer_id);
+            let own_scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
+            let own = own_resources(peer);
+            let union = |grant: crate::acl::EffectiveGrant, bound: bool| {
+                let mut scopes = own_scopes.clone();
+                let mut resources = own.clone();
+                if bound {
+                    scopes.extend(grant.scopes);
+                    for (resource, actions) in grant.resources {
+                        resources.entry(resource).or_default().extend(actions);
+                    }
+                }
+                (scopes, resources)
+            };
+            let bound_in = |graph: &crate::acl::AclGraph| {
+                graph.principal(&peer.peer_id).is_some_and(|p| {
+                    validate::binding_problem(&p.identity_id, p.identity_type).is_none()
+                })
+            };
+            let (old_scopes, old_resources) = union(before, bound_in(fork.before_graph));
+            let (new_scopes, new_resources) = union(after, bound_in(&fork.after_graph));
+            let gained =
+                GrantDelta::between(&new_scopes, &new_resources, &old_scopes, &old_resources);
+            let lost =
+                GrantDelta::between(&old_scopes, &old_resources, &new_scopes, &new_resources);
+            if !gained.is_empty() || !lost.is_empty() {
+                peers.push(GrantChange {
+                    id: peer.peer_id.clone(),
+                    gained,
+                    lost,
+                });
+            }
+        }
+        Ok(WhatIf {
+            at: fork.at,
+            principals: fork.changes,
+            peers,
+        })
+    }
+}
+
+/// Whether the principal `id` is one a peer of that id binds to (an
+/// account or a service).
+fn binds(model: &Model, id: &str) -> bool {
+    model
+        .acl
+        .graph()
+        .principal(id)
+        .is_some_and(|p| validate::binding_problem(&p.identity_id, p.identity_type).is_none())
+}
+
+fn holds_itself(peer: &PeerEntry, permission: &Permission) -> bool {
+    match permission {
+        Permission::Scope(scope) => peer.scopes.contains(scope),
+        Permission::Resource { resource, action } => peer
+            .resources
+            .get(resource)
+            .is_some_and(|actions| actions.contains(action)),
+    }
+}
+
+fn own_resources(peer: &PeerEntry) -> crate::acl::Resources {
+    peer.resources
+        .iter()
+        .map(|(resource, actions)| (resource.clone(), actions.iter().cloned().collect()))
+        .collect()
 }
 
 impl IdentityProvider for SqliteIdentityProvider {

@@ -1,0 +1,433 @@
+//! Running a policy: build it in a scratch store, check each assertion.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::parse::time_field;
+use super::report::{instant, Failure, Report};
+use super::{Assertion, Expect, Policy, PolicyError, Subject};
+use crate::acl::{
+    AccessControl, Acl, Delegation, Explanation, Identity, Membership, Permission, Principal,
+    Validity,
+};
+use crate::identity::{
+    ApiKey, AuthToken, IdentityProvider, NewApiKey, PeerEntry, SqliteIdentityProvider, StoreError,
+};
+use crate::time::now_ms;
+use crate::Store;
+
+impl Policy {
+    /// Builds the policy in a scratch store and checks every assertion.
+    ///
+    /// The store is a file in a private temporary directory (the store
+    /// needs a file: its readers, writer and change watcher are separate
+    /// connections to it), removed when the run ends, whatever happens.
+    /// Entries are written in the order principals, memberships,
+    /// delegations, peers, API keys, each through the same API (and checks)
+    /// as the command line; assertions without `at` are checked at the
+    /// time of the run.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::Malformed`] with the entry's line when a write is
+    /// refused (e.g. a delegation of something the delegator does not hold
+    /// when it is added); [`PolicyError::Store`] when the scratch store
+    /// cannot be created.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::policy::{Format, Policy};
+    /// let policy = Policy::parse(r#"{
+    ///   "principals": [{"id": "ada", "type": "account", "scopes": ["read"]}],
+    ///   "assertions": [{"assert": "has", "subject": "ada", "scope": "write"}]
+    /// }"#, Format::Json)?;
+    /// let report = policy.run()?;
+    /// assert_eq!(report.to_string(), "line 3: \"ada\" has \"write\": it holds \"read\"\n1 of 1 assertion failed");
+    /// # Ok::<(), alknet_graphs::policy::PolicyError>(())
+    /// ```
+    pub fn run(&self) -> Result<Report, PolicyError> {
+        // Declared first, so it is removed after everything that uses it.
+        let dir = tempfile::Builder::new()
+            .prefix("alknet-policy-")
+            .tempdir()
+            .map_err(PolicyError::Io)?;
+        let store = Store::open(dir.path().join("policy.db")).map_err(PolicyError::Store)?;
+        let built = self.build(&store)?;
+        let mut report = Report {
+            assertions: self.assertions.len(),
+            failures: Vec::new(),
+        };
+        let now = now_ms();
+        for entry in &self.assertions {
+            if let Err((assertion, message)) = built.check(&entry.item, now) {
+                report.failures.push(Failure {
+                    line: entry.line,
+                    assertion,
+                    message,
+                });
+            }
+        }
+        drop(built);
+        drop(store);
+        drop(dir);
+        Ok(report)
+    }
+
+    fn build(&self, store: &Store) -> Result<Built, PolicyError> {
+        let refused = |line: usize| {
+            move |e: crate::Error| PolicyError::Malformed {
+                line,
+                message: e.to_string(),
+            }
+        };
+        let refused_registry = |line: usize| {
+            move |e: StoreError| PolicyError::Malformed {
+                line,
+                message: e.to_string(),
+            }
+        };
+        let mut acl = Acl::open(store).map_err(PolicyError::Store)?;
+        for entry in &self.principals {
+            let p = &entry.item;
+            let mut principal =
+                Principal::new(&p.id, p.kind.into()).scopes(p.scopes.iter().cloned());
+            for (resource, actions) in &p.resources {
+                principal = principal.resource(resource, actions.iter().cloned());
+            }
+            acl.add_principal(&principal).map_err(refused(entry.line))?;
+        }
+        for entry in &self.memberships {
+            let m = &entry.item;
+            let validity = Validity {
+                not_before: time_field(m.not_before.as_ref(), "not_before", entry.line)?,
+                expires_at: time_field(m.expires_at.as_ref(), "expires_at", entry.line)?,
+                revoked_at: None,
+            };
+            acl.add_membership(&Membership::new(&m.member, &m.group).validity(validity))
+                .map_err(refused(entry.line))?;
+        }
+        for entry in &self.delegations {
+            let d = &entry.item;
+            let validity = Validity {
+                not_before: time_field(d.not_before.as_ref(), "not_before", entry.line)?,
+                expires_at: time_field(d.expires_at.as_ref(), "expires_at", entry.line)?,
+                revoked_at: time_field(d.revoked_at.as_ref(), "revoked_at", entry.line)?,
+            };
+            let mut delegation = Delegation::new(&d.from, &d.to)
+                .scopes(d.scopes.iter().cloned())
+                .validity(validity);
+            for (resource, actions) in &d.resources {
+                delegation = delegation.resource(resource, actions.iter().cloned());
+            }
+            acl.delegate(&delegation).map_err(refused(entry.line))?;
+        }
+        let provider = SqliteIdentityProvider::builder()
+            .listen(false)
+            .open(store)
+            .map_err(PolicyError::Registry)?;
+        for entry in &self.peers {
+            let p = &entry.item;
+            let mut peer = PeerEntry::new(&p.id).scopes(p.scopes.iter().cloned());
+            for (resource, actions) in &p.resources {
+                peer = peer.resource(resource, actions.iter().cloned());
+            }
+            provider
+                .insert_peer(peer)
+                .map_err(refused_registry(entry.line))?;
+        }
+        let mut keys = HashMap::new();
+        for entry in &self.api_keys {
+            let k = &entry.item;
+            let mut key = NewApiKey::new(&k.name, &k.owner).scopes(k.scopes.iter().cloned());
+            for (resource, actions) in &k.resources {
+                key = key.resource(resource, actions.iter().cloned());
+            }
+            if let Some(t) = time_field(k.expires_at.as_ref(), "expires_at", entry.line)? {
+                key = key.expires_at(t);
+            }
+            if keys.contains_key(&k.name) {
+                return Err(PolicyError::Malformed {
+                    line: entry.line,
+                    message: format!("API key {:?} is defined twice", k.name),
+                });
+            }
+            let created = provider
+                .create_api_key(key)
+                .map_err(refused_registry(entry.line))?;
+            keys.insert(k.name.clone(), created);
+        }
+        acl.refresh().map_err(PolicyError::Store)?;
+        provider.refresh().map_err(PolicyError::Registry)?;
+        Ok(Built {
+            acl,
+            provider,
+            keys,
+        })
+    }
+}
+
+/// A policy built in its store.
+struct Built {
+    acl: Acl,
+    provider: SqliteIdentityProvider,
+    keys: HashMap<String, (ApiKey, AuthToken)>,
+}
+
+/// `(the assertion as a sentence, why it does not hold)`.
+type Failed = (String, String);
+
+impl Built {
+    /// The identity `subject` resolves to at `t`, or why there is none.
+    fn identity(&self, subject: &Subject, t: i64, now: bool) -> Result<Identity, String> {
+        match subject {
+            Subject::Principal(id) => self
+                .acl
+                .effective_at(id, t)
+                .map(|grant| grant.into_identity(id))
+                .ok_or_else(|| format!("there is no principal {id:?}")),
+            Subject::Peer(id) => self
+                .provider
+                .identity_at(id, t)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("there is no peer {id:?}")),
+            Subject::Key(name) => {
+                let (key, token) = self
+                    .keys
+                    .get(name)
+                    .ok_or_else(|| format!("there is no API key {name:?} in the file"))?;
+                if now {
+                    // The real path: the token, through the provider.
+                    return Ok(self
+                        .provider
+                        .resolve_from_token(token)
+                        .unwrap_or_else(|| empty(&key.owner_id)));
+                }
+                if key.expires_at.is_some_and(|until| t >= until) {
+                    return Ok(empty(&key.owner_id));
+                }
+                let owner = match self.provider.identity_at(&key.owner_id, t) {
+                    Ok(Some(peer)) => peer,
+                    _ => self
+                        .acl
+                        .effective_at(&key.owner_id, t)
+                        .map_or_else(|| empty(&key.owner_id), |g| g.into_identity(&key.owner_id)),
+                };
+                Ok(attenuate(key, &owner))
+            }
+        }
+    }
+
+    fn check(&self, assertion: &Assertion, now: i64) -> Result<(), Failed> {
+        let when = |at: &Option<i64>| at.map_or(String::new(), |t| format!(" at {}", instant(t)));
+        let t_of = |at: &Option<i64>| at.unwrap_or(now);
+        match assertion {
+            Assertion::Has {
+                subject,
+                permission,
+                at,
+            } => {
+                let sentence = format!("{subject} has {permission}{}", when(at));
+                let identity = self
+                    .identity(subject, t_of(at), at.is_none())
+                    .map_err(|why| (sentence.clone(), why))?;
+                if holds(&identity, permission) {
+                    Ok(())
+                } else {
+                    Err((sentence, format!("it holds {}", holdings(&identity))))
+                }
+            }
+            Assertion::Lacks {
+                subject,
+                permission,
+                at,
+            } => {
+                let sentence = format!("{subject} lacks {permission}{}", when(at));
+                let identity = self
+                    .identity(subject, t_of(at), at.is_none())
+                    .map_err(|why| (sentence.clone(), why))?;
+                if !holds(&identity, permission) {
+                    return Ok(());
+                }
+                let why = match subject {
+                    Subject::Principal(id) => self
+                        .acl
+                        .explain_at(id, permission, t_of(at))
+                        .map_or_else(|| "it holds it".to_owned(), |e| format!("it holds it, {e}")),
+                    _ => "it holds it".to_owned(),
+                };
+                Err((sentence, why))
+            }
+            Assertion::Check {
+                subject,
+                scopes,
+                any,
+                resource,
+                expect,
+                at,
+            } => {
+                let decision = match expect {
+                    Expect::Allowed => "allowed",
+                    Expect::Denied => "denied",
+                };
+                let mut access = AccessControl::new().require(scopes.iter().cloned());
+                if !any.is_empty() {
+                    access = access.require_any(any.iter().cloned());
+                }
+                if let Some((resource, action)) = resource {
+                    access = access.resource(resource.as_str(), action.as_str());
+                }
+                let mut wants: Vec<String> = scopes.iter().map(|s| format!("{s:?}")).collect();
+                if !any.is_empty() {
+                    let any: Vec<String> = any.iter().map(|s| format!("{s:?}")).collect();
+                    wants.push(format!("one of {}", any.join(", ")));
+                }
+                if let Some((resource, action)) = resource {
+                    wants.push(format!("{action} on {resource:?}"));
+                }
+                let sentence = format!(
+                    "check {subject} for {} is {decision}{}",
+                    wants.join(", "),
+                    when(at)
+                );
+                let identity = self
+                    .identity(subject, t_of(at), at.is_none())
+                    .map_err(|why| (sentence.clone(), why))?;
+                let result = access.check(Some(&identity));
+                if result.is_allowed() == (*expect == Expect::Allowed) {
+                    Ok(())
+                } else {
+                    Err((sentence, format!("it is {result}")))
+                }
+            }
+            Assertion::Explain {
+                principal,
+                permission,
+                via,
+                at,
+            } => {
+                let sentence =
+                    format!("explain {principal:?} {permission} names {via}{}", when(at));
+                let wanted = via.replace("->", "→");
+                match self.acl.explain_at(principal, permission, t_of(at)) {
+                    None => Err((sentence, format!("there is no principal {principal:?}"))),
+                    Some(Explanation::Granted(witness))
+                        if witness
+                            .chain
+                            .iter()
+                            .any(|hop| format!("{}→{}", hop.from, hop.to) == wanted) =>
+                    {
+                        Ok(())
+                    }
+                    Some(other) => Err((sentence, format!("it is {other}"))),
+                }
+            }
+            Assertion::WhoHas {
+                permission,
+                equals,
+                at,
+            } => {
+                let sentence = format!(
+                    "who-has {permission}{} equals {}",
+                    when(at),
+                    list(equals.iter())
+                );
+                let who = self
+                    .provider
+                    .subjects_at(permission, t_of(at))
+                    .map_err(|e| (sentence.clone(), e.to_string()))?;
+                let got: BTreeSet<String> = who
+                    .principals
+                    .into_iter()
+                    .chain(who.peers.into_iter().map(|p| format!("peer:{p}")))
+                    .collect();
+                let want: BTreeSet<String> = equals.iter().cloned().collect();
+                if got == want {
+                    return Ok(());
+                }
+                let mut why = format!("it is {}", list(got.iter()));
+                let missing: Vec<&String> = want.difference(&got).collect();
+                let extra: Vec<&String> = got.difference(&want).collect();
+                if !missing.is_empty() {
+                    why.push_str(&format!("; missing {}", list(missing.into_iter())));
+                }
+                if !extra.is_empty() {
+                    why.push_str(&format!("; not expected {}", list(extra.into_iter())));
+                }
+                Err((sentence, why))
+            }
+        }
+    }
+}
+
+fn empty(id: &str) -> Identity {
+    Identity {
+        id: id.to_owned(),
+        scopes: Vec::new(),
+        resources: HashMap::new(),
+    }
+}
+
+/// Key ∩ owner, as the provider resolves a key.
+fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
+    let resources = key
+        .resources
+        .iter()
+        .filter_map(|(resource, actions)| {
+            let held = owner.resources.get(resource)?;
+            let kept: Vec<String> = actions
+                .iter()
+                .filter(|a| held.contains(a))
+                .cloned()
+                .collect();
+            (!kept.is_empty()).then(|| (resource.clone(), kept))
+        })
+        .collect();
+    Identity {
+        id: key.owner_id.clone(),
+        scopes: key
+            .scopes
+            .iter()
+            .filter(|s| owner.scopes.contains(s))
+            .cloned()
+            .collect(),
+        resources,
+    }
+}
+
+fn holds(identity: &Identity, permission: &Permission) -> bool {
+    match permission {
+        Permission::Scope(scope) => identity.scopes.contains(scope),
+        Permission::Resource { resource, action } => identity
+            .resources
+            .get(resource)
+            .is_some_and(|actions| actions.contains(action)),
+    }
+}
+
+/// `"a", "b", read on "repo"`, or `nothing`.
+fn holdings(identity: &Identity) -> String {
+    let mut scopes: Vec<&String> = identity.scopes.iter().collect();
+    scopes.sort();
+    let mut parts: Vec<String> = scopes.into_iter().map(|s| format!("{s:?}")).collect();
+    let resources: BTreeMap<&String, BTreeSet<&String>> = identity
+        .resources
+        .iter()
+        .map(|(r, actions)| (r, actions.iter().collect()))
+        .collect();
+    for (resource, actions) in resources {
+        for action in actions {
+            parts.push(format!("{action} on {resource:?}"));
+        }
+    }
+    if parts.is_empty() {
+        "nothing".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// `["a", "b"]`.
+fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    let items: Vec<String> = items.map(|s| format!("{s:?}")).collect();
+    format!("[{}]", items.join(", "))
+}
