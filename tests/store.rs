@@ -69,14 +69,14 @@ fn a_file_from_a_newer_version_is_refused() {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: 6
+                supported: 7
             }
         ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "database schema version 99 is newer than this library supports (6); upgrade alknet-graphs"
+        "database schema version 99 is newer than this library supports (7); upgrade alknet-graphs"
     );
 }
 
@@ -776,7 +776,7 @@ fn a_read_only_store_with_an_older_schema_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "store {} must be migrated (its schema version is 1, this library's is 6); open it writable once to migrate it",
+            "store {} must be migrated (its schema version is 1, this library's is 7); open it writable once to migrate it",
             path.display()
         )
     );
