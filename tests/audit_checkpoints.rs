@@ -732,6 +732,7 @@ proptest! {
         let covered = report(&store, &key, &[]).covered_through() as usize;
         prop_assume!(covered > 0);
         let at = pick as usize % covered;
+        let tail_removed = matches!(how, Tamper::Remove) && at + 1 == log.len();
         apply(&mut log, at, &how, rehash);
         rewrite_log(store.path(), log, rehash);
         let found = report(&store, &key, &[]);
@@ -744,9 +745,12 @@ proptest! {
             let entry_found = anchored.problems().iter().any(|p| p.kind == AuditProblemKind::Entry);
             prop_assert!(entry_found, "{:?} of entry {}: {:?}", how, at + 1, anchored.problems());
         }
-        if !rehash {
-            // Without recomputed hashes even the keyless checks see it.
-            prop_assert!(!verify(&store).unwrap().is_clean());
+        // Without recomputed hashes even the keyless checks see it, except
+        // one forgery: dropping the last entry (and rewriting the head)
+        // leaves a shorter chain that links up, and with the checkpoints
+        // gone only the anchors held outside the file can tell.
+        if !rehash && !(tail_removed && drop_checkpoints) {
+            prop_assert!(!verify(&store).unwrap().is_clean(), "{:?} of entry {}", how, at + 1);
         }
     }
 
