@@ -336,6 +336,41 @@ fn an_edge_batch_without_keys_returns_the_generated_ones() {
     }
 }
 
+/// Endpoints are remembered across edge batches of one transaction; a node
+/// removed and added again under the same key is looked up afresh, with
+/// its new row and its new type.
+#[test]
+fn a_removed_endpoint_is_not_served_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("g.db")).unwrap();
+    setup(&store, GraphConfig::directed());
+    let w = json!({"w": 1});
+    let none = json!({});
+    let err = store
+        .write(|tx| {
+            tx.add_nodes(
+                GRAPH,
+                [NewNode::new("a", "x", &w), NewNode::new("b", "y", &none)],
+            )?;
+            tx.add_edges(GRAPH, [NewEdge::new("f", "x", "y").key("first")])?;
+            tx.remove_node(GRAPH, "x")?;
+            let gone = tx
+                .add_edges(GRAPH, [NewEdge::new("e", "x", "y").key("orphan")])
+                .unwrap_err();
+            assert_eq!(
+                gone.to_string(),
+                format!("edge \"orphan\" in graph \"{GRAPH}\": source node \"x\" does not exist")
+            );
+            tx.add_node(GRAPH, "x", "b", &none)?;
+            tx.add_edges(GRAPH, [NewEdge::new("f", "x", "y").key("second")])
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("edge \"second\" in graph \"{GRAPH}\": source node \"x\" is of node type \"b\", which this edge type does not allow as its source")
+    );
+}
+
 #[test]
 fn a_batch_to_a_built_in_graph_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();

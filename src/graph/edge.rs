@@ -100,38 +100,20 @@ impl<'a> NewEdge<'a> {
     }
 }
 
-/// What a batch of edges resolves once: the graph, its edge types and,
-/// outside acyclic graphs, the endpoints (row id and node type) it has
-/// looked up. Nodes cannot change or go while the batch runs, so these
-/// stay true for it.
+/// What a batch of edges resolves once: the graph and its edge types.
+/// Endpoints are remembered for the whole transaction (`TxnCache::ends`),
+/// so that edges written in several batches look each node up once.
 struct EdgeBatch<'a> {
     graph: Arc<GraphCtx>,
     types: Vec<(&'a str, Arc<TypeCtx>)>,
-    ends: HashMap<&'a str, (i64, Arc<str>)>,
-    /// The node type names seen, each held once.
-    names: Vec<Arc<str>>,
 }
 
 impl EdgeBatch<'_> {
-    /// Endpoints remembered at most; past this the memory starts over.
-    const MAX_REMEMBERED: usize = 1 << 20;
-
     fn new(graph: Arc<GraphCtx>) -> Self {
         EdgeBatch {
             graph,
             types: Vec::new(),
-            ends: HashMap::new(),
-            names: Vec::new(),
         }
-    }
-
-    fn intern(&mut self, name: String) -> Arc<str> {
-        if let Some(held) = self.names.iter().find(|n| ***n == *name) {
-            return held.clone();
-        }
-        let held: Arc<str> = name.into();
-        self.names.push(held.clone());
-        held
     }
 }
 
@@ -601,20 +583,25 @@ impl WriteTxn<'_> {
     /// Resolves an endpoint, checking that it exists and that its node type
     /// is allowed at that end. Outside acyclic graphs (where order values
     /// move as edges go in) the batch remembers each endpoint it resolved.
-    fn endpoint<'a>(
-        &self,
-        batch: &mut EdgeBatch<'a>,
+    fn endpoint(
+        &mut self,
+        batch: &EdgeBatch<'_>,
         entity: &dyn Fn() -> Entity,
         end: &str,
-        key: &'a str,
+        key: &str,
         allowed: impl Fn(&str) -> bool,
     ) -> Result<Ranked> {
+        let graph_id = batch.graph.id;
         let remember = !batch.graph.graph_type.public.config.acyclic;
-        let cached = if remember { batch.ends.get(key) } else { None };
+        let cached = if remember {
+            self.cache().end(graph_id, key)
+        } else {
+            None
+        };
         let (ranked, node_type) = match cached {
             // The order value matters only in acyclic graphs, which do not
             // remember endpoints.
-            Some((id, node_type)) => (Ranked { id: *id, ord: *id }, node_type.clone()),
+            Some((id, node_type)) => (Ranked { id, ord: id }, node_type),
             None => {
                 let found: Option<(i64, i64, String)> = self
                     .conn()
@@ -623,7 +610,7 @@ impl WriteTxn<'_> {
                            JOIN node_types t ON t.id = n.node_type_id
                           WHERE n.graph_id = ?1 AND n.key = ?2",
                     )?
-                    .query_row(params![batch.graph.id, key], |row| {
+                    .query_row(params![graph_id, key], |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })
                     .optional()?;
@@ -633,12 +620,10 @@ impl WriteTxn<'_> {
                         format!("{end} node {key:?} does not exist"),
                     ));
                 };
-                let node_type = batch.intern(name);
+                let cache = self.cache();
+                let node_type = cache.intern(name);
                 if remember {
-                    if batch.ends.len() >= EdgeBatch::MAX_REMEMBERED {
-                        batch.ends.clear();
-                    }
-                    batch.ends.insert(key, (id, node_type.clone()));
+                    cache.remember_end(graph_id, key, (id, node_type.clone()));
                 }
                 (Ranked { id, ord }, node_type)
             }

@@ -154,6 +154,9 @@ pub(crate) struct TypeCtx {
     pub(crate) compiled: Arc<CompiledSchema>,
 }
 
+/// A remembered endpoint: the node's row id and its node type's name.
+pub(crate) type End = (i64, Arc<str>);
+
 /// Graphs and types resolved by this write transaction; cleared whenever it
 /// changes a type or a graph, so it never outlives what it describes.
 #[derive(Default)]
@@ -161,12 +164,69 @@ pub(crate) struct TxnCache {
     graphs: HashMap<String, Arc<GraphCtx>>,
     /// (table, graph type id) → type name → type.
     types: HashMap<(TypeTable, i64), HashMap<String, Arc<TypeCtx>>>,
+    /// Nodes of graphs that are not acyclic, as edge writes resolved them:
+    /// graph id → key → (row id, node type name). A node keeps its row id
+    /// and its type for as long as it exists, so an entry stays true until
+    /// the node is removed, which forgets it (see `forget_node`).
+    pub(crate) ends: HashMap<i64, HashMap<Box<str>, End>>,
+    /// How many endpoints `ends` holds.
+    pub(crate) ends_len: usize,
+    /// Node type names held by `ends`, each once.
+    pub(crate) names: Vec<Arc<str>>,
 }
 
 impl TxnCache {
+    /// Endpoints remembered at most; past this the memory starts over.
+    pub(crate) const MAX_ENDS: usize = 1 << 20;
+
     pub(crate) fn clear(&mut self) {
         self.graphs.clear();
         self.types.clear();
+        self.ends.clear();
+        self.ends_len = 0;
+        self.names.clear();
+    }
+
+    /// The endpoint remembered for node `key` of graph `graph_id`.
+    pub(crate) fn end(&self, graph_id: i64, key: &str) -> Option<End> {
+        self.ends.get(&graph_id)?.get(key).cloned()
+    }
+
+    /// Remembers an endpoint; past [`MAX_ENDS`](Self::MAX_ENDS) the memory
+    /// starts over.
+    pub(crate) fn remember_end(&mut self, graph_id: i64, key: &str, end: End) {
+        if self.ends_len >= Self::MAX_ENDS {
+            self.ends.clear();
+            self.ends_len = 0;
+        }
+        if self
+            .ends
+            .entry(graph_id)
+            .or_default()
+            .insert(key.into(), end)
+            .is_none()
+        {
+            self.ends_len += 1;
+        }
+    }
+
+    /// Forgets a removed node.
+    pub(crate) fn forget_node(&mut self, graph_id: i64, key: &str) {
+        if let Some(graph) = self.ends.get_mut(&graph_id) {
+            if graph.remove(key).is_some() {
+                self.ends_len -= 1;
+            }
+        }
+    }
+
+    /// A node type name, held once however many endpoints name it.
+    pub(crate) fn intern(&mut self, name: String) -> Arc<str> {
+        if let Some(held) = self.names.iter().find(|n| ***n == *name) {
+            return held.clone();
+        }
+        let held: Arc<str> = name.into();
+        self.names.push(held.clone());
+        held
     }
 }
 

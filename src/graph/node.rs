@@ -493,6 +493,8 @@ impl WriteTxn<'_> {
         self.conn()
             .prepare_cached("DELETE FROM nodes WHERE id = ?1")?
             .execute([id])?;
+        let graph_id = self.graph_ctx(graph)?.id;
+        self.cache().forget_node(graph_id, key);
         self.outbox
             .in_graph(EntityKind::Node, ChangeOp::Delete, graph, key);
         Ok(())
