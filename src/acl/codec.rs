@@ -148,6 +148,12 @@ pub(crate) fn principal_from(node: Node) -> Result<Principal> {
         || format!("attributes of {}", node_entity(&key)),
         node.attributes,
     )?;
+    principal_of(key, attributes)
+}
+
+/// The principal stored under `key` with these attributes, if its key
+/// follows the ACL's key rule.
+fn principal_of(key: String, attributes: PrincipalAttributes) -> Result<Principal> {
     if attributes.identity_id != key {
         return Err(Error::invalid(
             node_entity(&key),
@@ -171,13 +177,19 @@ pub(crate) fn resource_from(node: Node) -> Result<Resource> {
         || format!("attributes of {}", node_entity(&key)),
         node.attributes,
     )?;
+    resource_of(&key, attributes)
+}
+
+/// The resource stored under `key` with these attributes, if its key
+/// follows the ACL's key rule.
+fn resource_of(key: &str, attributes: ResourceAttributes) -> Result<Resource> {
     let resource = Resource {
         resource_type: attributes.resource_type,
         resource_id: attributes.resource_id,
     };
     if resource_key(&resource.name()) != key {
         return Err(Error::invalid(
-            node_entity(&key),
+            node_entity(key),
             format!(
                 "a resource's key is {:?}, from its resource_type and resource_id",
                 resource_key(&resource.name())
@@ -185,6 +197,49 @@ pub(crate) fn resource_from(node: Node) -> Result<Resource> {
         ));
     }
     Ok(resource)
+}
+
+fn delegation_of(from: String, to: String, a: DelegatesAttributes) -> AclEdge {
+    AclEdge::Delegates(Delegation {
+        from,
+        to,
+        narrowed_scopes: a.narrowed_scopes,
+        narrowed_resources: a.narrowed_resources,
+        validity: Validity {
+            not_before: a.not_before,
+            expires_at: a.expires_at,
+            revoked_at: a.revoked_at,
+        },
+        budgets: a.budgets,
+    })
+}
+
+fn membership_of(member: String, group: String, a: BelongsToAttributes) -> AclEdge {
+    AclEdge::BelongsTo(Membership {
+        member,
+        group,
+        validity: Validity {
+            not_before: a.not_before,
+            expires_at: a.expires_at,
+            revoked_at: a.revoked_at,
+        },
+    })
+}
+
+/// The `can_*` edge `key` from `principal` to `target`, if `target` is a
+/// resource's key.
+fn grant_of(key: &str, principal: String, action: Action, target: &str) -> Result<AclEdge> {
+    let Some(resource) = target.strip_prefix(RESOURCE_KEY_PREFIX) else {
+        return Err(Error::invalid(
+            edge_entity(key),
+            format!("target {target:?} is not a resource"),
+        ));
+    };
+    Ok(AclEdge::Can(ActionGrant {
+        principal,
+        action,
+        resource: resource.to_owned(),
+    }))
 }
 
 /// The ACL edge a stored edge stands for; `None` for an edge type the ACL
@@ -195,49 +250,75 @@ pub(crate) fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
     let acl_edge = match edge.edge_type.as_str() {
         super::DELEGATES => {
             let a: DelegatesAttributes = from_map(what, edge.attributes)?;
-            AclEdge::Delegates(Delegation {
-                from: edge.source,
-                to: edge.target,
-                narrowed_scopes: a.narrowed_scopes,
-                narrowed_resources: a.narrowed_resources,
-                validity: Validity {
-                    not_before: a.not_before,
-                    expires_at: a.expires_at,
-                    revoked_at: a.revoked_at,
-                },
-                budgets: a.budgets,
-            })
+            delegation_of(edge.source, edge.target, a)
         }
         super::BELONGS_TO => {
             let a: BelongsToAttributes = from_map(what, edge.attributes)?;
-            AclEdge::BelongsTo(Membership {
-                member: edge.source,
-                group: edge.target,
-                validity: Validity {
-                    not_before: a.not_before,
-                    expires_at: a.expires_at,
-                    revoked_at: a.revoked_at,
-                },
-            })
+            membership_of(edge.source, edge.target, a)
         }
         other => match Action::from_edge_type(other) {
-            Some(action) => {
-                let Some(resource) = edge.target.strip_prefix(RESOURCE_KEY_PREFIX) else {
-                    return Err(Error::invalid(
-                        edge_entity(&key),
-                        format!("target {:?} is not a resource", edge.target),
-                    ));
-                };
-                AclEdge::Can(ActionGrant {
-                    principal: edge.source,
-                    action,
-                    resource: resource.to_owned(),
-                })
-            }
+            Some(action) => grant_of(&key, edge.source, action, &edge.target)?,
             None => return Ok(None),
         },
     };
     Ok(Some(acl_edge))
+}
+
+/// `text` decoded straight into `T`, when it is an object that decodes.
+///
+/// For an object this accepts no text that parsing it into a
+/// [`Map`] and decoding that would refuse (it refuses more: a repeated
+/// field, which the map would have kept the last of); anything it refuses
+/// is left to the paged read, which decides as it always has.
+fn typed<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    // serde's derived structs also accept arrays; stored attributes are
+    // objects, and anything else must reach the paged read's check.
+    let is_object = text
+        .trim_start_matches([' ', '\n', '\t', '\r'])
+        .starts_with('{');
+    if !is_object {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// The whole `acl` graph in one scan of each table, decoding every
+/// attribute document straight into its row type: `None` as soon as any
+/// row is not plainly good (or on any storage error), for [`load_all`] to
+/// read it all again the paged way and report the rows it rejects.
+fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
+    let mut graph = AclGraph::new();
+    let nodes = reader.scan_nodes(GRAPH, |row| match row.node_type {
+        PRINCIPAL => typed(row.attributes)
+            .and_then(|a| principal_of(row.key.to_owned(), a).ok())
+            .map(|p| graph.insert_principal(p))
+            .is_some(),
+        RESOURCE => typed(row.attributes)
+            .and_then(|a| resource_of(row.key, a).ok())
+            .map(|r| graph.insert_resource(r))
+            .is_some(),
+        _ => typed::<serde::de::IgnoredAny>(row.attributes).is_some(),
+    })?;
+    if !nodes {
+        return Ok(None);
+    }
+    let edges = reader.scan_edges(GRAPH, |row| {
+        let (source, target) = (row.source.to_owned(), row.target.to_owned());
+        let acl_edge = match row.edge_type {
+            super::DELEGATES => typed(row.attributes).map(|a| delegation_of(source, target, a)),
+            super::BELONGS_TO => typed(row.attributes).map(|a| membership_of(source, target, a)),
+            other => {
+                let object = typed::<serde::de::IgnoredAny>(row.attributes).is_some();
+                match Action::from_edge_type(other) {
+                    Some(action) if object => grant_of(row.key, source, action, row.target).ok(),
+                    Some(_) => None,
+                    None => return object,
+                }
+            }
+        };
+        acl_edge.is_some_and(|e| graph.insert_edge_keyed(row.key, e).is_ok())
+    })?;
+    Ok(edges.then_some(graph))
 }
 
 /// Reads the whole `acl` graph, page by page, into memory.
@@ -265,6 +346,11 @@ pub(crate) fn load(reader: &Reader) -> Result<AclGraph> {
 /// [`Error::NotFound`] if the graph does not exist; [`Error::Sqlite`] on a
 /// storage failure.
 pub(crate) fn load_all(reader: &Reader) -> Result<(AclGraph, Vec<Error>)> {
+    // Nearly always every row is good, and one scan per table decodes it
+    // all; otherwise the paged read below decides, row by row, as before.
+    if let Ok(Some(graph)) = load_clean(reader) {
+        return Ok((graph, Vec::new()));
+    }
     let mut graph = AclGraph::new();
     let mut rejected = Vec::new();
     let mut options = ListOptions::new().limit(PAGE);
@@ -441,6 +527,19 @@ pub(crate) fn edge_audit_value(edge: &AclEdge) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scan_leaves_anything_but_a_plain_object_to_the_paged_read() {
+        let good = r#" {"identity_type":"role","identity_id":"a","@type":"principal"}"#;
+        assert!(typed::<PrincipalAttributes>(good).is_some());
+        // Derived structs would take an array; the paged read refuses one.
+        assert!(typed::<PrincipalAttributes>(r#"["role","a"]"#).is_none());
+        // A repeated field: the paged read keeps the last one.
+        let twice = r#"{"identity_type":"role","identity_id":"a","identity_id":"b"}"#;
+        assert!(typed::<PrincipalAttributes>(twice).is_none());
+        assert!(typed::<serde::de::IgnoredAny>("[]").is_none());
+        assert!(typed::<serde::de::IgnoredAny>("{} x").is_none());
+    }
 
     #[test]
     fn attributes_leave_out_what_is_absent() {

@@ -10,6 +10,7 @@ mod item;
 mod node;
 mod order;
 mod rules;
+mod scan;
 
 use std::collections::HashMap;
 use std::sync::Arc;

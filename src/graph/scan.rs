@@ -1,0 +1,140 @@
+//! Whole-graph scans for bulk loaders: one query per table, rows handed
+//! over as borrowed text, without building a [`Node`](super::Node) or an
+//! [`Edge`](super::Edge) (and their attribute maps) for each.
+//!
+//! A scan sees exactly the rows [`Reader::nodes`] and [`Reader::edges`]
+//! page through, in the same key order, or it gives up: a row the joins of
+//! those queries would leave out, or a column they would fail to read,
+//! ends the scan with `Ok(false)` so the caller can fall back to the paged
+//! read, which reports such rows as it always has.
+
+use std::collections::HashMap;
+
+use rusqlite::params;
+
+use super::graph_id;
+use crate::error::Result;
+use crate::store::Reader;
+
+/// A node row as stored: key, node type name and attribute text.
+pub(crate) struct RawNode<'a> {
+    pub key: &'a str,
+    pub node_type: &'a str,
+    pub attributes: &'a str,
+}
+
+/// An edge row as stored: key, edge type name, end keys and attribute text.
+pub(crate) struct RawEdge<'a> {
+    pub key: &'a str,
+    pub edge_type: &'a str,
+    pub source: &'a str,
+    pub target: &'a str,
+    pub attributes: &'a str,
+}
+
+const NODE_TYPES: &str = "SELECT id, name FROM node_types";
+const EDGE_TYPES: &str = "SELECT id, name FROM edge_types";
+const SCAN_NODES: &str = "SELECT key, node_type_id, attributes, created_at, updated_at
+     FROM nodes WHERE graph_id = ?1 ORDER BY key";
+const NODE_KEYS: &str = "SELECT id, key FROM nodes WHERE graph_id = ?1";
+const SCAN_EDGES: &str =
+    "SELECT key, edge_type_id, source, target, undirected, attributes, created_at, updated_at
+     FROM edges WHERE graph_id = ?1 ORDER BY key";
+
+fn names(
+    reader: &Reader,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<HashMap<i64, String>> {
+    let mut stmt = reader.conn().prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl Reader {
+    /// Calls `each` with every node of `graph`, in key order, until it
+    /// returns `false`. Returns whether every row was handed over: `false`
+    /// also when a row could not be read as [`Reader::nodes`] reads it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) if the graph does not
+    /// exist; [`Error::Sqlite`](crate::Error::Sqlite) on a storage failure.
+    pub(crate) fn scan_nodes(
+        &self,
+        graph: &str,
+        mut each: impl FnMut(RawNode<'_>) -> bool,
+    ) -> Result<bool> {
+        let gid = graph_id(self.conn(), graph)?;
+        let types = names(self, NODE_TYPES, [])?;
+        let mut stmt = self.conn().prepare_cached(SCAN_NODES)?;
+        let mut rows = stmt.query(params![gid])?;
+        while let Some(row) = rows.next()? {
+            let mut read = || -> rusqlite::Result<Option<bool>> {
+                let type_id: i64 = row.get(1)?;
+                let (Some(node_type), _, _) = (
+                    types.get(&type_id),
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, i64>(4)?,
+                ) else {
+                    return Ok(None);
+                };
+                Ok(Some(each(RawNode {
+                    key: row.get_ref(0)?.as_str()?,
+                    node_type,
+                    attributes: row.get_ref(2)?.as_str()?,
+                })))
+            };
+            match read() {
+                Ok(Some(true)) => {}
+                Ok(Some(false) | None) | Err(_) => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Calls `each` with every edge of `graph`, in key order, until it
+    /// returns `false`; see [`Reader::scan_nodes`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) if the graph does not
+    /// exist; [`Error::Sqlite`](crate::Error::Sqlite) on a storage failure.
+    pub(crate) fn scan_edges(
+        &self,
+        graph: &str,
+        mut each: impl FnMut(RawEdge<'_>) -> bool,
+    ) -> Result<bool> {
+        let gid = graph_id(self.conn(), graph)?;
+        let types = names(self, EDGE_TYPES, [])?;
+        // An end outside the graph is left to the paged read (which joins
+        // ends to node rows of any graph).
+        let keys = names(self, NODE_KEYS, params![gid])?;
+        let mut stmt = self.conn().prepare_cached(SCAN_EDGES)?;
+        let mut rows = stmt.query(params![gid])?;
+        while let Some(row) = rows.next()? {
+            let mut read = || -> rusqlite::Result<Option<bool>> {
+                let (type_id, source, target): (i64, i64, i64) =
+                    (row.get(1)?, row.get(2)?, row.get(3)?);
+                let _: (bool, i64, i64) = (row.get(4)?, row.get(6)?, row.get(7)?);
+                let (Some(edge_type), Some(source), Some(target)) =
+                    (types.get(&type_id), keys.get(&source), keys.get(&target))
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(each(RawEdge {
+                    key: row.get_ref(0)?.as_str()?,
+                    edge_type,
+                    source,
+                    target,
+                    attributes: row.get_ref(5)?.as_str()?,
+                })))
+            };
+            match read() {
+                Ok(Some(true)) => {}
+                Ok(Some(false) | None) | Err(_) => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+}
