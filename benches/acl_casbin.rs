@@ -133,7 +133,8 @@ fn build(shape: &Shape, rng: &mut Rng) -> Workload {
         for k in 0..shape.levels[level] {
             let count = 1 + rng.below(3);
             let parents = rng.distinct(count, shape.levels[level + 1]);
-            groups[starts[level] + k].extend(parents.into_iter().map(|r| (starts[level + 1] + r) as u32));
+            groups[starts[level] + k]
+                .extend(parents.into_iter().map(|r| (starts[level + 1] + r) as u32));
         }
     }
     let vocabulary: Vec<String> = (0..shape.objects)
@@ -374,9 +375,7 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     let mut group = c.benchmark_group("acl_casbin_load");
     group.sample_size(10);
     group.bench_function("acl_open", |b| {
-        b.iter_custom(timed("load/acl_open", || {
-            Acl::open(&store).expect("open")
-        }))
+        b.iter_custom(timed("load/acl_open", || Acl::open(&store).expect("open")))
     });
     group.finish();
     let mut group = c.benchmark_group("acl_casbin_check_100k");
