@@ -8,7 +8,10 @@
 //!   queue holds a waiting job for exactly the ready tasks;
 //! - the topological order puts every task after each of its
 //!   dependencies, generations are consistent with it, and the critical
-//!   path's duration is the longest chain found by brute force.
+//!   path's duration is the longest chain found by brute force;
+//! - the kept order (`Taskgraphs::kept_order`) lists every task once, after
+//!   each of its dependencies, after any sequence of dependency inserts and
+//!   removals on tasks added as they go.
 //!
 //! The default case count is 64; `PROPTEST_CASES` overrides it.
 
@@ -277,4 +280,84 @@ proptest! {
 
 fn model_key(key: &str) -> &'static str {
     KEYS.iter().find(|k| **k == key).copied().unwrap_or("")
+}
+
+/// Whether `from` depends on `to`, directly or not, in `deps` (pairs of
+/// (task, dependency)).
+fn depends(deps: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
+    let mut seen = BTreeSet::from([from]);
+    let mut stack = vec![from];
+    while let Some(n) = stack.pop() {
+        if n == to {
+            return true;
+        }
+        for &(_, next) in deps.range((n, 0)..(n + 1, 0)) {
+            if seen.insert(next) {
+                stack.push(next);
+            }
+        }
+    }
+    false
+}
+
+proptest! {
+    #![proptest_config(common::proptest_config("taskgraph_props.txt", common::cases_or(64)))]
+
+    /// Tasks appear as dependencies name them, so the kept order goes
+    /// through every kind of repair: a new task depending on an existing
+    /// one (which ties their order values), an existing task depending on
+    /// a new one, and reorders between existing tasks.
+    #[test]
+    fn the_kept_order_is_a_topological_order(
+        ops in vec((0..24usize, 0..24usize, 0..5u8), 1..120),
+    ) {
+        let (_dir, store) = common::store();
+        let tasks = Taskgraphs::open(&store).unwrap();
+        store.write(|tx| tasks.create(tx, "g")).unwrap();
+        let key = |i: usize| format!("t{i:02}");
+        let mut present = BTreeSet::new();
+        let mut deps = BTreeSet::new();
+        for (task, on, kind) in ops {
+            let result = store.write(|tx| {
+                for k in [task, on] {
+                    if !present.contains(&k) {
+                        tasks.add_task(tx, "g", &key(k), &Task::new())?;
+                    }
+                }
+                if kind == 0 {
+                    tasks.remove_dependency(tx, "g", &key(task), &key(on)).map(drop)
+                } else {
+                    tasks.add_dependency(tx, "g", &key(task), &key(on)).map(drop)
+                }
+            });
+            let expected = if kind == 0 {
+                deps.contains(&(task, on))
+            } else {
+                task != on && !deps.contains(&(task, on)) && !depends(&deps, on, task)
+            };
+            prop_assert_eq!(result.is_ok(), expected, "{} {} {}: {:?}", task, on, kind, result);
+            if result.is_ok() {
+                present.extend([task, on]);
+                if kind == 0 {
+                    deps.remove(&(task, on));
+                } else {
+                    deps.insert((task, on));
+                }
+            }
+
+            let read = store.begin_read().unwrap();
+            let order = tasks.kept_order(&read, "g").unwrap();
+            let listed: BTreeSet<String> = order.iter().cloned().collect();
+            prop_assert_eq!(listed.len(), order.len(), "each task once: {:?}", order);
+            prop_assert_eq!(listed, present.iter().map(|&k| key(k)).collect::<BTreeSet<_>>());
+            let position: BTreeMap<&str, usize> =
+                order.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+            for &(t, o) in &deps {
+                prop_assert!(
+                    position[key(o).as_str()] < position[key(t).as_str()],
+                    "{} before {} in {:?}", key(o), key(t), order
+                );
+            }
+        }
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) use algo::{generations, longest_path, topological_order, IdIndex};
 pub use algo::{HeaviestPath, ShortestPath};
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
 pub use node::{NewNode, Node};
-pub(crate) use order::establish_orders;
+pub(crate) use order::{establish_orders, kept_order};
 pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};
 
 /// A graph: a named instance of a graph type.

@@ -701,6 +701,59 @@ impl Taskgraphs {
         Ok(dag.keys_of(order))
     }
 
+    /// Every task, each after every task it depends on, in the order the
+    /// graph keeps for its acyclicity check rather than by key: a valid
+    /// topological order that is cheaper to read than
+    /// [`topological_order`](Taskgraphs::topological_order), but that
+    /// depends on the order dependencies were written in. Two graphs with
+    /// the same tasks and dependencies may list them differently, and a
+    /// write may change the order of tasks it did not touch. Use it when
+    /// any valid order will do (scheduling, a pass over the tasks in
+    /// dependency order); use `topological_order` when the order must be
+    /// reproducible from the graph alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`topological_order`](Taskgraphs::topological_order).
+    ///
+    /// # Complexity
+    ///
+    /// One read of the tasks, O(V log V), and one index probe for each
+    /// task that shares its order value with another (see the graph's kept
+    /// order); the dependencies are not otherwise read.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use alknet_graphs::taskgraph::{Task, Taskgraphs};
+    /// # use alknet_graphs::Store;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let store = Store::open(dir.path().join("t.db"))?;
+    /// let tasks = Taskgraphs::open(&store)?;
+    /// store.write(|tx| {
+    ///     tasks.create(tx, "g")?;
+    ///     for key in ["fetch", "build", "ship"] {
+    ///         tasks.add_task(tx, "g", key, &Task::new())?;
+    ///     }
+    ///     // Each new dependency shares its task's order value with what it
+    ///     // depends on; the edges between them decide.
+    ///     tasks.add_dependency(tx, "g", "build", "fetch")?;
+    ///     tasks.add_dependency(tx, "g", "ship", "build")?;
+    ///     Ok(())
+    /// })?;
+    /// let order = store.read(|r| tasks.kept_order(r, "g"))?;
+    /// assert_eq!(order, ["fetch", "build", "ship"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kept_order(&self, reader: &Reader, graph: &str) -> Result<Vec<String>> {
+        require_taskgraph(reader, graph)?;
+        let graph_id = crate::graph::graph_id(reader.conn(), graph)?;
+        // The kept order runs along edges, from a dependent task to what it
+        // depends on; dependencies come first here, so it is read backwards.
+        let order = crate::graph::kept_order(reader.conn(), graph, graph_id)?;
+        Ok(order.into_iter().rev().map(|(_, key)| key).collect())
+    }
+
     /// Topological generations: the tasks with no dependencies, then the
     /// tasks whose dependencies are all in earlier generations, and so on;
     /// each generation in key order. Tasks in one generation can run in
