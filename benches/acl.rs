@@ -596,7 +596,10 @@ fn benches(c: &mut Criterion) {
 fn print_summary() {
     let show = |name: &str| mean(name).map_or("-".to_owned(), |d| format!("{d:.2?}"));
     let ratio = |a: &str, b: &str| match (mean(a), mean(b)) {
-        (Some(a), Some(b)) if !b.is_zero() => format!("{:.1}×", a.as_secs_f64() / b.as_secs_f64()),
+        (Some(a), Some(b)) if !b.is_zero() => match a.as_secs_f64() / b.as_secs_f64() {
+            r if r < 0.1 => format!("1/{:.0}", 1.0 / r),
+            r => format!("{r:.1}×"),
+        },
         _ => "-".to_owned(),
     };
     let verdict = |name: &str, goal: Duration| match mean(name) {
