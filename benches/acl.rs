@@ -39,9 +39,10 @@
     reason = "criterion_group! generates an undocumented function"
 )]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+mod common;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use alknet_graphs::acl::{
@@ -49,6 +50,7 @@ use alknet_graphs::acl::{
     Resources, Validity,
 };
 use alknet_graphs::Store;
+use common::tally::{mean, tally, timed};
 use criterion::{criterion_group, Criterion};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::Bfs;
@@ -236,40 +238,6 @@ fn petgraph_of(fixture: &Fixture) -> (DiGraph<(), ()>, HashMap<String, NodeIndex
 
 // ---------------------------------------------------------------------------
 // Tally of mean times, for the summary
-
-static TALLY: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
-
-fn tally(name: &'static str, elapsed: Duration, iters: u64) {
-    let mut tally = TALLY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let entry = tally.entry(name).or_default();
-    entry.0 += elapsed;
-    entry.1 += iters;
-}
-
-fn mean(name: &str) -> Option<Duration> {
-    let tally = TALLY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    tally
-        .get(name)
-        .filter(|(_, iters)| *iters > 0)
-        .map(|(elapsed, iters)| *elapsed / (*iters as u32).max(1))
-}
-
-/// Times `f` per iteration and records it under `name`.
-fn timed<T>(name: &'static str, mut f: impl FnMut() -> T) -> impl FnMut(u64) -> Duration {
-    move |iters| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            black_box(f());
-        }
-        let elapsed = start.elapsed();
-        tally(name, elapsed, iters);
-        elapsed
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Benchmarks

@@ -43,13 +43,14 @@
     reason = "criterion_group! generates an undocumented function"
 )]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hint::black_box;
-use std::sync::Mutex;
+mod common;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use alknet_graphs::acl::{AccessControl, Acl, AclEdge, Identity, Membership};
 use alknet_graphs::Store;
+use common::tally::{mean, tally, timed};
 use criterion::Criterion;
 use serde_json::{json, Value};
 
@@ -232,40 +233,6 @@ fn closure(w: &Workload) -> HashMap<String, HashSet<&str>> {
 
 // ---------------------------------------------------------------------------
 // Tally of mean times, for the summary
-
-static TALLY: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
-
-fn tally(name: &'static str, elapsed: Duration, iters: u64) {
-    let mut tally = TALLY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let entry = tally.entry(name).or_default();
-    entry.0 += elapsed;
-    entry.1 += iters;
-}
-
-fn mean(name: &str) -> Option<Duration> {
-    let tally = TALLY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    tally
-        .get(name)
-        .filter(|(_, iters)| *iters > 0)
-        .map(|(elapsed, iters)| *elapsed / (*iters as u32).max(1))
-}
-
-/// Times `f` per iteration and records it under `name`.
-fn timed<T>(name: &'static str, mut f: impl FnMut() -> T) -> impl FnMut(u64) -> Duration {
-    move |iters| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            black_box(f());
-        }
-        let elapsed = start.elapsed();
-        tally(name, elapsed, iters);
-        elapsed
-    }
-}
 
 fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     let mut rng = Rng(2024);

@@ -75,6 +75,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use crate::acl::Identity;
+pub(crate) use provider::attenuate;
 pub use provider::{ProviderBuilder, SqliteIdentityProvider, Subjects};
 pub(crate) use validate::refuse_peer_binding;
 pub use validate::{normalize_fingerprint, normalize_token_hash};

@@ -662,7 +662,7 @@ fn owner_grant(model: &Model, owner: &str) -> Option<Resolved> {
 }
 
 /// What a key holds within what its owner holds: key ∩ owner.
-fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
+pub(crate) fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
     let scopes = key
         .scopes
         .iter()

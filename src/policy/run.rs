@@ -212,7 +212,7 @@ impl Built {
                         .effective_at(&key.owner_id, t)
                         .map_or_else(|| empty(&key.owner_id), |g| g.into_identity(&key.owner_id)),
                 };
-                Ok(attenuate(key, &owner))
+                Ok(crate::identity::attenuate(key, &owner))
             }
         }
     }
@@ -364,33 +364,6 @@ fn empty(id: &str) -> Identity {
         id: id.to_owned(),
         scopes: Vec::new(),
         resources: HashMap::new(),
-    }
-}
-
-/// Key ∩ owner, as the provider resolves a key.
-fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
-    let resources = key
-        .resources
-        .iter()
-        .filter_map(|(resource, actions)| {
-            let held = owner.resources.get(resource)?;
-            let kept: Vec<String> = actions
-                .iter()
-                .filter(|a| held.contains(a))
-                .cloned()
-                .collect();
-            (!kept.is_empty()).then(|| (resource.clone(), kept))
-        })
-        .collect();
-    Identity {
-        id: key.owner_id.clone(),
-        scopes: key
-            .scopes
-            .iter()
-            .filter(|s| owner.scopes.contains(s))
-            .cloned()
-            .collect(),
-        resources,
     }
 }
 
