@@ -8,6 +8,9 @@
 
 mod acl_model;
 
+mod common;
+
+use common::identity_type;
 use std::collections::BTreeSet;
 
 use acl_model::{all_atoms, Model, ACTIONS, RESOURCES, SCOPES};
@@ -45,15 +48,6 @@ fn requirement(permission: &Permission) -> AccessControl {
             AccessControl::new().resource(resource.as_str(), action.as_str())
         }
     }
-}
-
-fn identity_type() -> impl Strategy<Value = IdentityType> {
-    prop_oneof![
-        Just(IdentityType::Account),
-        Just(IdentityType::Org),
-        Just(IdentityType::Service),
-        Just(IdentityType::Role),
-    ]
 }
 
 fn scopes() -> impl Strategy<Value = BTreeSet<String>> {

@@ -11,6 +11,7 @@
 mod acl_model;
 mod common;
 
+use common::identity_type;
 use std::collections::BTreeSet;
 
 use acl_model::{active, all_atoms, atoms_of_grant, Atom, Model, ACTIONS, RESOURCES, SCOPES};
@@ -30,15 +31,6 @@ const TIME_SPAN: i64 = 100;
 
 fn identity(i: usize) -> String {
     format!("p{i}")
-}
-
-fn identity_type() -> impl Strategy<Value = IdentityType> {
-    prop_oneof![
-        Just(IdentityType::Account),
-        Just(IdentityType::Org),
-        Just(IdentityType::Service),
-        Just(IdentityType::Role),
-    ]
 }
 
 fn scopes() -> impl Strategy<Value = BTreeSet<String>> {

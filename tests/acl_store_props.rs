@@ -12,6 +12,7 @@ mod common;
 
 mod acl_model;
 
+use common::identity_type;
 use std::collections::BTreeSet;
 
 use acl_model::{Model, RESOURCES, SCOPES};
@@ -64,15 +65,6 @@ enum Op {
     RemoveMembership(usize, usize),
     Grant(usize, Action, usize),
     RevokeGrant(usize, Action, usize),
-}
-
-fn identity_type() -> impl Strategy<Value = IdentityType> {
-    prop_oneof![
-        Just(IdentityType::Account),
-        Just(IdentityType::Org),
-        Just(IdentityType::Service),
-        Just(IdentityType::Role),
-    ]
 }
 
 /// Principals hold more than delegations pass on, so that a fair share of

@@ -5,6 +5,9 @@
 //! refuses is refused by what-if with the same message; and what-if
 //! writes nothing.
 
+mod common;
+
+use common::{identity_type, now_ms as now};
 use std::collections::{BTreeMap, BTreeSet};
 
 use alknet_graphs::acl::{
@@ -24,22 +27,6 @@ fn identity(i: usize) -> String {
 
 fn fingerprint(i: usize) -> String {
     format!("ed25519:{:064x}", i + 1)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
-
-fn identity_type() -> impl Strategy<Value = IdentityType> {
-    prop_oneof![
-        Just(IdentityType::Account),
-        Just(IdentityType::Org),
-        Just(IdentityType::Service),
-        Just(IdentityType::Role),
-    ]
 }
 
 fn scopes() -> impl Strategy<Value = BTreeSet<String>> {

@@ -211,3 +211,16 @@ pub fn audit_cells(path: &std::path::Path) -> Vec<String> {
     }
     cells
 }
+
+/// Any kind of principal.
+pub fn identity_type() -> impl proptest::strategy::Strategy<Value = alknet_graphs::acl::IdentityType>
+{
+    use alknet_graphs::acl::IdentityType;
+    use proptest::prelude::Just;
+    proptest::prop_oneof![
+        Just(IdentityType::Account),
+        Just(IdentityType::Org),
+        Just(IdentityType::Service),
+        Just(IdentityType::Role),
+    ]
+}
