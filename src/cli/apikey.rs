@@ -12,7 +12,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use super::output::show;
-use super::peer::{self, holdings, resources_arg, sorted_resources};
+use super::peer::{holdings, resources_arg, sorted_resources};
 use super::time::{format_instant, now_ms, parse_instant};
 use super::{CliError, CliResult, Ctx, Output};
 
@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, command: ApikeyCommand) -> CliResult {
             if let Some(text) = expires_at {
                 key = key.expires_at(parse_instant(&text, now_ms()).map_err(CliError::Usage)?);
             }
-            let provider = peer::open(ctx)?;
+            let provider = ctx.identity_provider()?;
             let (key, token) = provider.create_api_key(key)?;
             Ok(created(&key, &token, provider.revision()))
         }
@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, command: ApikeyCommand) -> CliResult {
             change(ctx, &id, "enabled", |p, id| p.set_api_key_enabled(id, true))
         }
         ApikeyCommand::List => {
-            let provider = peer::open(ctx)?;
+            let provider = ctx.identity_provider()?;
             let keys = provider.api_keys()?;
             let now = now_ms();
             let mut text = String::new();
@@ -112,7 +112,7 @@ fn change(
         &str,
     ) -> Result<ApiKey, alknet_graphs::identity::StoreError>,
 ) -> CliResult {
-    let provider = peer::open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let key = write(&provider, id)?;
     let revision = provider.revision();
     let mut value = key_json(&key);

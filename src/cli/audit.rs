@@ -377,7 +377,7 @@ fn redact(ctx: &Ctx, args: RedactArgs) -> CliResult {
 /// `peer erase ID --reason TEXT`: removes the peer if present and redacts
 /// every entry about it.
 pub fn erase_peer(ctx: &Ctx, id: &str, reason: &str) -> CliResult {
-    let provider = super::peer::open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let redacted = provider.erase_peer(id, reason)?;
     let store = ctx.open()?;
     let entity = alknet_graphs::Entity::Peer(id.to_owned()).to_string();

@@ -2,8 +2,6 @@
 //! turning parsed arguments into calls of the library and an [`Output`].
 
 mod acl;
-mod acl_budget;
-mod acl_lookup;
 mod algo;
 mod apikey;
 mod audit;
@@ -22,6 +20,7 @@ mod watch;
 
 use std::path::{Path, PathBuf};
 
+use alknet_graphs::identity::SqliteIdentityProvider;
 use alknet_graphs::Store;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
@@ -151,6 +150,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Opens the store's identity provider for one command: no listener,
+    /// acting as `--actor` when given.
+    pub fn identity_provider(&self) -> CliResult<SqliteIdentityProvider> {
+        let store = self.open()?;
+        let provider = SqliteIdentityProvider::builder()
+            .listen(false)
+            .open(&store)?;
+        Ok(match &self.actor {
+            Some(actor) => provider.acting_as(actor),
+            None => provider,
+        })
+    }
+
     /// Opens the store, which must exist: a mistyped `--db` should not
     /// leave an empty store behind.
     pub fn open(&self) -> CliResult<Store> {

@@ -112,18 +112,18 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
     match command {
         PeerCommand::Add(args) => {
             let (peer, generated) = peer_entry(args)?;
-            let provider = open(ctx)?;
+            let provider = ctx.identity_provider()?;
             provider.insert_peer(peer.clone())?;
             written(&provider, &peer.peer_id, "added", generated.as_ref())
         }
         PeerCommand::Update(args) => {
             let (peer, generated) = peer_entry(args)?;
-            let provider = open(ctx)?;
+            let provider = ctx.identity_provider()?;
             provider.replace_peer(peer.clone())?;
             written(&provider, &peer.peer_id, "replaced", generated.as_ref())
         }
         PeerCommand::Rm { id } => {
-            let provider = open(ctx)?;
+            let provider = ctx.identity_provider()?;
             provider.delete_peer(&id)?;
             let revision = provider.revision();
             Ok(Output::new(
@@ -133,7 +133,7 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
         }
         PeerCommand::Erase { id, reason } => super::audit::erase_peer(ctx, &id, &reason),
         PeerCommand::List => {
-            let provider = open(ctx)?;
+            let provider = ctx.identity_provider()?;
             let peers = provider.peers()?;
             let mut text = String::new();
             let mut listed = Vec::with_capacity(peers.len());
@@ -148,7 +148,7 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
             Ok(Output::new(json!({ "peers": listed }), text))
         }
         PeerCommand::Show { id } => {
-            let provider = open(ctx)?;
+            let provider = ctx.identity_provider()?;
             let peer = provider
                 .peer(&id)?
                 .ok_or_else(|| not_found(format!("peer {id:?} does not exist")))?;
@@ -161,19 +161,6 @@ pub fn run(ctx: &Ctx, command: PeerCommand) -> CliResult {
         PeerCommand::History { id } => history(ctx, &id),
         PeerCommand::Resolve(args) => resolve(ctx, args),
     }
-}
-
-/// The registry of the store at `--db`, without a listener thread (a
-/// one-shot command needs none), writing as `--actor`.
-pub fn open(ctx: &Ctx) -> CliResult<SqliteIdentityProvider> {
-    let store = ctx.open()?;
-    let provider = SqliteIdentityProvider::builder()
-        .listen(false)
-        .open(&store)?;
-    Ok(match &ctx.actor {
-        Some(actor) => provider.acting_as(actor),
-        None => provider,
-    })
 }
 
 /// A refusal of kind `not_found`.
@@ -299,7 +286,7 @@ fn current_token(
 
 /// `peer history ID`: every credential the peer has held.
 fn history(ctx: &Ctx, id: &str) -> CliResult {
-    let provider = open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let records = provider.history(id)?;
     let exists = provider.peer(id)?.is_some();
     if records.is_empty() && !exists {
@@ -381,7 +368,7 @@ fn resolve(ctx: &Ctx, args: ResolveArgs) -> CliResult {
         .as_deref()
         .map(normalize_fingerprint)
         .transpose()?;
-    let provider = open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let status = provider.status();
     let (via, identity, missing) = match (&fingerprint, &token) {
         (Some(fingerprint), _) => (

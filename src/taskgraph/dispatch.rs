@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::ops::{promote_dependents, set_status, task_entity, try_status};
+use super::lifecycle::{promote_dependents, set_status, task_entity, try_status, Queue};
 use super::{Status, GRAPH_TYPE};
 use crate::{Error, Reader, Result, WriteTxn};
 
@@ -404,7 +404,7 @@ impl Dispatch {
             None => Ok(Vec::new()),
             Some(Status::Running) => {
                 set_status(tx, graph, &claim.task, Status::Done, None)?;
-                promote_dependents(tx, Some(self), graph, &claim.task)
+                promote_dependents(tx, Some(self as &dyn Queue), graph, &claim.task)
             }
             Some(other) => Err(Error::invalid(
                 task_entity(graph, &claim.task),
@@ -484,6 +484,12 @@ impl Dispatch {
             }
         }
         Ok(outcome)
+    }
+}
+
+impl Queue for Dispatch {
+    fn enqueue(&self, tx: &mut WriteTxn<'_>, graph: &str, key: &str) -> Result<()> {
+        Dispatch::enqueue(self, tx, graph, key).map(drop)
     }
 }
 

@@ -67,6 +67,7 @@
 
 mod dag;
 mod dispatch;
+mod lifecycle;
 mod ops;
 pub(crate) mod schema;
 
@@ -77,7 +78,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use dispatch::{Claim, Dispatch, Failure, QueuedJob, DEFAULT_MAX_ATTEMPTS};
-pub(crate) use ops::status_problems;
+pub(crate) use lifecycle::status_problems;
 pub use ops::CriticalPath;
 
 pub(crate) use dag::{Dag, First};

@@ -7,6 +7,10 @@ use rusqlite::OptionalExtension;
 use serde_json::{Map, Value};
 
 use super::dispatch::Dispatch;
+use super::lifecycle::{
+    make_ready, neighbours, promote_dependents, promote_if_ready, require_taskgraph, set_status,
+    status_of, status_problems, task_entity, unfinished, Queue,
+};
 use super::{Dag, First, Status, Task, Taskgraphs, DEPENDS_ON, GRAPH_TYPE, TASK};
 use crate::{Direction, Entity, Error, Graph, NewEdge, Reader, Result, WriteTxn};
 
@@ -17,188 +21,6 @@ pub struct CriticalPath {
     pub tasks: Vec<String>,
     /// The sum of their durations (a task without one counts as 0).
     pub duration: f64,
-}
-
-pub(crate) fn task_entity(graph: &str, key: &str) -> Entity {
-    Entity::Node {
-        graph: graph.to_owned(),
-        key: key.to_owned(),
-    }
-}
-
-/// `graph` exists and is a taskgraph.
-pub(crate) fn require_taskgraph(reader: &Reader, graph: &str) -> Result<()> {
-    match reader.graph(graph)? {
-        None => Err(Error::NotFound {
-            entity: Entity::Graph(graph.to_owned()),
-        }),
-        Some(found) if found.graph_type != GRAPH_TYPE => Err(Error::invalid(
-            Entity::Graph(graph.to_owned()),
-            format!(
-                "is of graph type {:?}, not {GRAPH_TYPE:?}",
-                found.graph_type
-            ),
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
-/// The status of task `key`, or `None` if there is no such task.
-pub(crate) fn try_status(reader: &Reader, graph: &str, key: &str) -> Result<Option<Status>> {
-    let Some(node) = reader.node(graph, key)? else {
-        return Ok(None);
-    };
-    let status = node
-        .attributes
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok());
-    match status {
-        Some(status) => Ok(Some(status)),
-        None => Err(Error::invalid(
-            task_entity(graph, key),
-            "has no task status; is it a task?",
-        )),
-    }
-}
-
-pub(crate) fn status_of(reader: &Reader, graph: &str, key: &str) -> Result<Status> {
-    try_status(reader, graph, key)?.ok_or_else(|| Error::NotFound {
-        entity: task_entity(graph, key),
-    })
-}
-
-fn neighbours(
-    reader: &Reader,
-    graph: &str,
-    key: &str,
-    direction: Direction,
-) -> Result<Vec<String>> {
-    let mut keys: Vec<String> = reader
-        .neighbors(graph, key, direction, Some(DEPENDS_ON))?
-        .into_iter()
-        .map(|n| n.node)
-        .collect();
-    keys.dedup();
-    Ok(keys)
-}
-
-/// The tasks `key` depends on that are not done.
-fn unfinished(reader: &Reader, graph: &str, key: &str) -> Result<Vec<String>> {
-    let mut open = Vec::new();
-    for dependency in neighbours(reader, graph, key, Direction::Out)? {
-        if status_of(reader, graph, &dependency)? != Status::Done {
-            open.push(dependency);
-        }
-    }
-    Ok(open)
-}
-
-/// Every break of the taskgraph's status invariant in `graph`, one error
-/// per task in key order: a `ready` task with a dependency not done, a
-/// `pending` task whose dependencies are all done (it should be ready), a
-/// started task (`running`, `done`, `failed`) with a dependency not done,
-/// and a status the taskgraph does not know. The import, and `verify`,
-/// apply this one rule.
-pub(crate) fn status_problems(reader: &Reader, graph: &str) -> Result<Vec<Error>> {
-    let dag = Dag::load(reader, graph, First::Target, true)?;
-    let status = |i: usize| {
-        dag.status[i]
-            .as_deref()
-            .and_then(|s| s.parse::<Status>().ok())
-    };
-    let mut problems = Vec::new();
-    for (i, key) in dag.keys.iter().enumerate() {
-        let entity = || task_entity(graph, key);
-        let Some(own) = status(i) else {
-            problems.push(Error::invalid(
-                entity(),
-                format!("has no valid status ({:?})", dag.status[i]),
-            ));
-            continue;
-        };
-        let open = dag.before[i]
-            .iter()
-            .map(|&d| d as usize)
-            .find(|&d| status(d) != Some(Status::Done));
-        let reason = match (own, open) {
-            (Status::Pending, None) => Some(
-                "is pending, but every task it depends on is done; it should be ready".to_owned(),
-            ),
-            (Status::Ready | Status::Running | Status::Done | Status::Failed, Some(d)) => {
-                Some(format!(
-                    "is {own}, but it depends on {:?}, which is {}, not done",
-                    dag.keys[d],
-                    dag.status[d].as_deref().unwrap_or("without a status")
-                ))
-            }
-            _ => None,
-        };
-        if let Some(reason) = reason {
-            problems.push(Error::invalid(entity(), reason));
-        }
-    }
-    Ok(problems)
-}
-
-/// Writes a task's status (and the error of its last attempt).
-pub(crate) fn set_status(
-    tx: &mut WriteTxn<'_>,
-    graph: &str,
-    key: &str,
-    status: Status,
-    error: Option<&str>,
-) -> Result<()> {
-    let mut patch = Map::new();
-    patch.insert("status".into(), Value::from(status.as_str()));
-    if let Some(error) = error {
-        patch.insert("last_error".into(), Value::from(error));
-    }
-    tx.as_domain(|tx| tx.patch_node(graph, key, &Value::Object(patch)))?;
-    Ok(())
-}
-
-/// Makes a task ready and enqueues its job.
-fn make_ready(
-    tx: &mut WriteTxn<'_>,
-    dispatch: Option<&Dispatch>,
-    graph: &str,
-    key: &str,
-) -> Result<()> {
-    set_status(tx, graph, key, Status::Ready, None)?;
-    if let Some(dispatch) = dispatch {
-        dispatch.enqueue(tx, graph, key)?;
-    }
-    Ok(())
-}
-
-/// Promotes each candidate that is pending and has every dependency done;
-/// returns those promoted.
-pub(crate) fn promote_if_ready(
-    tx: &mut WriteTxn<'_>,
-    dispatch: Option<&Dispatch>,
-    graph: &str,
-    candidates: &[String],
-) -> Result<Vec<String>> {
-    let mut promoted = Vec::new();
-    for key in candidates {
-        if status_of(tx, graph, key)? == Status::Pending && unfinished(tx, graph, key)?.is_empty() {
-            make_ready(tx, dispatch, graph, key)?;
-            promoted.push(key.clone());
-        }
-    }
-    Ok(promoted)
-}
-
-/// The dependents of `key` that became ready now that it is done.
-pub(crate) fn promote_dependents(
-    tx: &mut WriteTxn<'_>,
-    dispatch: Option<&Dispatch>,
-    graph: &str,
-    key: &str,
-) -> Result<Vec<String>> {
-    let dependents = neighbours(tx, graph, key, Direction::In)?;
-    promote_if_ready(tx, dispatch, graph, &dependents)
 }
 
 fn quoted(keys: &[String]) -> String {
@@ -218,6 +40,10 @@ fn statuses(list: &[Status]) -> String {
 impl Taskgraphs {
     fn queue(&self) -> Option<&Dispatch> {
         self.dispatch.as_ref()
+    }
+
+    fn ready_queue(&self) -> Option<&dyn Queue> {
+        self.dispatch.as_ref().map(|d| d as &dyn Queue)
     }
 
     /// Creates an empty taskgraph.
@@ -276,7 +102,7 @@ impl Taskgraphs {
         attributes.insert("status".into(), Value::from(Status::Pending.as_str()));
         attributes.extend(task.attributes().clone());
         tx.as_domain(|tx| tx.add_node(graph, key, TASK, &Value::Object(attributes)))?;
-        make_ready(tx, self.queue(), graph, key)?;
+        make_ready(tx, self.ready_queue(), graph, key)?;
         Ok(Status::Ready)
     }
 
@@ -429,7 +255,7 @@ impl Taskgraphs {
         for edge in edges {
             tx.as_domain(|tx| tx.remove_edge(graph, &edge))?;
         }
-        promote_if_ready(tx, self.queue(), graph, &[task.to_owned()])
+        promote_if_ready(tx, self.ready_queue(), graph, &[task.to_owned()])
     }
 
     /// Removes task `key` with its dependencies in both directions (and its
@@ -451,7 +277,7 @@ impl Taskgraphs {
             dispatch.cancel(tx, graph, key)?;
         }
         tx.as_domain(|tx| tx.remove_node(graph, key))?;
-        promote_if_ready(tx, self.queue(), graph, &dependents)
+        promote_if_ready(tx, self.ready_queue(), graph, &dependents)
     }
 
     /// The status of task `key`.
@@ -559,19 +385,19 @@ impl Taskgraphs {
                         ),
                     ));
                 }
-                make_ready(tx, self.queue(), graph, key)?;
+                make_ready(tx, self.ready_queue(), graph, key)?;
                 Ok(vec![key.to_owned()])
             }
             Status::Pending => {
                 set_status(tx, graph, key, Status::Pending, None)?;
-                promote_if_ready(tx, self.queue(), graph, &[key.to_owned()])
+                promote_if_ready(tx, self.ready_queue(), graph, &[key.to_owned()])
             }
             Status::Done => {
                 if let Some(dispatch) = self.queue() {
                     dispatch.cancel(tx, graph, key)?;
                 }
                 set_status(tx, graph, key, Status::Done, None)?;
-                promote_dependents(tx, self.queue(), graph, key)
+                promote_dependents(tx, self.ready_queue(), graph, key)
             }
             Status::Running | Status::Failed | Status::Cancelled => {
                 if let Some(dispatch) = self.queue() {
@@ -605,7 +431,7 @@ impl Taskgraphs {
             let ready = dag.before[i].iter().all(|&d| done(d));
             match dag.status[i].as_deref() {
                 Some("pending") if ready => {
-                    make_ready(tx, self.queue(), graph, key)?;
+                    make_ready(tx, self.ready_queue(), graph, key)?;
                     promoted.push(key.clone());
                 }
                 Some("ready") if !ready => {

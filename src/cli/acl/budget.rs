@@ -9,10 +9,10 @@ use alknet_graphs::acl::{Acl, AclEdge, BudgetStatus, EdgeBudget, Reservation};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::acl::open;
-use super::output::show;
-use super::time::{format_instant, parse_instant};
-use super::{CliError, CliResult, Ctx, Output};
+use super::open;
+use crate::cli::output::show;
+use crate::cli::time::{format_instant, parse_instant};
+use crate::cli::{CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum BudgetCommand {
@@ -289,7 +289,7 @@ pub fn any_budget(acl: &Acl) -> bool {
 /// The principal's budgets at `t`, or an error naming it.
 pub fn require_budgets(acl: &Acl, id: &str, t: i64) -> CliResult<Vec<BudgetStatus>> {
     acl.budgets_at(id, t)?
-        .ok_or_else(|| super::acl::no_principal(id))
+        .ok_or_else(|| super::no_principal(id))
 }
 
 /// `  budget "USD": 5000, 3000 spent, 0 reserved, 2000 remaining (tightest: "delegates alice bot")`

@@ -12,9 +12,12 @@ use alknet_graphs::{Entity, Error};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
-use super::output::{list_or_none, show};
-use super::time::{format_instant, now_ms, parse_instant};
-use super::{resource_action, CliError, CliResult, Ctx, Output};
+mod budget;
+mod lookup;
+
+use crate::cli::output::{list_or_none, show};
+use crate::cli::time::{format_instant, now_ms, parse_instant};
+use crate::cli::{resource_action, CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum AclCommand {
@@ -51,26 +54,26 @@ pub enum AclCommand {
     Check(CheckArgs),
     /// Budgets on delegations: set, remove and show what remains
     #[command(subcommand)]
-    Budget(super::acl_budget::BudgetCommand),
+    Budget(budget::BudgetCommand),
     /// Reserve an amount against every budget on the chains into a
     /// principal; prints the reservation's id
-    Reserve(super::acl_budget::ReserveArgs),
+    Reserve(budget::ReserveArgs),
     /// Turn a live reservation into spend
-    Commit(super::acl_budget::SettleArgs),
+    Commit(budget::SettleArgs),
     /// Return a live reservation
-    Release(super::acl_budget::SettleArgs),
+    Release(budget::SettleArgs),
     /// Remove delegations and memberships that expired before a time, and
     /// reservations that no longer count
-    Prune(super::acl_budget::PruneArgs),
+    Prune(budget::PruneArgs),
     /// Every principal and peer holding a scope (or, with --resource and
     /// --action, a resource action)
-    WhoHas(super::acl_lookup::WhoHasArgs),
+    WhoHas(lookup::WhoHasArgs),
     /// Every resource action a principal (and the peer of its id) holds
-    Resources(super::acl_lookup::ResourcesArgs),
+    Resources(lookup::ResourcesArgs),
     /// Whose effective grant a change would change, and how, without
     /// making it
     #[command(subcommand)]
-    WhatIf(super::acl_lookup::WhatIfCommand),
+    WhatIf(lookup::WhatIfCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -403,14 +406,14 @@ pub fn run(ctx: &Ctx, command: AclCommand) -> CliResult {
         AclCommand::Effective(args) => effective(ctx, args, now),
         AclCommand::Explain(args) => explain(ctx, args, now),
         AclCommand::Check(args) => check(ctx, args, now),
-        AclCommand::Budget(command) => super::acl_budget::budget(ctx, command, now),
-        AclCommand::Reserve(args) => super::acl_budget::reserve(ctx, args),
-        AclCommand::Commit(args) => super::acl_budget::commit(ctx, args),
-        AclCommand::Release(args) => super::acl_budget::release(ctx, args),
-        AclCommand::Prune(args) => super::acl_budget::prune(ctx, args, now),
-        AclCommand::WhoHas(args) => super::acl_lookup::who_has(ctx, args, now),
-        AclCommand::Resources(args) => super::acl_lookup::resources(ctx, args, now),
-        AclCommand::WhatIf(command) => super::acl_lookup::what_if(ctx, command, now),
+        AclCommand::Budget(command) => budget::budget(ctx, command, now),
+        AclCommand::Reserve(args) => budget::reserve(ctx, args),
+        AclCommand::Commit(args) => budget::commit(ctx, args),
+        AclCommand::Release(args) => budget::release(ctx, args),
+        AclCommand::Prune(args) => budget::prune(ctx, args, now),
+        AclCommand::WhoHas(args) => lookup::who_has(ctx, args, now),
+        AclCommand::Resources(args) => lookup::resources(ctx, args, now),
+        AclCommand::WhatIf(command) => lookup::what_if(ctx, command, now),
     }
 }
 
@@ -506,21 +509,21 @@ fn effective(ctx: &Ctx, args: EffectiveArgs, now: i64) -> CliResult {
     let mut text = String::new();
     // Budgets are read only when some delegation has one, so a listing of
     // every principal costs nothing more on an ACL without budgets.
-    let any_budget = super::acl_budget::any_budget(&acl);
+    let any_budget = budget::any_budget(&acl);
     for id in &ids {
         let grant = require_effective(&acl, id, t)?;
         let budgets = if any_budget {
-            super::acl_budget::require_budgets(&acl, id, t)?
+            budget::require_budgets(&acl, id, t)?
         } else {
             Vec::new()
         };
         let _ = writeln!(text, "{}", effective_text(id, &grant));
         for budget in &budgets {
-            let _ = writeln!(text, "{}", super::acl_budget::budget_line(budget));
+            let _ = writeln!(text, "{}", budget::budget_line(budget));
         }
         let mut item = effective_json(id, &grant);
         if let Value::Object(map) = &mut item {
-            map.insert("budgets".into(), super::acl_budget::budgets_json(&budgets));
+            map.insert("budgets".into(), budget::budgets_json(&budgets));
         }
         items.push(item);
     }
@@ -571,14 +574,14 @@ fn explain(ctx: &Ctx, args: ExplainArgs, now: i64) -> CliResult {
     let explanation = acl
         .explain_at(&args.principal, &permission, t)
         .ok_or_else(|| no_principal(&args.principal))?;
-    let budgets = super::acl_budget::require_budgets(&acl, &args.principal, t)?;
+    let budgets = budget::require_budgets(&acl, &args.principal, t)?;
     let mut value = explanation_json(&args.principal, &permission, &explanation, t);
     if let Value::Object(map) = &mut value {
-        map.insert("budgets".into(), super::acl_budget::budgets_json(&budgets));
+        map.insert("budgets".into(), budget::budgets_json(&budgets));
     }
     let mut text = explanation_text(&args.principal, &permission, &explanation);
     for budget in &budgets {
-        let _ = write!(text, "\n{}", super::acl_budget::budget_line(budget));
+        let _ = write!(text, "\n{}", budget::budget_line(budget));
     }
     Ok(Output::new(value, text))
 }

@@ -7,12 +7,12 @@ use alknet_graphs::acl::{Change, GrantChange, GrantDelta, Permission, Principal,
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::acl::{
+use super::{
     at, holdings, open, permission_json, validity, DelegateArgs, IdentityTypeArg, MemberCommand,
 };
-use super::output::{list_or_none, show};
-use super::time::format_instant;
-use super::{resource_action, CliError, CliResult, Ctx, Output};
+use crate::cli::output::{list_or_none, show};
+use crate::cli::time::format_instant;
+use crate::cli::{resource_action, CliError, CliResult, Ctx, Output};
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["scope", "resource"])))]
@@ -88,7 +88,7 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs, now: i64) -> CliResult {
             ))
         }
     };
-    let provider = super::peer::open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let who = provider.subjects_at(&permission, t)?;
     let text = format!(
         "principals holding {permission}: {}\npeers holding {permission}: {}",
@@ -110,7 +110,7 @@ pub fn resources(ctx: &Ctx, args: ResourcesArgs, now: i64) -> CliResult {
     let t = at(args.at.as_deref(), now)?;
     let id = &args.principal;
     let acl = open(ctx)?;
-    let provider = super::peer::open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let principal = acl.resources_at(id, t);
     let peer = provider.resources_at(id, t)?;
     if principal.is_none() && peer.is_none() {
@@ -188,7 +188,7 @@ pub fn what_if(ctx: &Ctx, command: WhatIfCommand, now: i64) -> CliResult {
         WhatIfCommand::Remove { principal } => Change::RemovePrincipal(principal),
     };
     drop(acl);
-    let provider = super::peer::open(ctx)?;
+    let provider = ctx.identity_provider()?;
     let answer = provider.what_if(&change)?;
     Ok(Output::new(
         what_if_json(&change, &answer),
