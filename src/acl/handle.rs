@@ -384,7 +384,7 @@ impl Acl {
     pub fn add_principal(&mut self, principal: &Principal) -> Result<u64> {
         check_principal(principal)?;
         self.write(|tx, _, _| {
-            crate::identity::refuse_peer_binding(tx, principal)?;
+            super::binding::refuse_peer_binding(tx, principal)?;
             let attributes = codec::principal_attributes(principal)?;
             tx.add_node(GRAPH, &principal.identity_id, PRINCIPAL, &attributes)?;
             Ok(Mutation::Principal(principal.clone()))
@@ -416,7 +416,7 @@ impl Acl {
                     ),
                 ));
             }
-            crate::identity::refuse_peer_binding(tx, principal)?;
+            super::binding::refuse_peer_binding(tx, principal)?;
             tx.replace_node(GRAPH, id, &codec::principal_attributes(principal)?)?;
             Ok(Mutation::Principal(principal.clone()))
         })

@@ -94,6 +94,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod binding;
 pub(crate) mod budget;
 mod check;
 pub(crate) mod codec;

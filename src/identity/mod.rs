@@ -77,7 +77,6 @@ use serde::{Deserialize, Serialize};
 pub use crate::acl::Identity;
 pub(crate) use provider::attenuate;
 pub use provider::{ProviderBuilder, SqliteIdentityProvider, Subjects};
-pub(crate) use validate::refuse_peer_binding;
 pub use validate::{normalize_fingerprint, normalize_token_hash};
 
 /// Resolves the caller of a connection or request to an [`Identity`],

@@ -619,9 +619,9 @@ fn resolve_peer(model: &Model, peer: &PeerEntry) -> Resolved {
         .collect();
     let mut valid_until = None;
     let graph = model.acl.graph();
-    let binds = graph
-        .principal(&peer.peer_id)
-        .is_some_and(|p| validate::binding_problem(&p.identity_id, p.identity_type).is_none());
+    let binds = graph.principal(&peer.peer_id).is_some_and(|p| {
+        crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
+    });
     if binds {
         if let Some(grant) = model.acl.resolution().effective(graph, &peer.peer_id) {
             scopes.extend(grant.scopes);
@@ -1465,9 +1465,10 @@ impl SqliteIdentityProvider {
         // After the ACL's own checks, as the write makes it.
         if let Change::UpdatePrincipal(principal) = change {
             if model.peers.contains_key(&principal.identity_id) {
-                if let Some(reason) =
-                    validate::binding_problem(&principal.identity_id, principal.identity_type)
-                {
+                if let Some(reason) = crate::acl::binding::binding_problem(
+                    &principal.identity_id,
+                    principal.identity_type,
+                ) {
                     return Err(StoreError::Invalid(format!(
                         "node {:?} in graph \"acl\": {reason}",
                         principal.identity_id
@@ -1496,7 +1497,7 @@ impl SqliteIdentityProvider {
             };
             let bound_in = |graph: &crate::acl::AclGraph| {
                 graph.principal(&peer.peer_id).is_some_and(|p| {
-                    validate::binding_problem(&p.identity_id, p.identity_type).is_none()
+                    crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
                 })
             };
             let (old_scopes, old_resources) = union(before, bound_in(fork.before_graph));
@@ -1524,11 +1525,9 @@ impl SqliteIdentityProvider {
 /// Whether the principal `id` is one a peer of that id binds to (an
 /// account or a service).
 fn binds(model: &Model, id: &str) -> bool {
-    model
-        .acl
-        .graph()
-        .principal(id)
-        .is_some_and(|p| validate::binding_problem(&p.identity_id, p.identity_type).is_none())
+    model.acl.graph().principal(id).is_some_and(|p| {
+        crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
+    })
 }
 
 fn holds_itself(peer: &PeerEntry, permission: &Permission) -> bool {

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
-use super::validate;
 use super::{
     ApiKey, CredentialKind, CredentialRecord, EncryptedData, NewApiKey, PeerEntry, StoreError,
 };
@@ -228,22 +227,13 @@ fn check_token_free(conn: &Connection, hash: &str, except: Option<&str>) -> Resu
 // -- binding ------------------------------------------------------------------
 
 /// Refuses a peer whose id is the identity id of an org or role principal
-/// (the rule is [`validate::binding_problem`]).
+/// (the rule is [`crate::acl::binding::binding_problem`]).
 fn check_binding(reader: &Reader, peer_id: &str) -> Result<()> {
     let principal = crate::acl::codec::principal_type(reader, peer_id).map_err(StoreError::from)?;
-    match principal.and_then(|t| validate::binding_problem(peer_id, t)) {
+    match principal.and_then(|t| crate::acl::binding::binding_problem(peer_id, t)) {
         Some(reason) => Err(StoreError::Invalid(reason)),
         None => Ok(()),
     }
-}
-
-/// Whether a peer with this id exists, for the ACL's side of the binding
-/// rule (giving a principal with a peer's id the type org or role).
-pub(crate) fn peer_exists(conn: &Connection, peer_id: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM peers WHERE peer_id = ?1")?
-        .query_row([peer_id], |_| Ok(()))
-        .optional()
-        .map(|found| found.is_some())
 }
 
 // -- writes -------------------------------------------------------------------
@@ -608,7 +598,7 @@ pub(crate) fn revoke_orphaned_keys(
             |row| row.get(0),
         )
         .map_err(sql)?;
-    if principal || peer_exists(tx.conn(), owner).map_err(sql)? {
+    if principal || crate::acl::binding::peer_exists(tx.conn(), owner).map_err(sql)? {
         return Ok(Vec::new());
     }
     let keys: Vec<String> = tx

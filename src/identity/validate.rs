@@ -6,7 +6,6 @@ use sha2::{Digest, Sha256};
 
 use super::{NewApiKey, PeerEntry, StoreError, MIN_TOKEN_BYTES};
 use crate::acl::scope::token_problem;
-use crate::acl::{IdentityType, Principal};
 
 /// Length of a SHA-256 or Ed25519 key in hex.
 const HEX_LEN: usize = 64;
@@ -175,47 +174,6 @@ pub(crate) fn api_key(mut key: NewApiKey) -> Result<NewApiKey, StoreError> {
     tidy(&mut key.scopes);
     key.resources.values_mut().for_each(tidy);
     Ok(key)
-}
-
-/// The binding rule, one function for both sides of it: a peer binds only
-/// to an account or service principal of its id (an org or a role is
-/// reached through memberships, never by a name match). The problem with a
-/// peer and a principal of type `identity_type` sharing the id `id`, if
-/// there is one.
-pub(crate) fn binding_problem(id: &str, identity_type: IdentityType) -> Option<String> {
-    identity_type.is_group().then(|| {
-        let article = if identity_type == IdentityType::Org {
-            "an"
-        } else {
-            "a"
-        };
-        format!(
-            "peer {id:?}: ACL principal {id:?} is {article} {identity_type}; \
-             a peer binds only to an account or service principal"
-        )
-    })
-}
-
-/// The ACL's side of the binding rule: refuses making `principal` an org
-/// or a role while a peer with its id exists; read in the ACL write's
-/// transaction.
-pub(crate) fn refuse_peer_binding(
-    tx: &crate::WriteTxn<'_>,
-    principal: &Principal,
-) -> crate::Result<()> {
-    let Some(reason) = binding_problem(&principal.identity_id, principal.identity_type) else {
-        return Ok(());
-    };
-    if super::tables::peer_exists(tx.conn(), &principal.identity_id)? {
-        return Err(crate::Error::invalid(
-            crate::Entity::Node {
-                graph: crate::acl::GRAPH.to_owned(),
-                key: principal.identity_id.clone(),
-            },
-            reason,
-        ));
-    }
-    Ok(())
 }
 
 /// A provider name of the credential store.
