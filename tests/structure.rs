@@ -509,7 +509,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/policy/parse.rs: assertion",
     "src/policy/run.rs: build",
     "src/policy/run.rs: check",
-    "src/store/mod.rs: open",
     "src/verify.rs: edges",
     "src/verify.rs: identity_rules",
     "src/verify.rs: item_types",

@@ -275,27 +275,7 @@ impl StoreBuilder {
             });
         }
         let (writer, read_mode, first_reader) = if read_only {
-            // Look first without creating a `-wal` or `-shm` file, which a
-            // reader of a foreign WAL database would leave behind.
-            let probe_mode = file::ReadMode::for_store(&path, false);
-            let probe = file::open_read_only(&canonical, probe_mode)?;
-            match file::schema(&probe, &path)? {
-                file::Schema::Store => file::check_current(&probe, &path)?,
-                file::Schema::Empty => return Err(empty_database(path)),
-                file::Schema::Unfinished => {
-                    return Err(Error::NeedsMigration {
-                        path,
-                        reason: "its creation did not finish".to_owned(),
-                    })
-                }
-            }
-            let mode = file::ReadMode::for_store(&path, writable);
-            let conn = if mode == probe_mode {
-                probe
-            } else {
-                drop(probe);
-                file::open_read_only(&canonical, mode)?
-            };
+            let (mode, conn) = open_read_only_store(&path, &canonical, writable)?;
             (None, Some(mode), Some(Reader { conn }))
         } else {
             let conn = open_writer(&path, self.initialize_empty)?;
@@ -329,6 +309,36 @@ impl StoreBuilder {
             }),
         })
     }
+}
+
+/// Opens a store read-only, looking first without creating a `-wal` or
+/// `-shm` file (which a reader of a foreign WAL database would leave
+/// behind), then in the mode its journal needs.
+fn open_read_only_store(
+    path: &Path,
+    canonical: &Path,
+    writable: bool,
+) -> Result<(file::ReadMode, Connection)> {
+    let probe_mode = file::ReadMode::for_store(path, false);
+    let probe = file::open_read_only(canonical, probe_mode)?;
+    match file::schema(&probe, path)? {
+        file::Schema::Store => file::check_current(&probe, path)?,
+        file::Schema::Empty => return Err(empty_database(path.to_path_buf())),
+        file::Schema::Unfinished => {
+            return Err(Error::NeedsMigration {
+                path: path.to_path_buf(),
+                reason: "its creation did not finish".to_owned(),
+            })
+        }
+    }
+    let mode = file::ReadMode::for_store(path, writable);
+    let conn = if mode == probe_mode {
+        probe
+    } else {
+        drop(probe);
+        file::open_read_only(canonical, mode)?
+    };
+    Ok((mode, conn))
 }
 
 fn empty_database(path: PathBuf) -> Error {
