@@ -171,7 +171,12 @@ fn use_items(code: &str) -> Vec<(bool, Vec<String>)> {
             break;
         };
         let before = code[..at].trim_end();
-        let public = before.ends_with("pub") || before.ends_with(')') && before.contains("pub(");
+        // `pub use` or `pub(crate) use` and the like, right before `use`.
+        let public = before.ends_with("pub")
+            || before.rfind("pub(").is_some_and(|p| {
+                let visibility = &before[p + 4..];
+                visibility.ends_with(')') && !visibility.contains(['(', ';', '{', '}'])
+            });
         let body: String = code[at + 4..end]
             .split_whitespace()
             .collect::<Vec<_>>()

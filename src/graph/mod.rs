@@ -734,6 +734,29 @@ pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
     )
 }
 
+/// `graph` exists and is of graph type `graph_type`: what a domain handle
+/// checks before it reads or writes one of its own graphs.
+pub(crate) fn require_graph_of_type(reader: &Reader, graph: &str, graph_type: &str) -> Result<()> {
+    match reader.graph(graph)? {
+        None => Err(Error::NotFound {
+            entity: Entity::Graph(graph.to_owned()),
+        }),
+        Some(found) if found.graph_type != graph_type => {
+            Err(wrong_graph_type(graph, &found.graph_type, graph_type))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// The refusal of graph `graph`, of type `found`, where a graph of type
+/// `expected` is needed.
+pub(crate) fn wrong_graph_type(graph: &str, found: &str, expected: &str) -> Error {
+    Error::invalid(
+        Entity::Graph(graph.to_owned()),
+        format!("is of graph type {found:?}, not {expected:?}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

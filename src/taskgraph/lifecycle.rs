@@ -23,19 +23,7 @@ pub(crate) fn task_entity(graph: &str, key: &str) -> Entity {
 
 /// `graph` exists and is a taskgraph.
 pub(crate) fn require_taskgraph(reader: &Reader, graph: &str) -> Result<()> {
-    match reader.graph(graph)? {
-        None => Err(Error::NotFound {
-            entity: Entity::Graph(graph.to_owned()),
-        }),
-        Some(found) if found.graph_type != GRAPH_TYPE => Err(Error::invalid(
-            Entity::Graph(graph.to_owned()),
-            format!(
-                "is of graph type {:?}, not {GRAPH_TYPE:?}",
-                found.graph_type
-            ),
-        )),
-        Some(_) => Ok(()),
-    }
+    crate::graph::require_graph_of_type(reader, graph, GRAPH_TYPE)
 }
 
 /// The status of task `key`, or `None` if there is no such task.

@@ -734,9 +734,10 @@ fn within(
             })
         }
         Some((_, graph_type)) if graph_type != GRAPH_TYPE => {
-            return Err(Error::invalid(
-                Entity::Graph(graph.to_owned()),
-                format!("is of graph type {graph_type:?}, not {GRAPH_TYPE:?}"),
+            return Err(crate::graph::wrong_graph_type(
+                graph,
+                &graph_type,
+                GRAPH_TYPE,
             ))
         }
         Some((id, _)) => id,

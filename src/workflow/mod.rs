@@ -336,19 +336,7 @@ fn schemas(reader: &Reader, graph: &str, key: &str) -> Result<(Value, Value)> {
 }
 
 fn require_workflow(reader: &Reader, graph: &str) -> Result<()> {
-    match reader.graph(graph)? {
-        None => Err(Error::NotFound {
-            entity: Entity::Graph(graph.to_owned()),
-        }),
-        Some(found) if found.graph_type != GRAPH_TYPE => Err(Error::invalid(
-            Entity::Graph(graph.to_owned()),
-            format!(
-                "is of graph type {:?}, not {GRAPH_TYPE:?}",
-                found.graph_type
-            ),
-        )),
-        Some(_) => Ok(()),
-    }
+    crate::graph::require_graph_of_type(reader, graph, GRAPH_TYPE)
 }
 
 impl Workflows {
