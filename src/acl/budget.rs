@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::handle::Mutation;
+use super::input::{check_amount, check_identity_id, check_unit};
 use super::model::AclEdge;
 use super::scope::token_problem;
 use super::snapshot::{edge_entity, node_entity, AclGraph};
@@ -19,10 +20,6 @@ use super::{codec, Acl, GRAPH};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::time::now_ms;
 use crate::{Entity, Error, Result};
-
-/// The largest amount a budget or a reservation can have: `i64::MAX`, so
-/// that every amount is an exact SQLite integer.
-pub const MAX_AMOUNT: u64 = i64::MAX as u64;
 
 const EDGE_ROW: &str = "SELECT e.id FROM edges e JOIN graphs g ON g.id = e.graph_id
      WHERE g.name = ?1 AND e.key = ?2";
@@ -167,28 +164,6 @@ pub struct BudgetStatus {
     pub tightest: String,
     /// Every budget in this unit a reservation draws on, in key order.
     pub edges: Vec<EdgeBudget>,
-}
-
-// ---------------------------------------------------------------------------
-// Input checks
-
-/// A unit is a well-formed token.
-pub(super) fn check_unit(entity: impl Fn() -> Entity, unit: &str) -> Result<()> {
-    match token_problem("unit", unit) {
-        Some(reason) => Err(Error::invalid(entity(), reason)),
-        None => Ok(()),
-    }
-}
-
-/// An amount fits [`MAX_AMOUNT`].
-pub(super) fn check_amount(entity: impl Fn() -> Entity, what: &str, amount: u64) -> Result<()> {
-    if amount > MAX_AMOUNT {
-        return Err(Error::invalid(
-            entity(),
-            format!("{what} of {amount} exceeds the largest amount, {MAX_AMOUNT}"),
-        ));
-    }
-    Ok(())
 }
 
 fn reservation_entity(id: &str) -> Entity {
@@ -373,7 +348,7 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for a bad unit or an amount over [`MAX_AMOUNT`];
+    /// [`Error::Invalid`] for a bad unit or an amount over [`MAX_AMOUNT`](super::MAX_AMOUNT);
     /// [`Error::NotFound`] if there is no delegation between them.
     ///
     /// # Example
@@ -418,8 +393,8 @@ impl Acl {
         unit: &str,
         amount: Option<u64>,
     ) -> Result<u64> {
-        super::handle::check_identity_id(from)?;
-        super::handle::check_identity_id(to)?;
+        check_identity_id(from)?;
+        check_identity_id(to)?;
         let key = AclEdge::Delegates(super::Delegation::new(from, to)).key();
         check_unit(|| edge_entity(&key), unit)?;
         if let Some(amount) = amount {
@@ -480,7 +455,7 @@ impl Acl {
     ///
     /// A `delegates` edge may carry **budgets**: per unit (`USD`, `calls`, any
     /// token), an amount that is an exact integer in the unit's smallest
-    /// denomination (cents for `USD`), at most [`MAX_AMOUNT`]. A budget caps
+    /// denomination (cents for `USD`), at most [`MAX_AMOUNT`](super::MAX_AMOUNT). A budget caps
     /// what may be spent, in total, by everyone the delegation's grant flows
     /// into.
     ///
@@ -557,7 +532,7 @@ impl Acl {
     /// # Errors
     ///
     /// [`Error::Invalid`] naming the principal for a bad unit, an amount
-    /// of 0 or over [`MAX_AMOUNT`], a ttl under 1 ms, or when no budget in
+    /// of 0 or over [`MAX_AMOUNT`](super::MAX_AMOUNT), a ttl under 1 ms, or when no budget in
     /// `unit` is on a chain into it; naming the delegation whose budget
     /// has too little remaining; [`Error::NotFound`] if there is no such
     /// principal.
@@ -586,7 +561,7 @@ impl Acl {
         ttl: Duration,
         now: i64,
     ) -> Result<Reservation> {
-        super::handle::check_identity_id(principal)?;
+        check_identity_id(principal)?;
         let entity = || node_entity(principal);
         check_unit(entity, unit)?;
         if amount == 0 {
@@ -1124,20 +1099,5 @@ mod tests {
         assert_eq!(keys(10, 2), ["delegates a b"]);
         assert_eq!(keys(10, 3), ["delegates a b", "delegates root team"]);
         assert!(upstream_delegations(&g, "nobody", 0, 32).is_empty());
-    }
-
-    #[test]
-    fn amounts_and_units_are_checked() {
-        let e = || Entity::Reservation("r".into());
-        assert!(check_amount(e, "an amount", MAX_AMOUNT).is_ok());
-        assert_eq!(
-            check_amount(e, "an amount", MAX_AMOUNT + 1)
-                .unwrap_err()
-                .to_string(),
-            r#"reservation "r": an amount of 9223372036854775808 exceeds the largest amount, 9223372036854775807"#
-        );
-        assert!(check_unit(e, "USD").is_ok());
-        assert!(check_unit(e, "U S D").is_err());
-        assert!(check_unit(e, "").is_err());
     }
 }

@@ -9,16 +9,22 @@ use serde_json::json;
 use super::codec::{self, resource_key};
 use super::explain::Explanation;
 use super::follow::AclFollower;
+use super::input::{
+    check_delegation, check_group, check_identity_id, check_principal, check_resource,
+    check_validity, quoted,
+};
 use super::model::{
     AclEdge, Action, ActionGrant, Delegation, Membership, Permission, Principal, Resource,
-    Resources,
 };
 use super::resolve::{EffectiveGrant, Resolution, DEFAULT_MAX_DEPTH};
-use super::scope::{resource_type_problem, token_problem};
 use super::snapshot::{edge_entity, node_entity, AclGraph};
 use super::{check::Identity, schema, BELONGS_TO, DELEGATES, GRAPH, PRINCIPAL, RESOURCE};
 use crate::time::now_ms;
-use crate::{Entity, Error, NewEdge, Result, Store, WriteTxn};
+use crate::{Error, NewEdge, Result, Store, WriteTxn};
+
+/// How often [`Acl::refresh`] runs the automatic prune of an ACL opened
+/// with a retention (see [`AclBuilder::retention`]).
+pub const AUTO_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Options for opening an [`Acl`].
 ///
@@ -49,7 +55,7 @@ impl AclBuilder {
     /// Prunes automatically what expired more than `retention` ago:
     /// [`Acl::prune_expired`] with `now - retention`, run when the ACL is
     /// opened (on a writable store) and then by [`Acl::refresh`] at most
-    /// once every [`AUTO_PRUNE_INTERVAL`](super::AUTO_PRUNE_INTERVAL). A
+    /// once every [`AUTO_PRUNE_INTERVAL`]. A
     /// run that finds nothing to remove writes nothing. Default: off.
     ///
     /// ```
@@ -232,8 +238,6 @@ impl Acl {
 
     /// Runs the automatic prune if a retention is set, the store is
     /// writable and the last run was at least [`AUTO_PRUNE_INTERVAL`] ago.
-    ///
-    /// [`AUTO_PRUNE_INTERVAL`]: super::AUTO_PRUNE_INTERVAL
     fn auto_prune(&mut self, now: i64) -> Result<()> {
         let Some(retention) = self.retention else {
             return Ok(());
@@ -241,7 +245,7 @@ impl Acl {
         if self.store.is_read_only() {
             return Ok(());
         }
-        let interval = super::AUTO_PRUNE_INTERVAL.as_millis() as i64;
+        let interval = AUTO_PRUNE_INTERVAL.as_millis() as i64;
         if self
             .last_auto_prune
             .is_some_and(|last| now.saturating_sub(last) < interval)
@@ -831,113 +835,6 @@ fn audit_record<'a>(
     }))
 }
 
-// ---------------------------------------------------------------------------
-// Input checks, before any transaction starts
-
-pub(super) fn check_identity_id(identity_id: &str) -> Result<()> {
-    match token_problem("identity_id", identity_id) {
-        Some(reason) => Err(Error::invalid(node_entity(identity_id), reason)),
-        None => Ok(()),
-    }
-}
-
-pub(super) fn check_principal(principal: &Principal) -> Result<()> {
-    check_identity_id(&principal.identity_id)?;
-    check_grants(
-        || node_entity(&principal.identity_id),
-        &principal.scopes,
-        &principal.resources,
-    )
-}
-
-pub(super) fn check_delegation(delegation: &Delegation) -> Result<()> {
-    check_identity_id(&delegation.from)?;
-    check_identity_id(&delegation.to)?;
-    let key = AclEdge::Delegates(delegation.clone()).key();
-    check_grants(
-        || edge_entity(&key),
-        &delegation.narrowed_scopes,
-        &delegation.narrowed_resources,
-    )?;
-    for (unit, &amount) in &delegation.budgets {
-        super::budget::check_unit(|| edge_entity(&key), unit)?;
-        super::budget::check_amount(|| edge_entity(&key), "a budget", amount)?;
-    }
-    check_validity(&key, &delegation.validity)
-}
-
-fn check_grants<'a>(
-    entity: impl Fn() -> Entity,
-    scopes: impl IntoIterator<Item = &'a String>,
-    resources: &Resources,
-) -> Result<()> {
-    let problem = scopes
-        .into_iter()
-        .find_map(|scope| token_problem("scope", scope))
-        .or_else(|| {
-            resources.iter().find_map(|(name, actions)| {
-                resource_name_problem(name)
-                    .or_else(|| actions.iter().find_map(|a| token_problem("action", a)))
-            })
-        });
-    match problem {
-        Some(reason) => Err(Error::invalid(entity(), reason)),
-        None => Ok(()),
-    }
-}
-
-fn resource_name_problem(name: &str) -> Option<String> {
-    let resource = Resource::from_name(name);
-    resource_type_problem(&resource.resource_type).or_else(|| {
-        resource
-            .resource_id
-            .as_deref()
-            .and_then(|id| token_problem("resource_id", id))
-    })
-}
-
-/// A resource's type and id are well-formed tokens.
-pub(super) fn check_resource(resource: &Resource) -> Result<()> {
-    let invalid = |reason| Error::invalid(node_entity(&resource_key(&resource.name())), reason);
-    if let Some(reason) = resource_type_problem(&resource.resource_type) {
-        return Err(invalid(reason));
-    }
-    if let Some(id) = &resource.resource_id {
-        if let Some(reason) = token_problem("resource_id", id) {
-            return Err(invalid(reason));
-        }
-    }
-    Ok(())
-}
-
-/// Only an org or a role has members.
-pub(super) fn check_group(key: &str, membership: &Membership, group: &Principal) -> Result<()> {
-    if group.identity_type.is_group() {
-        return Ok(());
-    }
-    Err(Error::invalid(
-        edge_entity(key),
-        format!(
-            "group {:?} is {} {}; only an org or a role can have members",
-            membership.group,
-            article(group.identity_type.as_str()),
-            group.identity_type
-        ),
-    ))
-}
-
-pub(super) fn check_validity(key: &str, validity: &super::model::Validity) -> Result<()> {
-    if let (Some(from), Some(until)) = (validity.not_before, validity.expires_at) {
-        if until <= from {
-            return Err(Error::invalid(
-                edge_entity(key),
-                format!("expires_at ({until}) is not after not_before ({from}); it would never be in force"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The write-time check: the delegator holds, at `now`, everything it
 /// passes on.
 fn check_held(state: &State, delegation: &Delegation, now: i64, key: &str) -> Result<()> {
@@ -978,20 +875,4 @@ pub(super) fn check_held_by(
             missing.join(", ")
         ),
     ))
-}
-
-fn quoted(items: Vec<&str>) -> String {
-    items
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
 }

@@ -5,8 +5,9 @@
 use serde_json::Value;
 
 use super::codec;
-use super::handle::{
-    check_delegation, check_group, check_held_by, check_principal, check_resource, check_validity,
+use super::handle::check_held_by;
+use super::input::{
+    check_delegation, check_group, check_principal, check_resource, check_validity,
 };
 use super::model::{AclEdge, Validity};
 use super::snapshot::AclGraph;

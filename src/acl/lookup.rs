@@ -1,97 +1,14 @@
-//! Reverse lookups: who holds a scope or a resource action, served from an
-//! inverted index (atom → principals) that a [`Resolution`] keeps up to
-//! date with its own incremental updates.
-//!
-//! The index's interface to the resolver is one call per principal it
-//! recomputes ([`Holders::update`], with the atoms it held before and those
-//! it holds now) and one read ([`Holders::of`]); whatever the resolver
-//! keeps internally, that is all it has to provide.
+//! Reverse lookups: who holds a scope or a resource action, served from
+//! the inverted index a [`Resolution`] keeps (see
+//! [`holders`](super::holders)), at the current instant or any other.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::handle::Acl;
 use super::model::{Permission, Resources};
-use super::resolve::Resolution;
-use super::snapshot::{AclGraph, AtomId, Ix};
+use super::resolve::{holders_in, Resolution};
+use super::snapshot::AclGraph;
 use crate::time::now_ms;
-
-/// Atom → the principals holding it.
-///
-/// Sets rather than sorted lists, so that an update costs what changed
-/// (O(1) per atom gained or lost) however many principals hold an atom.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Holders {
-    by_atom: HashMap<AtomId, HashSet<Ix, IxHash>, IxHash>,
-}
-
-impl Holders {
-    /// Principal `ix` held `old` (sorted atoms) and now holds `new`
-    /// (sorted by atom): it is dropped from the sets of the atoms it lost
-    /// and added to those of the atoms it gained.
-    pub(crate) fn update(&mut self, ix: Ix, old: &[AtomId], new: &[(AtomId, u32)]) {
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() || j < new.len() {
-            match (old.get(i), new.get(j).map(|&(atom, _)| atom)) {
-                (Some(&a), Some(b)) if a == b => {
-                    i += 1;
-                    j += 1;
-                }
-                (Some(&a), Some(b)) if a < b => {
-                    self.forget(a, ix);
-                    i += 1;
-                }
-                (Some(&a), None) => {
-                    self.forget(a, ix);
-                    i += 1;
-                }
-                (_, Some(b)) => {
-                    self.by_atom.entry(b).or_default().insert(ix);
-                    j += 1;
-                }
-                (None, None) => break,
-            }
-        }
-    }
-
-    fn forget(&mut self, atom: AtomId, ix: Ix) {
-        if let Some(set) = self.by_atom.get_mut(&atom) {
-            set.remove(&ix);
-            if set.is_empty() {
-                self.by_atom.remove(&atom);
-            }
-        }
-    }
-
-    /// The principals holding `atom`, in no particular order.
-    pub(crate) fn of(&self, atom: AtomId) -> impl Iterator<Item = Ix> + '_ {
-        self.by_atom.get(&atom).into_iter().flatten().copied()
-    }
-}
-
-/// Hashing for dense `u32` indexes: one multiplication (the keys are
-/// never chosen by an adversary: they are slots and interned atoms).
-type IxHash = BuildHasherDefault<IxHasher>;
-
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct IxHasher(u64);
-
-impl Hasher for IxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
 
 /// A resolution of `graph` at `t`: `resolution` itself when it follows
 /// `graph` and holds every principal's grant at `t`, otherwise a copy moved
@@ -118,27 +35,7 @@ pub(crate) fn resolution_at<'r>(
     )
 }
 
-/// The identity ids of the principals holding `permission` in
-/// `resolution` (which must follow `graph`), sorted.
-pub(crate) fn holders_in<'g>(
-    graph: &'g AclGraph,
-    resolution: &Resolution,
-    permission: &Permission,
-) -> Vec<&'g str> {
-    let Some(atom) = graph.atoms().id(permission) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<&str> = resolution
-        .holder_index()
-        .of(atom)
-        .filter(|&ix| graph.slot(ix).is_some())
-        .map(|ix| graph.identity_of(ix))
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
-/// [`holders_in`] at `t`, resolving at `t` when `resolution` does not hold
+/// [`holders_in`](super::resolve::holders_in) at `t`, resolving at `t` when `resolution` does not hold
 /// it (see [`resolution_at`]).
 pub(crate) fn subjects_at(
     graph: &AclGraph,
@@ -244,26 +141,6 @@ impl Acl {
 mod tests {
     use super::*;
     use crate::acl::model::{AclEdge, Delegation, IdentityType, Principal};
-
-    #[test]
-    fn the_index_follows_what_each_principal_gains_and_loses() {
-        let mut holders = Holders::default();
-        let sorted = |holders: &Holders, atom| {
-            let mut ixs: Vec<Ix> = holders.of(atom).collect();
-            ixs.sort_unstable();
-            ixs
-        };
-        holders.update(5, &[], &[(1, 0), (2, 1)]);
-        holders.update(2, &[], &[(1, 0)]);
-        assert_eq!(sorted(&holders, 1), [2, 5]);
-        holders.update(5, &[1, 2], &[(2, 0), (3, 2)]);
-        assert_eq!(sorted(&holders, 1), [2]);
-        assert_eq!(sorted(&holders, 2), [5]);
-        assert_eq!(sorted(&holders, 3), [5]);
-        holders.update(5, &[2, 3], &[]);
-        holders.update(2, &[1], &[]);
-        assert!(holders.by_atom.is_empty(), "empty sets are dropped");
-    }
 
     #[test]
     fn lookups_follow_incremental_updates_and_time() {

@@ -101,7 +101,9 @@ pub(crate) mod codec;
 mod explain;
 pub(crate) mod follow;
 mod handle;
+mod holders;
 mod import;
+mod input;
 pub(crate) mod lookup;
 mod model;
 mod prune;
@@ -111,17 +113,18 @@ pub(crate) mod scope;
 mod snapshot;
 pub(crate) mod whatif;
 
-pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState, MAX_AMOUNT};
+pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState};
 pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
 pub use explain::{Explanation, Hop, Reason, Witness};
-pub use handle::{Acl, AclBuilder};
+pub use handle::{Acl, AclBuilder, AUTO_PRUNE_INTERVAL};
 pub(crate) use import::rule_problems;
 pub use import::AclImport;
+pub use input::MAX_AMOUNT;
 pub use model::{
     AclEdge, Action, ActionGrant, Budgets, Delegation, EdgeKind, IdentityType, Inactive,
     Membership, Permission, Principal, Resource, Resources, Validity,
 };
-pub use prune::{PruneCounts, AUTO_PRUNE_INTERVAL};
+pub use prune::PruneCounts;
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use snapshot::{AclGraph, Affected};

@@ -1,8 +1,6 @@
 //! Pruning what has expired: delegations and memberships whose
 //! `expires_at` has passed, and reservations that no longer count.
 
-use std::time::Duration;
-
 use rusqlite::params;
 use serde_json::json;
 
@@ -12,10 +10,6 @@ use super::{Acl, GRAPH};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::time::now_ms;
 use crate::{Entity, Error, Result};
-
-/// How often [`Acl::refresh`] runs the automatic prune of an ACL opened
-/// with a retention (see [`AclBuilder::retention`](super::AclBuilder::retention)).
-pub const AUTO_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Reservations that count for nothing any more: unsettled ones that
 /// expired before ?1, released ones released before ?1, and committed ones

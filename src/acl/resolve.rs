@@ -15,7 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use super::check::Identity;
-use super::lookup::{self, Holders};
+use super::holders::Holders;
 use super::model::{Permission, Resources};
 use super::snapshot::{AclGraph, Affected, Atom, AtomId, Filter, Flow, Ix};
 
@@ -90,6 +90,14 @@ pub(crate) enum Touched {
 pub struct Resolver<'g> {
     pub(crate) graph: &'g AclGraph,
     pub(crate) max_depth: u32,
+}
+
+impl AclGraph {
+    /// Resolution of effective grants and explanations over this graph,
+    /// with the default maximum chain depth.
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver::new(self)
+    }
 }
 
 impl<'g> Resolver<'g> {
@@ -310,7 +318,7 @@ impl Resolution {
                 .resolve_all(self.at);
             return fresh.holders(graph, permission);
         }
-        lookup::holders_in(graph, self, permission)
+        holders_in(graph, self, permission)
             .into_iter()
             .map(str::to_owned)
             .collect()
@@ -796,6 +804,26 @@ fn grant_of(
         }
     }
     grant
+}
+
+/// The identity ids of the principals holding `permission` in
+/// `resolution` (which must follow `graph`), sorted.
+pub(crate) fn holders_in<'g>(
+    graph: &'g AclGraph,
+    resolution: &Resolution,
+    permission: &Permission,
+) -> Vec<&'g str> {
+    let Some(atom) = graph.atoms().id(permission) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<&str> = resolution
+        .holder_index()
+        .of(atom)
+        .filter(|&ix| graph.slot(ix).is_some())
+        .map(|ix| graph.identity_of(ix))
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::model::{AclEdge, Permission, Principal, Resource, Resources, Validity};
-use super::resolve::Resolver;
 use super::GRAPH;
 use crate::error::{Entity, Error, Result};
 
@@ -287,12 +286,6 @@ impl AclGraph {
             by_key: HashMap::new(),
             atoms: Atoms::default(),
         }
-    }
-
-    /// Resolution of effective grants and explanations over this graph,
-    /// with the default maximum chain depth.
-    pub fn resolver(&self) -> Resolver<'_> {
-        Resolver::new(self)
     }
 
     // -- reads ---------------------------------------------------------------

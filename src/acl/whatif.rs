@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::handle::{
-    check_delegation, check_group, check_held_by, check_identity_id, check_principal,
-    check_validity, Acl,
+use super::handle::{check_held_by, Acl};
+use super::input::{
+    check_delegation, check_group, check_identity_id, check_principal, check_validity,
 };
 use super::lookup::resolution_at;
 use super::model::{AclEdge, Delegation, Membership, Principal, Resources};
