@@ -45,6 +45,7 @@
 
 pub mod acl;
 pub mod audit;
+mod builder;
 mod error;
 mod feed;
 mod graph;
@@ -62,6 +63,7 @@ mod verify;
 pub mod workflow;
 
 pub use audit::{AuditBreak, AuditEntry};
+pub use builder::StoreBuilder;
 pub use error::{Entity, Error, NotAStoreReason, Result, Violation};
 pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
@@ -76,6 +78,6 @@ pub use outbox::{
     INLINE_EVENT_LIMIT,
 };
 pub use schema::{check_schema, MAX_SCHEMA_DEPTH};
-pub use store::{ReadTxn, Reader, Store, StoreBuilder, WriteTxn};
+pub use store::{ReadTxn, Reader, Store, WriteTxn};
 pub use types::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
 pub use verify::{verify, verify_with_progress, Problem, ProblemKind, VerifyReport};

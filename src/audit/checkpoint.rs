@@ -1,7 +1,7 @@
 //! Signed checkpoints of the audit log: creating them, the keys, and the
 //! document kept elsewhere as an anchor.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{hex, is_digest, unhex, walk, Start, GENESIS};
 use crate::error::{Entity, Error, Result};
-use crate::store::{Store, WriteTxn};
+use crate::store::{CommitHook, Store, WriteTxn};
 
 /// What the signature covers is led by this, so that a signature over a
 /// checkpoint means nothing as a signature over anything else.
@@ -466,7 +466,54 @@ impl AutoCheckpoint {
 }
 
 /// A callback run after each checkpoint commits.
-pub(crate) type CheckpointHook = Arc<dyn Fn(&Checkpoint) + Send + Sync>;
+type Callback = Arc<dyn Fn(&Checkpoint) + Send + Sync>;
+
+/// The commit hook of the audit log's checkpoints: it makes the automatic
+/// ones, and keeps the callbacks run once a checkpoint commits.
+pub(crate) struct Checkpoints {
+    auto: Option<AutoCheckpoint>,
+    callbacks: Arc<Mutex<Vec<Callback>>>,
+}
+
+impl Checkpoints {
+    pub(crate) fn new(auto: Option<AutoCheckpoint>) -> Self {
+        Checkpoints {
+            auto,
+            callbacks: Arc::default(),
+        }
+    }
+
+    /// Has the callbacks registered when `tx` commits run for
+    /// `checkpoint`, made in it.
+    fn announce(&self, tx: &mut WriteTxn<'_>, checkpoint: Checkpoint) {
+        let callbacks = Arc::clone(&self.callbacks);
+        tx.on_commit(move || {
+            let callbacks = callbacks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            for callback in &callbacks {
+                callback(&checkpoint);
+            }
+        });
+    }
+}
+
+impl CommitHook for Checkpoints {
+    /// Makes an automatic checkpoint in the committing transaction if one
+    /// is due.
+    fn before_commit(&self, tx: &mut WriteTxn<'_>) -> Result<()> {
+        let Some(auto) = &self.auto else {
+            return Ok(());
+        };
+        let now = crate::time::now_ms();
+        if auto.due(tx.conn(), now)? {
+            let checkpoint = create(tx.conn(), &auto.key, now)?;
+            self.announce(tx, checkpoint);
+        }
+        Ok(())
+    }
+}
 
 impl Store {
     /// Signs a checkpoint of the audit log with `key` and commits it;
@@ -512,7 +559,9 @@ impl Store {
     pub fn create_checkpoint(&self, key: &SigningKey) -> Result<Checkpoint> {
         let mut tx = self.begin_write()?;
         let checkpoint = create(tx.conn(), key, crate::time::now_ms())?;
-        tx.made_checkpoint(checkpoint.clone());
+        if let Some(hook) = self.hook::<Checkpoints>() {
+            hook.announce(&mut tx, checkpoint.clone());
+        }
         tx.commit()?;
         Ok(checkpoint)
     }
@@ -545,7 +594,12 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn on_checkpoint(&self, callback: impl Fn(&Checkpoint) + Send + Sync + 'static) {
-        self.add_checkpoint_hook(Arc::new(callback));
+        if let Some(hook) = self.hook::<Checkpoints>() {
+            hook.callbacks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Arc::new(callback));
+        }
     }
 }
 
@@ -559,17 +613,5 @@ impl crate::Reader {
     /// column of the wrong type.
     pub fn audit_checkpoints(&self, after_seq: u64, limit: usize) -> Result<Vec<Checkpoint>> {
         page(self.conn(), after_seq, limit.min(i64::MAX as usize) as i64).map_err(Error::from)
-    }
-}
-
-impl WriteTxn<'_> {
-    /// Makes an automatic checkpoint in this transaction if one is due.
-    pub(crate) fn auto_checkpoint(&mut self, auto: &AutoCheckpoint) -> Result<()> {
-        let now = crate::time::now_ms();
-        if auto.due(self.conn(), now)? {
-            let checkpoint = create(self.conn(), &auto.key, now)?;
-            self.made_checkpoint(checkpoint);
-        }
-        Ok(())
     }
 }

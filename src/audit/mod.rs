@@ -57,7 +57,7 @@ pub use checkpoint::{
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 pub(crate) use check::check;
-pub(crate) use checkpoint::{AutoCheckpoint, CheckpointHook};
+pub(crate) use checkpoint::{AutoCheckpoint, Checkpoints};
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
+use crate::store::{CommitHook, Committed};
+
 /// Something that derives state from the store and catches up on commit.
 pub(crate) trait Follower: Send + Sync {
     /// A transaction of this process committed and produced `revision`.
@@ -57,5 +59,18 @@ pub(crate) fn committed(path: &Path, revision: u64) {
     };
     for follower in live {
         follower.committed(revision);
+    }
+}
+
+/// The commit hook that calls the in-process followers of a store's file
+/// after each commit that changes something.
+#[derive(Debug)]
+pub(crate) struct Followers;
+
+impl CommitHook for Followers {
+    fn after_commit(&self, committed: &Committed<'_>) {
+        if committed.changed {
+            self::committed(committed.path, committed.revision);
+        }
     }
 }

@@ -26,7 +26,8 @@ use serde::Deserialize;
 
 pub(crate) use consumer::PRUNED_THROUGH;
 pub use consumer::{Consumer, Delivery};
-pub(crate) use retention::prune;
+pub(crate) use follow::Followers;
+pub(crate) use retention::Pruner;
 pub use retention::{PruneReport, Retention};
 pub(crate) use watcher::{Wake, Woken};
 

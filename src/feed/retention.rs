@@ -4,12 +4,14 @@
 //! committing write transaction, at most once per [`Retention::interval`],
 //! so the tables stay bounded without a background thread.
 
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::outbox::{CHANGE_CHANNEL, CHANGE_TOPIC};
+use crate::store::{CommitHook, Store, WriteTxn};
 
 /// How long change notifications and stream batches are kept.
 ///
@@ -97,4 +99,60 @@ pub(crate) fn prune(conn: &Connection, retention: &Retention) -> Result<PruneRep
         notifications: notifications as u64,
         stream_batches: stream_batches as u64,
     })
+}
+
+/// The commit hook that prunes: inside a committing write that changes
+/// something, at most once per [`Retention::interval`].
+#[derive(Debug)]
+pub(crate) struct Pruner {
+    retention: Retention,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Pruner {
+    pub(crate) fn new(retention: Retention) -> Self {
+        Pruner {
+            retention,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// Whether a pruning pass is due, claiming it if so.
+    fn due(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = last.is_none_or(|at| at.elapsed() >= self.retention.interval);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+}
+
+impl CommitHook for Pruner {
+    fn before_commit(&self, tx: &mut WriteTxn<'_>) -> Result<()> {
+        if tx.has_changes() && self.due() {
+            prune(tx.conn(), &self.retention)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Prunes change notifications and stream batches past the store's
+    /// [`Retention`] now. Committing writes also do this, at most once per
+    /// [`Retention::interval`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`](crate::Error::ReadOnly) on a read-only store;
+    /// [`Error::Sqlite`](crate::Error::Sqlite) if the write fails.
+    pub fn prune(&self) -> Result<PruneReport> {
+        let default = Pruner::new(Retention::default());
+        let pruner = self.hook::<Pruner>().unwrap_or(&default);
+        let tx = self.begin_write()?;
+        let report = prune(tx.conn(), &pruner.retention)?;
+        *pruner.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        tx.commit()?;
+        Ok(report)
+    }
 }

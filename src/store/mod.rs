@@ -8,7 +8,10 @@
 //! that: its connections only read.
 
 mod file;
+mod hook;
 mod migrate;
+
+pub(crate) use hook::{CommitHook, Committed, Hooks};
 
 pub(crate) use migrate::SCHEMA_VERSION;
 
@@ -19,11 +22,9 @@ use std::thread::ThreadId;
 
 use rusqlite::{Connection, OpenFlags};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::audit::{AutoCheckpoint, Checkpoint, CheckpointHook, SigningKey};
 use crate::error::{Error, NotAStoreReason, Result};
-use crate::feed::{PruneReport, Retention};
 use crate::graph::TxnCache;
 use crate::limits::Limits;
 use crate::outbox::Outbox;
@@ -65,8 +66,6 @@ pub(crate) struct Inner {
     /// The resolved path, naming the file for the process-wide watcher.
     canonical: PathBuf,
     poll_interval: Duration,
-    retention: Retention,
-    last_prune: Mutex<Option<Instant>>,
     limits: Limits,
     /// `None` for a read-only store.
     writer: Option<Mutex<Writer>>,
@@ -76,239 +75,77 @@ pub(crate) struct Inner {
     readers: Mutex<Vec<Reader>>,
     max_idle_readers: usize,
     pub(crate) schemas: SchemaCache,
-    /// Signs checkpoints by itself when set.
-    auto_checkpoint: Option<AutoCheckpoint>,
-    /// Run after each checkpoint commits.
-    checkpoint_hooks: Mutex<Vec<CheckpointHook>>,
+    /// What the layers above add to every commit.
+    hooks: Hooks,
 }
 
-/// Options for opening a [`Store`].
-///
-/// Defaults: [`Limits::default()`]; up to 4 idle reader connections kept
-/// open for reuse; the file watcher polls every 1 ms; [`Retention::default()`];
-/// writable unless the file is not ([`read_only`](StoreBuilder::read_only)
-/// `false`); an existing empty file is refused
-/// ([`initialize_empty`](StoreBuilder::initialize_empty) `false`); no
-/// automatic audit checkpoints (no [`checkpoint_key`](StoreBuilder::checkpoint_key));
-/// with a key, one every 1000 audit entries or once the oldest entry not
-/// covered is an hour old.
+/// What [`open`] applies of a [`StoreBuilder`](crate::StoreBuilder)'s
+/// options; the layers above the store bring theirs as [`Hooks`].
 #[derive(Debug, Clone)]
-pub struct StoreBuilder {
-    limits: Limits,
-    max_idle_readers: usize,
-    poll_interval: Duration,
-    retention: Retention,
-    read_only: bool,
-    initialize_empty: bool,
-    checkpoint_key: Option<SigningKey>,
-    checkpoint_every: u64,
-    checkpoint_interval: Duration,
+pub(crate) struct Options {
+    pub(crate) limits: Limits,
+    pub(crate) max_idle_readers: usize,
+    pub(crate) poll_interval: Duration,
+    pub(crate) read_only: bool,
+    pub(crate) initialize_empty: bool,
 }
 
-impl Default for StoreBuilder {
-    fn default() -> Self {
-        StoreBuilder {
-            limits: Limits::default(),
-            max_idle_readers: 4,
-            poll_interval: Duration::from_millis(1),
-            retention: Retention::default(),
-            read_only: false,
-            initialize_empty: false,
-            checkpoint_key: None,
-            checkpoint_every: 1000,
-            checkpoint_interval: Duration::from_secs(3600),
+/// Opens the store at `path` (see [`StoreBuilder::open`](crate::StoreBuilder::open)),
+/// with `hooks` run by every commit.
+pub(crate) fn open(path: &Path, options: Options, hooks: Hooks) -> Result<Store> {
+    let path = path.to_path_buf();
+    let found = match file::inspect(&path)? {
+        file::Found::Missing if options.read_only => {
+            return Err(Error::store_file(
+                &path,
+                "open",
+                std::io::ErrorKind::NotFound.into(),
+            ));
         }
-    }
-}
-
-impl StoreBuilder {
-    /// Size bounds checked on every write.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// How many idle reader connections to keep open (at least 1).
-    pub fn max_idle_readers(mut self, n: usize) -> Self {
-        self.max_idle_readers = n.max(1);
-        self
-    }
-
-    /// How often the file watcher checks for commits (at least 1 µs). One
-    /// watcher serves every subscription of a file in a process; the first
-    /// one started sets the interval. An idle watcher costs about 3% of a
-    /// core at 1 ms and 16% at 100 µs.
-    pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(Duration::from_micros(1));
-        self
-    }
-
-    /// How long change notifications and stream batches are kept.
-    pub fn retention(mut self, retention: Retention) -> Self {
-        self.retention = retention;
-        self
-    }
-
-    /// Opens the store read-only (`true`): nothing is written to the file,
-    /// not even a migration, and [`Store::begin_write`] is refused with
-    /// [`Error::ReadOnly`]. Default `false`, but a store whose file, or whose
-    /// directory (where SQLite keeps the `-wal` and `-shm` files), this
-    /// process cannot write is opened read-only anyway.
-    pub fn read_only(mut self, read_only: bool) -> Self {
-        self.read_only = read_only;
-        self
-    }
-
-    /// Whether an existing empty file (zero bytes, or a SQLite database
-    /// without any table) is made into a store (`true`) or refused with
-    /// [`Error::NotAStore`] (default `false`, so that a file truncated by
-    /// accident is never mistaken for a store that holds nothing). A path
-    /// where no file exists is always created.
-    pub fn initialize_empty(mut self, initialize: bool) -> Self {
-        self.initialize_empty = initialize;
-        self
-    }
-
-    /// Signs audit checkpoints automatically with `key` (default: none,
-    /// so checkpoints are made only by [`Store::create_checkpoint`]).
-    ///
-    /// A checkpoint is made inside the write transaction that makes one
-    /// due, so it commits with the entries it covers; the
-    /// [`on_checkpoint`](Store::on_checkpoint) callbacks run after that
-    /// commit. Due means: [`checkpoint_every`](StoreBuilder::checkpoint_every)
-    /// entries are not covered yet, or the oldest entry not covered is
-    /// [`checkpoint_interval`](StoreBuilder::checkpoint_interval) old. It is
-    /// checked only when a write commits: a store nobody writes makes no
-    /// checkpoints (nor needs any). A key on the machine protects only
-    /// against someone who cannot read it; prefer a key kept elsewhere and
-    /// [`Store::create_checkpoint`] run from there when the file's writers
-    /// are not trusted. If the entries since the last checkpoint do not
-    /// verify, the write that would make the checkpoint fails naming the
-    /// entry, and nothing of it is committed.
-    pub fn checkpoint_key(mut self, key: SigningKey) -> Self {
-        self.checkpoint_key = Some(key);
-        self
-    }
-
-    /// With a [`checkpoint_key`](StoreBuilder::checkpoint_key): a
-    /// checkpoint once this many audit entries are not covered (at least
-    /// 1; default 1000).
-    pub fn checkpoint_every(mut self, entries: u64) -> Self {
-        self.checkpoint_every = entries.max(1);
-        self
-    }
-
-    /// With a [`checkpoint_key`](StoreBuilder::checkpoint_key): a
-    /// checkpoint at the first commit after the oldest entry not covered
-    /// turns this old (default one hour).
-    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
-        self.checkpoint_interval = interval;
-        self
-    }
-
-    /// Opens the store at `path`, creating it when no file exists there,
-    /// and brings its schema up to date.
-    ///
-    /// A new store file is created with mode 0600 on Unix, whatever the
-    /// umask (it holds token hashes and credentials); SQLite gives its
-    /// `-wal` and `-shm` files the same mode. An existing file that is not
-    /// a store is refused and left as it was.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotAStore`] for an empty file (unless
-    /// [`initialize_empty`](StoreBuilder::initialize_empty)), a SQLite
-    /// database of another application, or a file that is not a SQLite
-    /// database; [`Error::SchemaTooNew`] when the file was written by a
-    /// newer version of this library; [`Error::NeedsMigration`] when a
-    /// read-only store was written by an older one; [`Error::StoreFile`]
-    /// when the file cannot be created or read (a read-only store is never
-    /// created); [`Error::Sqlite`] when SQLite fails.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use alknet_graphs::{GraphConfig, Store};
-    ///
-    /// # let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("graphs.db");
-    /// std::fs::File::create(&path)?; // an empty file
-    /// let err = Store::open(&path).err().expect("an empty file is not a store");
-    /// assert!(err.is_not_a_store());
-    /// assert_eq!(std::fs::metadata(&path)?.len(), 0, "left as it was");
-    ///
-    /// let store = Store::builder().initialize_empty(true).open(&path)?;
-    /// store.write(|tx| tx.define_graph_type("plain", GraphConfig::default()))?;
-    /// drop(store);
-    ///
-    /// let store = Store::builder().read_only(true).open(&path)?;
-    /// assert!(store.is_read_only());
-    /// assert!(store.begin_read()?.graph_type("plain")?.is_some());
-    /// assert!(store.begin_write().err().expect("read-only").is_read_only());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
-        let found = match file::inspect(&path)? {
-            file::Found::Missing if self.read_only => {
-                return Err(Error::store_file(
-                    &path,
-                    "open",
-                    std::io::ErrorKind::NotFound.into(),
-                ));
-            }
-            file::Found::Missing => {
-                file::create(&path)?;
-                file::inspect(&path)?
-            }
-            found => found,
-        };
-        let canonical =
-            std::fs::canonicalize(&path).map_err(|e| Error::store_file(&path, "open", e))?;
-        let writable = file::writable(&path);
-        let read_only = self.read_only || !writable;
-        if matches!(found, file::Found::Empty) && (read_only || !self.initialize_empty) {
-            return Err(Error::NotAStore {
-                path,
-                reason: NotAStoreReason::EmptyFile,
-                source: None,
-            });
+        file::Found::Missing => {
+            file::create(&path)?;
+            file::inspect(&path)?
         }
-        let (writer, read_mode, first_reader) = if read_only {
-            let (mode, conn) = open_read_only_store(&path, &canonical, writable)?;
-            (None, Some(mode), Some(Reader { conn }))
-        } else {
-            let conn = open_writer(&path, self.initialize_empty)?;
-            let writer = Writer {
-                reader: Reader { conn },
-                cache: TxnCache::default(),
-                data_version: 0,
-            };
-            (Some(Mutex::new(writer)), None, None)
-        };
-        Ok(Store {
-            inner: Arc::new(Inner {
-                path,
-                canonical,
-                poll_interval: self.poll_interval,
-                retention: self.retention,
-                last_prune: Mutex::new(None),
-                limits: self.limits,
-                writer,
-                read_mode,
-                writer_thread: Mutex::new(None),
-                readers: Mutex::new(first_reader.into_iter().collect()),
-                max_idle_readers: self.max_idle_readers,
-                schemas: SchemaCache::default(),
-                auto_checkpoint: self.checkpoint_key.map(|key| AutoCheckpoint {
-                    key,
-                    every: self.checkpoint_every,
-                    interval: self.checkpoint_interval,
-                }),
-                checkpoint_hooks: Mutex::new(Vec::new()),
-            }),
-        })
+        found => found,
+    };
+    let canonical =
+        std::fs::canonicalize(&path).map_err(|e| Error::store_file(&path, "open", e))?;
+    let writable = file::writable(&path);
+    let read_only = options.read_only || !writable;
+    if matches!(found, file::Found::Empty) && (read_only || !options.initialize_empty) {
+        return Err(Error::NotAStore {
+            path,
+            reason: NotAStoreReason::EmptyFile,
+            source: None,
+        });
     }
+    let (writer, read_mode, first_reader) = if read_only {
+        let (mode, conn) = open_read_only_store(&path, &canonical, writable)?;
+        (None, Some(mode), Some(Reader { conn }))
+    } else {
+        let conn = open_writer(&path, options.initialize_empty)?;
+        let writer = Writer {
+            reader: Reader { conn },
+            cache: TxnCache::default(),
+            data_version: 0,
+        };
+        (Some(Mutex::new(writer)), None, None)
+    };
+    Ok(Store {
+        inner: Arc::new(Inner {
+            path,
+            canonical,
+            poll_interval: options.poll_interval,
+            limits: options.limits,
+            writer,
+            read_mode,
+            writer_thread: Mutex::new(None),
+            readers: Mutex::new(first_reader.into_iter().collect()),
+            max_idle_readers: options.max_idle_readers,
+            schemas: SchemaCache::default(),
+            hooks,
+        }),
+    })
 }
 
 /// Opens a store read-only, looking first without creating a `-wal` or
@@ -406,64 +243,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Inner {
-    /// Whether a pruning pass is due, claiming it if so.
-    fn prune_due(&self) -> bool {
-        let mut last = lock(&self.last_prune);
-        let due = last.is_none_or(|at| at.elapsed() >= self.retention.interval);
-        if due {
-            *last = Some(Instant::now());
-        }
-        due
-    }
-}
-
 impl Store {
-    /// Opens the store at `path` with default options, creating it when no
-    /// file exists there; see [`StoreBuilder::open`].
-    ///
-    /// # Errors
-    ///
-    /// As [`StoreBuilder::open`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        StoreBuilder::default().open(path)
-    }
-
-    /// Opens the existing store at `path` read-only: every read works,
-    /// [`begin_write`](Store::begin_write) is refused, and nothing is
-    /// written to the file. Same as `Store::builder().read_only(true).open(path)`.
-    ///
-    /// A store this process cannot write, nor any process have open for
-    /// writing (no `-wal` file), is read as immutable: with no locks and no
-    /// `-wal`/`-shm` files, so it can be read in a read-only directory or
-    /// mount. Its change feed cannot be subscribed to then (nothing can
-    /// change it).
-    ///
-    /// # Errors
-    ///
-    /// As [`StoreBuilder::open`]; [`Error::StoreFile`] when no file exists at
-    /// `path`; [`Error::NeedsMigration`] when the file was written by an
-    /// older version of this library (opening it writable once migrates it).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use alknet_graphs::{GraphConfig, Store};
-    ///
-    /// # let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("graphs.db");
-    /// Store::open(&path)?.write(|tx| tx.define_graph_type("plain", GraphConfig::default()))?;
-    ///
-    /// let store = Store::open_read_only(&path)?;
-    /// assert_eq!(store.revision()?, 1);
-    /// let err = store.begin_write().err().expect("refused");
-    /// assert_eq!(err.to_string(), format!("store {} is read-only", path.display()));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
-        StoreBuilder::default().read_only(true).open(path)
-    }
-
     /// Whether the store was opened read-only (asked for, or because this
     /// process cannot write the file or its directory).
     pub fn is_read_only(&self) -> bool {
@@ -474,11 +254,6 @@ impl Store {
     /// for commits makes sense: false for a store read as immutable.
     pub(crate) fn is_watchable(&self) -> bool {
         self.inner.read_mode != Some(file::ReadMode::Immutable)
-    }
-
-    /// Options for opening a store.
-    pub fn builder() -> StoreBuilder {
-        StoreBuilder::default()
     }
 
     /// The path of the database file.
@@ -499,24 +274,9 @@ impl Store {
         self.inner.poll_interval
     }
 
-    /// Prunes change notifications and stream batches past the store's
-    /// [`Retention`] now. Committing writes also do this, at most once per
-    /// [`Retention::interval`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ReadOnly`] on a read-only store; [`Error::Sqlite`] if the
-    /// write fails.
-    pub fn prune(&self) -> Result<PruneReport> {
-        let tx = self.begin_write()?;
-        let report = crate::feed::prune(tx.conn(), &self.inner.retention)?;
-        *lock(&self.inner.last_prune) = Some(Instant::now());
-        tx.commit()?;
-        Ok(report)
-    }
-
-    pub(crate) fn add_checkpoint_hook(&self, hook: CheckpointHook) {
-        lock(&self.inner.checkpoint_hooks).push(hook);
+    /// The commit hook of type `H` this store was opened with.
+    pub(crate) fn hook<H: CommitHook>(&self) -> Option<&H> {
+        self.inner.hooks.get::<H>()
     }
 
     /// Moves every committed page into the main file and empties the
@@ -606,7 +366,7 @@ impl Store {
             outbox: Outbox::after(outside_writes),
             schemas: TxnSchemas::default(),
             domain: false,
-            checkpoints: Vec::new(),
+            on_commit: Vec::new(),
             open: true,
         })
     }
@@ -756,9 +516,8 @@ pub struct WriteTxn<'s> {
     /// Whether a built-in graph type's domain handle is writing (see
     /// `graph::guard`).
     pub(crate) domain: bool,
-    /// Checkpoints made in this transaction, for the callbacks after it
-    /// commits.
-    checkpoints: Vec<Checkpoint>,
+    /// Run once this transaction commits (see [`WriteTxn::on_commit`]).
+    on_commit: Vec<Box<dyn FnOnce() + Send>>,
     open: bool,
 }
 
@@ -800,11 +559,9 @@ impl WriteTxn<'_> {
     /// back and nothing of it is visible.
     pub fn commit(mut self) -> Result<u64> {
         let revision = crate::outbox::publish(&self.guard.reader.conn, &self.outbox)?;
-        if !self.outbox.is_empty() && self.inner.prune_due() {
-            crate::feed::prune(&self.guard.reader.conn, &self.inner.retention)?;
-        }
-        if let Some(auto) = &self.inner.auto_checkpoint {
-            self.auto_checkpoint(auto)?;
+        let inner = self.inner;
+        for hook in inner.hooks.iter() {
+            hook.before_commit(&mut self)?;
         }
         run(&self.guard.reader.conn, "COMMIT")?;
         self.open = false;
@@ -812,28 +569,33 @@ impl WriteTxn<'_> {
             .schemas
             .promote(std::mem::take(&mut self.schemas));
         let changed = !self.outbox.is_empty();
-        let checkpoints = std::mem::take(&mut self.checkpoints);
-        let inner = self.inner;
-        // Release the writer before in-process followers catch up and
-        // checkpoint callbacks run (they may write).
+        let on_commit = std::mem::take(&mut self.on_commit);
+        // Release the writer before the hooks and callbacks run (they may
+        // write).
         drop(self);
-        if changed {
-            crate::feed::follow::committed(&inner.canonical, revision);
+        let committed = Committed {
+            path: &inner.canonical,
+            revision,
+            changed,
+        };
+        for hook in inner.hooks.iter() {
+            hook.after_commit(&committed);
         }
-        if !checkpoints.is_empty() {
-            let hooks = lock(&inner.checkpoint_hooks).clone();
-            for checkpoint in &checkpoints {
-                for hook in &hooks {
-                    hook(checkpoint);
-                }
-            }
+        for action in on_commit {
+            action();
         }
         Ok(revision)
     }
 
-    /// Records a checkpoint made in this transaction, for the callbacks.
-    pub(crate) fn made_checkpoint(&mut self, checkpoint: Checkpoint) {
-        self.checkpoints.push(checkpoint);
+    /// Runs `action` once this transaction commits, after the commit
+    /// hooks, outside the writer lock; never if it rolls back.
+    pub(crate) fn on_commit(&mut self, action: impl FnOnce() + Send + 'static) {
+        self.on_commit.push(Box::new(action));
+    }
+
+    /// Whether this transaction changes any entity so far.
+    pub(crate) fn has_changes(&self) -> bool {
+        !self.outbox.is_empty()
     }
 
     /// Rolls back every write of this transaction. Dropping it does the same.
