@@ -46,6 +46,7 @@
 pub mod acl;
 pub mod audit;
 mod builder;
+mod catalog;
 mod error;
 mod feed;
 mod graph;
@@ -64,6 +65,7 @@ pub mod workflow;
 
 pub use audit::{AuditBreak, AuditEntry};
 pub use builder::StoreBuilder;
+pub use catalog::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
 pub use error::{Entity, Error, NotAStoreReason, Result, Violation};
 pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
@@ -79,5 +81,4 @@ pub use outbox::{
 };
 pub use schema::{check_schema, MAX_SCHEMA_DEPTH};
 pub use store::{ReadTxn, Reader, Store, WriteTxn};
-pub use types::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
 pub use verify::{verify, verify_with_progress, Problem, ProblemKind, VerifyReport};

@@ -15,10 +15,10 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::Value;
 
+use crate::catalog::{Endpoints, GraphConfig, GraphKind};
 use crate::error::{Entity, Error, Result};
 use crate::schema::{self, CompiledSchema};
 use crate::store::{Store, SCHEMA_VERSION};
-use crate::types::{Endpoints, GraphConfig, GraphKind};
 
 /// Checks a store for damage and for data that breaks the library's rules.
 ///

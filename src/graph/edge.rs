@@ -9,12 +9,13 @@ use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
 use super::order::{self, Admission, Ranked};
-use super::{graph_id, is_unique_violation, GraphCtx, ListOptions, Page, TypeCtx};
+use super::{graph_id, is_unique_violation, ListOptions, Page};
+use crate::catalog::{GraphCtx, TypeCtx};
+use crate::catalog::{GraphKind, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
 use crate::time::now_ms;
-use crate::types::{GraphKind, TypeTable};
 
 /// An edge: a key unique in its graph, an edge type, two endpoints and
 /// attributes valid against the type's schema.

@@ -5,12 +5,12 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
 use super::{graph_id, merge_patch, ListOptions, Page};
+use crate::catalog::TypeTable;
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::schema::CompiledSchema;
 use crate::store::{Reader, WriteTxn};
 use crate::time::now_ms;
-use crate::types::TypeTable;
 
 /// A node or an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,18 +12,17 @@ mod order;
 mod rules;
 mod scan;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
+use crate::catalog::{self, GraphCtx, GraphTypeRow, TypeCtx, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::schema::CompiledSchema;
 use crate::store::{Reader, WriteTxn};
 use crate::time::now_ms;
-use crate::types::{self, GraphTypeRow, TypeRow, TypeTable};
 
 pub(crate) use algo::{generations, longest_path, topological_order, IdIndex};
 pub use algo::{HeaviestPath, ShortestPath};
@@ -140,94 +139,6 @@ impl<T> Page<T> {
             None
         };
         Page { items, next }
-    }
-}
-
-/// A graph as the write path needs it: resolved once per transaction.
-pub(crate) struct GraphCtx {
-    pub(crate) id: i64,
-    pub(crate) graph_type: GraphTypeRow,
-}
-
-/// A type as the write path needs it, with its compiled schema.
-pub(crate) struct TypeCtx {
-    pub(crate) row: TypeRow,
-    pub(crate) compiled: Arc<CompiledSchema>,
-}
-
-/// A remembered endpoint: the node's row id and its node type's name.
-pub(crate) type End = (i64, Arc<str>);
-
-/// Graphs and types resolved by this write transaction; cleared whenever it
-/// changes a type or a graph, so it never outlives what it describes.
-#[derive(Default)]
-pub(crate) struct TxnCache {
-    graphs: HashMap<String, Arc<GraphCtx>>,
-    /// (table, graph type id) → type name → type.
-    types: HashMap<(TypeTable, i64), HashMap<String, Arc<TypeCtx>>>,
-    /// Nodes of graphs that are not acyclic, as edge writes resolved them:
-    /// graph id → key → (row id, node type name). A node keeps its row id
-    /// and its type for as long as it exists, so an entry stays true until
-    /// the node is removed, which forgets it (see `forget_node`).
-    pub(crate) ends: HashMap<i64, HashMap<Box<str>, End>>,
-    /// How many endpoints `ends` holds.
-    pub(crate) ends_len: usize,
-    /// Node type names held by `ends`, each once.
-    pub(crate) names: Vec<Arc<str>>,
-}
-
-impl TxnCache {
-    /// Endpoints remembered at most; past this the memory starts over.
-    pub(crate) const MAX_ENDS: usize = 1 << 20;
-
-    pub(crate) fn clear(&mut self) {
-        self.graphs.clear();
-        self.types.clear();
-        self.ends.clear();
-        self.ends_len = 0;
-        self.names.clear();
-    }
-
-    /// The endpoint remembered for node `key` of graph `graph_id`.
-    pub(crate) fn end(&self, graph_id: i64, key: &str) -> Option<End> {
-        self.ends.get(&graph_id)?.get(key).cloned()
-    }
-
-    /// Remembers an endpoint; past [`MAX_ENDS`](Self::MAX_ENDS) the memory
-    /// starts over.
-    pub(crate) fn remember_end(&mut self, graph_id: i64, key: &str, end: End) {
-        if self.ends_len >= Self::MAX_ENDS {
-            self.ends.clear();
-            self.ends_len = 0;
-        }
-        if self
-            .ends
-            .entry(graph_id)
-            .or_default()
-            .insert(key.into(), end)
-            .is_none()
-        {
-            self.ends_len += 1;
-        }
-    }
-
-    /// Forgets a removed node.
-    pub(crate) fn forget_node(&mut self, graph_id: i64, key: &str) {
-        if let Some(graph) = self.ends.get_mut(&graph_id) {
-            if graph.remove(key).is_some() {
-                self.ends_len -= 1;
-            }
-        }
-    }
-
-    /// A node type name, held once however many endpoints name it.
-    pub(crate) fn intern(&mut self, name: String) -> Arc<str> {
-        if let Some(held) = self.names.iter().find(|n| ***n == *name) {
-            return held.clone();
-        }
-        let held: Arc<str> = name.into();
-        self.names.push(held.clone());
-        held
     }
 }
 
@@ -386,7 +297,7 @@ impl WriteTxn<'_> {
     ) -> Result<Graph> {
         let entity = || Entity::Graph(name.to_owned());
         self.limits().check_name(entity, name)?;
-        let gt = types::require_graph_type(self.conn(), graph_type)?;
+        let gt = catalog::require_graph_type(self.conn(), graph_type)?;
         self.guard(graph_type, entity)?;
         let text = self.valid_graph_attributes(name, &gt, attributes)?;
         let now = now_ms();
@@ -572,7 +483,7 @@ impl WriteTxn<'_> {
             return Ok(ctx.clone());
         }
         let (id, graph_type) =
-            types::graph_and_type(self.conn(), name)?.ok_or_else(|| Error::NotFound {
+            catalog::graph_and_type(self.conn(), name)?.ok_or_else(|| Error::NotFound {
                 entity: Entity::Graph(name.to_owned()),
             })?;
         let ctx = Arc::new(GraphCtx { id, graph_type });
@@ -595,7 +506,7 @@ impl WriteTxn<'_> {
         }
         let graph_type = &graph.graph_type.public.name;
         let row =
-            types::type_row(self.conn(), table, graph.graph_type.id, name)?.ok_or_else(|| {
+            catalog::type_row(self.conn(), table, graph.graph_type.id, name)?.ok_or_else(|| {
                 let what = match table {
                     TypeTable::Node => "node type",
                     TypeTable::Edge => "edge type",

@@ -6,12 +6,13 @@ use rusqlite::{params, CachedStatement, Connection};
 use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
-use super::{is_unique_violation, GraphCtx, ListOptions, Page, TypeCtx};
+use super::{is_unique_violation, ListOptions, Page};
+use crate::catalog::TypeTable;
+use crate::catalog::{GraphCtx, TypeCtx};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
 use crate::time::now_ms;
-use crate::types::TypeTable;
 
 /// A node: a key unique in its graph, a node type, and attributes valid
 /// against that type's schema.

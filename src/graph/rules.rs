@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+use crate::catalog::{Endpoints, GraphConfig, GraphKind, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::schema::CompiledSchema;
-use crate::types::{Endpoints, GraphConfig, GraphKind, TypeTable};
 
 /// How many failing keys a [`Error::Revalidation`] lists.
 const FAILING_SHOWN: usize = 20;

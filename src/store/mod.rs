@@ -24,8 +24,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use std::time::Duration;
 
+use crate::catalog::TxnCache;
 use crate::error::{Error, NotAStoreReason, Result};
-use crate::graph::TxnCache;
 use crate::limits::Limits;
 use crate::outbox::Outbox;
 use crate::schema::{SchemaCache, TxnSchemas};
