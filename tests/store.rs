@@ -507,6 +507,23 @@ fn graphs_resolved_by_earlier_transactions_never_go_stale() {
 // Store files: empty, foreign, read-only, and their modes.
 
 /// The bytes of a file, or `None` when there is no file.
+/// Waits (up to 10 s) until no connection has the store at `path` open:
+/// the last one to close removes its `-wal` file.
+fn wait_for_close(path: &std::path::Path) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while wal.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} is still open",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 fn bytes(path: &std::path::Path) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
@@ -706,6 +723,10 @@ fn a_read_only_store_serves_every_read_and_refuses_writes() {
     let revision = store.revision().unwrap();
     let path = store.path().to_path_buf();
     drop(store);
+    // The provider's listener may still hold a handle for a moment after
+    // the provider is dropped; the file is final once the last connection
+    // has closed (and checkpointed and removed the write-ahead log).
+    wait_for_close(&path);
     let before = bytes(&path).unwrap();
 
     let store = Store::open_read_only(&path).unwrap();
