@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::graph::RuleBreak;
+
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -229,14 +231,25 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
-    /// Input that breaks one of the store's rules (self-loop, parallel edge,
-    /// missing endpoint, disallowed endpoint type, bad name, …).
+    /// Input that breaks one of the store's rules (a bad name, a refused
+    /// delegation, …) other than the structural ones of [`Error::Rule`].
     #[error("{entity}: {reason}")]
     Invalid {
         /// The entity being written.
         entity: Entity,
         /// Why it was rejected.
         reason: String,
+    },
+    /// An edge that breaks a structural rule of its graph type (direction,
+    /// self-loop, parallel edge, endpoint): refused when written, and when a
+    /// graph type's new config would make an existing edge break it. Its
+    /// [`kind`](Error::kind) is `invalid`.
+    #[error("{entity}: {rule}")]
+    Rule {
+        /// The edge.
+        entity: Entity,
+        /// The rule it breaks.
+        rule: Box<RuleBreak>,
     },
     /// A graphology document that an import rejected: where in the document
     /// (a JSON pointer), what is wrong, and, when the store refused one of
@@ -412,6 +425,14 @@ impl Error {
         matches!(self.underlying(), Error::Cycle { .. })
     }
 
+    /// The structural rule an edge breaks, when that is why it was refused.
+    pub fn rule(&self) -> Option<&RuleBreak> {
+        match self.underlying() {
+            Error::Rule { rule, .. } => Some(rule.as_ref()),
+            _ => None,
+        }
+    }
+
     /// True when a generic write to a built-in graph or type was refused.
     pub fn is_protected(&self) -> bool {
         matches!(self, Error::Protected { .. })
@@ -494,7 +515,7 @@ impl Error {
             Error::InUse { .. } => "in_use",
             Error::Revalidation { .. } => "revalidation",
             Error::TooLarge { .. } => "too_large",
-            Error::Invalid { .. } => "invalid",
+            Error::Invalid { .. } | Error::Rule { .. } => "invalid",
             Error::Protected { .. } => "protected",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::NotAStore { .. } => "not_a_store",
@@ -523,9 +544,17 @@ impl Error {
             | Error::Revalidation { entity, .. }
             | Error::TooLarge { entity, .. }
             | Error::Invalid { entity, .. }
+            | Error::Rule { entity, .. }
             | Error::Import { entity, .. }
             | Error::Protected { entity, .. } => Some(entity),
             _ => None,
+        }
+    }
+
+    pub(crate) fn rule_break(entity: Entity, rule: RuleBreak) -> Self {
+        Error::Rule {
+            entity,
+            rule: Box::new(rule),
         }
     }
 

@@ -71,8 +71,8 @@ pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
 };
 pub use graph::{
-    Direction, Edge, Graph, HeaviestPath, ListOptions, Neighbor, NewEdge, NewNode, Node, Page,
-    ShortestPath,
+    Direction, Edge, EdgeEnd, Graph, HeaviestPath, ListOptions, Neighbor, NewEdge, NewNode, Node,
+    Page, RuleBreak, ShortestPath,
 };
 pub use limits::Limits;
 pub use outbox::{

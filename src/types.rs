@@ -162,7 +162,7 @@ impl WriteTxn<'_> {
         self.guard(name, entity)?;
         config.check(entity)?;
         let row = require_graph_type(self.conn(), name)?;
-        crate::graph::check_graphs_against(self.conn(), row.id, &config)?;
+        crate::graph::check_graphs_against(self.conn(), name, row.id, &config)?;
         if config.acyclic {
             crate::graph::establish_orders(self.conn(), row.id)?;
         }

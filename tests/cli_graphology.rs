@@ -99,6 +99,15 @@ fn a_rejected_import_reports_the_cause_kind_and_data() {
     assert_eq!(report["error"]["kind"], "cycle");
     assert_eq!(report["error"]["cycle"], json!(["b", "a", "b"]));
     assert_eq!(report["error"]["pointer"], "/edges/1");
+    let file = env.write(
+        "s.json",
+        r#"{"attributes": {"name": "s", "@graphType": "dag"}, "nodes": [{"key": "a"}, {"key": "b"}],
+            "edges": [{"key": "ab", "source": "a", "target": "b"}, {"key": "ab2", "source": "a", "target": "b"}]}"#,
+    );
+    let report = error_json(&env, &["import", file.to_str().unwrap()]);
+    assert_eq!(report["error"]["kind"], "invalid");
+    assert_eq!(report["error"]["rule"], "parallel");
+    assert_eq!(report["error"]["pointer"], "/edges/1");
     assert_eq!(
         env.ok(&["graph", "list"])["graphs"]
             .as_array()

@@ -269,9 +269,9 @@ enum ExpectedErr {
     AlreadyExists,
     SchemaViolation,
     Cycle,
-    /// A structural rule: missing endpoint, disallowed endpoint type,
-    /// direction, self-loop, parallel edge.
-    Invalid,
+    /// A structural rule ([`Error::rule`]): missing endpoint, disallowed
+    /// endpoint type, direction, self-loop, parallel edge.
+    Rule,
 }
 
 impl ExpectedErr {
@@ -284,8 +284,8 @@ impl ExpectedErr {
             Some(ExpectedErr::SchemaViolation)
         } else if err.is_cycle() {
             Some(ExpectedErr::Cycle)
-        } else if matches!(err, Error::Invalid { .. }) {
-            Some(ExpectedErr::Invalid)
+        } else if err.rule().is_some() {
+            Some(ExpectedErr::Rule)
         } else {
             None
         }
@@ -546,23 +546,23 @@ fn edge_rules(
         (GraphKind::Directed, Some(true)) | (GraphKind::Undirected, Some(false))
     );
     if !direction_fits {
-        broken.push(ExpectedErr::Invalid);
+        broken.push(ExpectedErr::Rule);
     }
     let (Some(source), Some(target)) =
         (graph.nodes.get(&edge.source), graph.nodes.get(&edge.target))
     else {
-        broken.push(ExpectedErr::Invalid);
+        broken.push(ExpectedErr::Rule);
         return broken;
     };
     if edge.edge_type == "f" && (source.node_type != "a" || target.node_type != "b") {
-        broken.push(ExpectedErr::Invalid);
+        broken.push(ExpectedErr::Rule);
     }
     let self_loop = edge.source == edge.target;
     if self_loop && config.acyclic {
         broken.push(ExpectedErr::Cycle);
     }
     if self_loop && !config.allow_self_loops {
-        broken.push(ExpectedErr::Invalid);
+        broken.push(ExpectedErr::Rule);
     }
     let parallel = graph.edges.values().any(|other| {
         other.edge_type == edge.edge_type
@@ -571,7 +571,7 @@ fn edge_rules(
                 || (edge.undirected && other.source == edge.target && other.target == edge.source))
     });
     if parallel && !config.multi && direction_fits {
-        broken.push(ExpectedErr::Invalid);
+        broken.push(ExpectedErr::Rule);
     }
     if config.acyclic && !self_loop && graph.has_path(&edge.target, &edge.source) {
         broken.push(ExpectedErr::Cycle);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use alknet_graphs::{DropPolicy, Endpoints, Error, GraphConfig, Limits, NewEdge, Store};
+use alknet_graphs::{DropPolicy, Endpoints, Error, GraphConfig, Limits, NewEdge, RuleBreak, Store};
 use common::{people, rejected, snapshot, store};
 use serde_json::json;
 
@@ -484,17 +484,31 @@ fn a_graph_config_change_is_checked_against_existing_graphs() {
     let err = rejected(&store, |tx| {
         tx.update_graph_config("people", GraphConfig::directed().acyclic(true))
     });
+    assert!(err.is_cycle(), "{err}");
+    assert_eq!(
+        err.cycle(),
+        Some(&["ada", "bob", "ada"].map(String::from)[..])
+    );
     assert_eq!(
         err.to_string(),
-        r#"graph "acme": has the cycle "ada" -> "bob" -> "ada", which the new rules (acyclic) forbid"#
+        r#"graph "acme": has the cycle "ada" -> "bob" -> "ada""#
     );
+    // An existing edge that breaks a new rule is refused as its write
+    // would be, in the same words.
     let err = rejected(&store, |tx| {
         tx.update_graph_config("people", GraphConfig::undirected())
     });
-    assert!(
-        err.to_string()
-            .contains("is directed, which the new rules (type undirected) forbid"),
-        "{err}"
+    assert_eq!(
+        err.rule(),
+        Some(&RuleBreak::Direction {
+            graph_type: "people".into(),
+            directed: false
+        })
+    );
+    assert_eq!(err.kind(), "invalid");
+    assert_eq!(
+        err.to_string(),
+        r#"edge "ab" in graph "acme": graph type "people" is undirected; directed edges are not allowed"#
     );
     store
         .write(|tx| tx.add_edge("acme", NewEdge::new("knows", "ada", "ada").key("aa")))
@@ -502,9 +516,22 @@ fn a_graph_config_change_is_checked_against_existing_graphs() {
     let err = rejected(&store, |tx| {
         tx.update_graph_config("people", GraphConfig::directed().allow_self_loops(false))
     });
-    assert!(
-        err.to_string().contains(r#"edge "aa" is a self-loop"#),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        r#"edge "aa" in graph "acme": self-loop on node "ada": graph type "people" does not allow self-loops"#
+    );
+    store
+        .write(|tx| {
+            tx.update_graph_config("people", GraphConfig::directed().multi(true))?;
+            tx.add_edge("acme", NewEdge::new("knows", "ada", "bob").key("ab2"))
+        })
+        .unwrap();
+    let err = rejected(&store, |tx| {
+        tx.update_graph_config("people", GraphConfig::directed())
+    });
+    assert_eq!(
+        err.to_string(),
+        r#"edge "ab2" in graph "acme": parallel to edge "ab" ("knows" from "ada" to "bob"); graph type "people" does not allow parallel edges"#
     );
 }
 

@@ -13,7 +13,7 @@ use super::model::{AclEdge, Delegation, Membership, Principal, Resources};
 use super::resolve::{EffectiveGrant, Resolution, Touched};
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
 use crate::time::now_ms;
-use crate::{Error, Result};
+use crate::{Error, Result, RuleBreak};
 
 /// A proposed change to the ACL, as the [`Acl`] write of the same name
 /// would make it.
@@ -313,11 +313,15 @@ fn refuse_existing(graph: &AclGraph, edge: &AclEdge) -> Result<()> {
     }
 }
 
+/// The ACL's graph type allows no self-loops; refused as the write is.
 fn refuse_self_edge(key: &str, from: &str, to: &str) -> Result<()> {
     if from == to {
-        return Err(Error::invalid(
+        return Err(Error::rule_break(
             edge_entity(key),
-            format!("self-loop on node {from:?}: graph type \"acl\" does not allow self-loops"),
+            RuleBreak::SelfLoop {
+                graph_type: super::GRAPH_TYPE.to_owned(),
+                node: from.to_owned(),
+            },
         ));
     }
     Ok(())

@@ -162,7 +162,8 @@ pub fn print_output(output: &Output, json_mode: bool) {
 }
 
 /// The typed data of a library error for its JSON report: the cycle, the
-/// schema violations, and the document pointer of a rejected import.
+/// schema violations, the document pointer of a rejected import, and the
+/// structural rule an edge breaks.
 pub fn error_details(err: &CliError) -> Value {
     let mut details = serde_json::Map::new();
     if let CliError::Store(err) = err {
@@ -179,6 +180,9 @@ pub fn error_details(err: &CliError) -> Value {
         }
         if let Some(pointer) = err.pointer() {
             details.insert("pointer".into(), json!(pointer));
+        }
+        if let Some(rule) = err.rule() {
+            details.insert("rule".into(), json!(rule.name()));
         }
         if let Some(entity) = err.entity() {
             details.insert("entity".into(), json!(entity.to_string()));

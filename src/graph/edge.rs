@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
 use super::order::{self, Admission, Ranked};
+use super::rulebreak::{EdgeEnd, RuleBreak};
 use super::{graph_id, is_unique_violation, ListOptions, Page};
 use crate::catalog::{GraphCtx, TypeCtx};
 use crate::catalog::{GraphKind, TypeTable};
@@ -421,32 +422,27 @@ impl WriteTxn<'_> {
         let config = ctx.graph_type.public.config;
         let graph_type = &ctx.graph_type.public.name;
 
+        let direction = |directed| {
+            Error::rule_break(
+                entity(),
+                RuleBreak::Direction {
+                    graph_type: graph_type.clone(),
+                    directed,
+                },
+            )
+        };
         let undirected = match (config.kind, edge.undirected) {
-            (GraphKind::Directed, Some(true)) => {
-                return Err(Error::invalid(
-                    entity(),
-                    format!(
-                        "graph type {graph_type:?} is directed; undirected edges are not allowed"
-                    ),
-                ))
-            }
-            (GraphKind::Undirected, Some(false)) => {
-                return Err(Error::invalid(
-                    entity(),
-                    format!(
-                        "graph type {graph_type:?} is undirected; directed edges are not allowed"
-                    ),
-                ))
-            }
+            (GraphKind::Directed, Some(true)) => return Err(direction(true)),
+            (GraphKind::Undirected, Some(false)) => return Err(direction(false)),
             (GraphKind::Undirected, _) => true,
             (_, flag) => flag.unwrap_or(false),
         };
 
         let (source, target) = (
-            self.endpoint(batch, &entity, "source", edge.source, |t| {
+            self.endpoint(batch, &entity, EdgeEnd::Source, edge.source, |t| {
                 edge_type.row.endpoints.allows_source(t)
             })?,
-            self.endpoint(batch, &entity, "target", edge.target, |t| {
+            self.endpoint(batch, &entity, EdgeEnd::Target, edge.target, |t| {
                 edge_type.row.endpoints.allows_target(t)
             })?,
         );
@@ -460,9 +456,12 @@ impl WriteTxn<'_> {
                 });
             }
             if !config.allow_self_loops {
-                return Err(Error::invalid(
+                return Err(Error::rule_break(
                     entity(),
-                    format!("self-loop on node {:?}: graph type {graph_type:?} does not allow self-loops", edge.source),
+                    RuleBreak::SelfLoop {
+                        graph_type: graph_type.clone(),
+                        node: edge.source.to_owned(),
+                    },
                 ));
             }
         }
@@ -479,12 +478,15 @@ impl WriteTxn<'_> {
                 edge_type.row.id,
                 undirected,
             )? {
-                return Err(Error::invalid(
+                return Err(Error::rule_break(
                     entity(),
-                    format!(
-                        "parallel to edge {existing:?} ({:?} from {:?} to {:?}); graph type {graph_type:?} does not allow parallel edges",
-                        edge.edge_type, edge.source, edge.target
-                    ),
+                    RuleBreak::Parallel {
+                        graph_type: graph_type.clone(),
+                        existing,
+                        edge_type: edge.edge_type.to_owned(),
+                        source: edge.source.to_owned(),
+                        target: edge.target.to_owned(),
+                    },
                 ));
             }
         }
@@ -588,7 +590,7 @@ impl WriteTxn<'_> {
         &mut self,
         batch: &EdgeBatch<'_>,
         entity: &dyn Fn() -> Entity,
-        end: &str,
+        end: EdgeEnd,
         key: &str,
         allowed: impl Fn(&str) -> bool,
     ) -> Result<Ranked> {
@@ -616,9 +618,12 @@ impl WriteTxn<'_> {
                     })
                     .optional()?;
                 let Some((id, ord, name)) = found else {
-                    return Err(Error::invalid(
+                    return Err(Error::rule_break(
                         entity(),
-                        format!("{end} node {key:?} does not exist"),
+                        RuleBreak::MissingEndpoint {
+                            end,
+                            node: key.to_owned(),
+                        },
                     ));
                 };
                 let cache = self.cache();
@@ -630,9 +635,13 @@ impl WriteTxn<'_> {
             }
         };
         if !allowed(&node_type) {
-            return Err(Error::invalid(
+            return Err(Error::rule_break(
                 entity(),
-                format!("{end} node {key:?} is of node type {node_type:?}, which this edge type does not allow as its {end}"),
+                RuleBreak::EndpointType {
+                    end,
+                    node: key.to_owned(),
+                    node_type: node_type.to_string(),
+                },
             ));
         }
         Ok(ranked)

@@ -9,6 +9,7 @@ mod guard;
 mod item;
 mod node;
 mod order;
+mod rulebreak;
 mod rules;
 mod scan;
 
@@ -29,6 +30,7 @@ pub use algo::{HeaviestPath, ShortestPath};
 pub use edge::{Direction, Edge, Neighbor, NewEdge};
 pub use node::{NewNode, Node};
 pub(crate) use order::{establish_orders, kept_order};
+pub use rulebreak::{EdgeEnd, RuleBreak};
 pub(crate) use rules::{check_graphs_against, find_cycle, instances_of, revalidate};
 
 /// A graph: a named instance of a graph type.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::rulebreak::RuleBreak;
 use crate::catalog::{Endpoints, GraphConfig, GraphKind, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::schema::CompiledSchema;
@@ -13,9 +14,13 @@ use crate::schema::CompiledSchema;
 /// How many failing keys a [`Error::Revalidation`] lists.
 const FAILING_SHOWN: usize = 20;
 
-/// Checks every graph of `graph_type_id` against `config`.
+/// Checks every graph of graph type `graph_type` (row `graph_type_id`)
+/// against `config`: the first edge that breaks one of its rules is refused
+/// as the write of that edge would be, and a cycle where `config` is
+/// acyclic is named with its graph.
 pub(crate) fn check_graphs_against(
     conn: &Connection,
+    graph_type: &str,
     graph_type_id: i64,
     config: &GraphConfig,
 ) -> Result<()> {
@@ -24,72 +29,128 @@ pub(crate) fn check_graphs_against(
         .query_map([graph_type_id], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (id, name) in graphs {
-        let entity = || Entity::Graph(name.clone());
-        let first = |sql: &str| -> Result<Option<String>> {
-            Ok(conn.query_row(sql, [id], |row| row.get(0)).optional()?)
-        };
-        let directedness = match config.kind {
-            GraphKind::Directed => first(
-                "SELECT key FROM edges WHERE graph_id = ?1 AND undirected = 1 LIMIT 1",
-            )?
-            .map(|k| {
-                format!("edge {k:?} is undirected, which the new rules (type directed) forbid")
-            }),
-            GraphKind::Undirected => first(
-                "SELECT key FROM edges WHERE graph_id = ?1 AND undirected = 0 LIMIT 1",
-            )?
-            .map(|k| {
-                format!("edge {k:?} is directed, which the new rules (type undirected) forbid")
-            }),
-            GraphKind::Mixed => None,
-        };
-        if let Some(reason) = directedness {
-            return Err(Error::invalid(entity(), reason));
-        }
-        if !config.allow_self_loops {
-            if let Some(k) =
-                first("SELECT key FROM edges WHERE graph_id = ?1 AND source = target LIMIT 1")?
-            {
-                return Err(Error::invalid(
-                    entity(),
-                    format!("edge {k:?} is a self-loop, which the new rules forbid"),
-                ));
-            }
-        }
-        if !config.multi {
-            let parallel: Option<(String, String)> = conn
-                .query_row(
-                    "SELECT a.key, b.key FROM edges a JOIN edges b
-                       ON b.edge_type_id = a.edge_type_id AND b.undirected = a.undirected AND b.id > a.id
-                      AND ((b.source = a.source AND b.target = a.target)
-                           OR (a.undirected = 1 AND b.source = a.target AND b.target = a.source))
-                     WHERE a.graph_id = ?1 LIMIT 1",
-                    [id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?;
-            if let Some((a, b)) = parallel {
-                return Err(Error::invalid(
-                    entity(),
-                    format!("edges {a:?} and {b:?} are parallel, which the new rules (multi false) forbid"),
-                ));
-            }
+        if let Some((key, rule)) = rule_broken(conn, graph_type, id, config)? {
+            return Err(Error::rule_break(Entity::Edge { graph: name, key }, rule));
         }
         if config.acyclic {
             if let Some(cycle) = find_cycle(conn, id)? {
-                let keys: Vec<String> = cycle.iter().map(|k| format!("{k:?}")).collect();
-                return Err(Error::invalid(
-                    entity(),
-                    format!(
-                        "has the cycle {}, which the new rules (acyclic) forbid",
-                        keys.join(" -> ")
-                    ),
-                ));
+                return Err(Error::Cycle {
+                    entity: Entity::Graph(name),
+                    cycle,
+                });
             }
         }
     }
     Ok(())
 }
+
+/// The first edge of graph `graph_id` that breaks a rule of `config`, by
+/// key, with the rule: direction, then self-loops, then parallel edges.
+fn rule_broken(
+    conn: &Connection,
+    graph_type: &str,
+    graph_id: i64,
+    config: &GraphConfig,
+) -> Result<Option<(String, RuleBreak)>> {
+    let first = |sql: &str| -> Result<Option<(String, String, String, String)>> {
+        Ok(conn
+            .prepare_cached(sql)?
+            .query_row([graph_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .optional()?)
+    };
+    let graph_type = graph_type.to_owned();
+    let undirected = match config.kind {
+        GraphKind::Directed => Some(1),
+        GraphKind::Undirected => Some(0),
+        GraphKind::Mixed => None,
+    };
+    if let Some(undirected) = undirected {
+        let sql = if undirected == 1 {
+            EDGE_UNDIRECTED
+        } else {
+            EDGE_DIRECTED
+        };
+        if let Some((key, ..)) = first(sql)? {
+            let directed = config.kind == GraphKind::Directed;
+            return Ok(Some((
+                key,
+                RuleBreak::Direction {
+                    graph_type,
+                    directed,
+                },
+            )));
+        }
+    }
+    if !config.allow_self_loops {
+        if let Some((key, _, source, _)) = first(SELF_LOOP)? {
+            return Ok(Some((
+                key,
+                RuleBreak::SelfLoop {
+                    graph_type,
+                    node: source,
+                },
+            )));
+        }
+    }
+    if !config.multi {
+        let parallel: Option<(String, String, String, String, String)> = conn
+            .prepare_cached(PARALLEL)?
+            .query_row([graph_id], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .optional()?;
+        if let Some((existing, key, edge_type, source, target)) = parallel {
+            let rule = RuleBreak::Parallel {
+                graph_type,
+                existing,
+                edge_type,
+                source,
+                target,
+            };
+            return Ok(Some((key, rule)));
+        }
+    }
+    Ok(None)
+}
+
+/// The first undirected edge of graph ?1: key, edge type, source and
+/// target keys.
+const EDGE_UNDIRECTED: &str = "SELECT e.key, t.name, s.key, d.key FROM edges e
+       JOIN edge_types t ON t.id = e.edge_type_id
+       JOIN nodes s ON s.id = e.source JOIN nodes d ON d.id = e.target
+      WHERE e.graph_id = ?1 AND e.undirected = 1 ORDER BY e.id LIMIT 1";
+
+/// The first directed edge of graph ?1, as [`EDGE_UNDIRECTED`].
+const EDGE_DIRECTED: &str = "SELECT e.key, t.name, s.key, d.key FROM edges e
+       JOIN edge_types t ON t.id = e.edge_type_id
+       JOIN nodes s ON s.id = e.source JOIN nodes d ON d.id = e.target
+      WHERE e.graph_id = ?1 AND e.undirected = 0 ORDER BY e.id LIMIT 1";
+
+/// The first self-loop of graph ?1, as [`EDGE_UNDIRECTED`].
+const SELF_LOOP: &str = "SELECT e.key, t.name, s.key, s.key FROM edges e
+       JOIN edge_types t ON t.id = e.edge_type_id
+       JOIN nodes s ON s.id = e.source
+      WHERE e.graph_id = ?1 AND e.source = e.target ORDER BY e.id LIMIT 1";
+
+/// The first pair of parallel edges of graph ?1: the earlier edge's key,
+/// the later one's, their edge type, and the later one's source and target
+/// keys.
+const PARALLEL: &str = "SELECT a.key, b.key, t.name, s.key, d.key
+       FROM edges a JOIN edges b
+         ON b.edge_type_id = a.edge_type_id AND b.undirected = a.undirected AND b.id > a.id
+        AND ((b.source = a.source AND b.target = a.target)
+             OR (a.undirected = 1 AND b.source = a.target AND b.target = a.source))
+       JOIN edge_types t ON t.id = b.edge_type_id
+       JOIN nodes s ON s.id = b.source JOIN nodes d ON d.id = b.target
+      WHERE a.graph_id = ?1 ORDER BY b.id LIMIT 1";
 
 /// A directed cycle in graph `graph_id`, as node keys with the first
 /// repeated at the end, found by iterative depth-first search.

@@ -278,7 +278,7 @@ impl From<crate::Error> for StoreError {
         match error {
             Error::NotFound { .. } => StoreError::NotFound(error.to_string()),
             Error::AlreadyExists { .. } => StoreError::Duplicate(error.to_string()),
-            Error::Invalid { .. } | Error::TooLarge { .. } => {
+            Error::Invalid { .. } | Error::Rule { .. } | Error::TooLarge { .. } => {
                 StoreError::Invalid(error.to_string())
             }
             other => StoreError::Backend(other.to_string()),

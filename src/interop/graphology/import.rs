@@ -1189,6 +1189,7 @@ impl<'t, 'c> Importer<'t, 'c> {
                 (format!("{base}/attributes{first}"), details.join("; "))
             }
             Error::Invalid { reason, .. } => (base.to_owned(), reason.clone()),
+            Error::Rule { rule, .. } => (base.to_owned(), rule.to_string()),
             Error::TooLarge {
                 what: part,
                 actual,
