@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::acl::Permission;
 use crate::graph::RuleBreak;
 
 /// `Result` with this crate's [`Error`] as the default error type.
@@ -251,6 +252,18 @@ pub enum Error {
         /// The rule it breaks.
         rule: Box<RuleBreak>,
     },
+    /// A delegation of what its delegator does not hold at the instant it
+    /// is written: every missing permission is named. Its
+    /// [`kind`](Error::kind) is `invalid`.
+    #[error("{entity}: delegator {delegator:?} does not hold {}", list(missing))]
+    NotHeld {
+        /// The delegation.
+        entity: Entity,
+        /// Who would pass on what it does not hold.
+        delegator: String,
+        /// What it does not hold, scopes first, each once.
+        missing: Vec<Permission>,
+    },
     /// A graphology document that an import rejected: where in the document
     /// (a JSON pointer), what is wrong, and, when the store refused one of
     /// its items, that refusal as `cause`. [`kind`](Error::kind) and the
@@ -433,6 +446,15 @@ impl Error {
         }
     }
 
+    /// What a delegator does not hold, when that is why its delegation was
+    /// refused.
+    pub fn not_held(&self) -> Option<&[Permission]> {
+        match self.underlying() {
+            Error::NotHeld { missing, .. } => Some(missing),
+            _ => None,
+        }
+    }
+
     /// True when a generic write to a built-in graph or type was refused.
     pub fn is_protected(&self) -> bool {
         matches!(self, Error::Protected { .. })
@@ -515,7 +537,7 @@ impl Error {
             Error::InUse { .. } => "in_use",
             Error::Revalidation { .. } => "revalidation",
             Error::TooLarge { .. } => "too_large",
-            Error::Invalid { .. } | Error::Rule { .. } => "invalid",
+            Error::Invalid { .. } | Error::Rule { .. } | Error::NotHeld { .. } => "invalid",
             Error::Protected { .. } => "protected",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::NotAStore { .. } => "not_a_store",
@@ -545,6 +567,7 @@ impl Error {
             | Error::TooLarge { entity, .. }
             | Error::Invalid { entity, .. }
             | Error::Rule { entity, .. }
+            | Error::NotHeld { entity, .. }
             | Error::Import { entity, .. }
             | Error::Protected { entity, .. } => Some(entity),
             _ => None,
@@ -629,6 +652,12 @@ fn quoted_path(keys: &[String]) -> String {
 
 fn quoted_list(keys: &[String]) -> String {
     let parts: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    parts.join(", ")
+}
+
+/// `items` as a comma-separated list, each as it displays.
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
     parts.join(", ")
 }
 

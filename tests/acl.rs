@@ -570,6 +570,18 @@ fn delegating_what_the_delegator_does_not_hold_is_refused() {
         err.to_string(),
         r#"edge "delegates ci-bot bob" in graph "acl": delegator "ci-bot" does not hold "deploy", "repo:write", read on "repo", write on "repo""#
     );
+    assert_eq!(err.kind(), "invalid");
+    assert_eq!(
+        err.not_held(),
+        Some(
+            &[
+                Permission::scope("deploy"),
+                Permission::scope("repo:write"),
+                Permission::resource("repo", "read"),
+                Permission::resource("repo", "write"),
+            ][..]
+        )
+    );
     let err = refused(&store, &mut acl, |acl| {
         acl.update_delegation(&Delegation::new("alice", "ci-bot").scopes(["eng:wiki"]))
     });

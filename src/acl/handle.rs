@@ -850,29 +850,26 @@ pub(super) fn check_held_by(
     delegation: &Delegation,
     key: &str,
 ) -> Result<()> {
-    let mut missing: Vec<String> = delegation
+    let mut missing: Vec<Permission> = delegation
         .narrowed_scopes
         .iter()
         .filter(|scope| !held.has_scope(scope))
-        .map(|scope| format!("{scope:?}"))
+        .map(Permission::scope)
         .collect();
     for (resource, actions) in &delegation.narrowed_resources {
         missing.extend(
             actions
                 .iter()
                 .filter(|action| !held.allows(resource, action))
-                .map(|action| format!("{action} on {resource:?}")),
+                .map(|action| Permission::resource(resource, action)),
         );
     }
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Error::invalid(
-        edge_entity(key),
-        format!(
-            "delegator {:?} does not hold {}",
-            delegation.from,
-            missing.join(", ")
-        ),
-    ))
+    Err(Error::NotHeld {
+        entity: edge_entity(key),
+        delegator: delegation.from.clone(),
+        missing,
+    })
 }

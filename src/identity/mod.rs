@@ -278,9 +278,10 @@ impl From<crate::Error> for StoreError {
         match error {
             Error::NotFound { .. } => StoreError::NotFound(error.to_string()),
             Error::AlreadyExists { .. } => StoreError::Duplicate(error.to_string()),
-            Error::Invalid { .. } | Error::Rule { .. } | Error::TooLarge { .. } => {
-                StoreError::Invalid(error.to_string())
-            }
+            Error::Invalid { .. }
+            | Error::Rule { .. }
+            | Error::NotHeld { .. }
+            | Error::TooLarge { .. } => StoreError::Invalid(error.to_string()),
             other => StoreError::Backend(other.to_string()),
         }
     }
