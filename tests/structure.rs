@@ -505,7 +505,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/cli/graph.rs: run_node",
     "src/cli/io.rs: export",
     "src/cli/io.rs: import",
-    "src/cli/task.rs: run",
     "src/graph/edge.rs: add_one_edge",
     "src/interop/graphology/export.rs: write_graphology_with_progress",
     "src/interop/graphology/import.rs: resolve",
