@@ -499,8 +499,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/cli/algo.rs: run_algo",
     "src/cli/demo.rs: acl_picture",
     "src/cli/demo.rs: build_acl",
-    "src/cli/io.rs: export",
-    "src/cli/io.rs: import",
     "src/graph/edge.rs: add_one_edge",
     "src/interop/graphology/export.rs: write_graphology_with_progress",
     "src/interop/graphology/import.rs: resolve",
