@@ -496,7 +496,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/audit/check.rs: check",
     "src/audit/check.rs: stored_checkpoints",
     "src/audit/checkpoint.rs: create",
-    "src/cli/algo.rs: run_algo",
     "src/cli/demo.rs: acl_picture",
     "src/cli/demo.rs: build_acl",
     "src/graph/edge.rs: add_one_edge",
