@@ -496,8 +496,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/audit/check.rs: check",
     "src/audit/check.rs: stored_checkpoints",
     "src/audit/checkpoint.rs: create",
-    "src/cli/demo.rs: acl_picture",
-    "src/cli/demo.rs: build_acl",
     "src/graph/edge.rs: add_one_edge",
     "src/interop/graphology/export.rs: write_graphology_with_progress",
     "src/interop/graphology/import.rs: resolve",
