@@ -500,7 +500,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/interop/graphology/export.rs: write_graphology_with_progress",
     "src/interop/graphology/import.rs: resolve",
     "src/interop/graphology/import.rs: typed_attributes",
-    "src/interop/pet.rs: save_petgraph",
     "src/verify.rs: edges",
     "src/verify.rs: identity_rules",
     "src/verify.rs: item_types",
