@@ -497,7 +497,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/audit/check.rs: stored_checkpoints",
     "src/audit/checkpoint.rs: create",
     "src/graph/edge.rs: add_one_edge",
-    "src/interop/graphology/export.rs: write_graphology_with_progress",
     "src/verify.rs: edges",
     "src/verify.rs: identity_rules",
     "src/verify.rs: item_types",
