@@ -493,7 +493,6 @@ const KNOWN_IN_CIRCLES: &[&str] = &[
 const KNOWN_LONG: &[&str] = &[
     "src/acl/budget.rs: reservation_problems",
     "src/acl/budget.rs: reserve_at",
-    "src/audit/checkpoint.rs: create",
     "src/graph/edge.rs: add_one_edge",
     "src/verify.rs: edges",
     "src/verify.rs: identity_rules",
