@@ -647,34 +647,50 @@ fn identity(v: &mut Verifier<'_>) -> Result<()> {
 /// else indexed), token hashes well formed, each current fingerprint and
 /// token open in the credential history; API key hashes well formed.
 fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
-    use crate::identity::{normalize_fingerprint, normalize_token_hash};
-    // The credentials the history has open: (peer, fingerprint), and the
-    // peers with a token.
-    let mut open_fingerprints: HashSet<(String, String)> = HashSet::new();
-    let mut open_tokens: HashSet<String> = HashSet::new();
-    {
-        let mut stmt = v.conn.prepare(
-            "SELECT peer_id, kind, value FROM peer_credentials_history WHERE removed_at IS NULL",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (peer, kind, value) = row?;
-            if kind == "token" {
-                open_tokens.insert(peer);
-            } else {
-                open_fingerprints.insert((peer, value));
+    let credentials = Credentials::load(v.conn)?;
+    let listed = peer_credentials(v, &credentials)?;
+    if credentials.indexed.len() > listed {
+        stray_fingerprints(v)?;
+    }
+    api_key_hashes(v)
+}
+
+/// What the credential history and the fingerprint index hold.
+struct Credentials {
+    /// The fingerprints the history has open, with their peers.
+    open_fingerprints: HashSet<(String, String)>,
+    /// The peers with a token open in the history.
+    open_tokens: HashSet<String>,
+    /// The fingerprint index: fingerprint → peer.
+    indexed: HashMap<String, String>,
+}
+
+impl Credentials {
+    fn load(conn: &Connection) -> Result<Credentials> {
+        let mut open_fingerprints: HashSet<(String, String)> = HashSet::new();
+        let mut open_tokens: HashSet<String> = HashSet::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT peer_id, kind, value FROM peer_credentials_history WHERE removed_at IS NULL",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (peer, kind, value) = row?;
+                if kind == "token" {
+                    open_tokens.insert(peer);
+                } else {
+                    open_fingerprints.insert((peer, value));
+                }
             }
         }
-    }
-    let mut indexed: HashMap<String, String> = HashMap::new();
-    {
-        let mut stmt = v.conn.prepare(
+        let mut indexed: HashMap<String, String> = HashMap::new();
+        let mut stmt = conn.prepare(
             "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer",
         )?;
         let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
@@ -682,7 +698,74 @@ fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
             let (fingerprint, peer): (String, String) = row?;
             indexed.insert(fingerprint, peer);
         }
+        Ok(Credentials {
+            open_fingerprints,
+            open_tokens,
+            indexed,
+        })
     }
+
+    /// A fingerprint `peer` lists: canonical, open in the history, and
+    /// indexed to it.
+    fn check_fingerprint(
+        &self,
+        report: &mut VerifyReport,
+        entity: &Entity,
+        peer: &str,
+        fingerprint: &str,
+    ) {
+        use crate::identity::normalize_fingerprint;
+        if normalize_fingerprint(fingerprint).ok().as_deref() != Some(fingerprint) {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprint {fingerprint:?} is not in canonical form"),
+            );
+        }
+        if !self
+            .open_fingerprints
+            .contains(&(peer.to_owned(), fingerprint.to_owned()))
+        {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprint {fingerprint:?} has no open record in the credential history"),
+            );
+        }
+        match self.indexed.get(fingerprint) {
+            Some(owner) if owner == peer => {}
+            Some(owner) => report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprint {fingerprint:?} is indexed to peer {owner:?}"),
+            ),
+            None => report.add(
+                ProblemKind::Identity,
+                format!(
+                    "{entity}: fingerprint {fingerprint:?} is missing from the fingerprint index"
+                ),
+            ),
+        }
+    }
+
+    /// The token hash of `peer`: open in the history, and well formed.
+    fn check_token(&self, report: &mut VerifyReport, entity: &Entity, peer: &str, hash: &str) {
+        use crate::identity::normalize_token_hash;
+        if !self.open_tokens.contains(peer) {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: its token has no open record in the credential history"),
+            );
+        }
+        if normalize_token_hash(hash).ok().as_deref() != Some(hash) {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: auth_token_hash {hash:?} is not a lowercase SHA-256 in hex"),
+            );
+        }
+    }
+}
+
+/// Checks every peer's fingerprints and token hash; returns how many
+/// fingerprints the peers list.
+fn peer_credentials(v: &mut Verifier<'_>, credentials: &Credentials) -> Result<usize> {
     let mut stmt = v
         .conn
         .prepare("SELECT peer_id, fingerprints, auth_token_hash FROM peers ORDER BY peer_id")?;
@@ -705,67 +788,40 @@ fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
             Ok(fingerprints) => {
                 for fingerprint in fingerprints {
                     listed += 1;
-                    if normalize_fingerprint(&fingerprint).ok().as_ref() != Some(&fingerprint) {
-                        v.report.add(
-                            ProblemKind::Identity,
-                            format!(
-                                "{entity}: fingerprint {fingerprint:?} is not in canonical form"
-                            ),
-                        );
-                    }
-                    if !open_fingerprints.contains(&(peer.clone(), fingerprint.clone())) {
-                        v.report.add(
-                            ProblemKind::Identity,
-                            format!("{entity}: fingerprint {fingerprint:?} has no open record in the credential history"),
-                        );
-                    }
-                    match indexed.get(&fingerprint) {
-                        Some(owner) if owner == &peer => {}
-                        Some(owner) => v.report.add(
-                            ProblemKind::Identity,
-                            format!("{entity}: fingerprint {fingerprint:?} is indexed to peer {owner:?}"),
-                        ),
-                        None => v.report.add(
-                            ProblemKind::Identity,
-                            format!("{entity}: fingerprint {fingerprint:?} is missing from the fingerprint index"),
-                        ),
-                    }
+                    credentials.check_fingerprint(&mut v.report, &entity, &peer, &fingerprint);
                 }
             }
         }
         if let Some(hash) = hash {
-            if !open_tokens.contains(&peer) {
-                v.report.add(
-                    ProblemKind::Identity,
-                    format!("{entity}: its token has no open record in the credential history"),
-                );
-            }
-            if normalize_token_hash(&hash).ok().as_ref() != Some(&hash) {
-                v.report.add(
-                    ProblemKind::Identity,
-                    format!("{entity}: auth_token_hash {hash:?} is not a lowercase SHA-256 in hex"),
-                );
-            }
+            credentials.check_token(&mut v.report, &entity, &peer, &hash);
         }
     }
-    if indexed.len() > listed {
-        let mut stray = Vec::new();
-        let mut stmt = v.conn.prepare(
-            "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
-             WHERE NOT EXISTS (SELECT 1 FROM json_each(p.fingerprints) j WHERE j.value = f.fingerprint)",
-        )?;
-        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        for row in rows {
-            let (fingerprint, peer): (String, String) = row?;
-            stray.push(format!(
-                "{}: the fingerprint index holds {fingerprint:?}, which the peer does not list",
-                Entity::Peer(peer)
-            ));
-        }
-        for message in stray {
-            v.report.add(ProblemKind::Identity, message);
-        }
+    Ok(listed)
+}
+
+/// Fingerprints in the index that their peer does not list.
+fn stray_fingerprints(v: &mut Verifier<'_>) -> Result<()> {
+    let mut stray = Vec::new();
+    let mut stmt = v.conn.prepare(
+        "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
+         WHERE NOT EXISTS (SELECT 1 FROM json_each(p.fingerprints) j WHERE j.value = f.fingerprint)",
+    )?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    for row in rows {
+        let (fingerprint, peer): (String, String) = row?;
+        stray.push(format!(
+            "{}: the fingerprint index holds {fingerprint:?}, which the peer does not list",
+            Entity::Peer(peer)
+        ));
     }
+    for message in stray {
+        v.report.add(ProblemKind::Identity, message);
+    }
+    Ok(())
+}
+
+fn api_key_hashes(v: &mut Verifier<'_>) -> Result<()> {
+    use crate::identity::normalize_token_hash;
     let mut stmt = v
         .conn
         .prepare("SELECT uid, key_hash FROM api_keys ORDER BY uid")?;

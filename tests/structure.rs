@@ -495,7 +495,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/acl/budget.rs: reserve_at",
     "src/graph/edge.rs: add_one_edge",
     "src/verify.rs: edges",
-    "src/verify.rs: identity_rules",
     "src/verify.rs: item_types",
 ];
 
