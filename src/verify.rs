@@ -1007,51 +1007,8 @@ fn item_types(v: &mut Verifier<'_>) -> Result<()> {
                 }
             };
             let version = int(row, 4)?.unwrap_or(0);
-            let compiled = match serde_json::from_str::<Value>(&text(row, 3)?) {
-                Ok(schema) => match schema::compile(&schema, version) {
-                    Ok(compiled) => Some(compiled),
-                    Err(reason) => {
-                        report.about(
-                            ProblemKind::SchemaViolation,
-                            &entity,
-                            format_args!("its schema does not compile: {reason}"),
-                        );
-                        None
-                    }
-                },
-                Err(e) => {
-                    report.about(
-                        ProblemKind::SchemaViolation,
-                        &entity,
-                        format_args!("its schema is not valid JSON: {e}"),
-                    );
-                    None
-                }
-            };
-            let mut endpoints = Some(Endpoints::default());
-            for (end, column) in [("source", 5), ("target", 6)] {
-                let Some(list) = opt_text(row, column)? else {
-                    continue;
-                };
-                match serde_json::from_str::<Vec<String>>(&list) {
-                    Ok(names) => {
-                        if let Some(endpoints) = endpoints.as_mut() {
-                            match end {
-                                "source" => endpoints.source = Some(names),
-                                _ => endpoints.target = Some(names),
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        report.about(
-                            ProblemKind::Structure,
-                            &entity,
-                            format_args!("its allowed {end} types are not valid: {e}"),
-                        );
-                        endpoints = None;
-                    }
-                }
-            }
+            let compiled = compiled_schema(report, &entity, &text(row, 3)?, version);
+            let endpoints = allowed_endpoints(report, &entity, row)?;
             let info = TypeInfo {
                 name,
                 graph_type_id,
@@ -1067,6 +1024,71 @@ fn item_types(v: &mut Verifier<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A type's schema, compiled; `None`, reported, when it does not parse or
+/// compile.
+fn compiled_schema(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    stored: &str,
+    version: i64,
+) -> Option<CompiledSchema> {
+    match serde_json::from_str::<Value>(stored) {
+        Ok(schema) => match schema::compile(&schema, version) {
+            Ok(compiled) => Some(compiled),
+            Err(reason) => {
+                report.about(
+                    ProblemKind::SchemaViolation,
+                    entity,
+                    format_args!("its schema does not compile: {reason}"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            report.about(
+                ProblemKind::SchemaViolation,
+                entity,
+                format_args!("its schema is not valid JSON: {e}"),
+            );
+            None
+        }
+    }
+}
+
+/// An edge type's allowed source and target types (columns 5 and 6);
+/// `None`, reported, when a list does not parse.
+fn allowed_endpoints(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    row: &Row<'_>,
+) -> Result<Option<Endpoints>> {
+    let mut endpoints = Some(Endpoints::default());
+    for (end, column) in [("source", 5), ("target", 6)] {
+        let Some(list) = opt_text(row, column)? else {
+            continue;
+        };
+        match serde_json::from_str::<Vec<String>>(&list) {
+            Ok(names) => {
+                if let Some(endpoints) = endpoints.as_mut() {
+                    match end {
+                        "source" => endpoints.source = Some(names),
+                        _ => endpoints.target = Some(names),
+                    }
+                }
+            }
+            Err(e) => {
+                report.about(
+                    ProblemKind::Structure,
+                    entity,
+                    format_args!("its allowed {end} types are not valid: {e}"),
+                );
+                endpoints = None;
+            }
+        }
+    }
+    Ok(endpoints)
 }
 
 /// Allowed endpoint types must be node types of the edge type's graph type.
@@ -1208,92 +1230,130 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
         if let Some(edge_type) = edge_type {
             same_graph_type(report, catalog, &entity, graph, edge_type, "edge type");
         }
-
-        let mut ends = Vec::with_capacity(2);
-        for (end, reference, found) in [("source", 3, 7), ("target", 4, 11)] {
-            if int(row, found)?.is_none() {
-                report.about(
-                    ProblemKind::DanglingEndpoint,
-                    &entity,
-                    format_args!(
-                        "its {end} node (nodes row {}) does not exist",
-                        show_id(int(row, reference)?)
-                    ),
-                );
-                continue;
-            }
-            let (node_graph, node_type, key) = (
-                int(row, found + 1)?,
-                int(row, found + 2)?,
-                text(row, found + 3)?,
-            );
-            if node_graph != graph_id {
-                report.about(
-                    ProblemKind::DanglingEndpoint,
-                    &entity,
-                    format_args!(
-                        "its {end} node {key:?} is in graph {:?}, not in the edge's graph",
-                        catalog.graph_name(node_graph)
-                    ),
-                );
-                continue;
-            }
-            ends.push(key.clone());
-            let node_type = node_type.and_then(|id| catalog.node_types.get(&id));
-            let (Some(edge_type), Some(node_type)) = (edge_type, node_type) else {
-                continue;
-            };
-            let Some(endpoints) = &edge_type.endpoints else {
-                continue;
-            };
-            let allowed = match end {
-                "source" => endpoints.allows_source(&node_type.name),
-                _ => endpoints.allows_target(&node_type.name),
-            };
-            if !allowed {
-                report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!(
-                        "its {end} node {key:?} is of node type {:?}, which edge type {:?} does not allow as its {end}",
-                        node_type.name, edge_type.name
-                    ),
-                );
-            }
-        }
-
+        let ends = edge_ends(report, catalog, &entity, row, graph_id, edge_type)?;
         if let Some((graph_type, config)) = catalog.config_of(graph) {
-            let undirected = int(row, 5)?.unwrap_or(0) != 0;
-            match (config.kind, undirected) {
-                (GraphKind::Directed, true) => report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!("is undirected, but graph type {graph_type:?} is directed"),
-                ),
-                (GraphKind::Undirected, false) => report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!("is directed, but graph type {graph_type:?} is undirected"),
-                ),
-                _ => {}
-            }
-            let self_loop = int(row, 3)?.is_some() && int(row, 3)? == int(row, 4)?;
-            if self_loop && !config.allow_self_loops {
-                report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!(
-                        "is a self-loop on node {:?}, which graph type {graph_type:?} does not allow",
-                        ends.first().map_or("?", String::as_str)
-                    ),
-                );
-            }
+            edge_shape(report, &entity, row, graph_type, config, &ends)?;
         }
         attributes(
             report,
             &entity,
             row.get_ref(6)?,
             edge_type.and_then(|t| t.compiled.as_ref()),
+        );
+    }
+    Ok(())
+}
+
+/// Checks an edge's source and target: present, in the edge's graph, and
+/// of node types its edge type allows. Returns the keys of those in its
+/// graph.
+fn edge_ends(
+    report: &mut VerifyReport,
+    catalog: &Catalog,
+    entity: &Entity,
+    row: &Row<'_>,
+    graph_id: Option<i64>,
+    edge_type: Option<&TypeInfo>,
+) -> Result<Vec<String>> {
+    let mut ends = Vec::with_capacity(2);
+    for (end, reference, found) in [("source", 3, 7), ("target", 4, 11)] {
+        if int(row, found)?.is_none() {
+            report.about(
+                ProblemKind::DanglingEndpoint,
+                entity,
+                format_args!(
+                    "its {end} node (nodes row {}) does not exist",
+                    show_id(int(row, reference)?)
+                ),
+            );
+            continue;
+        }
+        let (node_graph, node_type, key) = (
+            int(row, found + 1)?,
+            int(row, found + 2)?,
+            text(row, found + 3)?,
+        );
+        if node_graph != graph_id {
+            report.about(
+                ProblemKind::DanglingEndpoint,
+                entity,
+                format_args!(
+                    "its {end} node {key:?} is in graph {:?}, not in the edge's graph",
+                    catalog.graph_name(node_graph)
+                ),
+            );
+            continue;
+        }
+        ends.push(key.clone());
+        let node_type = node_type.and_then(|id| catalog.node_types.get(&id));
+        if let (Some(edge_type), Some(node_type)) = (edge_type, node_type) {
+            allowed_end(report, entity, end, &key, edge_type, node_type);
+        }
+    }
+    Ok(ends)
+}
+
+/// Reports an `end` node whose type `edge_type` does not allow there.
+fn allowed_end(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    end: &str,
+    key: &str,
+    edge_type: &TypeInfo,
+    node_type: &TypeInfo,
+) {
+    let Some(endpoints) = &edge_type.endpoints else {
+        return;
+    };
+    let allowed = match end {
+        "source" => endpoints.allows_source(&node_type.name),
+        _ => endpoints.allows_target(&node_type.name),
+    };
+    if !allowed {
+        report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!(
+                "its {end} node {key:?} is of node type {:?}, which edge type {:?} does not allow as its {end}",
+                node_type.name, edge_type.name
+            ),
+        );
+    }
+}
+
+/// An edge's direction and self-loop against its graph type's `config`;
+/// `ends` are the keys of its endpoints.
+fn edge_shape(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    row: &Row<'_>,
+    graph_type: &str,
+    config: GraphConfig,
+    ends: &[String],
+) -> Result<()> {
+    let undirected = int(row, 5)?.unwrap_or(0) != 0;
+    match (config.kind, undirected) {
+        (GraphKind::Directed, true) => report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!("is undirected, but graph type {graph_type:?} is directed"),
+        ),
+        (GraphKind::Undirected, false) => report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!("is directed, but graph type {graph_type:?} is undirected"),
+        ),
+        _ => {}
+    }
+    let self_loop = int(row, 3)?.is_some() && int(row, 3)? == int(row, 4)?;
+    if self_loop && !config.allow_self_loops {
+        report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!(
+                "is a self-loop on node {:?}, which graph type {graph_type:?} does not allow",
+                ends.first().map_or("?", String::as_str)
+            ),
         );
     }
     Ok(())

@@ -494,8 +494,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/acl/budget.rs: reservation_problems",
     "src/acl/budget.rs: reserve_at",
     "src/graph/edge.rs: add_one_edge",
-    "src/verify.rs: edges",
-    "src/verify.rs: item_types",
 ];
 
 /// The modules that lie on some import circle (the members of every strongly
