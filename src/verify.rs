@@ -647,34 +647,50 @@ fn identity(v: &mut Verifier<'_>) -> Result<()> {
 /// else indexed), token hashes well formed, each current fingerprint and
 /// token open in the credential history; API key hashes well formed.
 fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
-    use crate::identity::{normalize_fingerprint, normalize_token_hash};
-    // The credentials the history has open: (peer, fingerprint), and the
-    // peers with a token.
-    let mut open_fingerprints: HashSet<(String, String)> = HashSet::new();
-    let mut open_tokens: HashSet<String> = HashSet::new();
-    {
-        let mut stmt = v.conn.prepare(
-            "SELECT peer_id, kind, value FROM peer_credentials_history WHERE removed_at IS NULL",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (peer, kind, value) = row?;
-            if kind == "token" {
-                open_tokens.insert(peer);
-            } else {
-                open_fingerprints.insert((peer, value));
+    let credentials = Credentials::load(v.conn)?;
+    let listed = peer_credentials(v, &credentials)?;
+    if credentials.indexed.len() > listed {
+        stray_fingerprints(v)?;
+    }
+    api_key_hashes(v)
+}
+
+/// What the credential history and the fingerprint index hold.
+struct Credentials {
+    /// The fingerprints the history has open, with their peers.
+    open_fingerprints: HashSet<(String, String)>,
+    /// The peers with a token open in the history.
+    open_tokens: HashSet<String>,
+    /// The fingerprint index: fingerprint → peer.
+    indexed: HashMap<String, String>,
+}
+
+impl Credentials {
+    fn load(conn: &Connection) -> Result<Credentials> {
+        let mut open_fingerprints: HashSet<(String, String)> = HashSet::new();
+        let mut open_tokens: HashSet<String> = HashSet::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT peer_id, kind, value FROM peer_credentials_history WHERE removed_at IS NULL",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (peer, kind, value) = row?;
+                if kind == "token" {
+                    open_tokens.insert(peer);
+                } else {
+                    open_fingerprints.insert((peer, value));
+                }
             }
         }
-    }
-    let mut indexed: HashMap<String, String> = HashMap::new();
-    {
-        let mut stmt = v.conn.prepare(
+        let mut indexed: HashMap<String, String> = HashMap::new();
+        let mut stmt = conn.prepare(
             "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer",
         )?;
         let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
@@ -682,7 +698,74 @@ fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
             let (fingerprint, peer): (String, String) = row?;
             indexed.insert(fingerprint, peer);
         }
+        Ok(Credentials {
+            open_fingerprints,
+            open_tokens,
+            indexed,
+        })
     }
+
+    /// A fingerprint `peer` lists: canonical, open in the history, and
+    /// indexed to it.
+    fn check_fingerprint(
+        &self,
+        report: &mut VerifyReport,
+        entity: &Entity,
+        peer: &str,
+        fingerprint: &str,
+    ) {
+        use crate::identity::normalize_fingerprint;
+        if normalize_fingerprint(fingerprint).ok().as_deref() != Some(fingerprint) {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprint {fingerprint:?} is not in canonical form"),
+            );
+        }
+        if !self
+            .open_fingerprints
+            .contains(&(peer.to_owned(), fingerprint.to_owned()))
+        {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprint {fingerprint:?} has no open record in the credential history"),
+            );
+        }
+        match self.indexed.get(fingerprint) {
+            Some(owner) if owner == peer => {}
+            Some(owner) => report.add(
+                ProblemKind::Identity,
+                format!("{entity}: fingerprint {fingerprint:?} is indexed to peer {owner:?}"),
+            ),
+            None => report.add(
+                ProblemKind::Identity,
+                format!(
+                    "{entity}: fingerprint {fingerprint:?} is missing from the fingerprint index"
+                ),
+            ),
+        }
+    }
+
+    /// The token hash of `peer`: open in the history, and well formed.
+    fn check_token(&self, report: &mut VerifyReport, entity: &Entity, peer: &str, hash: &str) {
+        use crate::identity::normalize_token_hash;
+        if !self.open_tokens.contains(peer) {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: its token has no open record in the credential history"),
+            );
+        }
+        if normalize_token_hash(hash).ok().as_deref() != Some(hash) {
+            report.add(
+                ProblemKind::Identity,
+                format!("{entity}: auth_token_hash {hash:?} is not a lowercase SHA-256 in hex"),
+            );
+        }
+    }
+}
+
+/// Checks every peer's fingerprints and token hash; returns how many
+/// fingerprints the peers list.
+fn peer_credentials(v: &mut Verifier<'_>, credentials: &Credentials) -> Result<usize> {
     let mut stmt = v
         .conn
         .prepare("SELECT peer_id, fingerprints, auth_token_hash FROM peers ORDER BY peer_id")?;
@@ -705,67 +788,40 @@ fn identity_rules(v: &mut Verifier<'_>) -> Result<()> {
             Ok(fingerprints) => {
                 for fingerprint in fingerprints {
                     listed += 1;
-                    if normalize_fingerprint(&fingerprint).ok().as_ref() != Some(&fingerprint) {
-                        v.report.add(
-                            ProblemKind::Identity,
-                            format!(
-                                "{entity}: fingerprint {fingerprint:?} is not in canonical form"
-                            ),
-                        );
-                    }
-                    if !open_fingerprints.contains(&(peer.clone(), fingerprint.clone())) {
-                        v.report.add(
-                            ProblemKind::Identity,
-                            format!("{entity}: fingerprint {fingerprint:?} has no open record in the credential history"),
-                        );
-                    }
-                    match indexed.get(&fingerprint) {
-                        Some(owner) if owner == &peer => {}
-                        Some(owner) => v.report.add(
-                            ProblemKind::Identity,
-                            format!("{entity}: fingerprint {fingerprint:?} is indexed to peer {owner:?}"),
-                        ),
-                        None => v.report.add(
-                            ProblemKind::Identity,
-                            format!("{entity}: fingerprint {fingerprint:?} is missing from the fingerprint index"),
-                        ),
-                    }
+                    credentials.check_fingerprint(&mut v.report, &entity, &peer, &fingerprint);
                 }
             }
         }
         if let Some(hash) = hash {
-            if !open_tokens.contains(&peer) {
-                v.report.add(
-                    ProblemKind::Identity,
-                    format!("{entity}: its token has no open record in the credential history"),
-                );
-            }
-            if normalize_token_hash(&hash).ok().as_ref() != Some(&hash) {
-                v.report.add(
-                    ProblemKind::Identity,
-                    format!("{entity}: auth_token_hash {hash:?} is not a lowercase SHA-256 in hex"),
-                );
-            }
+            credentials.check_token(&mut v.report, &entity, &peer, &hash);
         }
     }
-    if indexed.len() > listed {
-        let mut stray = Vec::new();
-        let mut stmt = v.conn.prepare(
-            "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
-             WHERE NOT EXISTS (SELECT 1 FROM json_each(p.fingerprints) j WHERE j.value = f.fingerprint)",
-        )?;
-        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        for row in rows {
-            let (fingerprint, peer): (String, String) = row?;
-            stray.push(format!(
-                "{}: the fingerprint index holds {fingerprint:?}, which the peer does not list",
-                Entity::Peer(peer)
-            ));
-        }
-        for message in stray {
-            v.report.add(ProblemKind::Identity, message);
-        }
+    Ok(listed)
+}
+
+/// Fingerprints in the index that their peer does not list.
+fn stray_fingerprints(v: &mut Verifier<'_>) -> Result<()> {
+    let mut stray = Vec::new();
+    let mut stmt = v.conn.prepare(
+        "SELECT f.fingerprint, p.peer_id FROM peer_fingerprints f JOIN peers p ON p.id = f.peer
+         WHERE NOT EXISTS (SELECT 1 FROM json_each(p.fingerprints) j WHERE j.value = f.fingerprint)",
+    )?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    for row in rows {
+        let (fingerprint, peer): (String, String) = row?;
+        stray.push(format!(
+            "{}: the fingerprint index holds {fingerprint:?}, which the peer does not list",
+            Entity::Peer(peer)
+        ));
     }
+    for message in stray {
+        v.report.add(ProblemKind::Identity, message);
+    }
+    Ok(())
+}
+
+fn api_key_hashes(v: &mut Verifier<'_>) -> Result<()> {
+    use crate::identity::normalize_token_hash;
     let mut stmt = v
         .conn
         .prepare("SELECT uid, key_hash FROM api_keys ORDER BY uid")?;
@@ -951,51 +1007,8 @@ fn item_types(v: &mut Verifier<'_>) -> Result<()> {
                 }
             };
             let version = int(row, 4)?.unwrap_or(0);
-            let compiled = match serde_json::from_str::<Value>(&text(row, 3)?) {
-                Ok(schema) => match schema::compile(&schema, version) {
-                    Ok(compiled) => Some(compiled),
-                    Err(reason) => {
-                        report.about(
-                            ProblemKind::SchemaViolation,
-                            &entity,
-                            format_args!("its schema does not compile: {reason}"),
-                        );
-                        None
-                    }
-                },
-                Err(e) => {
-                    report.about(
-                        ProblemKind::SchemaViolation,
-                        &entity,
-                        format_args!("its schema is not valid JSON: {e}"),
-                    );
-                    None
-                }
-            };
-            let mut endpoints = Some(Endpoints::default());
-            for (end, column) in [("source", 5), ("target", 6)] {
-                let Some(list) = opt_text(row, column)? else {
-                    continue;
-                };
-                match serde_json::from_str::<Vec<String>>(&list) {
-                    Ok(names) => {
-                        if let Some(endpoints) = endpoints.as_mut() {
-                            match end {
-                                "source" => endpoints.source = Some(names),
-                                _ => endpoints.target = Some(names),
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        report.about(
-                            ProblemKind::Structure,
-                            &entity,
-                            format_args!("its allowed {end} types are not valid: {e}"),
-                        );
-                        endpoints = None;
-                    }
-                }
-            }
+            let compiled = compiled_schema(report, &entity, &text(row, 3)?, version);
+            let endpoints = allowed_endpoints(report, &entity, row)?;
             let info = TypeInfo {
                 name,
                 graph_type_id,
@@ -1011,6 +1024,71 @@ fn item_types(v: &mut Verifier<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A type's schema, compiled; `None`, reported, when it does not parse or
+/// compile.
+fn compiled_schema(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    stored: &str,
+    version: i64,
+) -> Option<CompiledSchema> {
+    match serde_json::from_str::<Value>(stored) {
+        Ok(schema) => match schema::compile(&schema, version) {
+            Ok(compiled) => Some(compiled),
+            Err(reason) => {
+                report.about(
+                    ProblemKind::SchemaViolation,
+                    entity,
+                    format_args!("its schema does not compile: {reason}"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            report.about(
+                ProblemKind::SchemaViolation,
+                entity,
+                format_args!("its schema is not valid JSON: {e}"),
+            );
+            None
+        }
+    }
+}
+
+/// An edge type's allowed source and target types (columns 5 and 6);
+/// `None`, reported, when a list does not parse.
+fn allowed_endpoints(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    row: &Row<'_>,
+) -> Result<Option<Endpoints>> {
+    let mut endpoints = Some(Endpoints::default());
+    for (end, column) in [("source", 5), ("target", 6)] {
+        let Some(list) = opt_text(row, column)? else {
+            continue;
+        };
+        match serde_json::from_str::<Vec<String>>(&list) {
+            Ok(names) => {
+                if let Some(endpoints) = endpoints.as_mut() {
+                    match end {
+                        "source" => endpoints.source = Some(names),
+                        _ => endpoints.target = Some(names),
+                    }
+                }
+            }
+            Err(e) => {
+                report.about(
+                    ProblemKind::Structure,
+                    entity,
+                    format_args!("its allowed {end} types are not valid: {e}"),
+                );
+                endpoints = None;
+            }
+        }
+    }
+    Ok(endpoints)
 }
 
 /// Allowed endpoint types must be node types of the edge type's graph type.
@@ -1152,92 +1230,130 @@ fn edges(v: &mut Verifier<'_>) -> Result<()> {
         if let Some(edge_type) = edge_type {
             same_graph_type(report, catalog, &entity, graph, edge_type, "edge type");
         }
-
-        let mut ends = Vec::with_capacity(2);
-        for (end, reference, found) in [("source", 3, 7), ("target", 4, 11)] {
-            if int(row, found)?.is_none() {
-                report.about(
-                    ProblemKind::DanglingEndpoint,
-                    &entity,
-                    format_args!(
-                        "its {end} node (nodes row {}) does not exist",
-                        show_id(int(row, reference)?)
-                    ),
-                );
-                continue;
-            }
-            let (node_graph, node_type, key) = (
-                int(row, found + 1)?,
-                int(row, found + 2)?,
-                text(row, found + 3)?,
-            );
-            if node_graph != graph_id {
-                report.about(
-                    ProblemKind::DanglingEndpoint,
-                    &entity,
-                    format_args!(
-                        "its {end} node {key:?} is in graph {:?}, not in the edge's graph",
-                        catalog.graph_name(node_graph)
-                    ),
-                );
-                continue;
-            }
-            ends.push(key.clone());
-            let node_type = node_type.and_then(|id| catalog.node_types.get(&id));
-            let (Some(edge_type), Some(node_type)) = (edge_type, node_type) else {
-                continue;
-            };
-            let Some(endpoints) = &edge_type.endpoints else {
-                continue;
-            };
-            let allowed = match end {
-                "source" => endpoints.allows_source(&node_type.name),
-                _ => endpoints.allows_target(&node_type.name),
-            };
-            if !allowed {
-                report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!(
-                        "its {end} node {key:?} is of node type {:?}, which edge type {:?} does not allow as its {end}",
-                        node_type.name, edge_type.name
-                    ),
-                );
-            }
-        }
-
+        let ends = edge_ends(report, catalog, &entity, row, graph_id, edge_type)?;
         if let Some((graph_type, config)) = catalog.config_of(graph) {
-            let undirected = int(row, 5)?.unwrap_or(0) != 0;
-            match (config.kind, undirected) {
-                (GraphKind::Directed, true) => report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!("is undirected, but graph type {graph_type:?} is directed"),
-                ),
-                (GraphKind::Undirected, false) => report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!("is directed, but graph type {graph_type:?} is undirected"),
-                ),
-                _ => {}
-            }
-            let self_loop = int(row, 3)?.is_some() && int(row, 3)? == int(row, 4)?;
-            if self_loop && !config.allow_self_loops {
-                report.about(
-                    ProblemKind::Structure,
-                    &entity,
-                    format_args!(
-                        "is a self-loop on node {:?}, which graph type {graph_type:?} does not allow",
-                        ends.first().map_or("?", String::as_str)
-                    ),
-                );
-            }
+            edge_shape(report, &entity, row, graph_type, config, &ends)?;
         }
         attributes(
             report,
             &entity,
             row.get_ref(6)?,
             edge_type.and_then(|t| t.compiled.as_ref()),
+        );
+    }
+    Ok(())
+}
+
+/// Checks an edge's source and target: present, in the edge's graph, and
+/// of node types its edge type allows. Returns the keys of those in its
+/// graph.
+fn edge_ends(
+    report: &mut VerifyReport,
+    catalog: &Catalog,
+    entity: &Entity,
+    row: &Row<'_>,
+    graph_id: Option<i64>,
+    edge_type: Option<&TypeInfo>,
+) -> Result<Vec<String>> {
+    let mut ends = Vec::with_capacity(2);
+    for (end, reference, found) in [("source", 3, 7), ("target", 4, 11)] {
+        if int(row, found)?.is_none() {
+            report.about(
+                ProblemKind::DanglingEndpoint,
+                entity,
+                format_args!(
+                    "its {end} node (nodes row {}) does not exist",
+                    show_id(int(row, reference)?)
+                ),
+            );
+            continue;
+        }
+        let (node_graph, node_type, key) = (
+            int(row, found + 1)?,
+            int(row, found + 2)?,
+            text(row, found + 3)?,
+        );
+        if node_graph != graph_id {
+            report.about(
+                ProblemKind::DanglingEndpoint,
+                entity,
+                format_args!(
+                    "its {end} node {key:?} is in graph {:?}, not in the edge's graph",
+                    catalog.graph_name(node_graph)
+                ),
+            );
+            continue;
+        }
+        ends.push(key.clone());
+        let node_type = node_type.and_then(|id| catalog.node_types.get(&id));
+        if let (Some(edge_type), Some(node_type)) = (edge_type, node_type) {
+            allowed_end(report, entity, end, &key, edge_type, node_type);
+        }
+    }
+    Ok(ends)
+}
+
+/// Reports an `end` node whose type `edge_type` does not allow there.
+fn allowed_end(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    end: &str,
+    key: &str,
+    edge_type: &TypeInfo,
+    node_type: &TypeInfo,
+) {
+    let Some(endpoints) = &edge_type.endpoints else {
+        return;
+    };
+    let allowed = match end {
+        "source" => endpoints.allows_source(&node_type.name),
+        _ => endpoints.allows_target(&node_type.name),
+    };
+    if !allowed {
+        report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!(
+                "its {end} node {key:?} is of node type {:?}, which edge type {:?} does not allow as its {end}",
+                node_type.name, edge_type.name
+            ),
+        );
+    }
+}
+
+/// An edge's direction and self-loop against its graph type's `config`;
+/// `ends` are the keys of its endpoints.
+fn edge_shape(
+    report: &mut VerifyReport,
+    entity: &Entity,
+    row: &Row<'_>,
+    graph_type: &str,
+    config: GraphConfig,
+    ends: &[String],
+) -> Result<()> {
+    let undirected = int(row, 5)?.unwrap_or(0) != 0;
+    match (config.kind, undirected) {
+        (GraphKind::Directed, true) => report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!("is undirected, but graph type {graph_type:?} is directed"),
+        ),
+        (GraphKind::Undirected, false) => report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!("is directed, but graph type {graph_type:?} is undirected"),
+        ),
+        _ => {}
+    }
+    let self_loop = int(row, 3)?.is_some() && int(row, 3)? == int(row, 4)?;
+    if self_loop && !config.allow_self_loops {
+        report.about(
+            ProblemKind::Structure,
+            entity,
+            format_args!(
+                "is a self-loop on node {:?}, which graph type {graph_type:?} does not allow",
+                ends.first().map_or("?", String::as_str)
+            ),
         );
     }
     Ok(())

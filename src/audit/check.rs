@@ -7,7 +7,7 @@ use ed25519_dalek::VerifyingKey;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::checkpoint::{entries_root, page, Checkpoint, HASHES};
-use super::{unhex, walk, AuditBreak, Start, GENESIS};
+use super::{unhex, walk, AuditBreak, Start, Walked, GENESIS};
 use crate::error::Result;
 use crate::store::Reader;
 
@@ -188,6 +188,22 @@ struct Covered {
     hashes: Option<Vec<u8>>,
 }
 
+impl Covered {
+    /// What it is, as a problem names it.
+    fn what(&self) -> &'static str {
+        match self.kind {
+            AuditProblemKind::Anchor => "anchored checkpoint",
+            _ => "checkpoint",
+        }
+    }
+}
+
+impl AuditReport {
+    fn push_problem(&mut self, kind: AuditProblemKind, seq: u64, reason: String) {
+        self.problems.push(AuditProblem { kind, seq, reason });
+    }
+}
+
 pub(crate) fn check(
     conn: &Connection,
     key: Option<&VerifyingKey>,
@@ -202,33 +218,63 @@ pub(crate) fn check(
         signatures_checked: key.is_some(),
         problems: Vec::new(),
     };
-    let problem = |kind, seq, reason: String| AuditProblem { kind, seq, reason };
     let (stored, mut covered) = stored_checkpoints(conn, key, &mut report)?;
     report.checkpoints = covered.len() as u64;
+    check_anchors(anchors, key, &stored, &mut covered, &mut report);
+    let walked = walk_covered(conn, &covered)?;
+    report.entries = walked.entries;
+    report.redacted = walked.redacted;
+    let broken = walked
+        .broken
+        .or_else(|| beyond_the_log(&covered, walked.last));
+    match broken {
+        Some(broken) => {
+            report.covered_through = covered
+                .iter()
+                .map(|c| c.to)
+                .filter(|&to| to < broken.seq)
+                .max()
+                .unwrap_or(0);
+            report.push_problem(AuditProblemKind::Entry, broken.seq, broken.reason);
+        }
+        None => report.covered_through = covered.iter().map(|c| c.to).max().unwrap_or(0),
+    }
+    Ok(report)
+}
 
+/// Checks each anchor against `key` and the `stored` checkpoint of its
+/// number; an anchor the store no longer holds still covers the chain up
+/// to its head.
+fn check_anchors(
+    anchors: &[Checkpoint],
+    key: Option<&VerifyingKey>,
+    stored: &BTreeMap<u64, Checkpoint>,
+    covered: &mut Vec<Covered>,
+    report: &mut AuditReport,
+) {
+    let kind = AuditProblemKind::Anchor;
     for anchor in anchors {
-        let kind = AuditProblemKind::Anchor;
         if let Some(reason) = anchor.problem(key) {
-            report.problems.push(problem(kind, anchor.seq, reason));
+            report.push_problem(kind, anchor.seq, reason);
             continue;
         }
         match stored.get(&anchor.seq) {
             Some(kept) if kept == anchor => report.anchors += 1,
-            Some(_) => report.problems.push(problem(
+            Some(_) => report.push_problem(
                 kind,
                 anchor.seq,
                 "does not match the store's checkpoint of that number (the checkpoint was replaced)"
                     .into(),
-            )),
+            ),
             None => {
                 let last = stored.keys().next_back().copied().unwrap_or(0);
-                report.problems.push(problem(
+                report.push_problem(
                     kind,
                     anchor.seq,
                     format!(
                         "is missing from the store (its checkpoints end at {last}; they were removed)"
                     ),
-                ));
+                );
                 covered.push(Covered {
                     seq: anchor.seq,
                     kind,
@@ -240,15 +286,19 @@ pub(crate) fn check(
             }
         }
     }
+}
 
+/// Walks the chain, checking each covered entry's hash against the one its
+/// checkpoint signed, and each checkpoint's head against its entry.
+fn walk_covered(conn: &Connection, covered: &[Covered]) -> Result<Walked> {
     // The ranges with hashes are consecutive; walk them alongside the chain.
     let ranges: Vec<&Covered> = covered.iter().filter(|c| c.hashes.is_some()).collect();
     let mut heads: BTreeMap<u64, Vec<&Covered>> = BTreeMap::new();
-    for c in &covered {
+    for c in covered {
         heads.entry(c.to).or_default().push(c);
     }
     let mut range = 0usize;
-    let walked = walk(conn, Start::genesis(), |entry| {
+    walk(conn, Start::genesis(), |entry| {
         while range < ranges.len() && ranges[range].to < entry.seq {
             range += 1;
         }
@@ -265,60 +315,38 @@ pub(crate) fn check(
                 });
             }
         }
-        for head in heads.get(&entry.seq).into_iter().flatten() {
-            if head.audit_hash != entry.hash {
-                let what = match head.kind {
-                    AuditProblemKind::Anchor => "anchored checkpoint",
-                    _ => "checkpoint",
-                };
-                return Some(AuditBreak {
-                    seq: entry.seq,
-                    reason: format!(
-                        "does not match the head signed by {what} {} (an entry up to this one was altered, removed or inserted)",
-                        head.seq
-                    ),
-                });
-            }
-        }
-        None
-    })?;
-    report.entries = walked.entries;
-    report.redacted = walked.redacted;
-    let mut broken = walked.broken;
-    if broken.is_none() {
-        if let Some(beyond) = covered
-            .iter()
-            .filter(|c| c.to > walked.last)
-            .max_by_key(|c| c.to)
-        {
-            let what = match beyond.kind {
-                AuditProblemKind::Anchor => "anchored checkpoint",
-                _ => "checkpoint",
-            };
-            broken = Some(AuditBreak {
-                seq: walked.last + 1,
-                reason: format!(
-                    "missing: {what} {} covers entries up to {}, but the log ends at {}",
-                    beyond.seq, beyond.to, walked.last
-                ),
-            });
-        }
-    }
-    match broken {
-        Some(broken) => {
-            report.covered_through = covered
-                .iter()
-                .map(|c| c.to)
-                .filter(|&to| to < broken.seq)
-                .max()
-                .unwrap_or(0);
-            report
-                .problems
-                .push(problem(AuditProblemKind::Entry, broken.seq, broken.reason));
-        }
-        None => report.covered_through = covered.iter().map(|c| c.to).max().unwrap_or(0),
-    }
-    Ok(report)
+        let head = heads
+            .get(&entry.seq)
+            .into_iter()
+            .flatten()
+            .find(|head| head.audit_hash != entry.hash)?;
+        Some(AuditBreak {
+            seq: entry.seq,
+            reason: format!(
+                "does not match the head signed by {} {} (an entry up to this one was altered, removed or inserted)",
+                head.what(),
+                head.seq
+            ),
+        })
+    })
+}
+
+/// The break when a checkpoint covers entries past `last`, the end of the
+/// log: the one reaching furthest.
+fn beyond_the_log(covered: &[Covered], last: u64) -> Option<AuditBreak> {
+    let beyond = covered
+        .iter()
+        .filter(|c| c.to > last)
+        .max_by_key(|c| c.to)?;
+    Some(AuditBreak {
+        seq: last + 1,
+        reason: format!(
+            "missing: {} {} covers entries up to {}, but the log ends at {last}",
+            beyond.what(),
+            beyond.seq,
+            beyond.to
+        ),
+    })
 }
 
 /// Every stored checkpoint by number, and those that verified, in order up
@@ -328,18 +356,44 @@ fn stored_checkpoints(
     key: Option<&VerifyingKey>,
     report: &mut AuditReport,
 ) -> Result<(BTreeMap<u64, Checkpoint>, Vec<Covered>)> {
-    let kind = AuditProblemKind::Checkpoint;
+    let all = read_checkpoints(conn, report);
+    let mut covered = Vec::new();
+    let mut next = NextCheckpoint {
+        seq: 1,
+        prev_hash: GENESIS.to_owned(),
+        prev_audit_seq: 0,
+    };
+    for checkpoint in all.values() {
+        match next.verify(conn, key, checkpoint)? {
+            Ok(verified) => covered.push(verified),
+            Err(problem) => {
+                report.problems.push(problem);
+                break;
+            }
+        }
+        next = NextCheckpoint {
+            seq: next.seq + 1,
+            prev_hash: checkpoint.hash.clone(),
+            prev_audit_seq: checkpoint.audit_seq,
+        };
+    }
+    Ok((all, covered))
+}
+
+/// Every stored checkpoint by number, a page at a time; a page that cannot
+/// be read ends the reading, its problem added to the report.
+fn read_checkpoints(conn: &Connection, report: &mut AuditReport) -> BTreeMap<u64, Checkpoint> {
     let mut all = BTreeMap::new();
     let mut after = 0u64;
     loop {
         let batch = match page(conn, after, CHECKPOINT_PAGE) {
             Ok(batch) => batch,
             Err(e) => {
-                report.problems.push(AuditProblem {
-                    kind,
-                    seq: after + 1,
-                    reason: format!("unreadable: {e}"),
-                });
+                report.push_problem(
+                    AuditProblemKind::Checkpoint,
+                    after + 1,
+                    format!("unreadable: {e}"),
+                );
                 break;
             }
         };
@@ -352,63 +406,77 @@ fn stored_checkpoints(
             break;
         }
     }
-    let mut covered = Vec::new();
-    let (mut prev_hash, mut prev_audit_seq, mut expected) = (GENESIS.to_owned(), 0u64, 1u64);
-    for checkpoint in all.values() {
-        let fail = |reason: String| AuditProblem {
-            kind,
-            seq: checkpoint.seq.min(expected),
-            reason,
+    all
+}
+
+/// What the next stored checkpoint must be: its number, the hash it links
+/// to, and where the entries it covers start after.
+struct NextCheckpoint {
+    seq: u64,
+    prev_hash: String,
+    prev_audit_seq: u64,
+}
+
+impl NextCheckpoint {
+    /// What `checkpoint` covers when it verifies as the next one, else its
+    /// problem.
+    fn verify(
+        &self,
+        conn: &Connection,
+        key: Option<&VerifyingKey>,
+        checkpoint: &Checkpoint,
+    ) -> Result<std::result::Result<Covered, AuditProblem>> {
+        let kind = AuditProblemKind::Checkpoint;
+        let (expected, prev_audit_seq) = (self.seq, self.prev_audit_seq);
+        let fail = |reason: String| -> std::result::Result<Covered, AuditProblem> {
+            Err(AuditProblem {
+                kind,
+                seq: checkpoint.seq.min(expected),
+                reason,
+            })
         };
-        let problem = if checkpoint.seq != expected {
-            Some(fail(format!(
+        if checkpoint.seq != expected {
+            return Ok(fail(format!(
                 "missing (the next checkpoint is {})",
                 checkpoint.seq
-            )))
-        } else if checkpoint.prev_hash != prev_hash {
-            Some(fail(format!(
+            )));
+        }
+        if checkpoint.prev_hash != self.prev_hash {
+            return Ok(fail(format!(
                 "does not link to checkpoint {} (its prev_hash is not that checkpoint's hash)",
                 expected - 1
-            )))
-        } else if checkpoint.audit_seq < prev_audit_seq {
-            Some(fail(format!(
+            )));
+        }
+        if checkpoint.audit_seq < prev_audit_seq {
+            return Ok(fail(format!(
                 "covers entries up to {}, before checkpoint {}'s {prev_audit_seq}",
                 checkpoint.audit_seq,
                 expected - 1
-            )))
-        } else if let Some(reason) = checkpoint.problem(key) {
-            Some(fail(reason))
-        } else {
-            match entry_hashes(conn, checkpoint.seq)? {
-                Some(hashes)
-                    if hashes.len() as u64 == (checkpoint.audit_seq - prev_audit_seq) * 32
-                        && entries_root(prev_audit_seq, &hashes) == checkpoint.entries_root =>
-                {
-                    covered.push(Covered {
-                        seq: checkpoint.seq,
-                        kind,
-                        from: prev_audit_seq + 1,
-                        to: checkpoint.audit_seq,
-                        audit_hash: checkpoint.audit_hash.clone(),
-                        hashes: Some(hashes),
-                    });
-                    None
-                }
-                _ => Some(fail(
-                    "its stored entry hashes do not match its signed root (the checkpoint was altered)"
-                        .into(),
-                )),
-            }
-        };
-        if let Some(problem) = problem {
-            report.problems.push(problem);
-            break;
+            )));
         }
-        prev_hash.clone_from(&checkpoint.hash);
-        prev_audit_seq = checkpoint.audit_seq;
-        expected += 1;
+        if let Some(reason) = checkpoint.problem(key) {
+            return Ok(fail(reason));
+        }
+        Ok(match entry_hashes(conn, checkpoint.seq)? {
+            Some(hashes)
+                if hashes.len() as u64 == (checkpoint.audit_seq - prev_audit_seq) * 32
+                    && entries_root(prev_audit_seq, &hashes) == checkpoint.entries_root =>
+            {
+                Ok(Covered {
+                    seq: checkpoint.seq,
+                    kind,
+                    from: prev_audit_seq + 1,
+                    to: checkpoint.audit_seq,
+                    audit_hash: checkpoint.audit_hash.clone(),
+                    hashes: Some(hashes),
+                })
+            }
+            _ => fail(
+                "its stored entry hashes do not match its signed root (the checkpoint was altered)"
+                    .into(),
+            ),
+        })
     }
-    Ok((all, covered))
 }
 
 fn entry_hashes(conn: &Connection, seq: u64) -> Result<Option<Vec<u8>>> {

@@ -330,44 +330,88 @@ pub(crate) fn create(conn: &Connection, key: &SigningKey, now: i64) -> Result<Ch
     let previous = last(conn)?;
     let seq = previous.as_ref().map_or(1, |p| p.seq + 1);
     let start = match &previous {
-        Some(previous) => {
-            if previous.public_key != public {
-                return Err(refused(
-                    Some(seq),
-                    format!(
-                        "checkpoint {} is signed by key {}, not by this key {public}",
-                        previous.seq, previous.public_key
-                    ),
-                ));
-            }
-            if let Some(problem) = previous.problem(Some(&key.verifying_key())) {
-                return Err(refused(
-                    Some(seq),
-                    format!("checkpoint {} {problem}", previous.seq),
-                ));
-            }
-            let at_previous: Option<String> = conn
-                .prepare_cached(ENTRY_HASH)?
-                .query_row([previous.audit_seq as i64], |row| row.get(0))
-                .optional()?;
-            let expected = (previous.audit_seq == 0).then(|| GENESIS.to_owned());
-            if at_previous.or(expected).as_deref() != Some(previous.audit_hash.as_str()) {
-                return Err(refused(
-                    Some(seq),
-                    format!(
-                        "audit entry {} no longer matches checkpoint {} (it was altered or removed)",
-                        previous.audit_seq, previous.seq
-                    ),
-                ));
-            }
-            Start {
-                after: previous.audit_seq,
-                prev_hash: previous.audit_hash.clone(),
-            }
-        }
+        Some(previous) => start_after(conn, previous, key, seq)?,
         None => Start::genesis(),
     };
     let after_seq = start.after;
+    let uncovered = uncovered(conn, start, seq)?;
+    let mut checkpoint = Checkpoint {
+        seq,
+        audit_seq: uncovered.last,
+        audit_hash: uncovered.head_hash,
+        entries_root: entries_root(after_seq, &uncovered.hashes),
+        revision: crate::outbox::revision(conn)?,
+        at: now,
+        prev_hash: previous.map_or_else(|| GENESIS.to_owned(), |p| p.hash),
+        public_key: public,
+        signature: String::new(),
+        hash: String::new(),
+    };
+    let message = checkpoint.message();
+    checkpoint.signature = hex(&key.sign(&message).to_bytes());
+    checkpoint.hash = hex(&Sha256::digest(&message));
+    debug_assert!(is_digest(&checkpoint.hash));
+    insert(conn, &checkpoint, &uncovered.hashes)?;
+    Ok(checkpoint)
+}
+
+/// Where checkpoint `seq` starts: after `previous`, once it is shown to be
+/// signed by `key` and to still match its entry.
+fn start_after(
+    conn: &Connection,
+    previous: &Checkpoint,
+    key: &SigningKey,
+    seq: u64,
+) -> Result<Start> {
+    let public = verifying_key_hex(&key.verifying_key());
+    if previous.public_key != public {
+        return Err(refused(
+            Some(seq),
+            format!(
+                "checkpoint {} is signed by key {}, not by this key {public}",
+                previous.seq, previous.public_key
+            ),
+        ));
+    }
+    if let Some(problem) = previous.problem(Some(&key.verifying_key())) {
+        return Err(refused(
+            Some(seq),
+            format!("checkpoint {} {problem}", previous.seq),
+        ));
+    }
+    let at_previous: Option<String> = conn
+        .prepare_cached(ENTRY_HASH)?
+        .query_row([previous.audit_seq as i64], |row| row.get(0))
+        .optional()?;
+    let expected = (previous.audit_seq == 0).then(|| GENESIS.to_owned());
+    if at_previous.or(expected).as_deref() != Some(previous.audit_hash.as_str()) {
+        return Err(refused(
+            Some(seq),
+            format!(
+                "audit entry {} no longer matches checkpoint {} (it was altered or removed)",
+                previous.audit_seq, previous.seq
+            ),
+        ));
+    }
+    Ok(Start {
+        after: previous.audit_seq,
+        prev_hash: previous.audit_hash.clone(),
+    })
+}
+
+/// The entries a new checkpoint covers.
+struct Uncovered {
+    /// The last entry.
+    last: u64,
+    /// Its hash (the start's when there are none).
+    head_hash: String,
+    /// Their hashes, concatenated.
+    hashes: Vec<u8>,
+}
+
+/// Walks the entries after `start`, refusing checkpoint `seq` when the
+/// chain is broken.
+fn uncovered(conn: &Connection, start: Start, seq: u64) -> Result<Uncovered> {
     let mut head_hash = start.prev_hash.clone();
     let mut hashes = Vec::new();
     let walked = walk(conn, start, |entry| {
@@ -386,22 +430,15 @@ pub(crate) fn create(conn: &Connection, key: &SigningKey, now: i64) -> Result<Ch
     if let Some(broken) = walked.broken {
         return Err(refused(Some(seq), broken.to_string()));
     }
-    let mut checkpoint = Checkpoint {
-        seq,
-        audit_seq: walked.last,
-        audit_hash: head_hash,
-        entries_root: entries_root(after_seq, &hashes),
-        revision: crate::outbox::revision(conn)?,
-        at: now,
-        prev_hash: previous.map_or_else(|| GENESIS.to_owned(), |p| p.hash),
-        public_key: public,
-        signature: String::new(),
-        hash: String::new(),
-    };
-    let message = checkpoint.message();
-    checkpoint.signature = hex(&key.sign(&message).to_bytes());
-    checkpoint.hash = hex(&Sha256::digest(&message));
-    debug_assert!(is_digest(&checkpoint.hash));
+    Ok(Uncovered {
+        last: walked.last,
+        head_hash,
+        hashes,
+    })
+}
+
+/// Stores `checkpoint` with the entry hashes it covers.
+fn insert(conn: &Connection, checkpoint: &Checkpoint, hashes: &[u8]) -> Result<()> {
     conn.prepare_cached(INSERT)?.execute(rusqlite::params![
         checkpoint.seq as i64,
         checkpoint.audit_seq as i64,
@@ -415,7 +452,7 @@ pub(crate) fn create(conn: &Connection, key: &SigningKey, now: i64) -> Result<Ch
         checkpoint.hash,
         hashes,
     ])?;
-    Ok(checkpoint)
+    Ok(())
 }
 
 /// When a store with a key makes checkpoints by itself.

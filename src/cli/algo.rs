@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use alknet_graphs::Store;
+use alknet_graphs::{Reader, Store};
 use clap::Subcommand;
 use serde_json::{json, Value};
 
@@ -88,102 +88,114 @@ fn arrows(keys: &[String]) -> String {
 pub fn run_algo(store: &Store, command: AlgoCommand) -> CliResult {
     let read = store.begin_read()?;
     match command {
-        AlgoCommand::Order { name } => {
-            let order = read.topological_order(&name)?;
-            let mut text = String::new();
-            for key in &order {
-                let _ = writeln!(text, "{}", show(key));
-            }
-            if order.is_empty() {
-                text.push_str("no nodes");
-            }
-            Ok(Output::new(
-                json!({"graph": name, "order": order}),
-                text.trim_end(),
-            ))
-        }
-        AlgoCommand::Layers { name } => {
-            let layers = read.generations(&name)?;
-            let mut text = String::new();
-            for (i, layer) in layers.iter().enumerate() {
-                let _ = writeln!(text, "{i}: {}", list_or_none(layer));
-            }
-            if layers.is_empty() {
-                text.push_str("no nodes");
-            }
-            Ok(Output::new(
-                json!({"graph": name, "layers": layers}),
-                text.trim_end(),
-            ))
-        }
-        AlgoCommand::Cycles { name } => {
-            let components: Vec<Vec<String>> = read
-                .strongly_connected_components(&name)?
-                .into_iter()
-                .filter(|c| c.len() > 1)
-                .collect();
-            let shortest = read.shortest_cycle(&name)?;
-            let mut text = String::new();
-            match &shortest {
-                Some(cycle) => {
-                    for component in &components {
-                        let _ = writeln!(text, "component: {}", list_or_none(component));
-                    }
-                    let _ = write!(text, "shortest cycle: {}", arrows(cycle));
-                }
-                None => text.push_str("no directed cycles"),
-            }
-            Ok(Output::new(
-                json!({"graph": name, "components": components, "shortest_cycle": shortest}),
-                text,
-            ))
-        }
+        AlgoCommand::Order { name } => order(&read, &name),
+        AlgoCommand::Layers { name } => layers(&read, &name),
+        AlgoCommand::Cycles { name } => cycles(&read, &name),
         AlgoCommand::Path {
             name,
             from,
             to,
             weight,
-        } => {
-            let path = read.shortest_path(&name, &from, &to, weight.as_deref())?;
-            Ok(match path {
-                Some(path) => {
-                    let unit = match &weight {
-                        Some(attribute) => format!("total {attribute} {}", number(path.cost)),
-                        None => format!("{} edge(s)", path.edges.len()),
-                    };
-                    Output::new(
-                        json!({
-                            "graph": name, "from": from, "to": to, "weight": weight,
-                            "found": true, "nodes": path.nodes, "edges": path.edges,
-                            "cost": number(path.cost),
-                        }),
-                        format!("{} ({unit})", arrows(&path.nodes)),
-                    )
-                }
-                None => Output::new(
-                    json!({
-                        "graph": name, "from": from, "to": to, "weight": weight,
-                        "found": false,
-                    }),
-                    format!("no path from {} to {}", show(&from), show(&to)),
-                ),
-            })
-        }
-        AlgoCommand::CriticalPath { name, weight } => {
-            let path = read.critical_path(&name, &weight)?;
-            let text = if path.nodes.is_empty() {
-                "no nodes".to_owned()
-            } else {
-                format!(
-                    "{} (total {weight} {})",
-                    arrows(&path.nodes),
-                    number(path.total)
-                )
-            };
-            Ok(Output::new(
-                json!({"graph": name, "weight": weight, "nodes": path.nodes, "total": number(path.total)}),
-                text,
-            ))
-        }
+        } => path(&read, &name, &from, &to, weight.as_deref()),
+        AlgoCommand::CriticalPath { name, weight } => critical_path(&read, &name, &weight),
     }
+}
+
+fn order(read: &Reader, name: &str) -> CliResult {
+    let order = read.topological_order(name)?;
+    let mut text = String::new();
+    for key in &order {
+        let _ = writeln!(text, "{}", show(key));
+    }
+    if order.is_empty() {
+        text.push_str("no nodes");
+    }
+    Ok(Output::new(
+        json!({"graph": name, "order": order}),
+        text.trim_end(),
+    ))
+}
+
+fn layers(read: &Reader, name: &str) -> CliResult {
+    let layers = read.generations(name)?;
+    let mut text = String::new();
+    for (i, layer) in layers.iter().enumerate() {
+        let _ = writeln!(text, "{i}: {}", list_or_none(layer));
+    }
+    if layers.is_empty() {
+        text.push_str("no nodes");
+    }
+    Ok(Output::new(
+        json!({"graph": name, "layers": layers}),
+        text.trim_end(),
+    ))
+}
+
+/// The components holding a directed cycle, and a shortest cycle.
+fn cycles(read: &Reader, name: &str) -> CliResult {
+    let components: Vec<Vec<String>> = read
+        .strongly_connected_components(name)?
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .collect();
+    let shortest = read.shortest_cycle(name)?;
+    let mut text = String::new();
+    match &shortest {
+        Some(cycle) => {
+            for component in &components {
+                let _ = writeln!(text, "component: {}", list_or_none(component));
+            }
+            let _ = write!(text, "shortest cycle: {}", arrows(cycle));
+        }
+        None => text.push_str("no directed cycles"),
+    }
+    Ok(Output::new(
+        json!({"graph": name, "components": components, "shortest_cycle": shortest}),
+        text,
+    ))
+}
+
+/// A shortest path by edge count, or by the `weight` edge attribute.
+fn path(read: &Reader, name: &str, from: &str, to: &str, weight: Option<&str>) -> CliResult {
+    let path = read.shortest_path(name, from, to, weight)?;
+    Ok(match path {
+        Some(path) => {
+            let unit = match weight {
+                Some(attribute) => format!("total {attribute} {}", number(path.cost)),
+                None => format!("{} edge(s)", path.edges.len()),
+            };
+            Output::new(
+                json!({
+                    "graph": name, "from": from, "to": to, "weight": weight,
+                    "found": true, "nodes": path.nodes, "edges": path.edges,
+                    "cost": number(path.cost),
+                }),
+                format!("{} ({unit})", arrows(&path.nodes)),
+            )
+        }
+        None => Output::new(
+            json!({
+                "graph": name, "from": from, "to": to, "weight": weight,
+                "found": false,
+            }),
+            format!("no path from {} to {}", show(from), show(to)),
+        ),
+    })
+}
+
+fn critical_path(read: &Reader, name: &str, weight: &str) -> CliResult {
+    let path = read.critical_path(name, weight)?;
+    let text = if path.nodes.is_empty() {
+        "no nodes".to_owned()
+    } else {
+        format!(
+            "{} (total {weight} {})",
+            arrows(&path.nodes),
+            number(path.total)
+        )
+    };
+    Ok(Output::new(
+        json!({"graph": name, "weight": weight, "nodes": path.nodes, "total": number(path.total)}),
+        text,
+    ))
 }

@@ -220,7 +220,19 @@ fn prepare_store_file(path: &Path, force: bool) -> CliResult<()> {
 // Building
 
 fn build_acl(demo: &mut Demo) -> CliResult<()> {
-    let acl = &mut demo.acl;
+    // Carol's delegation expires in an hour, on a whole second so it
+    // reads cleanly.
+    let expires = (demo.now / 1_000 + 3_600) * 1_000;
+    add_organisation(&mut demo.acl)?;
+    add_delegations(&mut demo.acl, expires)?;
+    tell_acl(demo, expires);
+    record_acl(demo, expires);
+    Ok(())
+}
+
+/// The principals, the repository resource, acme's grants on it, and the
+/// memberships.
+fn add_organisation(acl: &mut Acl) -> CliResult<()> {
     let principals = [
         Principal::new("acme", IdentityType::Org).scopes([
             "repo:read",
@@ -250,6 +262,12 @@ fn build_acl(demo: &mut Demo) -> CliResult<()> {
     ] {
         acl.add_membership(&Membership::new(member, group))?;
     }
+    Ok(())
+}
+
+/// The narrowing chain from ada, a revoked delegation, and one that
+/// `expires`.
+fn add_delegations(acl: &mut Acl, expires: i64) -> CliResult<()> {
     // The chain: each hop passes on less than it holds.
     acl.delegate(
         &Delegation::new("ada", "ci-bot")
@@ -265,15 +283,15 @@ fn build_acl(demo: &mut Demo) -> CliResult<()> {
     // Revoked: it stays on record, granting nothing from now on.
     acl.delegate(&Delegation::new("bob", "preview-bot").scopes(["repo:read"]))?;
     acl.revoke("bob", "preview-bot")?;
-    // Expiring soon.
-    // A whole second, so it reads cleanly.
-    let expires = (demo.now / 1_000 + 3_600) * 1_000;
     acl.delegate(
         &Delegation::new("ada", "carol")
             .scopes(["billing:read"])
             .expires_at(expires),
     )?;
+    Ok(())
+}
 
+fn tell_acl(demo: &Demo, expires: i64) {
     demo.say("  org acme holds repo:read, repo:write, billing:read, and read+write on repo/alknet");
     demo.say("  role release-managers holds deploy:staging, deploy:prod");
     demo.say("  ada belongs to acme and release-managers; bob belongs to acme");
@@ -286,6 +304,9 @@ fn build_acl(demo: &mut Demo) -> CliResult<()> {
         "  ada → carol: billing:read, expires {} (in one hour)",
         format_instant(expires)
     ));
+}
+
+fn record_acl(demo: &mut Demo, expires: i64) {
     let mut listed: Vec<Value> = demo
         .acl
         .graph()
@@ -304,7 +325,6 @@ fn build_acl(demo: &mut Demo) -> CliResult<()> {
             {"from": "ada", "to": "carol", "scopes": ["billing:read"], "expires_at": expires},
         ]),
     );
-    Ok(())
 }
 
 fn build_taskgraph(demo: &mut Demo) -> CliResult<()> {
@@ -565,14 +585,34 @@ fn write_pictures(demo: &mut Demo) -> CliResult<()> {
 /// holds itself, the narrowed scopes of each delegation, and whether a
 /// delegation is revoked or expires.
 fn acl_picture(graph: &AclGraph, now: i64) -> String {
-    let mut principals: Vec<&Principal> = graph.principals().collect();
-    principals.sort_by(|a, b| a.identity_id.cmp(&b.identity_id));
-    let mut resources: Vec<String> = graph.resources().map(Resource::name).collect();
-    resources.sort();
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
     let mut out = String::from(
         "digraph \"acl\" {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9];\n",
     );
+    write_principal_nodes(&mut out, &mut ids, graph);
+    write_resource_nodes(&mut out, &mut ids, graph);
+    let mut edges: Vec<(&str, &AclEdge)> = graph.edges().collect();
+    edges.sort_by(|a, b| a.0.cmp(b.0));
+    for (_, edge) in edges {
+        let (source, target) = edge.ends();
+        let target_key = match edge {
+            AclEdge::Can(_) => format!("resource {target}"),
+            _ => target.to_owned(),
+        };
+        let (Some(from), Some(to)) = (ids.get(source), ids.get(&target_key)) else {
+            continue;
+        };
+        let _ = writeln!(out, "  {from} -> {to} [{}];", edge_attributes(edge, now));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A node per principal in id order, coloured by its identity type and
+/// labelled with the scopes it holds itself; `ids` maps each id to its node.
+fn write_principal_nodes(out: &mut String, ids: &mut BTreeMap<String, String>, graph: &AclGraph) {
+    let mut principals: Vec<&Principal> = graph.principals().collect();
+    principals.sort_by(|a, b| a.identity_id.cmp(&b.identity_id));
     for (i, principal) in principals.iter().enumerate() {
         let id = format!("p{i}");
         let fill = match principal.identity_type {
@@ -594,6 +634,12 @@ fn acl_picture(graph: &AclGraph, now: i64) -> String {
         );
         ids.insert(principal.identity_id.clone(), id);
     }
+}
+
+/// A node per resource in name order; `ids` maps `resource NAME` to its node.
+fn write_resource_nodes(out: &mut String, ids: &mut BTreeMap<String, String>, graph: &AclGraph) {
+    let mut resources: Vec<String> = graph.resources().map(Resource::name).collect();
+    resources.sort();
     for (i, name) in resources.iter().enumerate() {
         let id = format!("r{i}");
         let _ = writeln!(
@@ -603,56 +649,47 @@ fn acl_picture(graph: &AclGraph, now: i64) -> String {
         );
         ids.insert(format!("resource {name}"), id);
     }
-    let mut edges: Vec<(&str, &AclEdge)> = graph.edges().collect();
-    edges.sort_by(|a, b| a.0.cmp(b.0));
-    for (_, edge) in edges {
-        let (source, target) = edge.ends();
-        let target_key = match edge {
-            AclEdge::Can(_) => format!("resource {target}"),
-            _ => target.to_owned(),
-        };
-        let (Some(from), Some(to)) = (ids.get(source), ids.get(&target_key)) else {
-            continue;
-        };
-        let attributes = match edge {
-            AclEdge::BelongsTo(_) => {
-                "label=\"member of\", style=dashed, color=\"#757575\"".to_owned()
-            }
-            AclEdge::Can(grant) => {
-                format!("label=\"can {}\", color=\"#757575\"", grant.action.as_str())
-            }
-            AclEdge::Delegates(delegation) => {
-                let mut lines: Vec<String> = delegation.narrowed_scopes.iter().cloned().collect();
-                for (resource, actions) in &delegation.narrowed_resources {
-                    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
-                    lines.push(format!("{} on {resource}", actions.join("+")));
-                }
-                let validity = delegation.validity;
-                let (color, note) = if validity.revoked_at.is_some_and(|t| t <= now) {
-                    ("#c62828", Some("revoked".to_owned()))
-                } else if let Some(until) = validity.expires_at {
-                    ("#ef6c00", Some(format!("until {}", format_instant(until))))
-                } else {
-                    ("#1565c0", None)
-                };
-                if let Some(note) = note {
-                    lines.push(format!("({note})"));
-                }
-                let style = if color == "#c62828" {
-                    ", style=dashed"
-                } else {
-                    ""
-                };
-                format!(
-                    "label=\"{}\", color=\"{color}\", fontcolor=\"{color}\", penwidth=1.5{style}",
-                    dot_escape(&lines.join("\n"))
-                )
-            }
-        };
-        let _ = writeln!(out, "  {from} -> {to} [{attributes}];");
+}
+
+/// The DOT attributes of an ACL edge.
+fn edge_attributes(edge: &AclEdge, now: i64) -> String {
+    match edge {
+        AclEdge::BelongsTo(_) => "label=\"member of\", style=dashed, color=\"#757575\"".to_owned(),
+        AclEdge::Can(grant) => {
+            format!("label=\"can {}\", color=\"#757575\"", grant.action.as_str())
+        }
+        AclEdge::Delegates(delegation) => delegation_attributes(delegation, now),
     }
-    out.push_str("}\n");
-    out
+}
+
+/// A delegation labelled with what it passes on: red and dashed when
+/// revoked, orange with its end when it expires, blue otherwise.
+fn delegation_attributes(delegation: &Delegation, now: i64) -> String {
+    let mut lines: Vec<String> = delegation.narrowed_scopes.iter().cloned().collect();
+    for (resource, actions) in &delegation.narrowed_resources {
+        let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+        lines.push(format!("{} on {resource}", actions.join("+")));
+    }
+    let validity = delegation.validity;
+    let (color, note) = if validity.revoked_at.is_some_and(|t| t <= now) {
+        ("#c62828", Some("revoked".to_owned()))
+    } else if let Some(until) = validity.expires_at {
+        ("#ef6c00", Some(format!("until {}", format_instant(until))))
+    } else {
+        ("#1565c0", None)
+    };
+    if let Some(note) = note {
+        lines.push(format!("({note})"));
+    }
+    let style = if color == "#c62828" {
+        ", style=dashed"
+    } else {
+        ""
+    };
+    format!(
+        "label=\"{}\", color=\"{color}\", fontcolor=\"{color}\", penwidth=1.5{style}",
+        dot_escape(&lines.join("\n"))
+    )
 }
 
 /// Text inside a DOT double-quoted string; newlines become `\n` breaks.

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use alknet_graphs::{
-    taskgraph, workflow, Direction, Edge, Entity, Error, ListOptions, NewEdge, Node, Reader,
+    taskgraph, workflow, Direction, Edge, Entity, Error, ListOptions, NewEdge, Node, Reader, Store,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
@@ -192,141 +192,154 @@ pub fn run_graph(ctx: &Ctx, command: GraphCommand) -> CliResult {
             name,
             graph_type,
             attrs,
-        } => {
-            let attributes = attrs_arg(attrs.as_deref())?;
-            let mut tx = store.begin_write()?;
-            tx.create_graph_with_attributes(&name, &graph_type, &attributes)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"graph": name, "graph_type": graph_type, "attributes": attributes, "revision": revision}),
-                format!(
-                    "created graph {} of type {} (revision {revision})",
-                    show(&name),
-                    show(&graph_type)
-                ),
-            ))
-        }
-        GraphCommand::Get { name } => {
-            let read = store.begin_read()?;
-            let graph = read.graph(&name)?.ok_or_else(|| {
-                CliError::Store(Error::NotFound {
-                    entity: Entity::Graph(name.clone()),
-                })
-            })?;
-            let nodes = read.node_count(&name)?;
-            let edges = read.edge_count(&name)?;
-            let attributes = Value::Object(graph.attributes.clone());
-            let mut text = format!(
-                "graph {}  type {}  {nodes} nodes, {edges} edges\n  attributes: {attributes}",
-                show(&graph.name),
-                show(&graph.graph_type)
-            );
-            if let Some(options) = &graph.graphology_options {
-                let _ = write!(
-                    text,
-                    "\n  graphology options: {}",
-                    Value::Object(options.clone())
-                );
-            }
-            Ok(Output::new(
-                json!({
-                    "name": graph.name,
-                    "graph_type": graph.graph_type,
-                    "attributes": attributes,
-                    "graphology_options": graph.graphology_options,
-                    "nodes": nodes,
-                    "edges": edges,
-                    "id": graph.id,
-                    "created_at": graph.created_at,
-                    "updated_at": graph.updated_at,
-                }),
-                text,
-            ))
-        }
+        } => graph_create(&store, &name, &graph_type, attrs.as_deref()),
+        GraphCommand::Get { name } => graph_get(&store, &name),
         GraphCommand::Update { name, attrs, patch } => {
-            let mut tx = store.begin_write()?;
-            let (verb, attributes) = match (attrs, patch) {
-                (_, Some(patch)) => {
-                    let patch = attrs_arg(Some(&patch))?;
-                    ("merged into", tx.patch_graph_attributes(&name, &patch)?)
-                }
-                (attrs, None) => {
-                    let attributes = attrs_arg(attrs.as_deref())?;
-                    tx.replace_graph_attributes(&name, &attributes)?;
-                    let graph = tx.graph(&name)?.ok_or_else(|| {
-                        CliError::Store(Error::NotFound {
-                            entity: Entity::Graph(name.clone()),
-                        })
-                    })?;
-                    ("replaced", graph.attributes)
-                }
-            };
-            let revision = tx.commit()?;
-            let attributes = Value::Object(attributes);
-            Ok(Output::new(
-                json!({"graph": name, "attributes": attributes, "revision": revision}),
-                format!(
-                    "{verb} the attributes of graph {}: {attributes} (revision {revision})",
-                    show(&name)
-                ),
-            ))
+            graph_update(&store, &name, attrs.as_deref(), patch.as_deref())
         }
-        GraphCommand::List => {
-            let read = store.begin_read()?;
-            let mut items = Vec::new();
-            let mut text = String::new();
-            for graph in read.graphs()? {
-                let nodes = read.node_count(&graph.name)?;
-                let edges = read.edge_count(&graph.name)?;
-                let _ = writeln!(
-                    text,
-                    "{}  type {}  {nodes} nodes, {edges} edges",
-                    show(&graph.name),
-                    show(&graph.graph_type)
-                );
-                items.push(json!({
-                    "name": graph.name,
-                    "graph_type": graph.graph_type,
-                    "nodes": nodes,
-                    "edges": edges,
-                    "id": graph.id,
-                    "created_at": graph.created_at,
-                }));
-            }
-            if items.is_empty() {
-                text.push_str("no graphs");
-            }
-            Ok(Output::new(json!({ "graphs": items }), text))
-        }
+        GraphCommand::List => graph_list(&store),
         GraphCommand::Algo(command) => super::algo::run_algo(&store, command),
-        GraphCommand::Drop { name } => {
-            // A taskgraph or a workflow is dropped by its own API (a
-            // taskgraph's queued jobs go with it); the ACL's graph is not
-            // dropped at all.
-            let graph_type = store.read(|r| r.graph(&name))?.map(|g| g.graph_type);
-            // (The handles ensure their types with a write of their own,
-            // so they are opened before this transaction begins.)
-            let tasks = match graph_type.as_deref() {
-                Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(&store)?),
-                _ => None,
-            };
-            let flows = match graph_type.as_deref() {
-                Some(workflow::GRAPH_TYPE) => Some(workflow::Workflows::open(&store)?),
-                _ => None,
-            };
-            let mut tx = store.begin_write()?;
-            match (tasks, flows) {
-                (Some(tasks), _) => tasks.drop_graph(&mut tx, &name)?,
-                (_, Some(flows)) => flows.drop_graph(&mut tx, &name)?,
-                _ => tx.drop_graph(&name)?,
-            }
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"dropped": name, "revision": revision}),
-                format!("dropped graph {} (revision {revision})", show(&name)),
-            ))
-        }
+        GraphCommand::Drop { name } => graph_drop(&store, &name),
     }
+}
+
+fn graph_create(store: &Store, name: &str, graph_type: &str, attrs: Option<&str>) -> CliResult {
+    let attributes = attrs_arg(attrs)?;
+    let mut tx = store.begin_write()?;
+    tx.create_graph_with_attributes(name, graph_type, &attributes)?;
+    let revision = tx.commit()?;
+    Ok(Output::new(
+        json!({"graph": name, "graph_type": graph_type, "attributes": attributes, "revision": revision}),
+        format!(
+            "created graph {} of type {} (revision {revision})",
+            show(name),
+            show(graph_type)
+        ),
+    ))
+}
+
+/// A graph's type, own attributes, graphology options and counts.
+fn graph_get(store: &Store, name: &str) -> CliResult {
+    let read = store.begin_read()?;
+    let graph = read.graph(name)?.ok_or_else(|| no_graph(name))?;
+    let nodes = read.node_count(name)?;
+    let edges = read.edge_count(name)?;
+    let attributes = Value::Object(graph.attributes.clone());
+    let mut text = format!(
+        "graph {}  type {}  {nodes} nodes, {edges} edges\n  attributes: {attributes}",
+        show(&graph.name),
+        show(&graph.graph_type)
+    );
+    if let Some(options) = &graph.graphology_options {
+        let _ = write!(
+            text,
+            "\n  graphology options: {}",
+            Value::Object(options.clone())
+        );
+    }
+    Ok(Output::new(
+        json!({
+            "name": graph.name,
+            "graph_type": graph.graph_type,
+            "attributes": attributes,
+            "graphology_options": graph.graphology_options,
+            "nodes": nodes,
+            "edges": edges,
+            "id": graph.id,
+            "created_at": graph.created_at,
+            "updated_at": graph.updated_at,
+        }),
+        text,
+    ))
+}
+
+/// Merges `patch` into a graph's attributes when given, else replaces them
+/// with `attrs`.
+fn graph_update(store: &Store, name: &str, attrs: Option<&str>, patch: Option<&str>) -> CliResult {
+    let mut tx = store.begin_write()?;
+    let (verb, attributes) = match patch {
+        Some(patch) => {
+            let patch = attrs_arg(Some(patch))?;
+            ("merged into", tx.patch_graph_attributes(name, &patch)?)
+        }
+        None => {
+            let attributes = attrs_arg(attrs)?;
+            tx.replace_graph_attributes(name, &attributes)?;
+            let graph = tx.graph(name)?.ok_or_else(|| no_graph(name))?;
+            ("replaced", graph.attributes)
+        }
+    };
+    let revision = tx.commit()?;
+    let attributes = Value::Object(attributes);
+    Ok(Output::new(
+        json!({"graph": name, "attributes": attributes, "revision": revision}),
+        format!(
+            "{verb} the attributes of graph {}: {attributes} (revision {revision})",
+            show(name)
+        ),
+    ))
+}
+
+fn graph_list(store: &Store) -> CliResult {
+    let read = store.begin_read()?;
+    let mut items = Vec::new();
+    let mut text = String::new();
+    for graph in read.graphs()? {
+        let nodes = read.node_count(&graph.name)?;
+        let edges = read.edge_count(&graph.name)?;
+        let _ = writeln!(
+            text,
+            "{}  type {}  {nodes} nodes, {edges} edges",
+            show(&graph.name),
+            show(&graph.graph_type)
+        );
+        items.push(json!({
+            "name": graph.name,
+            "graph_type": graph.graph_type,
+            "nodes": nodes,
+            "edges": edges,
+            "id": graph.id,
+            "created_at": graph.created_at,
+        }));
+    }
+    if items.is_empty() {
+        text.push_str("no graphs");
+    }
+    Ok(Output::new(json!({ "graphs": items }), text))
+}
+
+fn graph_drop(store: &Store, name: &str) -> CliResult {
+    // A taskgraph or a workflow is dropped by its own API (a
+    // taskgraph's queued jobs go with it); the ACL's graph is not
+    // dropped at all.
+    let graph_type = store.read(|r| r.graph(name))?.map(|g| g.graph_type);
+    // (The handles ensure their types with a write of their own,
+    // so they are opened before this transaction begins.)
+    let tasks = match graph_type.as_deref() {
+        Some(taskgraph::GRAPH_TYPE) => Some(taskgraph::Taskgraphs::open(store)?),
+        _ => None,
+    };
+    let flows = match graph_type.as_deref() {
+        Some(workflow::GRAPH_TYPE) => Some(workflow::Workflows::open(store)?),
+        _ => None,
+    };
+    let mut tx = store.begin_write()?;
+    match (tasks, flows) {
+        (Some(tasks), _) => tasks.drop_graph(&mut tx, name)?,
+        (_, Some(flows)) => flows.drop_graph(&mut tx, name)?,
+        _ => tx.drop_graph(name)?,
+    }
+    let revision = tx.commit()?;
+    Ok(Output::new(
+        json!({"dropped": name, "revision": revision}),
+        format!("dropped graph {} (revision {revision})", show(name)),
+    ))
+}
+
+fn no_graph(name: &str) -> CliError {
+    CliError::Store(Error::NotFound {
+        entity: Entity::Graph(name.to_owned()),
+    })
 }
 
 pub fn run_node(ctx: &Ctx, command: NodeCommand) -> CliResult {
@@ -336,23 +349,7 @@ pub fn run_node(ctx: &Ctx, command: NodeCommand) -> CliResult {
             node_type,
             key,
             attrs,
-        } => {
-            let attributes = attrs_arg(attrs.as_deref())?;
-            let store = ctx.open()?;
-            let mut tx = store.begin_write()?;
-            tx.add_node(&graph, &key, &node_type, &attributes)?;
-            let node = require_node(&tx, &graph, &key)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                with_revision(node_json(&node), revision),
-                format!(
-                    "added node {} ({}) to graph {} (revision {revision})",
-                    show(&key),
-                    show(&node_type),
-                    show(&graph)
-                ),
-            ))
-        }
+        } => node_add(ctx, &graph, &node_type, &key, attrs.as_deref()),
         NodeCommand::Get { graph, key } => {
             let store = ctx.open()?;
             let read = store.begin_read()?;
@@ -364,73 +361,90 @@ pub fn run_node(ctx: &Ctx, command: NodeCommand) -> CliResult {
             node_type,
             limit,
             after,
-        } => {
-            let store = ctx.open()?;
-            let read = store.begin_read()?;
-            let options = list_options(limit, after, node_type);
-            let page = read.nodes(&graph, &options)?;
-            let mut text = String::new();
-            for node in &page.items {
-                let _ = writeln!(text, "{}", node_line(node));
-            }
-            if page.items.is_empty() {
-                text.push_str("no nodes\n");
-            }
-            if let Some(next) = &page.next {
-                let _ = writeln!(text, "more after {} (--after {})", show(next), show(next));
-            }
-            Ok(Output::new(
-                json!({
-                    "graph": graph,
-                    "items": page.items.iter().map(node_json).collect::<Vec<_>>(),
-                    "next": page.next,
-                }),
-                text,
-            ))
-        }
+        } => node_list(ctx, &graph, list_options(limit, after, node_type)),
         NodeCommand::Update {
             graph,
             key,
             attrs,
             merge,
-        } => {
-            let attributes = attrs_arg(Some(&attrs))?;
-            let store = ctx.open()?;
-            let mut tx = store.begin_write()?;
-            if merge {
-                tx.patch_node(&graph, &key, &attributes)?;
-            } else {
-                tx.replace_node(&graph, &key, &attributes)?;
-            }
-            let node = require_node(&tx, &graph, &key)?;
-            let revision = tx.commit()?;
-            let verb = if merge { "merged into" } else { "replaced" };
-            Ok(Output::new(
-                with_revision(node_json(&node), revision),
-                format!(
-                    "{verb} the attributes of node {} in graph {}: {} (revision {revision})",
-                    show(&key),
-                    show(&graph),
-                    Value::Object(node.attributes.clone())
-                ),
-            ))
-        }
-        NodeCommand::Rm { graph, key } => {
-            let store = ctx.open()?;
-            let mut tx = store.begin_write()?;
-            let edges = tx.neighbors(&graph, &key, Direction::Both, None)?.len();
-            tx.remove_node(&graph, &key)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"removed": key, "graph": graph, "edges_removed": edges, "revision": revision}),
-                format!(
-                    "removed node {} and {edges} edge(s) from graph {} (revision {revision})",
-                    show(&key),
-                    show(&graph)
-                ),
-            ))
-        }
+        } => node_update(ctx, &graph, &key, &attrs, merge),
+        NodeCommand::Rm { graph, key } => node_rm(ctx, &graph, &key),
     }
+}
+
+fn node_add(ctx: &Ctx, graph: &str, node_type: &str, key: &str, attrs: Option<&str>) -> CliResult {
+    let attributes = attrs_arg(attrs)?;
+    let store = ctx.open()?;
+    let mut tx = store.begin_write()?;
+    tx.add_node(graph, key, node_type, &attributes)?;
+    let node = require_node(&tx, graph, key)?;
+    let revision = tx.commit()?;
+    Ok(Output::new(
+        with_revision(node_json(&node), revision),
+        format!(
+            "added node {} ({}) to graph {} (revision {revision})",
+            show(key),
+            show(node_type),
+            show(graph)
+        ),
+    ))
+}
+
+/// One page of a graph's nodes.
+fn node_list(ctx: &Ctx, graph: &str, options: ListOptions) -> CliResult {
+    let store = ctx.open()?;
+    let read = store.begin_read()?;
+    let page = read.nodes(graph, &options)?;
+    let lines: Vec<String> = page.items.iter().map(node_line).collect();
+    Ok(Output::new(
+        json!({
+            "graph": graph,
+            "items": page.items.iter().map(node_json).collect::<Vec<_>>(),
+            "next": page.next,
+        }),
+        page_text(&lines, "no nodes", page.next.as_deref()),
+    ))
+}
+
+/// Merges `attrs` into a node's attributes when `merge`, else replaces them.
+fn node_update(ctx: &Ctx, graph: &str, key: &str, attrs: &str, merge: bool) -> CliResult {
+    let attributes = attrs_arg(Some(attrs))?;
+    let store = ctx.open()?;
+    let mut tx = store.begin_write()?;
+    if merge {
+        tx.patch_node(graph, key, &attributes)?;
+    } else {
+        tx.replace_node(graph, key, &attributes)?;
+    }
+    let node = require_node(&tx, graph, key)?;
+    let revision = tx.commit()?;
+    let verb = if merge { "merged into" } else { "replaced" };
+    Ok(Output::new(
+        with_revision(node_json(&node), revision),
+        format!(
+            "{verb} the attributes of node {} in graph {}: {} (revision {revision})",
+            show(key),
+            show(graph),
+            Value::Object(node.attributes.clone())
+        ),
+    ))
+}
+
+/// Removes a node with its edges, counting them.
+fn node_rm(ctx: &Ctx, graph: &str, key: &str) -> CliResult {
+    let store = ctx.open()?;
+    let mut tx = store.begin_write()?;
+    let edges = tx.neighbors(graph, key, Direction::Both, None)?.len();
+    tx.remove_node(graph, key)?;
+    let revision = tx.commit()?;
+    Ok(Output::new(
+        json!({"removed": key, "graph": graph, "edges_removed": edges, "revision": revision}),
+        format!(
+            "removed node {} and {edges} edge(s) from graph {} (revision {revision})",
+            show(key),
+            show(graph)
+        ),
+    ))
 }
 
 pub fn run_edge(ctx: &Ctx, command: EdgeCommand) -> CliResult {
@@ -445,27 +459,12 @@ pub fn run_edge(ctx: &Ctx, command: EdgeCommand) -> CliResult {
             undirected,
         } => {
             let attributes = attrs_arg(attrs.as_deref())?;
-            let store = ctx.open()?;
-            let mut tx = store.begin_write()?;
             let mut new = NewEdge::new(&edge_type, &source, &target).attributes(&attributes);
             new.key = key.as_deref();
             if undirected {
                 new = new.undirected(true);
             }
-            let key = tx.add_edge(&graph, new)?;
-            let edge = require_edge(&tx, &graph, &key)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                with_revision(edge_json(&edge), revision),
-                format!(
-                    "added edge {} ({}: {} -> {}) to graph {} (revision {revision})",
-                    show(&key),
-                    show(&edge_type),
-                    show(&source),
-                    show(&target),
-                    show(&graph)
-                ),
-            ))
+            edge_add(ctx, &graph, new)
         }
         EdgeCommand::Get { graph, key } => {
             let store = ctx.open()?;
@@ -478,45 +477,76 @@ pub fn run_edge(ctx: &Ctx, command: EdgeCommand) -> CliResult {
             edge_type,
             limit,
             after,
-        } => {
-            let store = ctx.open()?;
-            let read = store.begin_read()?;
-            let options = list_options(limit, after, edge_type);
-            let page = read.edges(&graph, &options)?;
-            let mut text = String::new();
-            for edge in &page.items {
-                let _ = writeln!(text, "{}", edge_line(edge));
-            }
-            if page.items.is_empty() {
-                text.push_str("no edges\n");
-            }
-            if let Some(next) = &page.next {
-                let _ = writeln!(text, "more after {} (--after {})", show(next), show(next));
-            }
-            Ok(Output::new(
-                json!({
-                    "graph": graph,
-                    "items": page.items.iter().map(edge_json).collect::<Vec<_>>(),
-                    "next": page.next,
-                }),
-                text,
-            ))
-        }
-        EdgeCommand::Rm { graph, key } => {
-            let store = ctx.open()?;
-            let mut tx = store.begin_write()?;
-            tx.remove_edge(&graph, &key)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"removed": key, "graph": graph, "revision": revision}),
-                format!(
-                    "removed edge {} from graph {} (revision {revision})",
-                    show(&key),
-                    show(&graph)
-                ),
-            ))
-        }
+        } => edge_list(ctx, &graph, list_options(limit, after, edge_type)),
+        EdgeCommand::Rm { graph, key } => edge_rm(ctx, &graph, &key),
     }
+}
+
+fn edge_add(ctx: &Ctx, graph: &str, new: NewEdge<'_>) -> CliResult {
+    let store = ctx.open()?;
+    let mut tx = store.begin_write()?;
+    let (edge_type, source, target) = (new.edge_type, new.source, new.target);
+    let key = tx.add_edge(graph, new)?;
+    let edge = require_edge(&tx, graph, &key)?;
+    let revision = tx.commit()?;
+    Ok(Output::new(
+        with_revision(edge_json(&edge), revision),
+        format!(
+            "added edge {} ({}: {} -> {}) to graph {} (revision {revision})",
+            show(&key),
+            show(edge_type),
+            show(source),
+            show(target),
+            show(graph)
+        ),
+    ))
+}
+
+/// One page of a graph's edges.
+fn edge_list(ctx: &Ctx, graph: &str, options: ListOptions) -> CliResult {
+    let store = ctx.open()?;
+    let read = store.begin_read()?;
+    let page = read.edges(graph, &options)?;
+    let lines: Vec<String> = page.items.iter().map(edge_line).collect();
+    Ok(Output::new(
+        json!({
+            "graph": graph,
+            "items": page.items.iter().map(edge_json).collect::<Vec<_>>(),
+            "next": page.next,
+        }),
+        page_text(&lines, "no edges", page.next.as_deref()),
+    ))
+}
+
+fn edge_rm(ctx: &Ctx, graph: &str, key: &str) -> CliResult {
+    let store = ctx.open()?;
+    let mut tx = store.begin_write()?;
+    tx.remove_edge(graph, key)?;
+    let revision = tx.commit()?;
+    Ok(Output::new(
+        json!({"removed": key, "graph": graph, "revision": revision}),
+        format!(
+            "removed edge {} from graph {} (revision {revision})",
+            show(key),
+            show(graph)
+        ),
+    ))
+}
+
+/// A page of listed items, one line each (or `empty` when there are none),
+/// and how to ask for the next page.
+fn page_text(lines: &[String], empty: &str, next: Option<&str>) -> String {
+    let mut text = String::new();
+    for line in lines {
+        let _ = writeln!(text, "{line}");
+    }
+    if lines.is_empty() {
+        let _ = writeln!(text, "{empty}");
+    }
+    if let Some(next) = next {
+        let _ = writeln!(text, "more after {} (--after {})", show(next), show(next));
+    }
+    text
 }
 
 pub fn neighbors(ctx: &Ctx, args: NeighborsArgs) -> CliResult {

@@ -9,7 +9,7 @@ use alknet_graphs::interop::{
     import_graphology_reader, to_dot, to_mermaid, write_graphology_with_progress, ExportOptions,
     ImportOptions, PictureOptions, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE,
 };
-use alknet_graphs::{acl, taskgraph, workflow, Entity, Error, Store};
+use alknet_graphs::{acl, taskgraph, workflow, Entity, Error, Reader, Store};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
@@ -196,18 +196,7 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
         args.file.display().to_string()
     };
     let source = Source::open(&args.file)?;
-    // A document that does not parse is the import's to report, at its
-    // pointer; the header is only a hint for routing and --replace.
-    let doc_attributes = header(source.reader()?);
-    let attribute = |name: &str| {
-        doc_attributes
-            .as_ref()
-            .and_then(|a| a.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let name = args.graph.clone().or_else(|| attribute(NAME_ATTRIBUTE));
-    let graph_type = attribute(GRAPH_TYPE_ATTRIBUTE).or_else(|| args.graph_type.clone());
+    let (name, graph_type) = routing(&args, &source)?;
 
     let store = ctx.open()?;
     let builtin = matches!(
@@ -235,29 +224,9 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
         ) => {
             // The domain imports check the whole document against their
             // rules, so they take it parsed.
-            let mut text = String::new();
-            source
-                .counted(&progress)?
-                .read_to_string(&mut text)
-                .map_err(|e| CliError::io(format!("cannot read {shown}: {}", io_reason(&e))))?;
-            let doc = parse_json(&shown, &text)?;
-            drop(text);
+            let doc = read_document(&source, &progress, &shown)?;
             let options = options.graph(name);
-            match builtin {
-                acl::GRAPH_TYPE => import_acl(ctx, &store, &doc, name, args.replace),
-                workflow::GRAPH_TYPE => {
-                    let flows = workflow::Workflows::open(&store)?;
-                    import_in_one_transaction(&store, Some(name), args.replace, |tx| {
-                        Ok((flows.import_graphology(tx, &doc, &options)?, Vec::new()))
-                    })
-                }
-                _ => {
-                    let tasks = taskgraph::Taskgraphs::open(&store)?;
-                    import_in_one_transaction(&store, Some(name), args.replace, |tx| {
-                        Ok(tasks.import_graphology(tx, &doc, &options)?)
-                    })
-                }
-            }
+            import_builtin(ctx, &store, builtin, name, &doc, &options, args.replace)
         }
         _ => import_in_one_transaction(&store, name.as_deref(), args.replace, |tx| {
             let reader = source.counted(&progress)?;
@@ -265,7 +234,69 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
         }),
     };
     progress.finish();
-    let (imported, replaced, promoted, revision) = result?;
+    Ok(imported_output(result?, args.define_type))
+}
+
+/// The graph's name and type: `--graph`, else the document's name; the
+/// document's type, else `--type`.
+fn routing(args: &ImportArgs, source: &Source) -> CliResult<(Option<String>, Option<String>)> {
+    // A document that does not parse is the import's to report, at its
+    // pointer; the header is only a hint for routing and --replace.
+    let doc_attributes = header(source.reader()?);
+    let attribute = |name: &str| {
+        doc_attributes
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let name = args.graph.clone().or_else(|| attribute(NAME_ATTRIBUTE));
+    let graph_type = attribute(GRAPH_TYPE_ATTRIBUTE).or_else(|| args.graph_type.clone());
+    Ok((name, graph_type))
+}
+
+/// The whole document, parsed, its reading counted into `progress`.
+fn read_document(source: &Source, progress: &Reporter, shown: &str) -> CliResult<Value> {
+    let mut text = String::new();
+    source
+        .counted(progress)?
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::io(format!("cannot read {shown}: {}", io_reason(&e))))?;
+    parse_json(shown, &text)
+}
+
+/// Imports `doc` into the graph `name` through the built-in
+/// graph type's own API: the ACL's, a workflow's or a taskgraph's.
+fn import_builtin(
+    ctx: &Ctx,
+    store: &Store,
+    builtin: &str,
+    name: &str,
+    doc: &Value,
+    options: &ImportOptions,
+    replace: bool,
+) -> CliResult<ImportResult> {
+    match builtin {
+        acl::GRAPH_TYPE => import_acl(ctx, store, doc, name, replace),
+        workflow::GRAPH_TYPE => {
+            let flows = workflow::Workflows::open(store)?;
+            import_in_one_transaction(store, Some(name), replace, |tx| {
+                Ok((flows.import_graphology(tx, doc, options)?, Vec::new()))
+            })
+        }
+        _ => {
+            let tasks = taskgraph::Taskgraphs::open(store)?;
+            import_in_one_transaction(store, Some(name), replace, |tx| {
+                Ok(tasks.import_graphology(tx, doc, options)?)
+            })
+        }
+    }
+}
+
+fn imported_output(
+    (imported, replaced, promoted, revision): ImportResult,
+    defined_type: Option<String>,
+) -> Output {
     let mut text = format!(
         "imported graph {} of type {}: {} nodes, {} edges",
         show(&imported.graph),
@@ -276,26 +307,26 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     if replaced {
         text.push_str(" (replacing the existing graph)");
     }
-    if let Some(defined) = &args.define_type {
+    if let Some(defined) = &defined_type {
         text.push_str(&format!(" (graph type {} defined)", show(defined)));
     }
     if !promoted.is_empty() {
         text.push_str(&format!("; {} task(s) made ready", promoted.len()));
     }
     text.push_str(&format!(" (revision {revision})"));
-    Ok(Output::new(
+    Output::new(
         json!({
             "graph": imported.graph,
             "graph_type": imported.graph_type,
             "nodes": imported.nodes,
             "edges": imported.edges,
             "replaced": replaced,
-            "defined_type": args.define_type,
+            "defined_type": defined_type,
             "promoted": promoted,
             "revision": revision,
         }),
         text,
-    ))
+    )
 }
 
 type ImportResult = (alknet_graphs::interop::Imported, bool, Vec<String>, u64);
@@ -390,81 +421,107 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> CliResult {
     let store = ctx.open()?;
     let read = store.begin_read()?;
     if args.format == ExportFormat::Graphology {
-        let pretty = args.pretty
-            || (!args.compact
-                && args.out.is_none()
-                && !ctx.json
-                && std::io::stdout().is_terminal());
-        let options = ExportOptions::new().pretty(pretty);
-        let total = read.node_count(&args.graph)? + read.edge_count(&args.graph)?;
-        let progress = Reporter::new(
-            ctx.progress,
-            format!("exporting graph {}", show(&args.graph)),
-            total,
-            Unit::Items("items"),
-        );
-        let report = |done: u64| progress.set(done);
-        return match &args.out {
-            Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| {
-                    CliError::io(format!(
-                        "cannot write {}: {}",
-                        path.display(),
-                        io_reason(&e)
-                    ))
-                })?;
-                let written = write_graphology_with_progress(
-                    &read,
-                    &args.graph,
-                    &options,
-                    BufWriter::new(file),
-                    &report,
-                );
-                progress.finish();
-                let bytes = written?;
-                Ok(Output::new(
-                    json!({"graph": args.graph, "format": "graphology", "out": path.display().to_string(), "bytes": bytes}),
-                    format!(
-                        "wrote graph {} as graphology to {} ({bytes} bytes)",
-                        show(&args.graph),
-                        path.display()
-                    ),
-                ))
-            }
-            None => {
-                let closed = Cell::new(false);
-                let stdout = Stdout {
-                    out: std::io::stdout().lock(),
-                    closed: &closed,
-                };
-                let mut out = BufWriter::new(stdout);
-                let written =
-                    write_graphology_with_progress(&read, &args.graph, &options, &mut out, &report);
-                progress.finish();
-                if closed.get() {
-                    // The reader went away (`| head`): nothing to report.
-                    return Ok(Output::new(Value::Null, ""));
-                }
-                written?;
-                if !pretty {
-                    let _ = out.write_all(b"\n");
-                }
-                let _ = out.flush();
-                Ok(Output::new(Value::Null, ""))
-            }
-        };
+        return export_graphology(ctx, &args, &read);
     }
+    let (text, format) = picture(&args, &read)?;
+    drop(read);
+    picture_output(ctx, &args, text, format)
+}
+
+/// Writes the graph as graphology JSON to `--out` or stdout, pretty when
+/// asked or when stdout is a terminal.
+fn export_graphology(ctx: &Ctx, args: &ExportArgs, read: &Reader) -> CliResult {
+    let pretty = args.pretty
+        || (!args.compact && args.out.is_none() && !ctx.json && std::io::stdout().is_terminal());
+    let options = ExportOptions::new().pretty(pretty);
+    let total = read.node_count(&args.graph)? + read.edge_count(&args.graph)?;
+    let progress = Reporter::new(
+        ctx.progress,
+        format!("exporting graph {}", show(&args.graph)),
+        total,
+        Unit::Items("items"),
+    );
+    match &args.out {
+        Some(path) => graphology_to_file(read, &args.graph, &options, path, &progress),
+        None => graphology_to_stdout(read, &args.graph, &options, &progress),
+    }
+}
+
+fn graphology_to_file(
+    read: &Reader,
+    graph: &str,
+    options: &ExportOptions,
+    path: &Path,
+    progress: &Reporter,
+) -> CliResult {
+    let file = std::fs::File::create(path).map_err(|e| {
+        CliError::io(format!(
+            "cannot write {}: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })?;
+    let report = |done: u64| progress.set(done);
+    let written =
+        write_graphology_with_progress(read, graph, options, BufWriter::new(file), &report);
+    progress.finish();
+    let bytes = written?;
+    Ok(Output::new(
+        json!({"graph": graph, "format": "graphology", "out": path.display().to_string(), "bytes": bytes}),
+        format!(
+            "wrote graph {} as graphology to {} ({bytes} bytes)",
+            show(graph),
+            path.display()
+        ),
+    ))
+}
+
+/// Writes the document to stdout, ending a compact one with a newline;
+/// a reader that goes away early (`| head`) is not an error.
+fn graphology_to_stdout(
+    read: &Reader,
+    graph: &str,
+    options: &ExportOptions,
+    progress: &Reporter,
+) -> CliResult {
+    let closed = Cell::new(false);
+    let stdout = Stdout {
+        out: std::io::stdout().lock(),
+        closed: &closed,
+    };
+    let mut out = BufWriter::new(stdout);
+    let report = |done: u64| progress.set(done);
+    let written = write_graphology_with_progress(read, graph, options, &mut out, &report);
+    progress.finish();
+    if closed.get() {
+        // The reader went away (`| head`): nothing to report.
+        return Ok(Output::new(Value::Null, ""));
+    }
+    written?;
+    if !options.pretty {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+    Ok(Output::new(Value::Null, ""))
+}
+
+/// The graph drawn as DOT or Mermaid, with the format's name.
+fn picture(args: &ExportArgs, read: &Reader) -> CliResult<(String, &'static str)> {
     let mut picture = PictureOptions::new()
         .edge_labels(args.edge_labels)
         .left_to_right(args.left_to_right);
     if let Some(label) = &args.label {
         picture = picture.label(label.clone());
     }
-    let (text, format) = match args.format {
-        ExportFormat::Dot => (to_dot(&read, &args.graph, &picture)?, "dot"),
-        _ => (to_mermaid(&read, &args.graph, &picture)?, "mermaid"),
-    };
-    drop(read);
+    Ok(match args.format {
+        ExportFormat::Dot => (to_dot(read, &args.graph, &picture)?, "dot"),
+        _ => (to_mermaid(read, &args.graph, &picture)?, "mermaid"),
+    })
+}
+
+/// A picture written to `--out`, or printed (in a JSON document with
+/// `--json`).
+fn picture_output(ctx: &Ctx, args: &ExportArgs, text: String, format: &str) -> CliResult {
     match &args.out {
         Some(path) => {
             write_file(path, &text)?;

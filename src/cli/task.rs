@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use alknet_graphs::taskgraph::{Status, Task, Taskgraphs, TASK};
-use alknet_graphs::{ListOptions, Reader};
+use alknet_graphs::{ListOptions, Reader, Store};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -125,207 +125,257 @@ pub fn run(ctx: &Ctx, command: TaskCommand) -> CliResult {
     let prepared = Prepared::from(&command)?;
     let store = ctx.open()?;
     let tasks = Taskgraphs::open(&store)?;
+    let open = OpenTaskgraphs { store, tasks };
     match command {
-        TaskCommand::Create { graph } => {
-            let mut tx = store.begin_write()?;
-            tasks.create(&mut tx, &graph)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"graph": graph, "revision": revision}),
-                format!("created taskgraph {} (revision {revision})", show(&graph)),
-            ))
-        }
+        TaskCommand::Create { graph } => open.create(&graph),
         TaskCommand::Add {
             graph,
             key,
             depends_on,
             ..
-        } => {
-            let task = prepared.task.unwrap_or_default();
-            let mut tx = store.begin_write()?;
-            tasks.add_task(&mut tx, &graph, &key, &task)?;
-            for on in &depends_on {
-                tasks.add_dependency(&mut tx, &graph, &key, on)?;
-            }
-            let status = tasks.status(&tx, &graph, &key)?;
-            let revision = tx.commit()?;
-            let deps = if depends_on.is_empty() {
-                String::new()
-            } else {
-                format!(", depending on {}", list_or_none(&depends_on))
-            };
-            Ok(Output::new(
-                json!({"graph": graph, "task": key, "status": status, "depends_on": depends_on, "revision": revision}),
-                format!(
-                    "added task {} to {}{deps}: {status} (revision {revision})",
-                    show(&key),
-                    show(&graph)
-                ),
-            ))
-        }
+        } => open.add(
+            &graph,
+            &key,
+            &prepared.task.unwrap_or_default(),
+            &depends_on,
+        ),
         TaskCommand::Update { graph, key, .. } => {
-            let task = prepared.task.unwrap_or_default();
-            let mut tx = store.begin_write()?;
-            tasks.update_task(&mut tx, &graph, &key, &task)?;
-            let status = tasks.status(&tx, &graph, &key)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"graph": graph, "task": key, "status": status, "revision": revision}),
-                format!(
-                    "updated task {} in {}: {status} (revision {revision})",
-                    show(&key),
-                    show(&graph)
-                ),
-            ))
+            open.update(&graph, &key, &prepared.task.unwrap_or_default())
         }
         TaskCommand::Dep {
             graph,
             task,
             on,
             rm,
-        } => {
-            let mut tx = store.begin_write()?;
-            let made_ready = if rm {
-                tasks.remove_dependency(&mut tx, &graph, &task, &on)?
-            } else {
-                tasks.add_dependency(&mut tx, &graph, &task, &on)?;
-                Vec::new()
-            };
-            let status = tasks.status(&tx, &graph, &task)?;
-            let revision = tx.commit()?;
-            let text = if rm {
-                format!(
-                    "{} no longer depends on {}: {status} (revision {revision})",
-                    show(&task),
-                    show(&on)
-                )
-            } else {
-                format!(
-                    "{} depends on {}: {status} (revision {revision})",
-                    show(&task),
-                    show(&on)
-                )
-            };
-            Ok(Output::new(
-                json!({"graph": graph, "task": task, "on": on, "removed": rm, "status": status, "made_ready": made_ready, "revision": revision}),
-                text,
-            ))
-        }
-        TaskCommand::Rm { graph, key } => {
-            let mut tx = store.begin_write()?;
-            let made_ready = tasks.remove_task(&mut tx, &graph, &key)?;
-            let revision = tx.commit()?;
-            Ok(Output::new(
-                json!({"graph": graph, "removed": key, "made_ready": made_ready, "revision": revision}),
-                format!(
-                    "removed task {}; made ready: {} (revision {revision})",
-                    show(&key),
-                    list_or_none(&made_ready)
-                ),
-            ))
-        }
-        TaskCommand::List { graph } => {
-            let read = store.begin_read()?;
-            // The ready set also checks that the graph is a taskgraph.
-            tasks.ready(&read, &graph)?;
-            let listed = task_list(&read, &graph)?;
-            let mut text = String::new();
-            for (key, status, duration) in &listed {
-                let _ = write!(text, "{}  {status}", show(key));
-                if let Some(duration) = duration {
-                    let _ = write!(text, "  duration {duration}");
-                }
-                text.push('\n');
-            }
-            if listed.is_empty() {
-                text.push_str("no tasks");
-            }
-            Ok(Output::new(
-                json!({"graph": graph, "tasks": listed.iter().map(|(key, status, duration)| json!({
-                    "key": key, "status": status, "duration": duration,
-                })).collect::<Vec<_>>()}),
-                text,
-            ))
-        }
-        TaskCommand::Ready { graph } => {
-            let read = store.begin_read()?;
-            let ready = tasks.ready(&read, &graph)?;
-            Ok(Output::new(
-                json!({"graph": graph, "ready": ready}),
-                format!("ready in {}: {}", show(&graph), list_or_none(&ready)),
-            ))
-        }
+        } => open.dependency(&graph, &task, &on, rm),
+        TaskCommand::Rm { graph, key } => open.remove(&graph, &key),
+        TaskCommand::List { graph } => open.list(&graph),
+        TaskCommand::Ready { graph } => open.ready(&graph),
         TaskCommand::Status {
             graph, key, new, ..
         } => match (new, prepared.new_status) {
-            (Some(_), Some(new)) => {
-                let mut tx = store.begin_write()?;
-                let current = tasks.status(&tx, &graph, &key)?;
-                let expected = prepared.from_status.unwrap_or(current);
-                let made_ready = tasks.transition(&mut tx, &graph, &key, expected, new)?;
-                let revision = tx.commit()?;
-                let promoted: Vec<&String> = made_ready.iter().filter(|k| **k != key).collect();
-                let mut text = format!("task {}: {current} → {new}", show(&key));
-                if !promoted.is_empty() {
-                    let _ = write!(text, "; now ready: {}", list_or_none(&promoted));
-                }
-                let _ = write!(text, " (revision {revision})");
-                Ok(Output::new(
-                    json!({"graph": graph, "task": key, "from": current, "status": new, "made_ready": made_ready, "revision": revision}),
-                    text,
-                ))
-            }
-            _ => {
-                let read = store.begin_read()?;
-                let status = tasks.status(&read, &graph, &key)?;
-                Ok(Output::new(
-                    json!({"graph": graph, "task": key, "status": status}),
-                    format!("task {}: {status}", show(&key)),
-                ))
-            }
+            (Some(_), Some(new)) => open.change_status(&graph, &key, prepared.from_status, new),
+            _ => open.show_status(&graph, &key),
         },
         TaskCommand::Order { graph, generations } => {
-            let read = store.begin_read()?;
             if generations {
-                let layers = tasks.generations(&read, &graph)?;
-                let mut text = String::new();
-                for (i, layer) in layers.iter().enumerate() {
-                    let _ = writeln!(text, "{}. {}", i + 1, list_or_none(layer));
-                }
-                Ok(Output::new(
-                    json!({"graph": graph, "generations": layers}),
-                    text,
-                ))
+                open.generations(&graph)
             } else {
-                let order = tasks.topological_order(&read, &graph)?;
-                Ok(Output::new(
-                    json!({"graph": graph, "order": order}),
-                    order
-                        .iter()
-                        .map(|k| show(k))
-                        .collect::<Vec<_>>()
-                        .join(" → "),
-                ))
+                open.order(&graph)
             }
         }
-        TaskCommand::CriticalPath { graph } => {
-            let read = store.begin_read()?;
-            let path = tasks.critical_path(&read, &graph)?;
-            Ok(Output::new(
-                json!({"graph": graph, "tasks": path.tasks, "duration": path.duration}),
-                format!(
-                    "critical path of {} ({} in all): {}",
-                    show(&graph),
-                    path.duration,
-                    path.tasks
-                        .iter()
-                        .map(|k| show(k))
-                        .collect::<Vec<_>>()
-                        .join(" → ")
-                ),
-            ))
-        }
+        TaskCommand::CriticalPath { graph } => open.critical_path(&graph),
     }
+}
+
+/// The store with its taskgraph operations: what every subcommand runs on.
+struct OpenTaskgraphs {
+    store: Store,
+    tasks: Taskgraphs,
+}
+
+impl OpenTaskgraphs {
+    fn create(&self, graph: &str) -> CliResult {
+        let mut tx = self.store.begin_write()?;
+        self.tasks.create(&mut tx, graph)?;
+        let revision = tx.commit()?;
+        Ok(Output::new(
+            json!({"graph": graph, "revision": revision}),
+            format!("created taskgraph {} (revision {revision})", show(graph)),
+        ))
+    }
+
+    /// Adds `task` with its dependencies in one transaction.
+    fn add(&self, graph: &str, key: &str, task: &Task, depends_on: &[String]) -> CliResult {
+        let mut tx = self.store.begin_write()?;
+        self.tasks.add_task(&mut tx, graph, key, task)?;
+        for on in depends_on {
+            self.tasks.add_dependency(&mut tx, graph, key, on)?;
+        }
+        let status = self.tasks.status(&tx, graph, key)?;
+        let revision = tx.commit()?;
+        let deps = if depends_on.is_empty() {
+            String::new()
+        } else {
+            format!(", depending on {}", list_or_none(depends_on))
+        };
+        Ok(Output::new(
+            json!({"graph": graph, "task": key, "status": status, "depends_on": depends_on, "revision": revision}),
+            format!(
+                "added task {} to {}{deps}: {status} (revision {revision})",
+                show(key),
+                show(graph)
+            ),
+        ))
+    }
+
+    fn update(&self, graph: &str, key: &str, task: &Task) -> CliResult {
+        let mut tx = self.store.begin_write()?;
+        self.tasks.update_task(&mut tx, graph, key, task)?;
+        let status = self.tasks.status(&tx, graph, key)?;
+        let revision = tx.commit()?;
+        Ok(Output::new(
+            json!({"graph": graph, "task": key, "status": status, "revision": revision}),
+            format!(
+                "updated task {} in {}: {status} (revision {revision})",
+                show(key),
+                show(graph)
+            ),
+        ))
+    }
+
+    /// Makes `task` depend on `on`, or removes that dependency when `rm`.
+    fn dependency(&self, graph: &str, task: &str, on: &str, rm: bool) -> CliResult {
+        let mut tx = self.store.begin_write()?;
+        let made_ready = if rm {
+            self.tasks.remove_dependency(&mut tx, graph, task, on)?
+        } else {
+            self.tasks.add_dependency(&mut tx, graph, task, on)?;
+            Vec::new()
+        };
+        let status = self.tasks.status(&tx, graph, task)?;
+        let revision = tx.commit()?;
+        let text = if rm {
+            format!(
+                "{} no longer depends on {}: {status} (revision {revision})",
+                show(task),
+                show(on)
+            )
+        } else {
+            format!(
+                "{} depends on {}: {status} (revision {revision})",
+                show(task),
+                show(on)
+            )
+        };
+        Ok(Output::new(
+            json!({"graph": graph, "task": task, "on": on, "removed": rm, "status": status, "made_ready": made_ready, "revision": revision}),
+            text,
+        ))
+    }
+
+    fn remove(&self, graph: &str, key: &str) -> CliResult {
+        let mut tx = self.store.begin_write()?;
+        let made_ready = self.tasks.remove_task(&mut tx, graph, key)?;
+        let revision = tx.commit()?;
+        Ok(Output::new(
+            json!({"graph": graph, "removed": key, "made_ready": made_ready, "revision": revision}),
+            format!(
+                "removed task {}; made ready: {} (revision {revision})",
+                show(key),
+                list_or_none(&made_ready)
+            ),
+        ))
+    }
+
+    fn list(&self, graph: &str) -> CliResult {
+        let read = self.store.begin_read()?;
+        // The ready set also checks that the graph is a taskgraph.
+        self.tasks.ready(&read, graph)?;
+        let listed = task_list(&read, graph)?;
+        let mut text = String::new();
+        for (key, status, duration) in &listed {
+            let _ = write!(text, "{}  {status}", show(key));
+            if let Some(duration) = duration {
+                let _ = write!(text, "  duration {duration}");
+            }
+            text.push('\n');
+        }
+        if listed.is_empty() {
+            text.push_str("no tasks");
+        }
+        Ok(Output::new(
+            json!({"graph": graph, "tasks": listed.iter().map(|(key, status, duration)| json!({
+                "key": key, "status": status, "duration": duration,
+            })).collect::<Vec<_>>()}),
+            text,
+        ))
+    }
+
+    fn ready(&self, graph: &str) -> CliResult {
+        let read = self.store.begin_read()?;
+        let ready = self.tasks.ready(&read, graph)?;
+        Ok(Output::new(
+            json!({"graph": graph, "ready": ready}),
+            format!("ready in {}: {}", show(graph), list_or_none(&ready)),
+        ))
+    }
+
+    /// Moves a task to `new`, from `from` when given, else from its status now.
+    fn change_status(
+        &self,
+        graph: &str,
+        key: &str,
+        from: Option<Status>,
+        new: Status,
+    ) -> CliResult {
+        let mut tx = self.store.begin_write()?;
+        let current = self.tasks.status(&tx, graph, key)?;
+        let expected = from.unwrap_or(current);
+        let made_ready = self.tasks.transition(&mut tx, graph, key, expected, new)?;
+        let revision = tx.commit()?;
+        let promoted: Vec<&String> = made_ready.iter().filter(|k| *k != key).collect();
+        let mut text = format!("task {}: {current} → {new}", show(key));
+        if !promoted.is_empty() {
+            let _ = write!(text, "; now ready: {}", list_or_none(&promoted));
+        }
+        let _ = write!(text, " (revision {revision})");
+        Ok(Output::new(
+            json!({"graph": graph, "task": key, "from": current, "status": new, "made_ready": made_ready, "revision": revision}),
+            text,
+        ))
+    }
+
+    fn show_status(&self, graph: &str, key: &str) -> CliResult {
+        let read = self.store.begin_read()?;
+        let status = self.tasks.status(&read, graph, key)?;
+        Ok(Output::new(
+            json!({"graph": graph, "task": key, "status": status}),
+            format!("task {}: {status}", show(key)),
+        ))
+    }
+
+    /// The tasks in generations that can run in parallel, one line each.
+    fn generations(&self, graph: &str) -> CliResult {
+        let read = self.store.begin_read()?;
+        let layers = self.tasks.generations(&read, graph)?;
+        let mut text = String::new();
+        for (i, layer) in layers.iter().enumerate() {
+            let _ = writeln!(text, "{}. {}", i + 1, list_or_none(layer));
+        }
+        Ok(Output::new(
+            json!({"graph": graph, "generations": layers}),
+            text,
+        ))
+    }
+
+    fn order(&self, graph: &str) -> CliResult {
+        let read = self.store.begin_read()?;
+        let order = self.tasks.topological_order(&read, graph)?;
+        Ok(Output::new(
+            json!({"graph": graph, "order": order}),
+            arrows(&order),
+        ))
+    }
+
+    fn critical_path(&self, graph: &str) -> CliResult {
+        let read = self.store.begin_read()?;
+        let path = self.tasks.critical_path(&read, graph)?;
+        Ok(Output::new(
+            json!({"graph": graph, "tasks": path.tasks, "duration": path.duration}),
+            format!(
+                "critical path of {} ({} in all): {}",
+                show(graph),
+                path.duration,
+                arrows(&path.tasks)
+            ),
+        ))
+    }
+}
+
+/// Task keys joined by arrows, in the order given.
+fn arrows(keys: &[String]) -> String {
+    keys.iter().map(|k| show(k)).collect::<Vec<_>>().join(" → ")
 }
 
 /// Arguments parsed before the store is opened.

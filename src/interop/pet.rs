@@ -379,132 +379,19 @@ impl Saved {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save_petgraph(tx: &mut WriteTxn<'_>, pg: &PetGraph) -> Result<Saved> {
-    let name = pg.name.as_str();
-    let node_entity = |key: &str| Entity::Node {
-        graph: name.to_owned(),
-        key: key.to_owned(),
-    };
-    let edge_entity = |key: &str| Entity::Edge {
-        graph: name.to_owned(),
-        key: key.to_owned(),
-    };
-
-    // What the graph should hold.
-    let mut want_nodes: HashMap<&str, &NodeWeight> = HashMap::new();
-    for i in pg.graph.node_indices() {
-        let node = &pg.graph[i];
-        if !pg.scope.has_node_type(&node.node_type) {
-            return Err(Error::invalid(
-                node_entity(&node.key),
-                format!(
-                    "node type {:?} is outside the subgraph being saved",
-                    node.node_type
-                ),
-            ));
-        }
-        if want_nodes.insert(&node.key, node).is_some() {
-            return Err(Error::invalid(
-                node_entity(&node.key),
-                "appears twice in the petgraph graph",
-            ));
-        }
-    }
-    let mut want_edges: HashMap<&str, (&EdgeWeight, &str, &str)> = HashMap::new();
-    for edge in pg.graph.edge_references() {
-        let weight = edge.weight();
-        if !pg.scope.has_edge_type(&weight.edge_type) {
-            return Err(Error::invalid(
-                edge_entity(&weight.key),
-                format!(
-                    "edge type {:?} is outside the subgraph being saved",
-                    weight.edge_type
-                ),
-            ));
-        }
-        let ends = (
-            pg.graph[edge.source()].key.as_str(),
-            pg.graph[edge.target()].key.as_str(),
-        );
-        if want_edges
-            .insert(&weight.key, (weight, ends.0, ends.1))
-            .is_some()
-        {
-            return Err(Error::invalid(
-                edge_entity(&weight.key),
-                "appears twice in the petgraph graph",
-            ));
-        }
-    }
-
-    // What it holds now.
-    match tx.graph(name)? {
-        Some(existing) if existing.graph_type != pg.graph_type => {
-            return Err(Error::invalid(
-                Entity::Graph(name.to_owned()),
-                format!(
-                    "is of graph type {:?}, not {:?} as the petgraph graph says",
-                    existing.graph_type, pg.graph_type
-                ),
-            ))
-        }
-        Some(_) => {}
-        None => {
-            tx.create_graph(name, &pg.graph_type)?;
-        }
-    }
-    let current = load_petgraph(tx, name, &pg.scope)?;
-    let mut saved = Saved::default();
-
-    // 1. Edges that are gone or changed in shape.
-    let mut current_edges: Vec<(&EdgeWeight, &str, &str)> = current
-        .graph
-        .edge_references()
-        .map(|e| {
-            (
-                e.weight(),
-                current.graph[e.source()].key.as_str(),
-                current.graph[e.target()].key.as_str(),
-            )
-        })
-        .collect();
+    let want_nodes = wanted_nodes(pg)?;
+    let want_edges = wanted_edges(pg)?;
+    ensure_graph(tx, pg)?;
+    let current = load_petgraph(tx, &pg.name, &pg.scope)?;
+    let mut current_edges = edges_with_ends(&current);
     current_edges.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-    let mut live_edges: HashMap<&str, &EdgeWeight> = HashMap::new();
-    for (edge, source, target) in &current_edges {
-        let same_shape = want_edges.get(edge.key.as_str()).is_some_and(|(w, s, t)| {
-            w.edge_type == edge.edge_type
-                && w.undirected == edge.undirected
-                && s == source
-                && t == target
-        });
-        if same_shape {
-            live_edges.insert(&edge.key, edge);
-        } else {
-            tx.remove_edge(name, &edge.key)?;
-            if !want_edges.contains_key(edge.key.as_str()) {
-                saved.edges_removed += 1;
-            }
-        }
-    }
-
-    // 2. Nodes that are gone or changed in type.
-    let mut current_nodes: Vec<&NodeWeight> = current.graph.node_weights().collect();
-    current_nodes.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut live_nodes: HashMap<&str, &NodeWeight> = HashMap::new();
-    let mut removed: HashSet<&str> = HashSet::new();
-    for node in current_nodes {
-        match want_nodes.get(node.key.as_str()) {
-            Some(w) if w.node_type == node.node_type => {
-                live_nodes.insert(&node.key, node);
-            }
-            found => {
-                tx.remove_node(name, &node.key)?;
-                removed.insert(&node.key);
-                if found.is_none() {
-                    saved.nodes_removed += 1;
-                }
-            }
-        }
-    }
+    let mut saving = Saving {
+        tx,
+        name: &pg.name,
+        saved: Saved::default(),
+    };
+    let mut live_edges = saving.remove_reshaped_edges(&current_edges, &want_edges)?;
+    let (live_nodes, removed) = saving.remove_retyped_nodes(&current, &want_nodes)?;
     // Edges incident to removed nodes went with them.
     if !removed.is_empty() {
         let ends: HashMap<&str, (&str, &str)> = current_edges
@@ -516,65 +403,244 @@ pub fn save_petgraph(tx: &mut WriteTxn<'_>, pg: &PetGraph) -> Result<Saved> {
                 .is_some_and(|(s, t)| !removed.contains(s) && !removed.contains(t))
         });
     }
+    saving.write_nodes(&want_nodes, &live_nodes, &removed)?;
+    saving.write_edges(&want_edges, &live_edges, &current_edges)?;
+    Ok(saving.saved)
+}
 
-    // 3. Nodes: add, re-add, or replace attributes.
-    let mut wanted: Vec<&NodeWeight> = want_nodes.values().copied().collect();
-    wanted.sort_by(|a, b| a.key.cmp(&b.key));
-    for node in wanted {
-        match live_nodes.get(node.key.as_str()) {
-            Some(existing) => {
-                if existing.attributes != node.attributes {
-                    tx.replace_node(name, &node.key, &Value::Object(node.attributes.clone()))?;
-                    saved.nodes_updated += 1;
-                }
-            }
-            None => {
-                tx.add_node(
-                    name,
-                    &node.key,
-                    &node.node_type,
-                    &Value::Object(node.attributes.clone()),
-                )?;
-                if removed.contains(node.key.as_str()) {
-                    saved.nodes_updated += 1;
-                } else {
-                    saved.nodes_added += 1;
+/// An edge with the keys of its source and target.
+type EdgeEnds<'a> = (&'a EdgeWeight, &'a str, &'a str);
+
+/// The edges of `pg` with their ends, in petgraph's order.
+fn edges_with_ends(pg: &PetGraph) -> Vec<EdgeEnds<'_>> {
+    pg.graph
+        .edge_references()
+        .map(|e| {
+            (
+                e.weight(),
+                pg.graph[e.source()].key.as_str(),
+                pg.graph[e.target()].key.as_str(),
+            )
+        })
+        .collect()
+}
+
+/// The nodes the graph should hold, by key: each of a type in the scope,
+/// and no key twice.
+fn wanted_nodes(pg: &PetGraph) -> Result<HashMap<&str, &NodeWeight>> {
+    let entity = |key: &str| Entity::Node {
+        graph: pg.name.clone(),
+        key: key.to_owned(),
+    };
+    let mut want_nodes: HashMap<&str, &NodeWeight> = HashMap::new();
+    for i in pg.graph.node_indices() {
+        let node = &pg.graph[i];
+        if !pg.scope.has_node_type(&node.node_type) {
+            return Err(Error::invalid(
+                entity(&node.key),
+                format!(
+                    "node type {:?} is outside the subgraph being saved",
+                    node.node_type
+                ),
+            ));
+        }
+        if want_nodes.insert(&node.key, node).is_some() {
+            return Err(Error::invalid(
+                entity(&node.key),
+                "appears twice in the petgraph graph",
+            ));
+        }
+    }
+    Ok(want_nodes)
+}
+
+/// The edges the graph should hold, by key, with their ends: each of a
+/// type in the scope, and no key twice.
+fn wanted_edges(pg: &PetGraph) -> Result<HashMap<&str, EdgeEnds<'_>>> {
+    let entity = |key: &str| Entity::Edge {
+        graph: pg.name.clone(),
+        key: key.to_owned(),
+    };
+    let mut want_edges: HashMap<&str, EdgeEnds<'_>> = HashMap::new();
+    for (weight, source, target) in edges_with_ends(pg) {
+        if !pg.scope.has_edge_type(&weight.edge_type) {
+            return Err(Error::invalid(
+                entity(&weight.key),
+                format!(
+                    "edge type {:?} is outside the subgraph being saved",
+                    weight.edge_type
+                ),
+            ));
+        }
+        if want_edges
+            .insert(&weight.key, (weight, source, target))
+            .is_some()
+        {
+            return Err(Error::invalid(
+                entity(&weight.key),
+                "appears twice in the petgraph graph",
+            ));
+        }
+    }
+    Ok(want_edges)
+}
+
+/// Creates the graph if it does not exist; refuses one of another type.
+fn ensure_graph(tx: &mut WriteTxn<'_>, pg: &PetGraph) -> Result<()> {
+    let name = pg.name.as_str();
+    match tx.graph(name)? {
+        Some(existing) if existing.graph_type != pg.graph_type => Err(Error::invalid(
+            Entity::Graph(name.to_owned()),
+            format!(
+                "is of graph type {:?}, not {:?} as the petgraph graph says",
+                existing.graph_type, pg.graph_type
+            ),
+        )),
+        Some(_) => Ok(()),
+        None => {
+            tx.create_graph(name, &pg.graph_type)?;
+            Ok(())
+        }
+    }
+}
+
+/// The writes of [`save_petgraph`] to one graph, and their count.
+struct Saving<'s, 't> {
+    tx: &'s mut WriteTxn<'t>,
+    name: &'s str,
+    saved: Saved,
+}
+
+impl Saving<'_, '_> {
+    /// Removes the edges that are gone or changed in type, endpoints or
+    /// direction; returns the others by key.
+    fn remove_reshaped_edges<'c>(
+        &mut self,
+        current_edges: &[EdgeEnds<'c>],
+        want_edges: &HashMap<&str, EdgeEnds<'_>>,
+    ) -> Result<HashMap<&'c str, &'c EdgeWeight>> {
+        let mut live_edges: HashMap<&str, &EdgeWeight> = HashMap::new();
+        for (edge, source, target) in current_edges {
+            let same_shape = want_edges.get(edge.key.as_str()).is_some_and(|(w, s, t)| {
+                w.edge_type == edge.edge_type
+                    && w.undirected == edge.undirected
+                    && s == source
+                    && t == target
+            });
+            if same_shape {
+                live_edges.insert(&edge.key, edge);
+            } else {
+                self.tx.remove_edge(self.name, &edge.key)?;
+                if !want_edges.contains_key(edge.key.as_str()) {
+                    self.saved.edges_removed += 1;
                 }
             }
         }
+        Ok(live_edges)
     }
 
-    // 4. Edges: add, re-add, or replace attributes.
-    let existed: HashSet<&str> = current_edges
-        .iter()
-        .map(|(e, _, _)| e.key.as_str())
-        .collect();
-    let mut wanted: Vec<(&EdgeWeight, &str, &str)> = want_edges.values().copied().collect();
-    wanted.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-    for (edge, source, target) in wanted {
-        match live_edges.get(edge.key.as_str()) {
-            Some(existing) => {
-                if existing.attributes != edge.attributes {
-                    tx.replace_edge(name, &edge.key, &Value::Object(edge.attributes.clone()))?;
-                    saved.edges_updated += 1;
+    /// Removes the nodes that are gone or changed in type; returns the
+    /// others by key, and the keys removed.
+    fn remove_retyped_nodes<'c>(
+        &mut self,
+        current: &'c PetGraph,
+        want_nodes: &HashMap<&str, &NodeWeight>,
+    ) -> Result<(HashMap<&'c str, &'c NodeWeight>, HashSet<&'c str>)> {
+        let mut current_nodes: Vec<&NodeWeight> = current.graph.node_weights().collect();
+        current_nodes.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut live_nodes: HashMap<&str, &NodeWeight> = HashMap::new();
+        let mut removed: HashSet<&str> = HashSet::new();
+        for node in current_nodes {
+            match want_nodes.get(node.key.as_str()) {
+                Some(w) if w.node_type == node.node_type => {
+                    live_nodes.insert(&node.key, node);
                 }
-            }
-            None => {
-                let attributes = Value::Object(edge.attributes.clone());
-                tx.add_edge(
-                    name,
-                    NewEdge::new(&edge.edge_type, source, target)
-                        .key(&edge.key)
-                        .attributes(&attributes)
-                        .undirected(edge.undirected),
-                )?;
-                if existed.contains(edge.key.as_str()) {
-                    saved.edges_updated += 1;
-                } else {
-                    saved.edges_added += 1;
+                found => {
+                    self.tx.remove_node(self.name, &node.key)?;
+                    removed.insert(&node.key);
+                    if found.is_none() {
+                        self.saved.nodes_removed += 1;
+                    }
                 }
             }
         }
+        Ok((live_nodes, removed))
     }
-    Ok(saved)
+
+    /// Adds the wanted nodes that are not live (re-adding the `removed`),
+    /// and replaces the attributes of live ones that differ.
+    fn write_nodes(
+        &mut self,
+        want_nodes: &HashMap<&str, &NodeWeight>,
+        live_nodes: &HashMap<&str, &NodeWeight>,
+        removed: &HashSet<&str>,
+    ) -> Result<()> {
+        let mut wanted: Vec<&NodeWeight> = want_nodes.values().copied().collect();
+        wanted.sort_by(|a, b| a.key.cmp(&b.key));
+        for node in wanted {
+            let attributes = || Value::Object(node.attributes.clone());
+            match live_nodes.get(node.key.as_str()) {
+                Some(existing) => {
+                    if existing.attributes != node.attributes {
+                        self.tx.replace_node(self.name, &node.key, &attributes())?;
+                        self.saved.nodes_updated += 1;
+                    }
+                }
+                None => {
+                    self.tx
+                        .add_node(self.name, &node.key, &node.node_type, &attributes())?;
+                    if removed.contains(node.key.as_str()) {
+                        self.saved.nodes_updated += 1;
+                    } else {
+                        self.saved.nodes_added += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the wanted edges that are not live (re-adding those of
+    /// `current_edges` removed), and replaces the attributes of live ones
+    /// that differ.
+    fn write_edges(
+        &mut self,
+        want_edges: &HashMap<&str, EdgeEnds<'_>>,
+        live_edges: &HashMap<&str, &EdgeWeight>,
+        current_edges: &[EdgeEnds<'_>],
+    ) -> Result<()> {
+        let existed: HashSet<&str> = current_edges
+            .iter()
+            .map(|(e, _, _)| e.key.as_str())
+            .collect();
+        let mut wanted: Vec<EdgeEnds<'_>> = want_edges.values().copied().collect();
+        wanted.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        for (edge, source, target) in wanted {
+            let attributes = || Value::Object(edge.attributes.clone());
+            match live_edges.get(edge.key.as_str()) {
+                Some(existing) => {
+                    if existing.attributes != edge.attributes {
+                        self.tx.replace_edge(self.name, &edge.key, &attributes())?;
+                        self.saved.edges_updated += 1;
+                    }
+                }
+                None => {
+                    let attributes = attributes();
+                    self.tx.add_edge(
+                        self.name,
+                        NewEdge::new(&edge.edge_type, source, target)
+                            .key(&edge.key)
+                            .attributes(&attributes)
+                            .undirected(edge.undirected),
+                    )?;
+                    if existed.contains(edge.key.as_str()) {
+                        self.saved.edges_updated += 1;
+                    } else {
+                        self.saved.edges_added += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -515,133 +515,175 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
 
 /// Checks an assertion entry into an [`Assertion`].
 fn assertion(entry: AssertionEntry, line: usize) -> Result<Assertion, PolicyError> {
-    let kind = entry.kind.as_str();
-    let bad = |message: String| malformed(line, format!("assertion {kind:?}: {message}"));
-    let at = time_field(entry.at.as_ref(), "at", line)?;
-    let permission = match (&entry.scope, &entry.resource, &entry.action) {
-        (Some(scope), None, None) => Some(Permission::scope(scope)),
-        (None, Some(resource), Some(action)) => Some(Permission::resource(resource, action)),
-        (None, None, None) => None,
-        _ => {
-            return Err(bad(
-                "give either \"scope\", or \"resource\" and \"action\"".to_owned()
-            ))
-        }
+    let mut checking = Checking {
+        entry: &entry,
+        line,
+        at: None,
+        permission: None,
     };
-    let subject = || -> Result<Subject, PolicyError> {
-        let text = entry
+    checking.at = time_field(entry.at.as_ref(), "at", line)?;
+    checking.permission = checking.permission_fields()?;
+    match entry.kind.as_str() {
+        "has" | "lacks" => checking.has_or_lacks(),
+        "check" => checking.check(),
+        "explain" => checking.explain(),
+        "who-has" => checking.who_has(),
+        _ => Err(checking
+            .bad("\"assert\" is one of \"has\", \"lacks\", \"check\", \"explain\", \"who-has\"")),
+    }
+}
+
+/// An assertion entry being checked, with its line and what every kind
+/// reads alike: its time and its permission.
+struct Checking<'a> {
+    entry: &'a AssertionEntry,
+    line: usize,
+    at: Option<i64>,
+    permission: Option<Permission>,
+}
+
+impl Checking<'_> {
+    fn bad(&self, message: &str) -> PolicyError {
+        malformed(
+            self.line,
+            format!("assertion {:?}: {message}", self.entry.kind),
+        )
+    }
+
+    /// `scope`, or `resource` and `action`, or none of them.
+    fn permission_fields(&self) -> Result<Option<Permission>, PolicyError> {
+        let entry = self.entry;
+        match (&entry.scope, &entry.resource, &entry.action) {
+            (Some(scope), None, None) => Ok(Some(Permission::scope(scope))),
+            (None, Some(resource), Some(action)) => {
+                Ok(Some(Permission::resource(resource, action)))
+            }
+            (None, None, None) => Ok(None),
+            _ => Err(self.bad("give either \"scope\", or \"resource\" and \"action\"")),
+        }
+    }
+
+    fn subject(&self) -> Result<Subject, PolicyError> {
+        let text = self
+            .entry
             .subject
             .as_deref()
-            .ok_or_else(|| bad("needs a \"subject\"".to_owned()))?;
+            .ok_or_else(|| self.bad("needs a \"subject\""))?;
         Ok(Subject::parse(text))
-    };
-    let permission_needed = || {
-        permission
+    }
+
+    fn permission(&self) -> Result<Permission, PolicyError> {
+        self.permission
             .clone()
-            .ok_or_else(|| bad("needs \"scope\", or \"resource\" and \"action\"".to_owned()))
-    };
-    let unused = |fields: &[(&str, bool)]| -> Result<(), PolicyError> {
+            .ok_or_else(|| self.bad("needs \"scope\", or \"resource\" and \"action\""))
+    }
+
+    /// Refuses the first of `fields` that is set.
+    fn unused(&self, fields: &[(&str, bool)]) -> Result<(), PolicyError> {
         match fields.iter().find(|(_, set)| *set) {
-            Some((name, _)) => Err(bad(format!("{name:?} does not apply"))),
+            Some((name, _)) => Err(self.bad(&format!("{name:?} does not apply"))),
             None => Ok(()),
         }
-    };
-    let check_only = [
-        ("scopes", !entry.scopes.is_empty()),
-        ("any", !entry.any.is_empty()),
-        ("expect", entry.expect.is_some()),
-    ];
-    match kind {
-        "has" | "lacks" => {
-            unused(&check_only)?;
-            unused(&[
-                ("via", entry.via.is_some()),
-                ("equals", entry.equals.is_some()),
-            ])?;
-            let subject = subject()?;
-            let permission = permission_needed()?;
-            Ok(if kind == "has" {
-                Assertion::Has {
-                    subject,
-                    permission,
-                    at,
-                }
-            } else {
-                Assertion::Lacks {
-                    subject,
-                    permission,
-                    at,
-                }
-            })
-        }
-        "check" => {
-            unused(&[
-                ("scope", entry.scope.is_some()),
-                ("via", entry.via.is_some()),
-                ("equals", entry.equals.is_some()),
-            ])?;
-            let subject = subject()?;
-            let expect = match entry.expect.as_deref() {
-                Some("allowed") => Expect::Allowed,
-                Some("denied") => Expect::Denied,
-                _ => return Err(bad("\"expect\" is \"allowed\" or \"denied\"".to_owned())),
-            };
-            let resource = match (entry.resource, entry.action) {
-                (Some(resource), Some(action)) => Some((resource, action)),
-                _ => None,
-            };
-            if entry.scopes.is_empty() && entry.any.is_empty() && resource.is_none() {
-                return Err(bad(
-                    "needs \"scopes\", \"any\", or \"resource\" and \"action\"".to_owned(),
-                ));
-            }
-            Ok(Assertion::Check {
+    }
+
+    /// Refuses the fields only `check` reads.
+    fn unused_check_fields(&self) -> Result<(), PolicyError> {
+        self.unused(&[
+            ("scopes", !self.entry.scopes.is_empty()),
+            ("any", !self.entry.any.is_empty()),
+            ("expect", self.entry.expect.is_some()),
+        ])
+    }
+
+    fn has_or_lacks(&self) -> Result<Assertion, PolicyError> {
+        self.unused_check_fields()?;
+        self.unused(&[
+            ("via", self.entry.via.is_some()),
+            ("equals", self.entry.equals.is_some()),
+        ])?;
+        let subject = self.subject()?;
+        let permission = self.permission()?;
+        let at = self.at;
+        Ok(if self.entry.kind == "has" {
+            Assertion::Has {
                 subject,
-                scopes: entry.scopes,
-                any: entry.any,
-                resource,
-                expect,
+                permission,
                 at,
-            })
-        }
-        "explain" => {
-            unused(&check_only)?;
-            unused(&[("equals", entry.equals.is_some())])?;
-            let subject = subject()?;
-            let Subject::Principal(principal) = subject else {
-                return Err(bad(
-                    "explains a principal's grant; the subject is a principal".to_owned(),
-                ));
-            };
-            let via = entry
-                .via
-                .ok_or_else(|| bad("needs \"via\": the hop it names, as FROM→TO".to_owned()))?;
-            Ok(Assertion::Explain {
-                principal,
-                permission: permission_needed()?,
-                via,
+            }
+        } else {
+            Assertion::Lacks {
+                subject,
+                permission,
                 at,
-            })
+            }
+        })
+    }
+
+    fn check(&self) -> Result<Assertion, PolicyError> {
+        let entry = self.entry;
+        self.unused(&[
+            ("scope", entry.scope.is_some()),
+            ("via", entry.via.is_some()),
+            ("equals", entry.equals.is_some()),
+        ])?;
+        let subject = self.subject()?;
+        let expect = match entry.expect.as_deref() {
+            Some("allowed") => Expect::Allowed,
+            Some("denied") => Expect::Denied,
+            _ => return Err(self.bad("\"expect\" is \"allowed\" or \"denied\"")),
+        };
+        let resource = match (&entry.resource, &entry.action) {
+            (Some(resource), Some(action)) => Some((resource.clone(), action.clone())),
+            _ => None,
+        };
+        if entry.scopes.is_empty() && entry.any.is_empty() && resource.is_none() {
+            return Err(self.bad("needs \"scopes\", \"any\", or \"resource\" and \"action\""));
         }
-        "who-has" => {
-            unused(&check_only)?;
-            unused(&[
-                ("subject", entry.subject.is_some()),
-                ("via", entry.via.is_some()),
-            ])?;
-            let equals = entry
-                .equals
-                .ok_or_else(|| bad("needs \"equals\": the subjects holding it".to_owned()))?;
-            Ok(Assertion::WhoHas {
-                permission: permission_needed()?,
-                equals,
-                at,
-            })
-        }
-        _ => Err(bad(
-            "\"assert\" is one of \"has\", \"lacks\", \"check\", \"explain\", \"who-has\""
-                .to_owned(),
-        )),
+        Ok(Assertion::Check {
+            subject,
+            scopes: entry.scopes.clone(),
+            any: entry.any.clone(),
+            resource,
+            expect,
+            at: self.at,
+        })
+    }
+
+    fn explain(&self) -> Result<Assertion, PolicyError> {
+        self.unused_check_fields()?;
+        self.unused(&[("equals", self.entry.equals.is_some())])?;
+        let Subject::Principal(principal) = self.subject()? else {
+            return Err(self.bad("explains a principal's grant; the subject is a principal"));
+        };
+        let via = self
+            .entry
+            .via
+            .clone()
+            .ok_or_else(|| self.bad("needs \"via\": the hop it names, as FROM→TO"))?;
+        Ok(Assertion::Explain {
+            principal,
+            permission: self.permission()?,
+            via,
+            at: self.at,
+        })
+    }
+
+    fn who_has(&self) -> Result<Assertion, PolicyError> {
+        self.unused_check_fields()?;
+        self.unused(&[
+            ("subject", self.entry.subject.is_some()),
+            ("via", self.entry.via.is_some()),
+        ])?;
+        let equals = self
+            .entry
+            .equals
+            .clone()
+            .ok_or_else(|| self.bad("needs \"equals\": the subjects holding it"))?;
+        Ok(Assertion::WhoHas {
+            permission: self.permission()?,
+            equals,
+            at: self.at,
+        })
     }
 }
 

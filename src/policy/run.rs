@@ -10,7 +10,7 @@ use crate::acl::{
     Validity,
 };
 use crate::identity::{
-    ApiKey, AuthToken, IdentityProvider, NewApiKey, PeerEntry, SqliteIdentityProvider, StoreError,
+    ApiKey, AuthToken, IdentityProvider, NewApiKey, PeerEntry, SqliteIdentityProvider,
 };
 use crate::time::now_ms;
 use crate::Store;
@@ -74,19 +74,26 @@ impl Policy {
     }
 
     fn build(&self, store: &Store) -> Result<Built, PolicyError> {
-        let refused = |line: usize| {
-            move |e: crate::Error| PolicyError::Malformed {
-                line,
-                message: e.to_string(),
-            }
-        };
-        let refused_registry = |line: usize| {
-            move |e: StoreError| PolicyError::Malformed {
-                line,
-                message: e.to_string(),
-            }
-        };
         let mut acl = Acl::open(store).map_err(PolicyError::Store)?;
+        self.add_principals(&mut acl)?;
+        self.add_memberships(&mut acl)?;
+        self.add_delegations(&mut acl)?;
+        let provider = SqliteIdentityProvider::builder()
+            .listen(false)
+            .open(store)
+            .map_err(PolicyError::Registry)?;
+        self.add_peers(&provider)?;
+        let keys = self.create_api_keys(&provider)?;
+        acl.refresh().map_err(PolicyError::Store)?;
+        provider.refresh().map_err(PolicyError::Registry)?;
+        Ok(Built {
+            acl,
+            provider,
+            keys,
+        })
+    }
+
+    fn add_principals(&self, acl: &mut Acl) -> Result<(), PolicyError> {
         for entry in &self.principals {
             let p = &entry.item;
             let mut principal =
@@ -96,6 +103,10 @@ impl Policy {
             }
             acl.add_principal(&principal).map_err(refused(entry.line))?;
         }
+        Ok(())
+    }
+
+    fn add_memberships(&self, acl: &mut Acl) -> Result<(), PolicyError> {
         for entry in &self.memberships {
             let m = &entry.item;
             let validity = Validity {
@@ -106,6 +117,10 @@ impl Policy {
             acl.add_membership(&Membership::new(&m.member, &m.group).validity(validity))
                 .map_err(refused(entry.line))?;
         }
+        Ok(())
+    }
+
+    fn add_delegations(&self, acl: &mut Acl) -> Result<(), PolicyError> {
         for entry in &self.delegations {
             let d = &entry.item;
             let validity = Validity {
@@ -121,20 +136,26 @@ impl Policy {
             }
             acl.delegate(&delegation).map_err(refused(entry.line))?;
         }
-        let provider = SqliteIdentityProvider::builder()
-            .listen(false)
-            .open(store)
-            .map_err(PolicyError::Registry)?;
+        Ok(())
+    }
+
+    fn add_peers(&self, provider: &SqliteIdentityProvider) -> Result<(), PolicyError> {
         for entry in &self.peers {
             let p = &entry.item;
             let mut peer = PeerEntry::new(&p.id).scopes(p.scopes.iter().cloned());
             for (resource, actions) in &p.resources {
                 peer = peer.resource(resource, actions.iter().cloned());
             }
-            provider
-                .insert_peer(peer)
-                .map_err(refused_registry(entry.line))?;
+            provider.insert_peer(peer).map_err(refused(entry.line))?;
         }
+        Ok(())
+    }
+
+    /// Creates the API keys, each with its token, by name.
+    fn create_api_keys(
+        &self,
+        provider: &SqliteIdentityProvider,
+    ) -> Result<HashMap<String, (ApiKey, AuthToken)>, PolicyError> {
         let mut keys = HashMap::new();
         for entry in &self.api_keys {
             let k = &entry.item;
@@ -151,18 +172,18 @@ impl Policy {
                     message: format!("API key {:?} is defined twice", k.name),
                 });
             }
-            let created = provider
-                .create_api_key(key)
-                .map_err(refused_registry(entry.line))?;
+            let created = provider.create_api_key(key).map_err(refused(entry.line))?;
             keys.insert(k.name.clone(), created);
         }
-        acl.refresh().map_err(PolicyError::Store)?;
-        provider.refresh().map_err(PolicyError::Registry)?;
-        Ok(Built {
-            acl,
-            provider,
-            keys,
-        })
+        Ok(keys)
+    }
+}
+
+/// A write the store refused, as the malformed entry on `line`.
+fn refused<E: std::fmt::Display>(line: usize) -> impl FnOnce(E) -> PolicyError {
+    move |e| PolicyError::Malformed {
+        line,
+        message: e.to_string(),
     }
 }
 
@@ -218,45 +239,18 @@ impl Built {
     }
 
     fn check(&self, assertion: &Assertion, now: i64) -> Result<(), Failed> {
-        let when = |at: &Option<i64>| at.map_or(String::new(), |t| format!(" at {}", instant(t)));
-        let t_of = |at: &Option<i64>| at.unwrap_or(now);
+        let when = |at: &Option<i64>| When { at: *at, now };
         match assertion {
             Assertion::Has {
                 subject,
                 permission,
                 at,
-            } => {
-                let sentence = format!("{subject} has {permission}{}", when(at));
-                let identity = self
-                    .identity(subject, t_of(at), at.is_none())
-                    .map_err(|why| (sentence.clone(), why))?;
-                if holds(&identity, permission) {
-                    Ok(())
-                } else {
-                    Err((sentence, format!("it holds {}", holdings(&identity))))
-                }
-            }
+            } => self.check_has(subject, permission, when(at)),
             Assertion::Lacks {
                 subject,
                 permission,
                 at,
-            } => {
-                let sentence = format!("{subject} lacks {permission}{}", when(at));
-                let identity = self
-                    .identity(subject, t_of(at), at.is_none())
-                    .map_err(|why| (sentence.clone(), why))?;
-                if !holds(&identity, permission) {
-                    return Ok(());
-                }
-                let why = match subject {
-                    Subject::Principal(id) => self
-                        .acl
-                        .explain_at(id, permission, t_of(at))
-                        .map_or_else(|| "it holds it".to_owned(), |e| format!("it holds it, {e}")),
-                    _ => "it holds it".to_owned(),
-                };
-                Err((sentence, why))
-            }
+            } => self.check_lacks(subject, permission, when(at)),
             Assertion::Check {
                 subject,
                 scopes,
@@ -264,99 +258,202 @@ impl Built {
                 resource,
                 expect,
                 at,
-            } => {
-                let decision = match expect {
-                    Expect::Allowed => "allowed",
-                    Expect::Denied => "denied",
-                };
-                let mut access = AccessControl::new().require(scopes.iter().cloned());
-                if !any.is_empty() {
-                    access = access.require_any(any.iter().cloned());
-                }
-                if let Some((resource, action)) = resource {
-                    access = access.resource(resource.as_str(), action.as_str());
-                }
-                let mut wants: Vec<String> = scopes.iter().map(|s| format!("{s:?}")).collect();
-                if !any.is_empty() {
-                    let any: Vec<String> = any.iter().map(|s| format!("{s:?}")).collect();
-                    wants.push(format!("one of {}", any.join(", ")));
-                }
-                if let Some((resource, action)) = resource {
-                    wants.push(format!("{action} on {resource:?}"));
-                }
-                let sentence = format!(
-                    "check {subject} for {} is {decision}{}",
-                    wants.join(", "),
-                    when(at)
-                );
-                let identity = self
-                    .identity(subject, t_of(at), at.is_none())
-                    .map_err(|why| (sentence.clone(), why))?;
-                let result = access.check(Some(&identity));
-                if result.is_allowed() == (*expect == Expect::Allowed) {
-                    Ok(())
-                } else {
-                    Err((sentence, format!("it is {result}")))
-                }
-            }
+            } => self.check_access(subject, scopes, any, resource.as_ref(), *expect, when(at)),
             Assertion::Explain {
                 principal,
                 permission,
                 via,
                 at,
-            } => {
-                let sentence =
-                    format!("explain {principal:?} {permission} names {via}{}", when(at));
-                let wanted = via.replace("->", "→");
-                match self.acl.explain_at(principal, permission, t_of(at)) {
-                    None => Err((sentence, format!("there is no principal {principal:?}"))),
-                    Some(Explanation::Granted(witness))
-                        if witness
-                            .chain
-                            .iter()
-                            .any(|hop| format!("{}→{}", hop.from, hop.to) == wanted) =>
-                    {
-                        Ok(())
-                    }
-                    Some(other) => Err((sentence, format!("it is {other}"))),
-                }
-            }
+            } => self.check_explain(principal, permission, via, when(at)),
             Assertion::WhoHas {
                 permission,
                 equals,
                 at,
-            } => {
-                let sentence = format!(
-                    "who-has {permission}{} equals {}",
-                    when(at),
-                    list(equals.iter())
-                );
-                let who = self
-                    .provider
-                    .subjects_at(permission, t_of(at))
-                    .map_err(|e| (sentence.clone(), e.to_string()))?;
-                let got: BTreeSet<String> = who
-                    .principals
-                    .into_iter()
-                    .chain(who.peers.into_iter().map(|p| format!("peer:{p}")))
-                    .collect();
-                let want: BTreeSet<String> = equals.iter().cloned().collect();
-                if got == want {
-                    return Ok(());
-                }
-                let mut why = format!("it is {}", list(got.iter()));
-                let missing: Vec<&String> = want.difference(&got).collect();
-                let extra: Vec<&String> = got.difference(&want).collect();
-                if !missing.is_empty() {
-                    why.push_str(&format!("; missing {}", list(missing.into_iter())));
-                }
-                if !extra.is_empty() {
-                    why.push_str(&format!("; not expected {}", list(extra.into_iter())));
-                }
-                Err((sentence, why))
-            }
+            } => self.check_who_has(permission, equals, when(at)),
         }
     }
+
+    /// The identity `subject` resolves to `when`; a failure of `sentence`
+    /// when there is none.
+    fn identity_when(
+        &self,
+        subject: &Subject,
+        when: When,
+        sentence: &str,
+    ) -> Result<Identity, Failed> {
+        self.identity(subject, when.t(), when.at.is_none())
+            .map_err(|why| (sentence.to_owned(), why))
+    }
+
+    fn check_has(
+        &self,
+        subject: &Subject,
+        permission: &Permission,
+        when: When,
+    ) -> Result<(), Failed> {
+        let sentence = format!("{subject} has {permission}{}", when.suffix());
+        let identity = self.identity_when(subject, when, &sentence)?;
+        if holds(&identity, permission) {
+            Ok(())
+        } else {
+            Err((sentence, format!("it holds {}", holdings(&identity))))
+        }
+    }
+
+    /// Fails naming the chain that grants the permission, for a principal.
+    fn check_lacks(
+        &self,
+        subject: &Subject,
+        permission: &Permission,
+        when: When,
+    ) -> Result<(), Failed> {
+        let sentence = format!("{subject} lacks {permission}{}", when.suffix());
+        let identity = self.identity_when(subject, when, &sentence)?;
+        if !holds(&identity, permission) {
+            return Ok(());
+        }
+        let why = match subject {
+            Subject::Principal(id) => self
+                .acl
+                .explain_at(id, permission, when.t())
+                .map_or_else(|| "it holds it".to_owned(), |e| format!("it holds it, {e}")),
+            _ => "it holds it".to_owned(),
+        };
+        Err((sentence, why))
+    }
+
+    /// The flat access check of `scopes`, one of `any` and `resource`
+    /// decides as `expect` says.
+    fn check_access(
+        &self,
+        subject: &Subject,
+        scopes: &[String],
+        any: &[String],
+        resource: Option<&(String, String)>,
+        expect: Expect,
+        when: When,
+    ) -> Result<(), Failed> {
+        let decision = match expect {
+            Expect::Allowed => "allowed",
+            Expect::Denied => "denied",
+        };
+        let mut access = AccessControl::new().require(scopes.iter().cloned());
+        if !any.is_empty() {
+            access = access.require_any(any.iter().cloned());
+        }
+        if let Some((resource, action)) = resource {
+            access = access.resource(resource.as_str(), action.as_str());
+        }
+        let sentence = format!(
+            "check {subject} for {} is {decision}{}",
+            requirements(scopes, any, resource),
+            when.suffix()
+        );
+        let identity = self.identity_when(subject, when, &sentence)?;
+        let result = access.check(Some(&identity));
+        if result.is_allowed() == (expect == Expect::Allowed) {
+            Ok(())
+        } else {
+            Err((sentence, format!("it is {result}")))
+        }
+    }
+
+    /// The shortest chain granting `permission` to `principal` has the
+    /// hop `via`.
+    fn check_explain(
+        &self,
+        principal: &str,
+        permission: &Permission,
+        via: &str,
+        when: When,
+    ) -> Result<(), Failed> {
+        let sentence = format!(
+            "explain {principal:?} {permission} names {via}{}",
+            when.suffix()
+        );
+        let wanted = via.replace("->", "→");
+        match self.acl.explain_at(principal, permission, when.t()) {
+            None => Err((sentence, format!("there is no principal {principal:?}"))),
+            Some(Explanation::Granted(witness))
+                if witness
+                    .chain
+                    .iter()
+                    .any(|hop| format!("{}→{}", hop.from, hop.to) == wanted) =>
+            {
+                Ok(())
+            }
+            Some(other) => Err((sentence, format!("it is {other}"))),
+        }
+    }
+
+    /// The principals and peers holding `permission` are exactly `equals`.
+    fn check_who_has(
+        &self,
+        permission: &Permission,
+        equals: &[String],
+        when: When,
+    ) -> Result<(), Failed> {
+        let sentence = format!(
+            "who-has {permission}{} equals {}",
+            when.suffix(),
+            list(equals.iter())
+        );
+        let who = self
+            .provider
+            .subjects_at(permission, when.t())
+            .map_err(|e| (sentence.clone(), e.to_string()))?;
+        let got: BTreeSet<String> = who
+            .principals
+            .into_iter()
+            .chain(who.peers.into_iter().map(|p| format!("peer:{p}")))
+            .collect();
+        let want: BTreeSet<String> = equals.iter().cloned().collect();
+        if got == want {
+            return Ok(());
+        }
+        let mut why = format!("it is {}", list(got.iter()));
+        let missing: Vec<&String> = want.difference(&got).collect();
+        let extra: Vec<&String> = got.difference(&want).collect();
+        if !missing.is_empty() {
+            why.push_str(&format!("; missing {}", list(missing.into_iter())));
+        }
+        if !extra.is_empty() {
+            why.push_str(&format!("; not expected {}", list(extra.into_iter())));
+        }
+        Err((sentence, why))
+    }
+}
+
+/// When an assertion is checked: at its `at`, else at the time of the run.
+#[derive(Clone, Copy)]
+struct When {
+    at: Option<i64>,
+    now: i64,
+}
+
+impl When {
+    fn t(self) -> i64 {
+        self.at.unwrap_or(self.now)
+    }
+
+    /// ` at TIME` for an assertion with its own time, else nothing.
+    fn suffix(self) -> String {
+        self.at
+            .map_or(String::new(), |t| format!(" at {}", instant(t)))
+    }
+}
+
+/// `"a", "b", one of "c", "d", write on "repo"`: what a check requires.
+fn requirements(scopes: &[String], any: &[String], resource: Option<&(String, String)>) -> String {
+    let mut wants: Vec<String> = scopes.iter().map(|s| format!("{s:?}")).collect();
+    if !any.is_empty() {
+        let any: Vec<String> = any.iter().map(|s| format!("{s:?}")).collect();
+        wants.push(format!("one of {}", any.join(", ")));
+    }
+    if let Some((resource, action)) = resource {
+        wants.push(format!("{action} on {resource:?}"));
+    }
+    wants.join(", ")
 }
 
 fn empty(id: &str) -> Identity {

@@ -255,154 +255,13 @@ pub fn run(ctx: &Ctx, command: AclCommand) -> CliResult {
     let now = now_ms();
     // Arguments are checked before the store is touched.
     match command {
-        AclCommand::Principal(PrincipalCommand::Add {
-            id,
-            identity_type,
-            scopes,
-            resources,
-        }) => {
-            let mut principal = Principal::new(&id, identity_type.into()).scopes(scopes);
-            for text in &resources {
-                let (resource, action) = resource_action(text)?;
-                principal = principal.resource(resource, [action]);
-            }
-            let mut acl = open(ctx)?;
-            let revision = acl.add_principal(&principal)?;
-            Ok(Output::new(
-                json!({"principal": principal_json(&principal), "revision": revision}),
-                format!(
-                    "added {} {} holding {} (revision {revision})",
-                    principal.identity_type,
-                    show(&id),
-                    holdings(&principal.scopes, &principal.resources)
-                ),
-            ))
-        }
-        AclCommand::Principal(PrincipalCommand::Rm { id }) => {
-            let mut acl = open(ctx)?;
-            let revision = acl.remove_principal(&id)?;
-            Ok(Output::new(
-                json!({"removed": id, "revision": revision}),
-                format!(
-                    "removed principal {} and its edges (revision {revision})",
-                    show(&id)
-                ),
-            ))
-        }
-        AclCommand::Principal(PrincipalCommand::List) => {
-            let acl = open(ctx)?;
-            let mut principals: Vec<&Principal> = acl.graph().principals().collect();
-            principals.sort_by(|a, b| a.identity_id.cmp(&b.identity_id));
-            let mut text = String::new();
-            for p in &principals {
-                let _ = writeln!(
-                    text,
-                    "{}  {}  holds {}",
-                    show(&p.identity_id),
-                    p.identity_type,
-                    holdings(&p.scopes, &p.resources)
-                );
-            }
-            if principals.is_empty() {
-                text.push_str("no principals");
-            }
-            Ok(Output::new(
-                json!({"principals": principals.iter().map(|p| principal_json(p)).collect::<Vec<_>>()}),
-                text,
-            ))
-        }
-        AclCommand::Resource(ResourceCommand::Add { name }) => {
-            let mut acl = open(ctx)?;
-            let revision = acl.add_resource(&Resource::from_name(&name))?;
-            Ok(Output::new(
-                json!({"resource": name, "revision": revision}),
-                format!("added resource {} (revision {revision})", show(&name)),
-            ))
-        }
-        AclCommand::Resource(ResourceCommand::Rm { name }) => {
-            let mut acl = open(ctx)?;
-            let revision = acl.remove_resource(&name)?;
-            Ok(Output::new(
-                json!({"removed": name, "revision": revision}),
-                format!(
-                    "removed resource {} and the grants on it (revision {revision})",
-                    show(&name)
-                ),
-            ))
-        }
+        AclCommand::Principal(command) => principal(ctx, command),
+        AclCommand::Resource(command) => resource(ctx, command),
         AclCommand::Delegate(args) => delegate(ctx, args, now),
-        AclCommand::Revoke { from, to } => {
-            let mut acl = open(ctx)?;
-            let revision = acl.revoke(&from, &to)?;
-            Ok(Output::new(
-                json!({"revoked": {"from": from, "to": to}, "revision": revision}),
-                format!(
-                    "revoked the delegation {} → {} (revision {revision})",
-                    show(&from),
-                    show(&to)
-                ),
-            ))
-        }
-        AclCommand::Member(MemberCommand::Add {
-            member,
-            group,
-            expires_at,
-            not_before,
-        }) => {
-            let validity = validity(expires_at.as_deref(), not_before.as_deref(), now)?;
-            let membership = Membership::new(&member, &group).validity(validity);
-            let mut acl = open(ctx)?;
-            let revision = acl.add_membership(&membership)?;
-            Ok(Output::new(
-                json!({"member": member, "group": group, "validity": validity_json(&validity), "revision": revision}),
-                format!(
-                    "{} is a member of {}{} (revision {revision})",
-                    show(&member),
-                    show(&group),
-                    validity_text(&validity)
-                ),
-            ))
-        }
-        AclCommand::Member(MemberCommand::Rm { member, group }) => {
-            let mut acl = open(ctx)?;
-            let revision = acl.remove_membership(&member, &group)?;
-            Ok(Output::new(
-                json!({"removed": {"member": member, "group": group}, "revision": revision}),
-                format!(
-                    "{} is no longer a member of {} (revision {revision})",
-                    show(&member),
-                    show(&group)
-                ),
-            ))
-        }
-        AclCommand::Grant(args) => {
-            let action: Action = args.action.into();
-            let mut acl = open(ctx)?;
-            let revision = acl.grant(&args.id, action, &args.resource)?;
-            Ok(Output::new(
-                json!({"principal": args.id, "action": action.as_str(), "resource": args.resource, "revision": revision}),
-                format!(
-                    "granted {} {} on {} (revision {revision})",
-                    show(&args.id),
-                    action.as_str(),
-                    show(&args.resource)
-                ),
-            ))
-        }
-        AclCommand::Ungrant(args) => {
-            let action: Action = args.action.into();
-            let mut acl = open(ctx)?;
-            let revision = acl.revoke_grant(&args.id, action, &args.resource)?;
-            Ok(Output::new(
-                json!({"removed": {"principal": args.id, "action": action.as_str(), "resource": args.resource}, "revision": revision}),
-                format!(
-                    "took back {} on {} from {} (revision {revision})",
-                    action.as_str(),
-                    show(&args.resource),
-                    show(&args.id)
-                ),
-            ))
-        }
+        AclCommand::Revoke { from, to } => revoke(ctx, &from, &to),
+        AclCommand::Member(command) => member(ctx, command, now),
+        AclCommand::Grant(args) => grant(ctx, &args),
+        AclCommand::Ungrant(args) => ungrant(ctx, &args),
         AclCommand::Effective(args) => effective(ctx, args, now),
         AclCommand::Explain(args) => explain(ctx, args, now),
         AclCommand::Check(args) => check(ctx, args, now),
@@ -415,6 +274,190 @@ pub fn run(ctx: &Ctx, command: AclCommand) -> CliResult {
         AclCommand::Resources(args) => lookup::resources(ctx, args, now),
         AclCommand::WhatIf(command) => lookup::what_if(ctx, command, now),
     }
+}
+
+fn principal(ctx: &Ctx, command: PrincipalCommand) -> CliResult {
+    match command {
+        PrincipalCommand::Add {
+            id,
+            identity_type,
+            scopes,
+            resources,
+        } => principal_add(ctx, &id, identity_type.into(), scopes, &resources),
+        PrincipalCommand::Rm { id } => principal_rm(ctx, &id),
+        PrincipalCommand::List => principal_list(ctx),
+    }
+}
+
+/// Adds a principal holding `scopes` and the `TYPE:ACTION` pairs in `resources`.
+fn principal_add(
+    ctx: &Ctx,
+    id: &str,
+    identity_type: IdentityType,
+    scopes: Vec<String>,
+    resources: &[String],
+) -> CliResult {
+    let mut principal = Principal::new(id, identity_type).scopes(scopes);
+    for text in resources {
+        let (resource, action) = resource_action(text)?;
+        principal = principal.resource(resource, [action]);
+    }
+    let mut acl = open(ctx)?;
+    let revision = acl.add_principal(&principal)?;
+    Ok(Output::new(
+        json!({"principal": principal_json(&principal), "revision": revision}),
+        format!(
+            "added {} {} holding {} (revision {revision})",
+            principal.identity_type,
+            show(id),
+            holdings(&principal.scopes, &principal.resources)
+        ),
+    ))
+}
+
+fn principal_rm(ctx: &Ctx, id: &str) -> CliResult {
+    let mut acl = open(ctx)?;
+    let revision = acl.remove_principal(id)?;
+    Ok(Output::new(
+        json!({"removed": id, "revision": revision}),
+        format!(
+            "removed principal {} and its edges (revision {revision})",
+            show(id)
+        ),
+    ))
+}
+
+/// Every principal in id order, with what it holds itself.
+fn principal_list(ctx: &Ctx) -> CliResult {
+    let acl = open(ctx)?;
+    let mut principals: Vec<&Principal> = acl.graph().principals().collect();
+    principals.sort_by(|a, b| a.identity_id.cmp(&b.identity_id));
+    let mut text = String::new();
+    for p in &principals {
+        let _ = writeln!(
+            text,
+            "{}  {}  holds {}",
+            show(&p.identity_id),
+            p.identity_type,
+            holdings(&p.scopes, &p.resources)
+        );
+    }
+    if principals.is_empty() {
+        text.push_str("no principals");
+    }
+    Ok(Output::new(
+        json!({"principals": principals.iter().map(|p| principal_json(p)).collect::<Vec<_>>()}),
+        text,
+    ))
+}
+
+fn resource(ctx: &Ctx, command: ResourceCommand) -> CliResult {
+    let mut acl = open(ctx)?;
+    match command {
+        ResourceCommand::Add { name } => {
+            let revision = acl.add_resource(&Resource::from_name(&name))?;
+            Ok(Output::new(
+                json!({"resource": name, "revision": revision}),
+                format!("added resource {} (revision {revision})", show(&name)),
+            ))
+        }
+        ResourceCommand::Rm { name } => {
+            let revision = acl.remove_resource(&name)?;
+            Ok(Output::new(
+                json!({"removed": name, "revision": revision}),
+                format!(
+                    "removed resource {} and the grants on it (revision {revision})",
+                    show(&name)
+                ),
+            ))
+        }
+    }
+}
+
+fn revoke(ctx: &Ctx, from: &str, to: &str) -> CliResult {
+    let mut acl = open(ctx)?;
+    let revision = acl.revoke(from, to)?;
+    Ok(Output::new(
+        json!({"revoked": {"from": from, "to": to}, "revision": revision}),
+        format!(
+            "revoked the delegation {} → {} (revision {revision})",
+            show(from),
+            show(to)
+        ),
+    ))
+}
+
+fn member(ctx: &Ctx, command: MemberCommand, now: i64) -> CliResult {
+    match command {
+        MemberCommand::Add {
+            member,
+            group,
+            expires_at,
+            not_before,
+        } => {
+            let validity = validity(expires_at.as_deref(), not_before.as_deref(), now)?;
+            member_add(ctx, &member, &group, validity)
+        }
+        MemberCommand::Rm { member, group } => member_rm(ctx, &member, &group),
+    }
+}
+
+fn member_add(ctx: &Ctx, member: &str, group: &str, validity: Validity) -> CliResult {
+    let membership = Membership::new(member, group).validity(validity);
+    let mut acl = open(ctx)?;
+    let revision = acl.add_membership(&membership)?;
+    Ok(Output::new(
+        json!({"member": member, "group": group, "validity": validity_json(&validity), "revision": revision}),
+        format!(
+            "{} is a member of {}{} (revision {revision})",
+            show(member),
+            show(group),
+            validity_text(&validity)
+        ),
+    ))
+}
+
+fn member_rm(ctx: &Ctx, member: &str, group: &str) -> CliResult {
+    let mut acl = open(ctx)?;
+    let revision = acl.remove_membership(member, group)?;
+    Ok(Output::new(
+        json!({"removed": {"member": member, "group": group}, "revision": revision}),
+        format!(
+            "{} is no longer a member of {} (revision {revision})",
+            show(member),
+            show(group)
+        ),
+    ))
+}
+
+fn grant(ctx: &Ctx, args: &GrantArgs) -> CliResult {
+    let action: Action = args.action.into();
+    let mut acl = open(ctx)?;
+    let revision = acl.grant(&args.id, action, &args.resource)?;
+    Ok(Output::new(
+        json!({"principal": args.id, "action": action.as_str(), "resource": args.resource, "revision": revision}),
+        format!(
+            "granted {} {} on {} (revision {revision})",
+            show(&args.id),
+            action.as_str(),
+            show(&args.resource)
+        ),
+    ))
+}
+
+fn ungrant(ctx: &Ctx, args: &GrantArgs) -> CliResult {
+    let action: Action = args.action.into();
+    let mut acl = open(ctx)?;
+    let revision = acl.revoke_grant(&args.id, action, &args.resource)?;
+    Ok(Output::new(
+        json!({"removed": {"principal": args.id, "action": action.as_str(), "resource": args.resource}, "revision": revision}),
+        format!(
+            "took back {} on {} from {} (revision {revision})",
+            action.as_str(),
+            show(&args.resource),
+            show(&args.id)
+        ),
+    ))
 }
 
 pub(super) fn open(ctx: &Ctx) -> CliResult<Acl> {

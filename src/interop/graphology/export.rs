@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{kind_name, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE, TYPE_ATTRIBUTE};
-use crate::{Edge, Entity, Error, GraphKind, ListOptions, Node, Reader, Result};
+use crate::{Edge, Entity, Error, GraphConfig, GraphKind, ListOptions, Node, Reader, Result};
 
 /// Which items an export tags with [`TYPE_ATTRIBUTE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,36 +209,9 @@ pub fn write_graphology_with_progress(
 
     let doc_options = match found.graphology_options {
         Some(declared) => declared,
-        None => {
-            let mut derived = Map::new();
-            derived.insert("type".into(), Value::from(kind_name(config.kind)));
-            let multi = config.multi || crate::graph::has_parallel_types(reader.conn(), graph)?;
-            derived.insert("multi".into(), Value::Bool(multi));
-            derived.insert(
-                "allowSelfLoops".into(),
-                Value::Bool(config.allow_self_loops),
-            );
-            derived
-        }
+        None => derived_options(reader, graph, config)?,
     };
-    let mut attributes = Map::new();
-    attributes.insert(
-        GRAPH_TYPE_ATTRIBUTE.into(),
-        Value::String(graph_type.name.clone()),
-    );
-    attributes.insert(NAME_ATTRIBUTE.into(), Value::String(found.name.clone()));
-    for (name, value) in found.attributes {
-        if name == GRAPH_TYPE_ATTRIBUTE || name == NAME_ATTRIBUTE {
-            return Err(Error::invalid(
-                Entity::Graph(graph.to_owned()),
-                format!(
-                    "has a graph attribute {name:?}, which graphology documents reserve for the graph's {}; rename it to export this graph",
-                    if name == NAME_ATTRIBUTE { "name" } else { "type" }
-                ),
-            ));
-        }
-        attributes.insert(name, value);
-    }
+    let attributes = document_attributes(graph, &graph_type.name, &found.name, found.attributes)?;
 
     let failed = RefCell::new(None);
     let done = std::cell::Cell::new(0u64);
@@ -263,15 +236,74 @@ pub fn write_graphology_with_progress(
         nodes: &nodes,
         edges: &edges,
     };
+    write_document(&doc, options.pretty, out, &failed, graph)
+}
+
+/// The graphology options of a graph not imported with its own: its graph
+/// type's kind and self-loop rule, and whether it is or may be multi.
+fn derived_options(
+    reader: &Reader,
+    graph: &str,
+    config: GraphConfig,
+) -> Result<Map<String, Value>> {
+    let mut derived = Map::new();
+    derived.insert("type".into(), Value::from(kind_name(config.kind)));
+    let multi = config.multi || crate::graph::has_parallel_types(reader.conn(), graph)?;
+    derived.insert("multi".into(), Value::Bool(multi));
+    derived.insert(
+        "allowSelfLoops".into(),
+        Value::Bool(config.allow_self_loops),
+    );
+    Ok(derived)
+}
+
+/// The document's `attributes`: the graph type and name, then the graph's
+/// own, which must not use those two names.
+fn document_attributes(
+    graph: &str,
+    graph_type: &str,
+    name: &str,
+    own: Map<String, Value>,
+) -> Result<Map<String, Value>> {
+    let mut attributes = Map::new();
+    attributes.insert(
+        GRAPH_TYPE_ATTRIBUTE.into(),
+        Value::String(graph_type.to_owned()),
+    );
+    attributes.insert(NAME_ATTRIBUTE.into(), Value::String(name.to_owned()));
+    for (name, value) in own {
+        if name == GRAPH_TYPE_ATTRIBUTE || name == NAME_ATTRIBUTE {
+            return Err(Error::invalid(
+                Entity::Graph(graph.to_owned()),
+                format!(
+                    "has a graph attribute {name:?}, which graphology documents reserve for the graph's {}; rename it to export this graph",
+                    if name == NAME_ATTRIBUTE { "name" } else { "type" }
+                ),
+            ));
+        }
+        attributes.insert(name, value);
+    }
+    Ok(attributes)
+}
+
+/// Serializes `doc` to `out` and returns the bytes written; the store error
+/// that stopped the items, kept in `failed`, comes before any write error.
+fn write_document(
+    doc: &impl Serialize,
+    pretty: bool,
+    out: impl Write,
+    failed: &RefCell<Option<Error>>,
+    graph: &str,
+) -> Result<u64> {
     let mut counted = Counted { out, bytes: 0 };
-    let written = if options.pretty {
+    let written = if pretty {
         let mut ser = serde_json::Serializer::pretty(&mut counted);
         doc.serialize(&mut ser)
     } else {
         let mut ser = serde_json::Serializer::new(&mut counted);
         doc.serialize(&mut ser)
     };
-    if let Some(err) = failed.into_inner() {
+    if let Some(err) = failed.borrow_mut().take() {
         return Err(err);
     }
     let io_error = |e: std::io::Error| {
@@ -281,7 +313,7 @@ pub fn write_graphology_with_progress(
         )
     };
     written.map_err(|e| io_error(std::io::Error::other(e.to_string())))?;
-    if options.pretty {
+    if pretty {
         counted.write_all(b"\n").map_err(io_error)?;
     }
     counted.flush().map_err(io_error)?;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::keys::number_key;
 use super::{kind_name, token, GRAPH_TYPE_ATTRIBUTE, NAME_ATTRIBUTE, TYPE_ATTRIBUTE};
 use crate::limits::kind_of;
-use crate::{Entity, Error, GraphConfig, GraphKind, NewEdge, NewNode, Result, WriteTxn};
+use crate::{Entity, Error, GraphConfig, GraphKind, GraphType, NewEdge, NewNode, Result, WriteTxn};
 
 /// Options for [`import_graphology`] and its streaming forms.
 ///
@@ -400,6 +400,24 @@ struct Target {
     /// was created before the document's attributes were read).
     attributes_pending: bool,
 }
+impl Target {
+    /// Its node types, or its edge types.
+    fn types(&self, node: bool) -> &[String] {
+        if node {
+            &self.node_types
+        } else {
+            &self.edge_types
+        }
+    }
+
+    fn types_mut(&mut self, node: bool) -> &mut Vec<String> {
+        if node {
+            &mut self.node_types
+        } else {
+            &mut self.edge_types
+        }
+    }
+}
 
 struct Importer<'t, 'c> {
     tx: &'t mut WriteTxn<'c>,
@@ -701,17 +719,67 @@ impl<'t, 'c> Importer<'t, 'c> {
     /// whether the graph exists now.
     fn resolve(&mut self, at_end: bool) -> Result<bool> {
         let attributes_seen = self.attributes.is_some() || at_end;
-        let name = match (&self.options.graph, &self.doc_name) {
-            (Some(name), _) => name.clone(),
-            (None, Some(name)) => name.clone(),
-            (None, None) if !attributes_seen => return Ok(false),
-            (None, None) => {
-                return Err(self.rejection(problem(
-                    format!("/attributes/{NAME_ATTRIBUTE}"),
-                    "missing, and the import options name no graph",
-                )))
-            }
+        let Some(name) = self.graph_name(attributes_seen)? else {
+            return Ok(false);
         };
+        let Some((row, defined)) = self.settled_graph_type(attributes_seen, at_end)? else {
+            return Ok(false);
+        };
+        if self.attributes.is_none() && !at_end && row.graph_schema.is_some() {
+            // The graph schema must see the attributes at creation.
+            return Ok(false);
+        }
+        self.check_kind_fits(&row.name, row.config)?;
+        let node_types = self
+            .tx
+            .node_types(&row.name)?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let edge_types = self
+            .tx
+            .edge_types(&row.name)?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let own = Value::Object(self.attributes.clone().unwrap_or_default());
+        if let Err(e) = self.tx.create_graph_with_attributes(&name, &row.name, &own) {
+            return Err(self.creation_error(&name, e));
+        }
+        self.target = Some(Target {
+            graph: name,
+            graph_type: row.name,
+            config: row.config,
+            node_types,
+            edge_types,
+            defined,
+            attributes_pending: self.attributes.is_none(),
+        });
+        Ok(true)
+    }
+
+    /// The graph's name: the options', else the document's; `None` while
+    /// the document's attributes may still name it.
+    fn graph_name(&self, attributes_seen: bool) -> Result<Option<String>> {
+        match (&self.options.graph, &self.doc_name) {
+            (Some(name), _) => Ok(Some(name.clone())),
+            (None, Some(name)) => Ok(Some(name.clone())),
+            (None, None) if !attributes_seen => Ok(None),
+            (None, None) => Err(self.rejection(problem(
+                format!("/attributes/{NAME_ATTRIBUTE}"),
+                "missing, and the import options name no graph",
+            ))),
+        }
+    }
+
+    /// The graph type to import into, defined from the document's options
+    /// when the import defines it (then with `true`); `None` while what
+    /// decides it is still to be read.
+    fn settled_graph_type(
+        &mut self,
+        attributes_seen: bool,
+        at_end: bool,
+    ) -> Result<Option<(GraphType, bool)>> {
         let type_pointer = format!("/attributes/{}", token(GRAPH_TYPE_ATTRIBUTE));
         let wanted = self
             .options
@@ -719,12 +787,11 @@ impl<'t, 'c> Importer<'t, 'c> {
             .clone()
             .or_else(|| self.options.graph_type.clone());
         if wanted.is_none() && self.doc_type.is_none() && !attributes_seen {
-            return Ok(false);
+            return Ok(None);
         }
         if self.options.define_type.is_some() && !self.seen.contains(&"options") && !at_end {
-            return Ok(false);
+            return Ok(None);
         }
-        let mut defined = false;
         let row = match (&wanted, &self.doc_type) {
             (Some(wanted), Some(found)) if wanted != found => {
                 return Err(self.rejection(problem(
@@ -739,8 +806,7 @@ impl<'t, 'c> Importer<'t, 'c> {
                     allow_self_loops: self.declared_flag("allowSelfLoops").unwrap_or(true),
                     acyclic: false,
                 };
-                defined = true;
-                self.tx.define_graph_type(wanted, config)?
+                return Ok(Some((self.tx.define_graph_type(wanted, config)?, true)));
             }
             (Some(wanted), _) => self.tx.graph_type(wanted)?.ok_or_else(|| Error::NotFound {
                 entity: Entity::GraphType(wanted.clone()),
@@ -762,67 +828,39 @@ impl<'t, 'c> Importer<'t, 'c> {
                 )))
             }
         };
-        if self.attributes.is_none() && !at_end && row.graph_schema.is_some() {
-            // The graph schema must see the attributes at creation.
-            return Ok(false);
-        }
-        self.check_kind_fits(&row.name, row.config)?;
-        let names = |types: Vec<String>| types;
-        let node_types = names(
-            self.tx
-                .node_types(&row.name)?
-                .into_iter()
-                .map(|t| t.name)
-                .collect(),
-        );
-        let edge_types = names(
-            self.tx
-                .edge_types(&row.name)?
-                .into_iter()
-                .map(|t| t.name)
-                .collect(),
-        );
-        let own = Value::Object(self.attributes.clone().unwrap_or_default());
+        Ok(Some((row, false)))
+    }
+
+    /// A refusal to create the graph `name`, at the document's name when
+    /// the name is the document's.
+    fn creation_error(&self, name: &str, e: Error) -> Error {
         let from_document = self.options.graph.is_none();
-        if let Err(e) = self.tx.create_graph_with_attributes(&name, &row.name, &own) {
-            let name_pointer = format!("/attributes/{NAME_ATTRIBUTE}");
-            let mapped = match &e {
-                Error::AlreadyExists { .. } => self.caused(
-                    if from_document {
-                        name_pointer
-                    } else {
-                        String::new()
-                    },
-                    format!("graph {name:?} already exists"),
-                    e,
-                ),
-                Error::Invalid { reason, .. } if from_document => {
-                    let reason = reason.clone();
-                    self.caused(name_pointer, reason, e)
-                }
-                Error::TooLarge {
-                    what: "name",
-                    actual,
-                    limit,
-                    ..
-                } if from_document => {
-                    let reason = format!("the name is {actual} bytes, over the limit of {limit}");
-                    self.caused(name_pointer, reason, e)
-                }
-                _ => return Err(self.graph_attributes_error(e)),
-            };
-            return Err(mapped);
+        let name_pointer = format!("/attributes/{NAME_ATTRIBUTE}");
+        match &e {
+            Error::AlreadyExists { .. } => self.caused(
+                if from_document {
+                    name_pointer
+                } else {
+                    String::new()
+                },
+                format!("graph {name:?} already exists"),
+                e,
+            ),
+            Error::Invalid { reason, .. } if from_document => {
+                let reason = reason.clone();
+                self.caused(name_pointer, reason, e)
+            }
+            Error::TooLarge {
+                what: "name",
+                actual,
+                limit,
+                ..
+            } if from_document => {
+                let reason = format!("the name is {actual} bytes, over the limit of {limit}");
+                self.caused(name_pointer, reason, e)
+            }
+            _ => self.graph_attributes_error(e),
         }
-        self.target = Some(Target {
-            graph: name,
-            graph_type: row.name,
-            config: row.config,
-            node_types,
-            edge_types,
-            defined,
-            attributes_pending: self.attributes.is_none(),
-        });
-        Ok(true)
     }
 
     /// A refusal of the graph's own attributes, at their pointer.
@@ -1103,78 +1141,44 @@ impl<'t, 'c> Importer<'t, 'c> {
         let Some(target) = &self.target else {
             return Err(self.rejection(problem(base, "the graph is not settled")));
         };
-        let graph_type = target.graph_type.clone();
-        let types = if node {
-            &target.node_types
-        } else {
-            &target.edge_types
-        };
         let tag_pointer = format!("{pointer}/{}", token(TYPE_ATTRIBUTE));
-        let wanted = match attributes.shift_remove(TYPE_ATTRIBUTE) {
-            Some(Value::String(name)) => name,
-            Some(other) => {
-                return Err(self.rejection(problem(
-                    tag_pointer,
-                    format!("must be a string, not {}", kind_of(&other)),
-                )))
-            }
-            None if target.defined => if node {
-                DEFINED_NODE_TYPE
-            } else {
-                DEFINED_EDGE_TYPE
-            }
-            .to_owned(),
-            None => match types.as_slice() {
-                [only] => only.clone(),
-                [] => {
-                    return Err(self.rejection(problem(
-                        base,
-                        format!("graph type {graph_type:?} has no {what} types"),
-                    )))
-                }
-                several => {
-                    let names: Vec<String> = several.iter().map(|t| format!("{t:?}")).collect();
-                    return Err(self.rejection(problem(
-                        pointer,
-                        format!(
-                            "no {TYPE_ATTRIBUTE:?}, and graph type {graph_type:?} has {} {what} types ({}), so the type is ambiguous",
-                            several.len(),
-                            names.join(", ")
-                        ),
-                    )));
-                }
-            },
-        };
-        if !types.contains(&wanted) {
+        let tag = attributes.shift_remove(TYPE_ATTRIBUTE);
+        let wanted = item_type(target, tag, base, &pointer, node).map_err(|p| self.rejection(p))?;
+        if !target.types(node).contains(&wanted) {
             if !target.defined {
+                let graph_type = &target.graph_type;
                 return Err(self.rejection(problem(
                     tag_pointer,
                     format!("{what} type {wanted:?} is not defined in graph type {graph_type:?}"),
                 )));
             }
-            let open = Value::Object(Map::new());
-            let defined = if node {
-                self.tx
-                    .define_node_type(&graph_type, &wanted, &open)
-                    .map(|_| ())
-            } else {
-                self.tx
-                    .define_edge_type(&graph_type, &wanted, &open, &crate::Endpoints::any())
-                    .map(|_| ())
-            };
-            if let Err(e) = defined {
-                let reason = e.to_string();
-                return Err(self.caused(tag_pointer, reason, e));
-            }
-            if let Some(target) = self.target.as_mut() {
-                if node {
-                    target.node_types.push(wanted.clone());
-                } else {
-                    target.edge_types.push(wanted.clone());
-                }
-            }
+            self.define_item_type(&wanted, tag_pointer, node)?;
         }
         Ok((wanted, Value::Object(attributes)))
+    }
+
+    /// Defines the open node or edge type `name` in the graph type this
+    /// import defines.
+    fn define_item_type(&mut self, name: &str, tag_pointer: String, node: bool) -> Result<()> {
+        let Some(target) = self.target.as_mut() else {
+            return Ok(());
+        };
+        let open = Value::Object(Map::new());
+        let defined = if node {
+            self.tx
+                .define_node_type(&target.graph_type, name, &open)
+                .map(|_| ())
+        } else {
+            self.tx
+                .define_edge_type(&target.graph_type, name, &open, &crate::Endpoints::any())
+                .map(|_| ())
+        };
+        if let Err(e) = defined {
+            let reason = e.to_string();
+            return Err(self.caused(tag_pointer, reason, e));
+        }
+        target.types_mut(node).push(name.to_owned());
+        Ok(())
     }
 
     /// A store rejection of the item at `base`, restated with its pointer.
@@ -1302,6 +1306,49 @@ fn parse_kind(text: &str) -> Option<GraphKind> {
         "undirected" => Some(GraphKind::Undirected),
         "mixed" => Some(GraphKind::Mixed),
         _ => None,
+    }
+}
+/// The type an item's tag names; without a tag, the type this import
+/// defines for untagged items, or the graph type's only one.
+fn item_type(
+    target: &Target,
+    tag: Option<Value>,
+    base: &str,
+    pointer: &str,
+    node: bool,
+) -> std::result::Result<String, Problem> {
+    let what = if node { "node" } else { "edge" };
+    let graph_type = &target.graph_type;
+    match tag {
+        Some(Value::String(name)) => Ok(name),
+        Some(other) => Err(problem(
+            format!("{pointer}/{}", token(TYPE_ATTRIBUTE)),
+            format!("must be a string, not {}", kind_of(&other)),
+        )),
+        None if target.defined => Ok(if node {
+            DEFINED_NODE_TYPE
+        } else {
+            DEFINED_EDGE_TYPE
+        }
+        .to_owned()),
+        None => match target.types(node) {
+            [only] => Ok(only.clone()),
+            [] => Err(problem(
+                base,
+                format!("graph type {graph_type:?} has no {what} types"),
+            )),
+            several => {
+                let names: Vec<String> = several.iter().map(|t| format!("{t:?}")).collect();
+                Err(problem(
+                    pointer,
+                    format!(
+                        "no {TYPE_ATTRIBUTE:?}, and graph type {graph_type:?} has {} {what} types ({}), so the type is ambiguous",
+                        several.len(),
+                        names.join(", ")
+                    ),
+                ))
+            }
+        },
     }
 }
 
