@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::catalog::{Endpoints, GraphConfig, GraphKind};
 use crate::error::{Entity, Error, Result};
+use crate::graph::{EdgeEnd, RuleBreak};
 use crate::schema::{self, CompiledSchema};
 use crate::store::{Store, SCHEMA_VERSION};
 
@@ -1256,7 +1257,7 @@ fn edge_ends(
     edge_type: Option<&TypeInfo>,
 ) -> Result<Vec<String>> {
     let mut ends = Vec::with_capacity(2);
-    for (end, reference, found) in [("source", 3, 7), ("target", 4, 11)] {
+    for (end, reference, found) in [(EdgeEnd::Source, 3, 7), (EdgeEnd::Target, 4, 11)] {
         if int(row, found)?.is_none() {
             report.about(
                 ProblemKind::DanglingEndpoint,
@@ -1297,7 +1298,7 @@ fn edge_ends(
 fn allowed_end(
     report: &mut VerifyReport,
     entity: &Entity,
-    end: &str,
+    end: EdgeEnd,
     key: &str,
     edge_type: &TypeInfo,
     node_type: &TypeInfo,
@@ -1306,18 +1307,17 @@ fn allowed_end(
         return;
     };
     let allowed = match end {
-        "source" => endpoints.allows_source(&node_type.name),
-        _ => endpoints.allows_target(&node_type.name),
+        EdgeEnd::Source => endpoints.allows_source(&node_type.name),
+        EdgeEnd::Target => endpoints.allows_target(&node_type.name),
     };
     if !allowed {
-        report.about(
-            ProblemKind::Structure,
-            entity,
-            format_args!(
-                "its {end} node {key:?} is of node type {:?}, which edge type {:?} does not allow as its {end}",
-                node_type.name, edge_type.name
-            ),
-        );
+        let rule = RuleBreak::EndpointType {
+            edge_type: edge_type.name.clone(),
+            end,
+            node: key.to_owned(),
+            node_type: node_type.name.clone(),
+        };
+        report.about(ProblemKind::Structure, entity, rule);
     }
 }
 
@@ -1332,29 +1332,25 @@ fn edge_shape(
     ends: &[String],
 ) -> Result<()> {
     let undirected = int(row, 5)?.unwrap_or(0) != 0;
-    match (config.kind, undirected) {
-        (GraphKind::Directed, true) => report.about(
-            ProblemKind::Structure,
-            entity,
-            format_args!("is undirected, but graph type {graph_type:?} is directed"),
-        ),
-        (GraphKind::Undirected, false) => report.about(
-            ProblemKind::Structure,
-            entity,
-            format_args!("is directed, but graph type {graph_type:?} is undirected"),
-        ),
-        _ => {}
+    let directed = match (config.kind, undirected) {
+        (GraphKind::Directed, true) => Some(true),
+        (GraphKind::Undirected, false) => Some(false),
+        _ => None,
+    };
+    if let Some(directed) = directed {
+        let rule = RuleBreak::Direction {
+            graph_type: graph_type.to_owned(),
+            directed,
+        };
+        report.about(ProblemKind::Structure, entity, rule);
     }
     let self_loop = int(row, 3)?.is_some() && int(row, 3)? == int(row, 4)?;
     if self_loop && !config.allow_self_loops {
-        report.about(
-            ProblemKind::Structure,
-            entity,
-            format_args!(
-                "is a self-loop on node {:?}, which graph type {graph_type:?} does not allow",
-                ends.first().map_or("?", String::as_str)
-            ),
-        );
+        let rule = RuleBreak::SelfLoop {
+            graph_type: graph_type.to_owned(),
+            node: ends.first().map_or("?", String::as_str).to_owned(),
+        };
+        report.about(ProblemKind::Structure, entity, rule);
     }
     Ok(())
 }
@@ -1402,16 +1398,14 @@ fn parallel_edges(v: &mut Verifier<'_>) -> Result<()> {
             graph: graph.name.clone(),
             key: text(row, 3)?,
         };
-        report.about(
-            ProblemKind::Structure,
-            &entity,
-            format_args!(
-                "parallel to edge {:?} ({edge_type:?} from {:?} to {:?}); graph type {graph_type:?} does not allow parallel edges",
-                text(row, 1)?,
-                opt_text(row, 5)?.unwrap_or_default(),
-                opt_text(row, 6)?.unwrap_or_default(),
-            ),
-        );
+        let rule = RuleBreak::Parallel {
+            graph_type: graph_type.to_owned(),
+            existing: text(row, 1)?,
+            edge_type,
+            source: opt_text(row, 5)?.unwrap_or_default(),
+            target: opt_text(row, 6)?.unwrap_or_default(),
+        };
+        report.about(ProblemKind::Structure, &entity, rule);
     }
     Ok(())
 }

@@ -367,7 +367,7 @@ fn a_removed_endpoint_is_not_served_from_memory() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("edge \"second\" in graph \"{GRAPH}\": source node \"x\" is of node type \"b\", which this edge type does not allow as its source")
+        format!("edge \"second\" in graph \"{GRAPH}\": source node \"x\" is of node type \"b\", which edge type \"f\" does not allow as its source")
     );
 }
 

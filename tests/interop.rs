@@ -498,7 +498,7 @@ fn malformed_documents_are_rejected_with_the_pointer_of_the_first_problem() {
                 "nodes": [{"key": "t", "attributes": {"@type": "team"}}, {"key": "p", "attributes": {"@type": "person", "name": "P"}}],
                 "edges": [{"key": "m", "source": "t", "target": "p", "attributes": {"@type": "member_of"}}]
             })),
-            r#"graph "beta": graphology document at /edges/0: edge "m": source node "t" is of node type "team", which this edge type does not allow as its source"#,
+            r#"graph "beta": graphology document at /edges/0: edge "m": source node "t" is of node type "team", which edge type "member_of" does not allow as its source"#,
         ),
         (
             named(json!({

@@ -132,7 +132,7 @@ fn endpoint_node_types_must_be_allowed() {
     });
     assert_eq!(
         err.to_string(),
-        r#"edge "m" in graph "acme": target node "bob" is of node type "person", which this edge type does not allow as its target"#
+        r#"edge "m" in graph "acme": target node "bob" is of node type "person", which edge type "member_of" does not allow as its target"#
     );
     let err = rejected(&store, |tx| {
         tx.add_edge("acme", NewEdge::new("member_of", "eng", "eng").key("m"))

@@ -309,7 +309,7 @@ fn an_endpoint_of_a_type_the_edge_type_does_not_allow() {
         &problems,
         &[(
             ProblemKind::Structure,
-            r#"edge "ada-eng" in graph "acme": its target node "bob" is of node type "person", which edge type "member_of" does not allow as its target"#,
+            r#"edge "ada-eng" in graph "acme": target node "bob" is of node type "person", which edge type "member_of" does not allow as its target"#,
         )],
     );
 }
@@ -324,7 +324,7 @@ fn a_self_loop_where_the_graph_type_forbids_them() {
         &problems,
         &[(
             ProblemKind::Structure,
-            r#"edge "ada-ada" in graph "acme": is a self-loop on node "ada", which graph type "people" does not allow"#,
+            r#"edge "ada-ada" in graph "acme": self-loop on node "ada": graph type "people" does not allow self-loops"#,
         )],
     );
 }
@@ -364,11 +364,11 @@ fn edges_against_the_graph_types_direction() {
         &[
             (
                 ProblemKind::Structure,
-                r#"edge "ada-bob" in graph "acme": is undirected, but graph type "people" is directed"#,
+                r#"edge "ada-bob" in graph "acme": graph type "people" is directed; undirected edges are not allowed"#,
             ),
             (
                 ProblemKind::Structure,
-                r#"edge "h2-h3" in graph "lan": is directed, but graph type "net" is undirected"#,
+                r#"edge "h2-h3" in graph "lan": graph type "net" is undirected; directed edges are not allowed"#,
             ),
         ],
     );

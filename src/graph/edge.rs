@@ -11,8 +11,7 @@ use super::item::{parse_attributes, Item};
 use super::order::{self, Admission, Ranked};
 use super::rulebreak::{EdgeEnd, RuleBreak};
 use super::{graph_id, is_unique_violation, ListOptions, Page};
-use crate::catalog::{GraphCtx, TypeCtx};
-use crate::catalog::{GraphKind, TypeTable};
+use crate::catalog::{GraphCtx, GraphKind, TypeCtx, TypeRow, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -439,12 +438,8 @@ impl WriteTxn<'_> {
         };
 
         let (source, target) = (
-            self.endpoint(batch, &entity, EdgeEnd::Source, edge.source, |t| {
-                edge_type.row.endpoints.allows_source(t)
-            })?,
-            self.endpoint(batch, &entity, EdgeEnd::Target, edge.target, |t| {
-                edge_type.row.endpoints.allows_target(t)
-            })?,
+            self.endpoint(batch, &entity, &edge_type.row, EdgeEnd::Source, edge.source)?,
+            self.endpoint(batch, &entity, &edge_type.row, EdgeEnd::Target, edge.target)?,
         );
         let (source_id, target_id) = (source.id, target.id);
 
@@ -590,9 +585,9 @@ impl WriteTxn<'_> {
         &mut self,
         batch: &EdgeBatch<'_>,
         entity: &dyn Fn() -> Entity,
+        edge_type: &TypeRow,
         end: EdgeEnd,
         key: &str,
-        allowed: impl Fn(&str) -> bool,
     ) -> Result<Ranked> {
         let graph_id = batch.graph.id;
         let remember = !batch.graph.graph_type.public.config.acyclic;
@@ -634,10 +629,15 @@ impl WriteTxn<'_> {
                 (Ranked { id, ord }, node_type)
             }
         };
-        if !allowed(&node_type) {
+        let allowed = match end {
+            EdgeEnd::Source => edge_type.endpoints.allows_source(&node_type),
+            EdgeEnd::Target => edge_type.endpoints.allows_target(&node_type),
+        };
+        if !allowed {
             return Err(Error::rule_break(
                 entity(),
                 RuleBreak::EndpointType {
+                    edge_type: edge_type.name.clone(),
                     end,
                     node: key.to_owned(),
                     node_type: node_type.to_string(),

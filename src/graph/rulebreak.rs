@@ -103,6 +103,8 @@ pub enum RuleBreak {
     },
     /// An end at a node whose node type the edge type does not allow there.
     EndpointType {
+        /// The edge's type.
+        edge_type: String,
         /// Which end.
         end: EdgeEnd,
         /// The node key.
@@ -168,12 +170,13 @@ impl fmt::Display for RuleBreak {
                 write!(f, "{end} node {node:?} does not exist")
             }
             RuleBreak::EndpointType {
+                edge_type,
                 end,
                 node,
                 node_type,
             } => write!(
                 f,
-                "{end} node {node:?} is of node type {node_type:?}, which this edge type does not allow as its {end}"
+                "{end} node {node:?} is of node type {node_type:?}, which edge type {edge_type:?} does not allow as its {end}"
             ),
         }
     }
