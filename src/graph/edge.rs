@@ -11,7 +11,7 @@ use super::item::{parse_attributes, Item};
 use super::order::{self, Admission, Ranked};
 use super::rulebreak::{EdgeEnd, RuleBreak};
 use super::{graph_id, is_unique_violation, ListOptions, Page};
-use crate::catalog::{GraphCtx, GraphKind, TypeCtx, TypeRow, TypeTable};
+use crate::catalog::{GraphConfig, GraphCtx, GraphKind, TypeCtx, TypeRow, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
@@ -410,103 +410,99 @@ impl WriteTxn<'_> {
             key: key.clone(),
         };
         self.limits().check_key(entity, &key)?;
-        let edge_type = match batch.types.iter().find(|(name, _)| *name == edge.edge_type) {
-            Some((_, resolved)) => resolved.clone(),
-            None => {
-                let resolved = self.type_ctx(TypeTable::Edge, &ctx, edge.edge_type, &entity)?;
-                batch.types.push((edge.edge_type, resolved.clone()));
-                resolved
-            }
-        };
+        let edge_type = self.batch_edge_type(batch, edge.edge_type, &entity)?;
         let config = ctx.graph_type.public.config;
         let graph_type = &ctx.graph_type.public.name;
+        let broken = |rule| Error::rule_break(entity(), rule);
 
-        let direction = |directed| {
-            Error::rule_break(
-                entity(),
-                RuleBreak::Direction {
-                    graph_type: graph_type.clone(),
-                    directed,
-                },
-            )
-        };
-        let undirected = match (config.kind, edge.undirected) {
-            (GraphKind::Directed, Some(true)) => return Err(direction(true)),
-            (GraphKind::Undirected, Some(false)) => return Err(direction(false)),
-            (GraphKind::Undirected, _) => true,
-            (_, flag) => flag.unwrap_or(false),
-        };
-
+        let undirected = undirected(config, graph_type, edge.undirected).map_err(broken)?;
         let (source, target) = (
             self.endpoint(batch, &entity, &edge_type.row, EdgeEnd::Source, edge.source)?,
             self.endpoint(batch, &entity, &edge_type.row, EdgeEnd::Target, edge.target)?,
         );
-        let (source_id, target_id) = (source.id, target.id);
-
-        if source_id == target_id {
-            if config.acyclic {
-                return Err(Error::Cycle {
-                    entity: entity(),
-                    cycle: vec![edge.source.to_owned(), edge.source.to_owned()],
-                });
-            }
-            if !config.allow_self_loops {
-                return Err(Error::rule_break(
-                    entity(),
-                    RuleBreak::SelfLoop {
-                        graph_type: graph_type.clone(),
-                        node: edge.source.to_owned(),
-                    },
-                ));
-            }
+        if source.id == target.id {
+            refuse_self_loop(config, graph_type, edge.source, &entity)?;
         }
-
         let empty = Value::Object(Map::new());
         let attributes = edge.attributes.unwrap_or(&empty);
         let text = self.valid_attributes(&entity, &edge_type.compiled, attributes)?;
-
         if !config.multi {
-            if let Some(existing) = parallel_edge(
-                self.conn(),
-                source_id,
-                target_id,
-                edge_type.row.id,
-                undirected,
-            )? {
-                return Err(Error::rule_break(
-                    entity(),
-                    RuleBreak::Parallel {
-                        graph_type: graph_type.clone(),
-                        existing,
-                        edge_type: edge.edge_type.to_owned(),
-                        source: edge.source.to_owned(),
-                        target: edge.target.to_owned(),
-                    },
-                ));
+            let ends = (source.id, target.id);
+            if let Some(existing) = parallel_edge(self.conn(), ends, edge_type.row.id, undirected)?
+            {
+                return Err(broken(RuleBreak::Parallel {
+                    graph_type: graph_type.clone(),
+                    existing,
+                    edge_type: edge.edge_type.to_owned(),
+                    source: edge.source.to_owned(),
+                    target: edge.target.to_owned(),
+                }));
             }
         }
+        let reordered = if config.acyclic && source.id != target.id {
+            self.admit(source, target, edge.source, &entity)?
+        } else {
+            Vec::new()
+        };
 
-        let mut reordered = Vec::new();
-        if config.acyclic && source_id != target_id {
-            match order::admit(self.conn(), source, target)? {
-                Admission::Fits(updates) => reordered = updates,
-                Admission::ClosesCycle => {
-                    // Rare: name the shortest cycle.
-                    let path =
-                        directed_path(self.conn(), target_id, source_id)?.unwrap_or_default();
-                    let mut cycle = vec![edge.source.to_owned()];
-                    for id in path {
-                        cycle.push(node_key(self.conn(), id)?);
-                    }
-                    return Err(Error::Cycle {
-                        entity: entity(),
-                        cycle,
-                    });
+        let row = EdgeRow {
+            graph_id: ctx.id,
+            key: &key,
+            edge_type_id: edge_type.row.id,
+            ends: (source.id, target.id),
+            undirected,
+            attributes: &text,
+        };
+        self.insert_edge_row(&row, &entity)?;
+        order::apply(self.conn(), &reordered)?;
+        self.outbox
+            .in_graph(EntityKind::Edge, ChangeOp::Create, graph, &key);
+        Ok(key)
+    }
+
+    /// The edge type `name` of the batch's graph, resolved once per batch.
+    fn batch_edge_type<'a>(
+        &mut self,
+        batch: &mut EdgeBatch<'a>,
+        name: &'a str,
+        entity: &dyn Fn() -> Entity,
+    ) -> Result<Arc<TypeCtx>> {
+        if let Some((_, resolved)) = batch.types.iter().find(|(known, _)| *known == name) {
+            return Ok(resolved.clone());
+        }
+        let resolved = self.type_ctx(TypeTable::Edge, &batch.graph, name, entity)?;
+        batch.types.push((name, resolved.clone()));
+        Ok(resolved)
+    }
+
+    /// The order values an edge `source` → `target` of an acyclic graph
+    /// moves, or the cycle it would close, named from `source_key`.
+    fn admit(
+        &self,
+        source: Ranked,
+        target: Ranked,
+        source_key: &str,
+        entity: &dyn Fn() -> Entity,
+    ) -> Result<Vec<(i64, i64)>> {
+        match order::admit(self.conn(), source, target)? {
+            Admission::Fits(updates) => Ok(updates),
+            Admission::ClosesCycle => {
+                // Rare: name the shortest cycle.
+                let path = directed_path(self.conn(), target.id, source.id)?.unwrap_or_default();
+                let mut cycle = vec![source_key.to_owned()];
+                for id in path {
+                    cycle.push(node_key(self.conn(), id)?);
                 }
+                Err(Error::Cycle {
+                    entity: entity(),
+                    cycle,
+                })
             }
         }
+    }
 
-        let now = now_ms();
+    /// Inserts an edge's row; a taken key is [`Error::AlreadyExists`].
+    fn insert_edge_row(&self, row: &EdgeRow<'_>, entity: &dyn Fn() -> Entity) -> Result<()> {
         let inserted = self
             .conn()
             .prepare_cached(
@@ -515,26 +511,20 @@ impl WriteTxn<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
             )?
             .execute(params![
-                ctx.id,
-                key,
-                edge_type.row.id,
-                source_id,
-                target_id,
-                undirected,
-                text,
-                now
+                row.graph_id,
+                row.key,
+                row.edge_type_id,
+                row.ends.0,
+                row.ends.1,
+                row.undirected,
+                row.attributes,
+                now_ms()
             ]);
         match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(Error::AlreadyExists { entity: entity() })
-            }
-            Err(e) => return Err(e.into()),
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists { entity: entity() }),
+            Err(e) => Err(e.into()),
         }
-        order::apply(self.conn(), &reordered)?;
-        self.outbox
-            .in_graph(EntityKind::Edge, ChangeOp::Create, graph, &key);
-        Ok(key)
     }
 
     /// Replaces edge `key`'s attributes. Endpoints and type never change;
@@ -648,6 +638,59 @@ impl WriteTxn<'_> {
     }
 }
 
+/// The columns of a new edge's row.
+struct EdgeRow<'r> {
+    graph_id: i64,
+    key: &'r str,
+    edge_type_id: i64,
+    ends: (i64, i64),
+    undirected: bool,
+    attributes: &'r str,
+}
+
+/// Whether an edge is undirected, as its graph type's kind and the
+/// edge's own `requested` flag decide, or the direction rule it breaks.
+fn undirected(
+    config: GraphConfig,
+    graph_type: &str,
+    requested: Option<bool>,
+) -> std::result::Result<bool, RuleBreak> {
+    let broken = |directed| RuleBreak::Direction {
+        graph_type: graph_type.to_owned(),
+        directed,
+    };
+    match (config.kind, requested) {
+        (GraphKind::Directed, Some(true)) => Err(broken(true)),
+        (GraphKind::Undirected, Some(false)) => Err(broken(false)),
+        (GraphKind::Undirected, _) => Ok(true),
+        (_, flag) => Ok(flag.unwrap_or(false)),
+    }
+}
+
+/// Refuses a self-loop on `node`: a cycle in an acyclic graph, a broken
+/// rule where self-loops are not allowed.
+fn refuse_self_loop(
+    config: GraphConfig,
+    graph_type: &str,
+    node: &str,
+    entity: &dyn Fn() -> Entity,
+) -> Result<()> {
+    if config.acyclic {
+        return Err(Error::Cycle {
+            entity: entity(),
+            cycle: vec![node.to_owned(), node.to_owned()],
+        });
+    }
+    if !config.allow_self_loops {
+        let rule = RuleBreak::SelfLoop {
+            graph_type: graph_type.to_owned(),
+            node: node.to_owned(),
+        };
+        return Err(Error::rule_break(entity(), rule));
+    }
+    Ok(())
+}
+
 fn node_key(conn: &Connection, id: i64) -> Result<String> {
     Ok(conn
         .prepare_cached("SELECT key FROM nodes WHERE id = ?1")?
@@ -658,8 +701,7 @@ fn node_key(conn: &Connection, id: i64) -> Result<String> {
 /// orientation, for undirected edges).
 fn parallel_edge(
     conn: &Connection,
-    source: i64,
-    target: i64,
+    (source, target): (i64, i64),
     edge_type: i64,
     undirected: bool,
 ) -> Result<Option<String>> {
