@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
@@ -164,6 +165,116 @@ pub struct BudgetStatus {
     pub tightest: String,
     /// Every budget in this unit a reservation draws on, in key order.
     pub edges: Vec<EdgeBudget>,
+}
+
+/// A reservation's input: well-formed, an amount of at least 1, a ttl of
+/// at least 1 ms; returns when a reservation made at `now` expires.
+fn check_reservation(
+    principal: &str,
+    unit: &str,
+    amount: u64,
+    ttl: Duration,
+    now: i64,
+) -> Result<i64> {
+    check_identity_id(principal)?;
+    let entity = || node_entity(principal);
+    check_unit(entity, unit)?;
+    if amount == 0 {
+        return Err(Error::invalid(
+            entity(),
+            "a reservation's amount must be at least 1",
+        ));
+    }
+    check_amount(entity, "a reservation's amount", amount)?;
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    if ttl_ms < 1 {
+        return Err(Error::invalid(
+            entity(),
+            "a reservation's ttl must be at least 1 ms",
+        ));
+    }
+    now.checked_add(ttl_ms).ok_or_else(|| {
+        Error::invalid(
+            entity(),
+            format!("a reservation's ttl of {ttl_ms} ms runs past the largest instant"),
+        )
+    })
+}
+
+/// Every budget in `unit` on a chain into `principal` at `t`, in key
+/// order; refused when there is none.
+fn budgets_into(
+    conn: &Connection,
+    graph: &AclGraph,
+    principal: &str,
+    unit: &str,
+    t: i64,
+    max_depth: u32,
+) -> Result<Vec<EdgeBudget>> {
+    let mut budgets = Vec::new();
+    for (key, d) in &upstream_delegations(graph, principal, t, max_depth) {
+        if let Some(&budget) = d.budgets.get(unit) {
+            budgets.push(edge_budget(conn, key, d, unit, budget, t)?);
+        }
+    }
+    if budgets.is_empty() {
+        return Err(Error::invalid(
+            node_entity(principal),
+            format!(
+                "no delegation in force on a chain into it has a budget in {unit:?}; spending needs one"
+            ),
+        ));
+    }
+    Ok(budgets)
+}
+
+/// Refuses `amount` when a budget cannot take it, naming the tightest
+/// (the first in key order among equals).
+fn refuse_overdraw(budgets: &[EdgeBudget], amount: u64, unit: &str) -> Result<()> {
+    let Some(short) = budgets
+        .iter()
+        .filter(|b| b.remaining < amount)
+        .min_by_key(|b| b.remaining)
+    else {
+        return Ok(());
+    };
+    Err(Error::invalid(
+        edge_entity(&short.edge),
+        format!(
+            "reserving {amount} {unit} would exceed its budget of {} {unit} ({} spent or reserved, {} remaining)",
+            short.amount,
+            u128::from(short.spent) + u128::from(short.reserved),
+            short.remaining
+        ),
+    ))
+}
+
+/// Writes a reservation's row and one draw on each of its `budgets`.
+fn insert_reservation(
+    conn: &Connection,
+    reservation: &Reservation,
+    budgets: &[EdgeBudget],
+) -> Result<()> {
+    let r = reservation;
+    let rowid: i64 = conn.prepare_cached(INSERT)?.query_row(
+        params![
+            r.id,
+            r.principal,
+            r.unit,
+            r.amount as i64,
+            r.created_at,
+            r.expires_at
+        ],
+        |row| row.get(0),
+    )?;
+    for b in budgets {
+        let edge = edge_row(conn, &b.edge)?.ok_or_else(|| Error::NotFound {
+            entity: edge_entity(&b.edge),
+        })?;
+        conn.prepare_cached(INSERT_DRAW)?
+            .execute(params![rowid, edge, b.amount as i64])?;
+    }
+    Ok(())
 }
 
 fn reservation_entity(id: &str) -> Entity {
@@ -561,81 +672,16 @@ impl Acl {
         ttl: Duration,
         now: i64,
     ) -> Result<Reservation> {
-        check_identity_id(principal)?;
-        let entity = || node_entity(principal);
-        check_unit(entity, unit)?;
-        if amount == 0 {
-            return Err(Error::invalid(
-                entity(),
-                "a reservation's amount must be at least 1",
-            ));
-        }
-        check_amount(entity, "a reservation's amount", amount)?;
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        if ttl_ms < 1 {
-            return Err(Error::invalid(
-                entity(),
-                "a reservation's ttl must be at least 1 ms",
-            ));
-        }
-        let Some(expires_at) = now.checked_add(ttl_ms) else {
-            return Err(Error::invalid(
-                entity(),
-                format!("a reservation's ttl of {ttl_ms} ms runs past the largest instant"),
-            ));
-        };
+        let expires_at = check_reservation(principal, unit, amount, ttl, now)?;
         let max_depth = self.max_depth();
         let actor = self.actor().map(str::to_owned);
         let mut made = None;
         self.write_at(now, |tx, state, now| {
             state.require_principal(principal)?;
-            let graph = state.graph();
-            let chains = upstream_delegations(graph, principal, now, max_depth);
-            let mut budgets = Vec::new();
-            for (key, d) in &chains {
-                if let Some(&budget) = d.budgets.get(unit) {
-                    budgets.push(edge_budget(tx.conn(), key, d, unit, budget, now)?);
-                }
-            }
-            if budgets.is_empty() {
-                return Err(Error::invalid(
-                    entity(),
-                    format!(
-                        "no delegation in force on a chain into it has a budget in {unit:?}; spending needs one"
-                    ),
-                ));
-            }
-            // The tightest budget that cannot take it, first in key order.
-            if let Some(short) = budgets
-                .iter()
-                .filter(|b| b.remaining < amount)
-                .min_by_key(|b| b.remaining)
-            {
-                return Err(Error::invalid(
-                    edge_entity(&short.edge),
-                    format!(
-                        "reserving {amount} {unit} would exceed its budget of {} {unit} ({} spent or reserved, {} remaining)",
-                        short.amount,
-                        u128::from(short.spent) + u128::from(short.reserved),
-                        short.remaining
-                    ),
-                ));
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            let rowid: i64 = tx.conn().prepare_cached(INSERT)?.query_row(
-                params![id, principal, unit, amount as i64, now, expires_at],
-                |row| row.get(0),
-            )?;
-            for b in &budgets {
-                let edge = edge_row(tx.conn(), &b.edge)?.ok_or_else(|| Error::NotFound {
-                    entity: edge_entity(&b.edge),
-                })?;
-                tx.conn()
-                    .prepare_cached(INSERT_DRAW)?
-                    .execute(params![rowid, edge, b.amount as i64])?;
-            }
+            let budgets = budgets_into(tx.conn(), state.graph(), principal, unit, now, max_depth)?;
+            refuse_overdraw(&budgets, amount, unit)?;
             let reservation = Reservation {
-                id: id.clone(),
+                id: uuid::Uuid::now_v7().to_string(),
                 principal: principal.to_owned(),
                 unit: unit.to_owned(),
                 amount,
@@ -645,19 +691,20 @@ impl Acl {
                 settled_at: None,
                 edges: budgets.iter().map(|b| b.edge.clone()).collect(),
             };
+            insert_reservation(tx.conn(), &reservation, &budgets)?;
             crate::audit::append(
                 tx.conn(),
                 crate::audit::Record {
                     at: now,
                     actor: actor.as_deref(),
                     action: "acl.reserve",
-                    entity: reservation_entity(&id).to_string(),
+                    entity: reservation_entity(&reservation.id).to_string(),
                     before: None,
                     after: Some(reservation.audit_value()),
                 },
             )?;
             tx.outbox
-                .record(EntityKind::Reservation, ChangeOp::Create, &id);
+                .record(EntityKind::Reservation, ChangeOp::Create, &reservation.id);
             made = Some(reservation);
             Ok(Mutation::Nothing)
         })?;
@@ -906,6 +953,14 @@ impl Acl {
 /// [`Error::Sqlite`] on a storage failure.
 pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, String)>> {
     let mut problems = Vec::new();
+    stray_draws(conn, &mut problems)?;
+    overdrawn(conn, &mut problems)?;
+    malformed(conn, &mut problems)?;
+    Ok(problems)
+}
+
+/// Draws on a row that is not a delegation of the ACL.
+fn stray_draws(conn: &Connection, problems: &mut Vec<(Entity, String)>) -> Result<()> {
     let mut stmt = conn.prepare(
         "SELECT r.uid, d.edge, e.key, t.name, g.name
            FROM acl_reservation_draws d
@@ -936,12 +991,16 @@ pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, Str
         };
         problems.push((reservation_entity(&uid), reason));
     }
-    // Over budget: a reservation that, with those made before it that
-    // still count and were live when it was made, holds more against a
-    // delegation than the budget it had then. Released ones are left out
-    // (when they were released is not ordered against the reservation),
-    // so this never reports a reservation the engine accepted, whatever
-    // became of the others since.
+    Ok(())
+}
+
+/// Over budget: a reservation that, with those made before it that
+/// still count and were live when it was made, holds more against a
+/// delegation than the budget it had then. Released ones are left out
+/// (when they were released is not ordered against the reservation),
+/// so this never reports a reservation the engine accepted, whatever
+/// became of the others since.
+fn overdrawn(conn: &Connection, problems: &mut Vec<(Entity, String)>) -> Result<()> {
     let mut stmt = conn.prepare(
         "SELECT r.uid, e.key, r.unit, d.budget, r.amount,
                 (SELECT COALESCE(SUM(o.amount), 0)
@@ -957,17 +1016,20 @@ pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, Str
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, String>(1)?,
-            row.get::<_, rusqlite::types::Value>(2)?,
-            row.get::<_, rusqlite::types::Value>(3)?,
-            row.get::<_, rusqlite::types::Value>(4)?,
-            row.get::<_, rusqlite::types::Value>(5)?,
+            row.get::<_, SqlValue>(2)?,
+            row.get::<_, SqlValue>(3)?,
+            row.get::<_, SqlValue>(4)?,
+            row.get::<_, SqlValue>(5)?,
         ))
     })?;
     for row in rows {
-        use rusqlite::types::Value as V;
         let (uid, key, unit, budget, amount, before) = row?;
-        let (V::Text(unit), V::Integer(budget), V::Integer(amount), V::Integer(before)) =
-            (unit, budget, amount, before)
+        let (
+            SqlValue::Text(unit),
+            SqlValue::Integer(budget),
+            SqlValue::Integer(amount),
+            SqlValue::Integer(before),
+        ) = (unit, budget, amount, before)
         else {
             problems.push((
                 reservation_entity(&uid),
@@ -985,6 +1047,11 @@ pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, Str
             ));
         }
     }
+    Ok(())
+}
+
+/// Reservation rows whose columns break the table's rules.
+fn malformed(conn: &Connection, problems: &mut Vec<(Entity, String)>) -> Result<()> {
     let mut stmt = conn.prepare(
         "SELECT uid, principal, unit, amount, state, created_at, expires_at, settled_at
            FROM acl_reservations ORDER BY id",
@@ -992,62 +1059,91 @@ pub(crate) fn reservation_problems(conn: &Connection) -> Result<Vec<(Entity, Str
     let rows = stmt.query_map([], |row| {
         Ok((
             row.get::<_, String>(0)?,
-            row.get::<_, rusqlite::types::Value>(1)?,
-            row.get::<_, rusqlite::types::Value>(2)?,
-            row.get::<_, rusqlite::types::Value>(3)?,
-            row.get::<_, rusqlite::types::Value>(4)?,
-            row.get::<_, rusqlite::types::Value>(5)?,
-            row.get::<_, rusqlite::types::Value>(6)?,
-            row.get::<_, rusqlite::types::Value>(7)?,
+            row.get::<_, SqlValue>(1)?,
+            row.get::<_, SqlValue>(2)?,
+            row.get::<_, SqlValue>(3)?,
+            row.get::<_, SqlValue>(4)?,
+            row.get::<_, SqlValue>(5)?,
+            row.get::<_, SqlValue>(6)?,
+            row.get::<_, SqlValue>(7)?,
         ))
     })?;
-    use rusqlite::types::Value as V;
     for row in rows {
         let (uid, principal, unit, amount, state, created, expires, settled) = row?;
+        let stored = StoredReservation {
+            principal,
+            unit,
+            amount,
+            state,
+            created,
+            expires,
+            settled,
+        };
+        for reason in stored.problems() {
+            problems.push((reservation_entity(&uid), reason));
+        }
+    }
+    Ok(())
+}
+
+/// A reservation row's columns as stored.
+struct StoredReservation {
+    principal: SqlValue,
+    unit: SqlValue,
+    amount: SqlValue,
+    state: SqlValue,
+    created: SqlValue,
+    expires: SqlValue,
+    settled: SqlValue,
+}
+
+impl StoredReservation {
+    /// What is wrong with the row, each reason once.
+    fn problems(&self) -> Vec<String> {
         let mut reasons = Vec::new();
-        match &principal {
-            V::Text(p) => reasons.extend(token_problem("principal", p)),
+        match &self.principal {
+            SqlValue::Text(p) => reasons.extend(token_problem("principal", p)),
             _ => reasons.push("principal is not text".to_owned()),
         }
-        match &unit {
-            V::Text(u) => reasons.extend(token_problem("unit", u)),
+        match &self.unit {
+            SqlValue::Text(u) => reasons.extend(token_problem("unit", u)),
             _ => reasons.push("unit is not text".to_owned()),
         }
-        if !matches!(amount, V::Integer(n) if n > 0) {
+        if !matches!(self.amount, SqlValue::Integer(n) if n > 0) {
             reasons.push("amount is not a positive integer".to_owned());
         }
-        let settled_state = match &state {
-            V::Text(s) if s == "reserved" => Some(false),
-            V::Text(s) if s == "committed" || s == "released" => Some(true),
+        let settled = match &self.state {
+            SqlValue::Text(s) if s == "reserved" => Some(false),
+            SqlValue::Text(s) if s == "committed" || s == "released" => Some(true),
             _ => {
                 reasons.push("state is not reserved, committed or released".to_owned());
                 None
             }
         };
-        match (created, expires) {
-            (V::Integer(c), V::Integer(e)) => {
-                if e <= c {
-                    reasons.push(format!("expires_at ({e}) is not after created_at ({c})"));
-                }
-                match (settled_state, settled) {
-                    (Some(false), V::Null) | (None, _) => {}
-                    (Some(false), _) => {
-                        reasons.push("is not settled but has a settled_at".to_owned())
-                    }
-                    (Some(true), V::Integer(s)) if s >= c => {}
-                    (Some(true), V::Integer(s)) => {
-                        reasons.push(format!("settled_at ({s}) is before created_at ({c})"))
-                    }
-                    (Some(true), _) => reasons.push("is settled but has no settled_at".to_owned()),
-                }
-            }
-            _ => reasons.push("created_at or expires_at is not an integer".to_owned()),
+        self.time_problems(settled, &mut reasons);
+        reasons
+    }
+
+    /// The instants: expiry after creation, and a settled_at exactly when
+    /// `settled` (unknown for a bad state), not before creation.
+    fn time_problems(&self, settled: Option<bool>, reasons: &mut Vec<String>) {
+        let (SqlValue::Integer(c), SqlValue::Integer(e)) = (&self.created, &self.expires) else {
+            reasons.push("created_at or expires_at is not an integer".to_owned());
+            return;
+        };
+        if e <= c {
+            reasons.push(format!("expires_at ({e}) is not after created_at ({c})"));
         }
-        for reason in reasons {
-            problems.push((reservation_entity(&uid), reason));
+        match (settled, &self.settled) {
+            (Some(false), SqlValue::Null) | (None, _) => {}
+            (Some(false), _) => reasons.push("is not settled but has a settled_at".to_owned()),
+            (Some(true), SqlValue::Integer(s)) if s >= c => {}
+            (Some(true), SqlValue::Integer(s)) => {
+                reasons.push(format!("settled_at ({s}) is before created_at ({c})"))
+            }
+            (Some(true), _) => reasons.push("is settled but has no settled_at".to_owned()),
         }
     }
-    Ok(problems)
 }
 
 #[cfg(test)]
