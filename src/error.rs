@@ -264,6 +264,31 @@ pub enum Error {
         /// What it does not hold, scopes first, each once.
         missing: Vec<Permission>,
     },
+    /// An operation that needs an entity in one status found it in another:
+    /// a compare-and-set of a task's status, or a worker's claim settling a
+    /// task that is no longer running. Its [`kind`](Error::kind) is
+    /// `invalid`.
+    #[error("{entity}: status is {current:?}, not the expected {expected:?}")]
+    StatusConflict {
+        /// The task.
+        entity: Entity,
+        /// The status it has.
+        current: String,
+        /// The status the operation needed.
+        expected: String,
+    },
+    /// A worker's claim on a dispatched job that lapsed (its lease ran out)
+    /// or was taken over by another worker. Its [`kind`](Error::kind) is
+    /// `invalid`.
+    #[error("{entity}: the claim of worker {worker:?} on job {job} has lapsed or was taken over")]
+    ClaimLapsed {
+        /// The task the job runs.
+        entity: Entity,
+        /// The worker that held the claim.
+        worker: String,
+        /// The job.
+        job: i64,
+    },
     /// A graphology document that an import rejected: where in the document
     /// (a JSON pointer), what is wrong, and, when the store refused one of
     /// its items, that refusal as `cause`. [`kind`](Error::kind) and the
@@ -455,6 +480,22 @@ impl Error {
         }
     }
 
+    /// The status found and the status expected, when an operation found
+    /// its entity in the wrong one.
+    pub fn status_conflict(&self) -> Option<(&str, &str)> {
+        match self.underlying() {
+            Error::StatusConflict {
+                current, expected, ..
+            } => Some((current, expected)),
+            _ => None,
+        }
+    }
+
+    /// True when a worker's claim lapsed or was taken over.
+    pub fn is_claim_lapsed(&self) -> bool {
+        matches!(self.underlying(), Error::ClaimLapsed { .. })
+    }
+
     /// True when a generic write to a built-in graph or type was refused.
     pub fn is_protected(&self) -> bool {
         matches!(self, Error::Protected { .. })
@@ -537,7 +578,11 @@ impl Error {
             Error::InUse { .. } => "in_use",
             Error::Revalidation { .. } => "revalidation",
             Error::TooLarge { .. } => "too_large",
-            Error::Invalid { .. } | Error::Rule { .. } | Error::NotHeld { .. } => "invalid",
+            Error::Invalid { .. }
+            | Error::Rule { .. }
+            | Error::NotHeld { .. }
+            | Error::StatusConflict { .. }
+            | Error::ClaimLapsed { .. } => "invalid",
             Error::Protected { .. } => "protected",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::NotAStore { .. } => "not_a_store",
@@ -568,6 +613,8 @@ impl Error {
             | Error::Invalid { entity, .. }
             | Error::Rule { entity, .. }
             | Error::NotHeld { entity, .. }
+            | Error::StatusConflict { entity, .. }
+            | Error::ClaimLapsed { entity, .. }
             | Error::Import { entity, .. }
             | Error::Protected { entity, .. } => Some(entity),
             _ => None,

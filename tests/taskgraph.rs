@@ -143,6 +143,8 @@ fn status_changes_are_compare_and_set() {
         err.to_string(),
         r#"node "fetch" in graph "release": status is "ready", not the expected "pending""#
     );
+    assert_eq!(err.status_conflict(), Some(("ready", "pending")));
+    assert_eq!(err.kind(), "invalid");
     store
         .write(|tx| tasks.transition(tx, "release", "fetch", Status::Ready, Status::Running))
         .unwrap();

@@ -133,6 +133,7 @@ fn claim_then_ack_completes_the_task_and_dispatches_its_dependents() {
             claim.job
         )
     );
+    assert!(err.is_claim_lapsed());
     assert!(!store
         .write(|tx| dispatch.heartbeat(tx, claim, MINUTE))
         .unwrap());

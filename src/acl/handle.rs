@@ -502,8 +502,8 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming what the delegator does not hold, for a bad
-    /// token, for a validity that is never in force, or for a self-delegation;
+    /// [`Error::NotHeld`] naming what the delegator does not hold;
+    /// [`Error::Invalid`] for a bad token, for a validity that is never in force, or for a self-delegation;
     /// [`Error::NotFound`] if either principal does not exist;
     /// [`Error::AlreadyExists`] if a delegation between them exists (revoked
     /// or not; see [`update_delegation`](Acl::update_delegation)).

@@ -352,13 +352,11 @@ impl Dispatch {
     }
 
     fn lost(claim: &Claim) -> Error {
-        Error::invalid(
-            task_entity(&claim.graph, &claim.task),
-            format!(
-                "the claim of worker {:?} on job {} has lapsed or was taken over",
-                claim.worker, claim.job
-            ),
-        )
+        Error::ClaimLapsed {
+            entity: task_entity(&claim.graph, &claim.task),
+            worker: claim.worker.clone(),
+            job: claim.job,
+        }
     }
 
     /// Extends `claim` by `extend` from now (whole seconds, rounded up, at
@@ -389,9 +387,10 @@ impl Dispatch {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the task if the claim has lapsed or was
-    /// taken over (nothing changes: the task is someone else's now), or if
-    /// the task is no longer running (it was cancelled or changed by hand).
+    /// [`Error::ClaimLapsed`] naming the task if the claim has lapsed or was
+    /// taken over (nothing changes: the task is someone else's now), or
+    /// [`Error::StatusConflict`] if the task is no longer running (it was
+    /// cancelled or changed by hand).
     pub fn ack(&self, tx: &mut WriteTxn<'_>, claim: &Claim) -> Result<Vec<String>> {
         if self.honker(tx, "SELECT honker_ack(?1, ?2)", claim.job, &claim.worker)? != 1 {
             return Err(Self::lost(claim));
@@ -406,10 +405,11 @@ impl Dispatch {
                 set_status(tx, graph, &claim.task, Status::Done, None)?;
                 promote_dependents(tx, Some(self as &dyn Queue), graph, &claim.task)
             }
-            Some(other) => Err(Error::invalid(
-                task_entity(graph, &claim.task),
-                format!("is {other}, not running, so the claim cannot complete it"),
-            )),
+            Some(other) => Err(Error::StatusConflict {
+                entity: task_entity(graph, &claim.task),
+                current: other.as_str().to_owned(),
+                expected: Status::Running.as_str().to_owned(),
+            }),
         }
     }
 
@@ -420,8 +420,9 @@ impl Dispatch {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the task if the claim has lapsed or was
-    /// taken over, or if the task is no longer running.
+    /// [`Error::ClaimLapsed`] naming the task if the claim has lapsed or was
+    /// taken over, or [`Error::StatusConflict`] if the task is no longer
+    /// running.
     pub fn fail(&self, tx: &mut WriteTxn<'_>, claim: &Claim, error: &str) -> Result<Failure> {
         let counts: Option<(i64, i64)> = tx
             .conn()
@@ -477,10 +478,11 @@ impl Dispatch {
                 set_status(tx, graph, &claim.task, status, Some(error))?;
             }
             Some(other) => {
-                return Err(Error::invalid(
-                    task_entity(graph, &claim.task),
-                    format!("is {other}, not running, so the claim cannot fail it"),
-                ))
+                return Err(Error::StatusConflict {
+                    entity: task_entity(graph, &claim.task),
+                    current: other.as_str().to_owned(),
+                    expected: Status::Running.as_str().to_owned(),
+                })
             }
         }
         Ok(outcome)

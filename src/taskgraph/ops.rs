@@ -305,8 +305,9 @@ impl Taskgraphs {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the task if its status is not `expected`
-    /// (someone else changed it first), if the transition is not allowed,
+    /// [`Error::StatusConflict`] naming the task if its status is not
+    /// `expected` (someone else changed it first); [`Error::Invalid`] if the
+    /// transition is not allowed,
     /// or if it cannot become ready yet; [`Error::NotFound`] if the graph or
     /// task does not exist.
     ///
@@ -345,14 +346,11 @@ impl Taskgraphs {
         let entity = || task_entity(graph, key);
         let current = status_of(tx, graph, key)?;
         if current != expected {
-            return Err(Error::invalid(
-                entity(),
-                format!(
-                    "status is {:?}, not the expected {:?}",
-                    current.as_str(),
-                    expected.as_str()
-                ),
-            ));
+            return Err(Error::StatusConflict {
+                entity: entity(),
+                current: current.as_str().to_owned(),
+                expected: expected.as_str().to_owned(),
+            });
         }
         if !current.can_become(new) {
             let reason = if current.is_final() {
