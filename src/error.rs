@@ -305,8 +305,9 @@ pub enum Error {
         pointer: String,
         /// What is wrong there.
         reason: String,
-        /// The store's refusal of the item at `pointer`, when there was one.
-        #[source]
+        /// The store's refusal of the item at `pointer`, when there was one;
+        /// `reason` restates it, so it is not also this error's
+        /// [`source`](std::error::Error::source).
         cause: Option<Box<Error>>,
     },
     /// A generic metagraph write to a graph or type of a built-in graph type
@@ -388,14 +389,15 @@ pub enum Error {
         "a write transaction is already open on this thread; use it instead of starting another"
     )]
     WriteInProgress,
-    /// Stored data that does not parse (the file was modified outside this library).
-    #[error("corrupt {what} in the store: {source}")]
+    /// Stored data that does not parse (the file was modified outside this
+    /// library). The parser's error is in the message, so it is not also
+    /// this error's [`source`](std::error::Error::source).
+    #[error("corrupt {what} in the store: {cause}")]
     Corrupt {
         /// Which stored value failed to parse.
         what: String,
         /// The parser's error.
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// A checkpoint document that does not decode (malformed JSON, a
     /// missing or unknown field, a hash or key that is not lowercase hex of
@@ -417,9 +419,16 @@ pub enum Error {
         /// The random source's error.
         reason: String,
     },
-    /// An error from SQLite.
+    /// An error from SQLite, whose message is in this one's (so it is not
+    /// also its [`source`](std::error::Error::source)).
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        Error::Sqlite(error)
+    }
 }
 
 impl Error {
@@ -643,10 +652,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn corrupt(what: impl Into<String>, source: serde_json::Error) -> Self {
+    pub(crate) fn corrupt(what: impl Into<String>, cause: serde_json::Error) -> Self {
         Error::Corrupt {
             what: what.into(),
-            source,
+            cause,
         }
     }
 }
@@ -711,6 +720,51 @@ fn list<T: fmt::Display>(items: &[T]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each message appears once in an error chain: what an error prints
+    /// of its cause is not also its `source`.
+    #[test]
+    fn a_chain_prints_each_message_once() {
+        use std::error::Error as _;
+        let chain = |err: &Error| {
+            let mut parts = vec![err.to_string()];
+            let mut next = err.source();
+            while let Some(cause) = next {
+                parts.push(cause.to_string());
+                next = cause.source();
+            }
+            parts
+        };
+        let sqlite = Error::from(rusqlite::Error::InvalidQuery);
+        let corrupt = Error::corrupt(
+            "attributes",
+            serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
+        );
+        let import = Error::Import {
+            entity: Entity::Graph("g".into()),
+            pointer: "/edges/0".into(),
+            reason: "edge \"e\" already exists".into(),
+            cause: Some(Box::new(Error::AlreadyExists {
+                entity: Entity::Edge {
+                    graph: "g".into(),
+                    key: "e".into(),
+                },
+            })),
+        };
+        for err in [sqlite, corrupt, import] {
+            let parts = chain(&err);
+            assert_eq!(parts.len(), 1, "{parts:?}");
+        }
+        let err = Error::Import {
+            entity: Entity::Graph("g".into()),
+            pointer: "/edges/0".into(),
+            reason: "x".into(),
+            cause: Some(Box::new(Error::AlreadyExists {
+                entity: Entity::Graph("g".into()),
+            })),
+        };
+        assert!(err.is_already_exists(), "the cause still answers");
+    }
 
     #[test]
     fn messages_name_the_entity_and_the_reason() {
