@@ -23,7 +23,7 @@ use super::model::{AclEdge, Principal};
 use super::resolve::{EffectiveGrant, Resolution, Touched};
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
 use super::{codec, GRAPH, GRAPH_TYPE};
-use crate::outbox::{ChangeBatch, ChangeEvent, EntityKind, CHANGE_TOPIC};
+use crate::outbox::{stream, ChangeBatch, ChangeEvent, EntityKind};
 use crate::{Error, Reader, Result};
 
 /// Stream rows read per query while catching up.
@@ -254,7 +254,7 @@ impl AclFollower {
         let mut named = Named::default();
         let stream = if self.dirty && on_event.is_none() {
             Stream {
-                head: stream_head(reader)?,
+                head: stream::head(reader.conn())?,
                 continuous: false,
             }
         } else {
@@ -397,18 +397,6 @@ impl AclFollower {
     }
 }
 
-/// The highest offset on the change topic (0 when it is empty).
-fn stream_head(reader: &Reader) -> Result<i64> {
-    Ok(reader
-        .conn()
-        .prepare_cached(STREAM_HEAD)?
-        .query_row([CHANGE_TOPIC], |row| row.get(0))?)
-}
-
-const STREAM_HEAD: &str = "SELECT coalesce(max(offset), 0) FROM _honker_stream WHERE topic = ?1";
-const STREAM_SINCE: &str = "SELECT offset, payload FROM _honker_stream
-     WHERE topic = ?1 AND offset > ?2 ORDER BY offset LIMIT ?3";
-
 /// Hands every event of the batches after `offset` to `visit`, page by
 /// page; stops at the first batch that does not decode, or reads nothing
 /// when batches after `offset` were pruned.
@@ -417,25 +405,17 @@ fn read_stream(
     offset: i64,
     visit: &mut dyn FnMut(&ChangeEvent),
 ) -> Result<Stream> {
-    let head = stream_head(reader)?;
-    let pruned_through: i64 = reader
-        .conn()
-        .prepare_cached(crate::feed::PRUNED_THROUGH)?
-        .query_row([], |row| row.get(0))?;
+    let head = stream::head(reader.conn())?;
+    let pruned_through = stream::pruned_through(reader.conn())?;
     if pruned_through > offset {
         return Ok(Stream {
             head,
             continuous: false,
         });
     }
-    let mut stmt = reader.conn().prepare_cached(STREAM_SINCE)?;
     let mut last = offset;
     loop {
-        let rows: Vec<(i64, String)> = stmt
-            .query_map(rusqlite::params![CHANGE_TOPIC, last, STREAM_PAGE], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let rows = stream::since(reader.conn(), last, STREAM_PAGE)?;
         let full_page = rows.len() as i64 == STREAM_PAGE;
         for (row_offset, payload) in rows {
             // A batch that does not decode, or that follows writes made

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::watcher::{Wake, Woken};
 use crate::error::{Entity, Error, Result};
-use crate::outbox::{ChangeBatch, CHANGE_TOPIC};
+use crate::outbox::{stream, ChangeBatch};
 use crate::store::Store;
 
 /// One change batch read from the durable stream, with the offset to
@@ -56,14 +56,6 @@ pub struct Consumer {
 /// Stream rows read per query.
 const READ_BATCH: i64 = 64;
 
-const GET_OFFSET: &str =
-    "SELECT offset FROM _honker_stream_consumers WHERE name = ?1 AND topic = ?2";
-const SAVE_OFFSET: &str = "SELECT honker_stream_save_offset(?1, ?2, ?3)";
-const READ_SINCE: &str = "SELECT offset, payload FROM _honker_stream
-     WHERE topic = ?1 AND offset > ?2 ORDER BY offset LIMIT ?3";
-pub(crate) const PRUNED_THROUGH: &str =
-    "SELECT coalesce((SELECT value FROM _alknet_meta WHERE key = 'stream_pruned_through'), 0)";
-
 impl Store {
     /// The durable consumer `name`, positioned after its last acknowledged
     /// batch (at the start of the stream for a new name).
@@ -87,15 +79,7 @@ impl Store {
 }
 
 fn acked_offset(store: &Store, name: &str) -> Result<i64> {
-    store.read(|r| {
-        Ok(r.conn()
-            .prepare_cached(GET_OFFSET)?
-            .query_row([name, CHANGE_TOPIC], |row| row.get(0))
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(0),
-                e => Err(e),
-            })?)
-    })
+    store.read(|r| stream::consumer_offset(r.conn(), name))
 }
 
 impl Consumer {
@@ -167,14 +151,8 @@ impl Consumer {
     ///
     /// [`Error::Sqlite`] if the write fails.
     pub fn ack(&mut self, offset: i64) -> Result<()> {
-        self.store.write(|tx| {
-            tx.conn()
-                .prepare_cached(SAVE_OFFSET)?
-                .query_row(rusqlite::params![self.name, CHANGE_TOPIC, offset], |_| {
-                    Ok(())
-                })?;
-            Ok(())
-        })
+        self.store
+            .write(|tx| stream::save_consumer_offset(tx.conn(), &self.name, offset))
     }
 
     /// After [`Error::ConsumerBehind`]: acknowledges everything the stream's
@@ -186,11 +164,7 @@ impl Consumer {
     ///
     /// [`Error::Sqlite`] if the store cannot be read or written.
     pub fn skip_pruned(&mut self) -> Result<i64> {
-        let pruned = self.store.read(|r| {
-            Ok(r.conn()
-                .prepare_cached(PRUNED_THROUGH)?
-                .query_row([], |row| row.get::<_, i64>(0))?)
-        })?;
+        let pruned = self.store.read(|r| stream::pruned_through(r.conn()))?;
         if pruned > self.delivered {
             self.ack(pruned)?;
             self.delivered = pruned;
@@ -201,19 +175,8 @@ impl Consumer {
 
     fn fill(&mut self) -> Result<()> {
         let (pruned, rows) = self.store.read(|r| {
-            let pruned: i64 = r
-                .conn()
-                .prepare_cached(PRUNED_THROUGH)?
-                .query_row([], |row| row.get(0))?;
-            let rows: Vec<(i64, String)> = r
-                .conn()
-                .prepare_cached(READ_SINCE)?
-                .query_map(
-                    rusqlite::params![CHANGE_TOPIC, self.delivered, READ_BATCH],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok((pruned, rows))
+            let pruned = stream::pruned_through(r.conn())?;
+            Ok((pruned, stream::since(r.conn(), self.delivered, READ_BATCH)?))
         })?;
         if self.delivered < pruned {
             return Err(Error::ConsumerBehind {

@@ -21,10 +21,6 @@ mod watcher;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use rusqlite::OptionalExtension;
-use serde::Deserialize;
-
-pub(crate) use consumer::PRUNED_THROUGH;
 pub use consumer::{Consumer, Delivery};
 pub(crate) use follow::Followers;
 pub(crate) use retention::Pruner;
@@ -32,7 +28,7 @@ pub use retention::{PruneReport, Retention};
 pub(crate) use watcher::{Wake, Woken};
 
 use crate::error::Result;
-use crate::outbox::{ChangeBatch, CHANGE_CHANNEL, CHANGE_TOPIC};
+use crate::outbox::{stream, ChangeBatch, NotificationHead};
 use crate::store::{Reader, Store};
 
 /// What a [`Subscription`] delivers.
@@ -74,21 +70,6 @@ pub enum ResyncReason {
 
 /// Notifications read per query.
 const READ_BATCH: i64 = 256;
-
-const LAST_NOTIFICATION: &str =
-    "SELECT coalesce(max(id), 0) FROM _honker_notifications WHERE channel = ?1";
-const READ_NOTIFICATIONS: &str = "SELECT id, payload FROM _honker_notifications
-     WHERE channel = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
-const READ_STREAM_ROW: &str = "SELECT payload FROM _honker_stream WHERE topic = ?1 AND offset = ?2";
-
-/// The notification payload written by the outbox.
-#[derive(Deserialize)]
-struct Notification {
-    revision: u64,
-    offset: i64,
-    #[serde(default)]
-    events: Option<serde::de::IgnoredAny>,
-}
 
 /// A live feed of committed change batches, in commit order.
 ///
@@ -191,14 +172,7 @@ impl Subscription {
     fn fetch(&mut self) -> Result<()> {
         let store = self.store.clone();
         let read = store.begin_read()?;
-        let rows: Vec<(i64, String)> = read
-            .conn()
-            .prepare_cached(READ_NOTIFICATIONS)?
-            .query_map(
-                rusqlite::params![CHANGE_CHANNEL, self.last_id, READ_BATCH],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        let rows = stream::notifications_since(read.conn(), self.last_id, READ_BATCH)?;
         for (id, payload) in rows {
             self.last_id = id;
             match decode(&read, &payload) {
@@ -230,24 +204,13 @@ impl Subscription {
 /// points to. `Ok(None)` when that row has been pruned (the gap check then
 /// asks for a resync).
 fn decode(read: &Reader, payload: &str) -> std::result::Result<Option<ChangeBatch>, String> {
-    let notification: Notification =
-        serde_json::from_str(payload).map_err(|e| format!("not a change notification: {e}"))?;
-    if notification.events.is_some() {
+    let notification = NotificationHead::decode(payload)?;
+    if notification.is_inline() {
         return ChangeBatch::from_payload(payload)
             .map(Some)
             .map_err(|e| e.to_string());
     }
-    let stream_payload: Option<String> = read
-        .conn()
-        .prepare_cached(READ_STREAM_ROW)
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                rusqlite::params![CHANGE_TOPIC, notification.offset],
-                |row| row.get(0),
-            )
-            .optional()
-        })
-        .map_err(|e| e.to_string())?;
+    let stream_payload = stream::at(read.conn(), notification.offset).map_err(|e| e.to_string())?;
     match stream_payload {
         None => Ok(None),
         Some(text) => {
@@ -283,10 +246,7 @@ impl Store {
         // commit in between is seen either by the read or by a wake.
         let wake = Wake::new(self.canonical_path(), self.poll_interval());
         let read = self.begin_read()?;
-        let last_id: i64 = read
-            .conn()
-            .prepare_cached(LAST_NOTIFICATION)?
-            .query_row([CHANGE_CHANNEL], |row| row.get(0))?;
+        let last_id = stream::last_notification(read.conn())?;
         let last_revision = read.revision()?;
         drop(read);
         Ok(Subscription {

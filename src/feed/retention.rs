@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::outbox::{CHANGE_CHANNEL, CHANGE_TOPIC};
+use crate::outbox::stream;
 use crate::store::{CommitHook, Store, WriteTxn};
 
 /// How long change notifications and stream batches are kept.
@@ -52,49 +52,21 @@ pub struct PruneReport {
     pub stream_batches: u64,
 }
 
-// `created_at` in honker's tables is in unix seconds.
-const PRUNE_NOTIFICATIONS: &str = "DELETE FROM _honker_notifications
-     WHERE channel = ?1 AND (created_at < unixepoch() - ?2 OR id <= (
-         SELECT id FROM _honker_notifications WHERE channel = ?1
-         ORDER BY id DESC LIMIT 1 OFFSET ?3))";
-const LAST_PRUNABLE_OFFSET: &str = "SELECT max(offset) FROM _honker_stream
-     WHERE topic = ?1 AND (created_at < unixepoch() - ?2 OR offset <= (
-         SELECT offset FROM _honker_stream WHERE topic = ?1
-         ORDER BY offset DESC LIMIT 1 OFFSET ?3))";
-const PRUNE_STREAM: &str = "DELETE FROM _honker_stream WHERE topic = ?1 AND offset <= ?2";
-const RECORD_PRUNED: &str =
-    "INSERT INTO _alknet_meta (key, value) VALUES ('stream_pruned_through', ?1)
-     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)";
-
 /// Prunes this store's notifications and stream batches past `retention`,
 /// inside the caller's write transaction.
 pub(crate) fn prune(conn: &Connection, retention: &Retention) -> Result<PruneReport> {
     let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let notifications = conn
-        .prepare_cached(PRUNE_NOTIFICATIONS)?
-        .execute(rusqlite::params![
-            CHANGE_CHANNEL,
-            seconds(retention.notifications_max_age),
-            count(retention.notifications_max_count)
-        ])?;
-    // Stream batches go in offset order, so that "pruned through offset N"
-    // describes exactly what a consumer can no longer read.
-    let through: Option<i64> = conn.prepare_cached(LAST_PRUNABLE_OFFSET)?.query_row(
-        rusqlite::params![
-            CHANGE_TOPIC,
-            seconds(retention.stream_max_age),
-            count(retention.stream_max_count)
-        ],
-        |row| row.get(0),
+    let notifications = stream::prune_notifications(
+        conn,
+        seconds(retention.notifications_max_age),
+        count(retention.notifications_max_count),
     )?;
-    let mut stream_batches = 0;
-    if let Some(through) = through {
-        stream_batches = conn
-            .prepare_cached(PRUNE_STREAM)?
-            .execute(rusqlite::params![CHANGE_TOPIC, through])?;
-        conn.prepare_cached(RECORD_PRUNED)?.execute([through])?;
-    }
+    let stream_batches = stream::prune_stream(
+        conn,
+        seconds(retention.stream_max_age),
+        count(retention.stream_max_count),
+    )?;
     Ok(PruneReport {
         notifications: notifications as u64,
         stream_batches: stream_batches as u64,

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub(crate) mod stream;
+
 /// The honker `notify()` channel every committed write transaction notifies.
 pub const CHANGE_CHANNEL: &str = "alknet_graphs.changes";
 
@@ -164,6 +166,9 @@ struct WireBatch {
     outside_writes: bool,
 }
 
+/// A notification's payload: the batch's revision, its stream row's
+/// offset, how many events it has, and the events themselves when there
+/// are at most [`INLINE_EVENT_LIMIT`].
 #[derive(Serialize)]
 struct Notification<'a> {
     revision: u64,
@@ -171,6 +176,30 @@ struct Notification<'a> {
     count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     events: Option<&'a [Group]>,
+}
+
+/// What a reader of the change channel needs of a notification: the
+/// revision, the stream row holding the batch, and whether the batch is
+/// also inline (then [`ChangeBatch::from_payload`] decodes the
+/// notification itself).
+#[derive(Debug, Deserialize)]
+pub(crate) struct NotificationHead {
+    pub(crate) revision: u64,
+    pub(crate) offset: i64,
+    #[serde(default, rename = "events")]
+    inline: Option<serde::de::IgnoredAny>,
+}
+
+impl NotificationHead {
+    /// Decodes a notification payload.
+    pub(crate) fn decode(payload: &str) -> std::result::Result<Self, String> {
+        serde_json::from_str(payload).map_err(|e| format!("not a change notification: {e}"))
+    }
+
+    /// Whether the notification carries its batch inline.
+    pub(crate) fn is_inline(&self) -> bool {
+        self.inline.is_some()
+    }
 }
 
 /// The events a write transaction has made so far, grouped as they arrive.
@@ -280,16 +309,6 @@ const PUBLISH_EPOCH: &str = "UPDATE _alknet_meta
      WHERE key = 'published_epoch'";
 const READ_EPOCHS: &str = "SELECT (SELECT value FROM _alknet_meta WHERE key = 'epoch'),
      (SELECT value FROM _alknet_meta WHERE key = 'published_epoch')";
-// These are the statements honker-core 0.5's `honker_stream_publish()` and
-// `notify()` run. Calling the SQL functions instead re-prepares their insert
-// on every commit (the functions get a fresh connection handle each call,
-// so their statement cache is always empty), which cost 44% of a
-// one-node transaction; run here through this connection's cache, the rows
-// are the same. tests/outbox_honker.rs reads them back through honker's own
-// readers, so a change in honker's tables fails a test, not a listener.
-const PUBLISH: &str =
-    "INSERT INTO _honker_stream (topic, key, payload) VALUES (?1, NULL, ?2) RETURNING offset";
-const NOTIFY: &str = "INSERT INTO _honker_notifications (channel, payload) VALUES (?1, ?2)";
 
 /// The revision as `conn` sees it.
 pub(crate) fn revision(conn: &Connection) -> Result<u64> {
@@ -311,11 +330,7 @@ pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
     let revision = revision as u64;
     conn.prepare_cached(PUBLISH_EPOCH)?.execute([])?;
     let stream_payload = encode_batch(revision, &outbox.groups, outbox.outside_writes);
-    let offset: i64 = conn
-        .prepare_cached(PUBLISH)?
-        .query_row(rusqlite::params![CHANGE_TOPIC, stream_payload], |row| {
-            row.get(0)
-        })?;
+    let offset = stream::publish(conn, &stream_payload)?;
     let inline = (outbox.count <= INLINE_EVENT_LIMIT).then_some(outbox.groups.as_slice());
     let notification = serde_json::to_string(&Notification {
         revision,
@@ -324,8 +339,7 @@ pub(crate) fn publish(conn: &Connection, outbox: &Outbox) -> Result<u64> {
         events: inline,
     })
     .map_err(|e| Error::corrupt("change notification", e))?;
-    conn.prepare_cached(NOTIFY)?
-        .execute(rusqlite::params![CHANGE_CHANNEL, notification])?;
+    stream::notify(conn, &notification)?;
     Ok(revision)
 }
 
