@@ -12,9 +12,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
-use super::handle::Mutation;
 use super::input::{check_amount, check_identity_id, check_unit};
 use super::model::AclEdge;
+use super::ops::Mutation;
 use super::scope::token_problem;
 use super::snapshot::{edge_entity, node_entity, AclGraph};
 use super::{codec, Acl, GRAPH};

@@ -4,23 +4,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::codec::{self, resource_key};
 use super::explain::Explanation;
 use super::follow::AclFollower;
-use super::input::{
-    check_delegation, check_group, check_identity_id, check_principal, check_resource,
-    check_validity, quoted,
-};
-use super::model::{
-    AclEdge, Action, ActionGrant, Delegation, Membership, Permission, Principal, Resource,
-};
+use super::model::{Action, Delegation, Membership, Permission, Principal, Resource};
+use super::ops::{self, apply_to, audit_record, Mutation, Op};
 use super::resolve::{EffectiveGrant, Resolution, DEFAULT_MAX_DEPTH};
-use super::snapshot::{edge_entity, node_entity, AclGraph};
-use super::{check::Identity, schema, BELONGS_TO, DELEGATES, GRAPH, PRINCIPAL, RESOURCE};
+use super::snapshot::AclGraph;
+use super::{check::Identity, schema};
 use crate::time::now_ms;
-use crate::{Error, NewEdge, Result, Store, WriteTxn};
+use crate::{Result, Store};
 
 /// How often [`Acl::refresh`] runs the automatic prune of an ACL opened
 /// with a retention (see [`AclBuilder::retention`]).
@@ -80,11 +72,11 @@ impl AclBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] if a graph named `acl` exists with another graph
+    /// [`Error::Invalid`](crate::Error::Invalid) if a graph named `acl` exists with another graph
     /// type, or a stored principal or resource breaks the key rule;
-    /// [`Error::Revalidation`] if stored ACL data fails an updated schema;
-    /// [`Error::NotFound`] if the store is read-only and holds no `acl`
-    /// graph; [`Error::Sqlite`] on a storage failure; with a retention
+    /// [`Error::Revalidation`](crate::Error::Revalidation) if stored ACL data fails an updated schema;
+    /// [`Error::NotFound`](crate::Error::NotFound) if the store is read-only and holds no `acl`
+    /// graph; [`Error::Sqlite`](crate::Error::Sqlite) on a storage failure; with a retention
     /// set, the errors of [`Acl::prune_expired`].
     pub fn open(self, store: &Store) -> Result<Acl> {
         // A read-only store is served as it is.
@@ -164,22 +156,6 @@ pub struct Acl {
 
 /// What a write's checks read: the graph in memory, caught up with the
 /// write transaction.
-pub(super) type State = AclFollower;
-
-/// A committed write, as it applies to the graph in memory.
-pub(super) enum Mutation {
-    Principal(Principal),
-    RemovePrincipal(String),
-    Resource(Resource),
-    RemoveResource(String),
-    Edge(String, AclEdge),
-    RemoveEdge(String),
-    RemoveEdges(Vec<String>),
-    /// A mutation whose audit entry the write wrote itself.
-    Audited(Box<Mutation>),
-    Nothing,
-}
-
 impl fmt::Debug for Acl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acl")
@@ -311,10 +287,10 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] or [`Error::Corrupt`] for a stored ACL row that
+    /// [`Error::Invalid`](crate::Error::Invalid) or [`Error::Corrupt`](crate::Error::Corrupt) for a stored ACL row that
     /// does not decode (a principal whose `identity_id` is not its key, a
     /// resource whose key is not `resource <type>[/<id>]`, …);
-    /// [`Error::Sqlite`] on a storage failure. The handle then fails
+    /// [`Error::Sqlite`](crate::Error::Sqlite) on a storage failure. The handle then fails
     /// closed (see [`last_error`](Acl::last_error)) until a later catch-up
     /// succeeds.
     pub fn refresh(&mut self) -> Result<bool> {
@@ -381,18 +357,12 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for a bad identity id, scope, resource name or
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad identity id, scope, resource name or
     /// action, or for an org or a role whose identity id is a peer's (a
     /// peer binds only to an account or service principal);
-    /// [`Error::AlreadyExists`] if the identity id is taken.
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the identity id is taken.
     pub fn add_principal(&mut self, principal: &Principal) -> Result<u64> {
-        check_principal(principal)?;
-        self.write(|tx, _, _| {
-            super::binding::refuse_peer_binding(tx, principal)?;
-            let attributes = codec::principal_attributes(principal)?;
-            tx.add_node(GRAPH, &principal.identity_id, PRINCIPAL, &attributes)?;
-            Ok(Mutation::Principal(principal.clone()))
-        })
+        self.write(ops::add_principal(principal)?)
     }
 
     /// Replaces a principal's type, scopes and resources; its edges stay.
@@ -401,29 +371,12 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// As [`add_principal`](Acl::add_principal); [`Error::NotFound`] if
-    /// there is no such principal; [`Error::Invalid`] if it has members and
+    /// As [`add_principal`](Acl::add_principal); [`Error::NotFound`](crate::Error::NotFound) if
+    /// there is no such principal; [`Error::Invalid`](crate::Error::Invalid) if it has members and
     /// would no longer be an org or a role, or if it would be an org or a
     /// role while a peer has its identity id.
     pub fn update_principal(&mut self, principal: &Principal) -> Result<u64> {
-        check_principal(principal)?;
-        self.write(|tx, state, _| {
-            let id = &principal.identity_id;
-            state.require_principal(id)?;
-            let members = state.graph().members(id);
-            if !principal.identity_type.is_group() && !members.is_empty() {
-                return Err(Error::invalid(
-                    node_entity(id),
-                    format!(
-                        "has members ({}); only an org or a role can have members",
-                        quoted(members)
-                    ),
-                ));
-            }
-            super::binding::refuse_peer_binding(tx, principal)?;
-            tx.replace_node(GRAPH, id, &codec::principal_attributes(principal)?)?;
-            Ok(Mutation::Principal(principal.clone()))
-        })
+        self.write(ops::update_principal(principal)?)
     }
 
     /// Removes a principal with every edge that touches it. Its API keys
@@ -432,23 +385,11 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if there is no such principal.
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such principal.
     pub fn remove_principal(&mut self, identity_id: &str) -> Result<u64> {
-        check_identity_id(identity_id)?;
         let actor = self.actor.clone();
-        self.write(|tx, state, now| {
-            state.require_principal(identity_id)?;
-            tx.remove_node(GRAPH, identity_id)?;
-            // A key it owned holds nothing now; unless a peer of that id
-            // still owns it, it is revoked here.
-            crate::identity::tables::revoke_keys_of_removed_principal(
-                tx,
-                identity_id,
-                actor.as_deref(),
-                now,
-            )?;
-            Ok(Mutation::RemovePrincipal(identity_id.to_owned()))
-        })
+        let op = ops::remove_principal(identity_id, actor.as_deref())?;
+        self.write(op)
     }
 
     /// Adds a resource (a type, or one instance of it) that `can_*` edges
@@ -456,20 +397,10 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for a bad resource type or id;
-    /// [`Error::AlreadyExists`] if it exists.
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad resource type or id;
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if it exists.
     pub fn add_resource(&mut self, resource: &Resource) -> Result<u64> {
-        let key = resource_key(&resource.name());
-        check_resource(resource)?;
-        self.write(|tx, _, _| {
-            tx.add_node(
-                GRAPH,
-                &key,
-                RESOURCE,
-                &codec::resource_attributes(resource)?,
-            )?;
-            Ok(Mutation::Resource(resource.clone()))
-        })
+        self.write(ops::add_resource(resource)?)
     }
 
     /// Removes a resource (by name, `type` or `type/id`) with the `can_*`
@@ -477,18 +408,9 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if there is no such resource.
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such resource.
     pub fn remove_resource(&mut self, name: &str) -> Result<u64> {
-        let key = resource_key(name);
-        self.write(|tx, state, _| {
-            if state.graph().resource(name).is_none() {
-                return Err(Error::NotFound {
-                    entity: node_entity(&key),
-                });
-            }
-            tx.remove_node(GRAPH, &key)?;
-            Ok(Mutation::RemoveResource(name.to_owned()))
-        })
+        self.write(ops::remove_resource(name)?)
     }
 
     // -- delegation ------------------------------------------------------------
@@ -502,29 +424,13 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::NotHeld`] naming what the delegator does not hold;
-    /// [`Error::Invalid`] for a bad token, for a validity that is never in force, or for a self-delegation;
-    /// [`Error::NotFound`] if either principal does not exist;
-    /// [`Error::AlreadyExists`] if a delegation between them exists (revoked
+    /// [`Error::NotHeld`](crate::Error::NotHeld) naming what the delegator does not hold;
+    /// [`Error::Invalid`](crate::Error::Invalid) for a bad token, for a validity that is never in force, or for a self-delegation;
+    /// [`Error::NotFound`](crate::Error::NotFound) if either principal does not exist;
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if a delegation between them exists (revoked
     /// or not; see [`update_delegation`](Acl::update_delegation)).
     pub fn delegate(&mut self, delegation: &Delegation) -> Result<u64> {
-        check_delegation(delegation)?;
-        self.write(|tx, state, now| {
-            let edge = AclEdge::Delegates(delegation.clone());
-            state.require_principal(&delegation.from)?;
-            state.require_principal(&delegation.to)?;
-            state.refuse_existing(&edge)?;
-            let key = edge.key();
-            check_held(state, delegation, now, &key)?;
-            let attributes = codec::delegation_attributes(delegation)?;
-            tx.add_edge(
-                GRAPH,
-                NewEdge::new(DELEGATES, &delegation.from, &delegation.to)
-                    .key(&key)
-                    .attributes(&attributes),
-            )?;
-            Ok(Mutation::Edge(key, edge))
-        })
+        self.write(ops::delegate(delegation)?)
     }
 
     /// Replaces an existing delegation's narrowed sets and validity (which
@@ -533,7 +439,7 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// As [`delegate`](Acl::delegate); [`Error::NotFound`] if there is no
+    /// As [`delegate`](Acl::delegate); [`Error::NotFound`](crate::Error::NotFound) if there is no
     /// delegation between them.
     ///
     /// The delegation's budgets are kept as they are (its `budgets` field
@@ -541,18 +447,7 @@ impl Acl {
     /// [`set_budget`](Acl::set_budget) and
     /// [`remove_budget`](Acl::remove_budget).
     pub fn update_delegation(&mut self, delegation: &Delegation) -> Result<u64> {
-        check_delegation(delegation)?;
-        self.write(|tx, state, now| {
-            let key = state.require_edge(&AclEdge::Delegates(delegation.clone()))?;
-            let mut updated = delegation.clone();
-            updated.budgets = match state.graph().edge(&key) {
-                Some(AclEdge::Delegates(current)) => current.budgets.clone(),
-                _ => Default::default(),
-            };
-            check_held(state, &updated, now, &key)?;
-            tx.replace_edge(GRAPH, &key, &codec::delegation_attributes(&updated)?)?;
-            Ok(Mutation::Edge(key, AclEdge::Delegates(updated)))
-        })
+        self.write(ops::update_delegation(delegation)?)
     }
 
     /// Revokes the delegation from `from` to `to` as of now: the edge stays,
@@ -562,25 +457,9 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if there is no delegation between them.
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no delegation between them.
     pub fn revoke(&mut self, from: &str, to: &str) -> Result<u64> {
-        check_identity_id(from)?;
-        check_identity_id(to)?;
-        self.write(|tx, state, now| {
-            let key = state.require_edge(&AclEdge::Delegates(Delegation::new(from, to)))?;
-            let Some(AclEdge::Delegates(current)) = state.graph().edge(&key) else {
-                return Err(Error::NotFound {
-                    entity: edge_entity(&key),
-                });
-            };
-            if current.validity.revoked_at.is_some_and(|at| at <= now) {
-                return Ok(Mutation::Nothing);
-            }
-            let mut revoked = current.clone();
-            revoked.validity.revoked_at = Some(now);
-            tx.patch_edge(GRAPH, &key, &json!({ "revoked_at": now }))?;
-            Ok(Mutation::Edge(key, AclEdge::Delegates(revoked)))
-        })
+        self.write(ops::revoke(from, to)?)
     }
 
     // -- membership --------------------------------------------------------------
@@ -590,44 +469,20 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if either principal does not exist;
-    /// [`Error::Invalid`] if the group is not an org or a role, or for a
-    /// self-membership; [`Error::AlreadyExists`] if the membership exists.
+    /// [`Error::NotFound`](crate::Error::NotFound) if either principal does not exist;
+    /// [`Error::Invalid`](crate::Error::Invalid) if the group is not an org or a role, or for a
+    /// self-membership; [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the membership exists.
     pub fn add_membership(&mut self, membership: &Membership) -> Result<u64> {
-        check_identity_id(&membership.member)?;
-        check_identity_id(&membership.group)?;
-        let edge = AclEdge::BelongsTo(membership.clone());
-        let key = edge.key();
-        check_validity(&key, &membership.validity)?;
-        self.write(|tx, state, _| {
-            state.require_principal(&membership.member)?;
-            let group = state.require_principal(&membership.group)?;
-            check_group(&key, membership, group)?;
-            state.refuse_existing(&edge)?;
-            let attributes = codec::membership_attributes(membership)?;
-            tx.add_edge(
-                GRAPH,
-                NewEdge::new(BELONGS_TO, &membership.member, &membership.group)
-                    .key(&key)
-                    .attributes(&attributes),
-            )?;
-            Ok(Mutation::Edge(key.clone(), edge.clone()))
-        })
+        self.write(ops::add_membership(membership)?)
     }
 
     /// Ends `member`'s membership of `group` (the edge is removed).
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if there is no such membership.
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such membership.
     pub fn remove_membership(&mut self, member: &str, group: &str) -> Result<u64> {
-        check_identity_id(member)?;
-        check_identity_id(group)?;
-        self.write(|tx, state, _| {
-            let key = state.require_edge(&AclEdge::BelongsTo(Membership::new(member, group)))?;
-            tx.remove_edge(GRAPH, &key)?;
-            Ok(Mutation::RemoveEdge(key))
-        })
+        self.write(ops::remove_membership(member, group)?)
     }
 
     // -- resource actions --------------------------------------------------------
@@ -638,55 +493,24 @@ impl Acl {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if the principal or the resource does not exist;
-    /// [`Error::AlreadyExists`] if the grant exists.
+    /// [`Error::NotFound`](crate::Error::NotFound) if the principal or the resource does not exist;
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if the grant exists.
     pub fn grant(&mut self, identity_id: &str, action: Action, resource: &str) -> Result<u64> {
-        check_identity_id(identity_id)?;
-        let edge = AclEdge::Can(ActionGrant {
-            principal: identity_id.to_owned(),
-            action,
-            resource: resource.to_owned(),
-        });
-        self.write(|tx, state, _| {
-            state.require_principal(identity_id)?;
-            if state.graph().resource(resource).is_none() {
-                return Err(Error::NotFound {
-                    entity: node_entity(&resource_key(resource)),
-                });
-            }
-            state.refuse_existing(&edge)?;
-            let key = edge.key();
-            let target = resource_key(resource);
-            tx.add_edge(
-                GRAPH,
-                NewEdge::new(action.edge_type(), identity_id, &target).key(&key),
-            )?;
-            Ok(Mutation::Edge(key, edge.clone()))
-        })
+        self.write(ops::grant(identity_id, action, resource)?)
     }
 
     /// Takes back a grant made with [`grant`](Acl::grant) (the edge is removed).
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if there is no such grant.
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such grant.
     pub fn revoke_grant(
         &mut self,
         identity_id: &str,
         action: Action,
         resource: &str,
     ) -> Result<u64> {
-        check_identity_id(identity_id)?;
-        let edge = AclEdge::Can(ActionGrant {
-            principal: identity_id.to_owned(),
-            action,
-            resource: resource.to_owned(),
-        });
-        self.write(|tx, state, _| {
-            let key = state.require_edge(&edge)?;
-            tx.remove_edge(GRAPH, &key)?;
-            Ok(Mutation::RemoveEdge(key))
-        })
+        self.write(ops::revoke_grant(identity_id, action, resource)?)
     }
 
     // -- the write path ----------------------------------------------------------
@@ -695,20 +519,13 @@ impl Acl {
     /// first (so checks see the committed state), lets `op` check and write
     /// through the metagraph, commits, and applies the change in memory.
     /// A catch-up that fails refuses the write (nothing is committed).
-    pub(super) fn write(
-        &mut self,
-        op: impl FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>,
-    ) -> Result<u64> {
+    pub(super) fn write(&mut self, op: impl Op) -> Result<u64> {
         self.write_at(now_ms(), op)
     }
 
     /// [`write`](Acl::write), with `op` (and its audit entry) seeing `now`
     /// as the current time; the catch-up still uses the clock.
-    pub(super) fn write_at(
-        &mut self,
-        now: i64,
-        op: impl FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>,
-    ) -> Result<u64> {
+    pub(super) fn write_at(&mut self, now: i64, op: impl Op) -> Result<u64> {
         let store = self.store.clone();
         let mut tx = store.begin_write()?;
         self.state.catch_up(&tx, now_ms())?;
@@ -731,145 +548,4 @@ impl Acl {
         self.state
             .apply_local(revision, |graph| apply_to(graph, mutation));
     }
-}
-
-fn apply_to(graph: &mut AclGraph, mutation: Mutation) -> Result<super::Affected> {
-    Ok(match mutation {
-        Mutation::Principal(principal) => graph.insert_principal(principal),
-        Mutation::RemovePrincipal(id) => graph.remove_principal(&id),
-        Mutation::Resource(resource) => graph.insert_resource(resource),
-        Mutation::RemoveResource(name) => graph.remove_resource(&name),
-        Mutation::Edge(key, edge) => graph.insert_edge_keyed(key, edge)?,
-        Mutation::RemoveEdge(key) => graph.remove_edge(&key),
-        Mutation::RemoveEdges(keys) => {
-            let mut affected = super::Affected::default();
-            for key in keys {
-                affected.merge(graph.remove_edge(&key));
-            }
-            affected
-        }
-        Mutation::Audited(inner) => apply_to(graph, *inner)?,
-        Mutation::Nothing => Default::default(),
-    })
-}
-
-/// What the audit log records for a mutation about to commit, read against
-/// the graph as it was before it.
-fn audit_record<'a>(
-    graph: &AclGraph,
-    mutation: &Mutation,
-    at: i64,
-    actor: Option<&'a str>,
-) -> Result<Option<crate::audit::Record<'a>>> {
-    let principal_value = |id: &str| -> Result<Option<serde_json::Value>> {
-        graph
-            .principal(id)
-            .map(codec::principal_attributes)
-            .transpose()
-    };
-    let edge_value = |key: &str| -> Result<Option<serde_json::Value>> {
-        graph.edge(key).map(codec::edge_audit_value).transpose()
-    };
-    let (action, entity, before, after) = match mutation {
-        Mutation::Principal(principal) => {
-            let before = principal_value(&principal.identity_id)?;
-            let action = if before.is_some() {
-                "acl.principal.update"
-            } else {
-                "acl.principal.create"
-            };
-            let after = Some(codec::principal_attributes(principal)?);
-            (action, node_entity(&principal.identity_id), before, after)
-        }
-        Mutation::RemovePrincipal(id) => (
-            "acl.principal.delete",
-            node_entity(id),
-            principal_value(id)?,
-            None,
-        ),
-        Mutation::Resource(resource) => (
-            "acl.resource.create",
-            node_entity(&resource_key(&resource.name())),
-            None,
-            Some(codec::resource_attributes(resource)?),
-        ),
-        Mutation::RemoveResource(name) => (
-            "acl.resource.delete",
-            node_entity(&resource_key(name)),
-            graph
-                .resource(name)
-                .map(codec::resource_attributes)
-                .transpose()?,
-            None,
-        ),
-        Mutation::Edge(key, edge) => {
-            let before = edge_value(key)?;
-            let action = match (edge, before.is_some()) {
-                (AclEdge::Delegates(d), _) if d.validity.revoked_at.is_some() => "acl.revoke",
-                (AclEdge::Delegates(_), false) => "acl.delegate",
-                (AclEdge::Delegates(_), true) => "acl.delegation.update",
-                (AclEdge::BelongsTo(_), _) => "acl.member.add",
-                (AclEdge::Can(_), _) => "acl.grant",
-            };
-            let after = Some(codec::edge_audit_value(edge)?);
-            (action, edge_entity(key), before, after)
-        }
-        Mutation::RemoveEdge(key) => {
-            let before = edge_value(key)?;
-            let action = match graph.edge(key) {
-                Some(AclEdge::BelongsTo(_)) => "acl.member.remove",
-                Some(AclEdge::Can(_)) => "acl.grant.revoke",
-                _ => "acl.edge.delete",
-            };
-            (action, edge_entity(key), before, None)
-        }
-        Mutation::RemoveEdges(_) | Mutation::Audited(_) | Mutation::Nothing => return Ok(None),
-    };
-    Ok(Some(crate::audit::Record {
-        at,
-        actor,
-        action,
-        entity: entity.to_string(),
-        before,
-        after,
-    }))
-}
-
-/// The write-time check: the delegator holds, at `now`, everything it
-/// passes on.
-fn check_held(state: &State, delegation: &Delegation, now: i64, key: &str) -> Result<()> {
-    let held = state
-        .effective_at(&delegation.from, now)
-        .unwrap_or_default();
-    check_held_by(&held, delegation, key)
-}
-
-/// The delegator, holding `held`, holds everything `delegation` passes on.
-pub(super) fn check_held_by(
-    held: &EffectiveGrant,
-    delegation: &Delegation,
-    key: &str,
-) -> Result<()> {
-    let mut missing: Vec<Permission> = delegation
-        .narrowed_scopes
-        .iter()
-        .filter(|scope| !held.has_scope(scope))
-        .map(Permission::scope)
-        .collect();
-    for (resource, actions) in &delegation.narrowed_resources {
-        missing.extend(
-            actions
-                .iter()
-                .filter(|action| !held.allows(resource, action))
-                .map(|action| Permission::resource(resource, action)),
-        );
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::NotHeld {
-        entity: edge_entity(key),
-        delegator: delegation.from.clone(),
-        missing,
-    })
 }

@@ -5,11 +5,11 @@
 use serde_json::Value;
 
 use super::codec;
-use super::handle::check_held_by;
 use super::input::{
     check_delegation, check_group, check_principal, check_resource, check_validity,
 };
 use super::model::{AclEdge, Validity};
+use super::ops::check_held_by;
 use super::snapshot::AclGraph;
 use super::{Acl, GRAPH, GRAPH_TYPE};
 use crate::interop::{import_graphology, ImportOptions, Imported};

@@ -106,6 +106,7 @@ mod import;
 mod input;
 pub(crate) mod lookup;
 mod model;
+mod ops;
 mod prune;
 pub(crate) mod resolve;
 mod schema;

@@ -4,8 +4,8 @@
 use rusqlite::params;
 use serde_json::json;
 
-use super::handle::Mutation;
 use super::model::AclEdge;
+use super::ops::Mutation;
 use super::{Acl, GRAPH};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::time::now_ms;

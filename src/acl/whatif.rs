@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::handle::{check_held_by, Acl};
+use super::handle::Acl;
 use super::input::{
     check_delegation, check_group, check_identity_id, check_principal, check_validity,
 };
 use super::lookup::resolution_at;
 use super::model::{AclEdge, Delegation, Membership, Principal, Resources};
+use super::ops::check_held_by;
 use super::resolve::{EffectiveGrant, Resolution, Touched};
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
 use crate::time::now_ms;
