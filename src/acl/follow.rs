@@ -108,6 +108,26 @@ pub(crate) struct AclFollower {
     outside_seen: Option<i64>,
 }
 
+impl Clone for AclFollower {
+    /// A copy at the same revision and offset; its resolution follows the
+    /// copied graph.
+    fn clone(&self) -> Self {
+        let graph = self.graph.clone();
+        let mut resolution = self.resolution.clone();
+        resolution.retarget(&graph);
+        AclFollower {
+            graph,
+            resolution,
+            max_depth: self.max_depth,
+            offset: self.offset,
+            revision: self.revision,
+            dirty: self.dirty,
+            error: self.error.clone(),
+            outside_seen: self.outside_seen,
+        }
+    }
+}
+
 /// The ACL node and edge keys, and structural changes, a run of batches
 /// names.
 #[derive(Default)]
@@ -176,6 +196,12 @@ impl AclFollower {
     /// The store revision it reflects.
     pub(crate) fn revision(&self) -> u64 {
         self.revision
+    }
+
+    /// Whether the next catch-up must load the whole graph: a change could
+    /// not be applied in memory.
+    pub(crate) fn needs_reload(&self) -> bool {
+        self.dirty
     }
 
     /// Why the last catch-up failed, while the graph is held empty.

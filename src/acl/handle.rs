@@ -196,6 +196,11 @@ impl Acl {
         &self.store
     }
 
+    /// The ACL in memory, as of the last catch-up.
+    pub(super) fn state(&self) -> &AclFollower {
+        &self.state
+    }
+
     /// Who the audit log names for this handle's writes.
     pub(super) fn actor(&self) -> Option<&str> {
         self.actor.as_deref()

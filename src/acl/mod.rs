@@ -112,6 +112,7 @@ pub(crate) mod resolve;
 mod schema;
 pub(crate) mod scope;
 mod snapshot;
+mod txn;
 pub(crate) mod whatif;
 
 pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState};
@@ -129,6 +130,7 @@ pub use prune::PruneCounts;
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use snapshot::{AclGraph, Affected};
+pub use txn::AclTxn;
 pub use whatif::{Change, GrantChange, GrantDelta, WhatIf};
 
 /// The name of the ACL's graph type.

@@ -593,6 +593,11 @@ impl WriteTxn<'_> {
         self.on_commit.push(Box::new(action));
     }
 
+    /// Whether this transaction writes the file `store` is a handle to.
+    pub(crate) fn is_of(&self, store: &Store) -> bool {
+        self.inner.canonical == store.inner.canonical
+    }
+
     /// Whether this transaction changes any entity so far.
     pub(crate) fn has_changes(&self) -> bool {
         !self.outbox.is_empty()

@@ -1,0 +1,220 @@
+//! ACL writes composed into a caller's transaction (`Acl::within`): the
+//! same checks as the handle's own writes, seen by the writes after them,
+//! and committed or rolled back together with everything else.
+
+mod common;
+
+use alknet_graphs::acl::{Acl, Action, Delegation, IdentityType, Membership, Principal, Resource};
+use alknet_graphs::{GraphConfig, Store};
+use common::{snapshot, store};
+
+/// Writes one ACL through `write`, the same for both ways of writing.
+fn build(write: &mut dyn FnMut(Step) -> alknet_graphs::Result<()>) {
+    use Step::*;
+    let steps = [
+        Principal(
+            alknet_graphs::acl::Principal::new("root", IdentityType::Account)
+                .scopes(["repo:read", "repo:write", "deploy"])
+                .resource("repo", ["read", "write"]),
+        ),
+        Principal(alknet_graphs::acl::Principal::new(
+            "alice",
+            IdentityType::Account,
+        )),
+        Principal(alknet_graphs::acl::Principal::new(
+            "ci",
+            IdentityType::Service,
+        )),
+        Principal(alknet_graphs::acl::Principal::new("eng", IdentityType::Org).scopes(["wiki"])),
+        Resource(alknet_graphs::acl::Resource::instance("repo", "web")),
+        Delegate(
+            Delegation::new("root", "alice")
+                .scopes(["repo:read", "deploy"])
+                .resource("repo", ["read"]),
+        ),
+        Delegate(Delegation::new("alice", "ci").scopes(["deploy"])),
+        Member(Membership::new("alice", "eng")),
+        Grant("ci", Action::Execute, "repo/web"),
+        Revoke("root", "alice"),
+    ];
+    for step in steps {
+        write(step).unwrap();
+    }
+}
+
+enum Step {
+    Principal(Principal),
+    Resource(Resource),
+    Delegate(Delegation),
+    Member(Membership),
+    Grant(&'static str, Action, &'static str),
+    Revoke(&'static str, &'static str),
+}
+
+fn grants(acl: &Acl) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<_> = acl
+        .graph()
+        .principals()
+        .map(|p| {
+            let grant = acl.effective(&p.identity_id).unwrap();
+            (p.identity_id.clone(), grant.scopes.into_iter().collect())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn composed_writes_resolve_as_the_handles_own_writes_do() {
+    let (_d1, one_by_one) = store();
+    let mut acl = Acl::open(&one_by_one).unwrap();
+    build(&mut |step| {
+        match step {
+            Step::Principal(p) => acl.add_principal(&p),
+            Step::Resource(r) => acl.add_resource(&r),
+            Step::Delegate(d) => acl.delegate(&d),
+            Step::Member(m) => acl.add_membership(&m),
+            Step::Grant(id, action, resource) => acl.grant(id, action, resource),
+            Step::Revoke(from, to) => acl.revoke(from, to),
+        }
+        .map(drop)
+    });
+
+    let (_d2, composed) = store();
+    let mut other = Acl::open(&composed).unwrap();
+    let before = composed.revision().unwrap();
+    let mut tx = composed.begin_write().unwrap();
+    let mut writes = other.within(&mut tx).unwrap();
+    build(&mut |step| match step {
+        Step::Principal(p) => writes.add_principal(&p),
+        Step::Resource(r) => writes.add_resource(&r),
+        Step::Delegate(d) => writes.delegate(&d),
+        Step::Member(m) => writes.add_membership(&m),
+        Step::Grant(id, action, resource) => writes.grant(id, action, resource),
+        Step::Revoke(from, to) => writes.revoke(from, to),
+    });
+    drop(writes);
+    assert_eq!(
+        tx.commit().unwrap(),
+        before + 1,
+        "one transaction, one revision"
+    );
+
+    assert!(
+        other.effective("root").is_none(),
+        "not seen before a refresh"
+    );
+    other.refresh().unwrap();
+    assert_eq!(grants(&other), grants(&acl));
+    // A fresh load agrees with what the handle caught up to.
+    assert_eq!(grants(&Acl::open(&composed).unwrap()), grants(&acl));
+    // Every write was audited.
+    let actions: Vec<String> = composed
+        .begin_read()
+        .unwrap()
+        .audit_log(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("acl."))
+        .collect();
+    assert_eq!(actions.len(), 10, "{actions:?}");
+}
+
+#[test]
+fn a_refused_write_leaves_the_transaction_to_roll_back_with_everything_in_it() {
+    let (_dir, store) = store();
+    let mut acl = Acl::open(&store).unwrap();
+    acl.add_principal(&Principal::new("ops", IdentityType::Account).scopes(["deploy"]))
+        .unwrap();
+    let before = snapshot(&store);
+
+    let mut tx = store.begin_write().unwrap();
+    tx.define_graph_type("plain", GraphConfig::default())
+        .unwrap();
+    tx.create_graph("notes", "plain").unwrap();
+    let mut writes = acl.within(&mut tx).unwrap();
+    writes
+        .add_principal(&Principal::new("bot", IdentityType::Service))
+        .unwrap();
+    // The earlier write is seen by the later ones.
+    writes
+        .delegate(&Delegation::new("ops", "bot").scopes(["deploy"]))
+        .unwrap();
+    assert!(writes.effective("bot").unwrap().has_scope("deploy"));
+    let err = writes
+        .delegate(&Delegation::new("bot", "ops").scopes(["admin"]))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"edge "delegates bot ops" in graph "acl": delegator "bot" does not hold "admin""#
+    );
+    drop(writes);
+    drop(tx);
+
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "nothing of the transaction remains"
+    );
+    acl.refresh().unwrap();
+    assert!(acl.effective("bot").is_none());
+}
+
+#[test]
+fn a_revocation_in_the_transaction_takes_effect_for_the_writes_after_it() {
+    let (_dir, store) = store();
+    let mut acl = Acl::open(&store).unwrap();
+    acl.add_principal(&Principal::new("root", IdentityType::Account).scopes(["s"]))
+        .unwrap();
+    acl.add_principal(&Principal::new("mid", IdentityType::Account))
+        .unwrap();
+    acl.add_principal(&Principal::new("leaf", IdentityType::Account))
+        .unwrap();
+    acl.delegate(&Delegation::new("root", "mid").scopes(["s"]))
+        .unwrap();
+
+    let mut tx = store.begin_write().unwrap();
+    let mut writes = acl.within(&mut tx).unwrap();
+    writes.revoke("root", "mid").unwrap();
+    let err = writes
+        .delegate(&Delegation::new("mid", "leaf").scopes(["s"]))
+        .unwrap_err();
+    assert!(err.not_held().is_some(), "{err}");
+    drop(writes);
+    tx.commit().unwrap();
+    acl.refresh().unwrap();
+    assert!(!acl.effective("mid").unwrap().has_scope("s"));
+}
+
+#[test]
+fn a_transaction_of_another_store_is_refused() {
+    let (_d1, store) = store();
+    let (_d2, other) = common::store();
+    let mut acl = Acl::open(&store).unwrap();
+    let mut tx = other.begin_write().unwrap();
+    let err = acl.within(&mut tx).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"graph "acl": the transaction writes another store than this ACL's"#
+    );
+    drop(tx);
+
+    // Another handle on the same file is the same store.
+    let same = Store::open(store.path()).unwrap();
+    let mut tx = same.begin_write().unwrap();
+    acl.within(&mut tx)
+        .unwrap()
+        .add_principal(&Principal::new("x", IdentityType::Account))
+        .unwrap();
+    tx.define_graph_type("t", GraphConfig::default()).unwrap();
+    tx.commit().unwrap();
+    acl.refresh().unwrap();
+    assert!(acl.effective("x").is_some());
+    assert!(store
+        .begin_read()
+        .unwrap()
+        .graph_type("t")
+        .unwrap()
+        .is_some());
+}
