@@ -1,13 +1,14 @@
 //! [`SqliteIdentityProvider`]: the registry's writes, and the snapshot its
 //! reads are served from, kept up to date from the change feed.
 
+mod listener;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -24,22 +25,10 @@ use crate::acl::follow::{AclFollower, Changed};
 use crate::acl::whatif::{GrantChange, GrantDelta};
 use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
-use crate::feed::{Wake, Woken};
+use crate::feed::Wake;
 use crate::outbox::{ChangeEvent, EntityKind};
 use crate::time::now_ms;
 use crate::{Reader, Store, WriteTxn};
-
-/// The longest the listener sleeps between checks that its provider is
-/// still alive.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
-
-/// How soon the listener first retries after a catch-up that left the
-/// provider unhealthy; each further failure doubles it, up to
-/// [`MAX_RETRY`].
-const RETRY: Duration = Duration::from_millis(50);
-
-/// The longest the listener waits between retries.
-const MAX_RETRY: Duration = Duration::from_secs(1);
 
 /// Options for opening a [`SqliteIdentityProvider`].
 #[derive(Debug, Clone)]
@@ -104,10 +93,7 @@ impl ProviderBuilder {
         let follower: Arc<dyn Follower> = shared.clone();
         follow::register(store.canonical_path(), Arc::downgrade(&follower));
         if let Some(wake) = wake {
-            let weak = Arc::downgrade(&shared);
-            thread::Builder::new()
-                .name("alknet-identity-listener".into())
-                .spawn(move || listen(weak, wake))
+            listener::spawn(Arc::downgrade(&shared), wake)
                 .map_err(|e| StoreError::Backend(format!("cannot start the listener: {e}")))?;
         }
         Ok(SqliteIdentityProvider {
@@ -409,6 +395,14 @@ impl Shared {
         let all = changed == Changed::All;
         let next = apply(&mut model, &current, Changes::none(), changed, all);
         self.snapshot.store(Arc::new(next));
+    }
+
+    /// Makes the next catch-up reload the registry and the ACL whole, for
+    /// when changes may have gone unseen (the file watcher restarted).
+    fn invalidate(&self) {
+        let mut model = lock(&self.model);
+        model.registry_dirty = true;
+        model.acl.invalidate();
     }
 
     /// The next instant a served grant may change with no write.
@@ -757,65 +751,6 @@ fn index_key(next: &mut Snapshot, model: &Model, row: &KeyRow) -> Option<i64> {
         },
     );
     owner.valid_until
-}
-
-/// The listener thread: catches up on every commit to the file (from any
-/// process), reloads everything after a watcher restart, retries (backing
-/// off) while the provider is not healthy, and re-serves grants whose
-/// `valid_until` passes. Exits once its provider is dropped.
-fn listen(provider: Weak<Shared>, mut wake: Wake) {
-    let mut retry_at: Option<Instant> = None;
-    let mut backoff = RETRY;
-    loop {
-        let deadline = {
-            let Some(shared) = provider.upgrade() else {
-                return;
-            };
-            let mut deadline = Instant::now() + IDLE_CHECK;
-            if let Some(t) = shared.next_expiry() {
-                let wait = u64::try_from(t.saturating_sub(now_ms())).unwrap_or(0);
-                deadline = deadline.min(Instant::now() + Duration::from_millis(wait));
-            }
-            if let Some(retry) = retry_at {
-                deadline = deadline.min(retry);
-            }
-            deadline
-        };
-        let woken = wake.wait(Some(deadline));
-        let Some(shared) = provider.upgrade() else {
-            return;
-        };
-        let health = match woken {
-            Woken::Changed => Some(shared.catch_up(0)),
-            Woken::Restarted => {
-                {
-                    let mut model = lock(&shared.model);
-                    model.registry_dirty = true;
-                    model.acl.invalidate();
-                }
-                Some(shared.catch_up(0))
-            }
-            Woken::TimedOut if retry_at.is_some_and(|t| Instant::now() >= t) => {
-                Some(shared.catch_up(0))
-            }
-            Woken::TimedOut => None,
-        };
-        match health {
-            Some(ProviderHealth::Healthy) => {
-                retry_at = None;
-                backoff = RETRY;
-            }
-            Some(_) => {
-                retry_at = Some(Instant::now() + backoff);
-                backoff = (backoff * 2).min(MAX_RETRY);
-            }
-            None => {}
-        }
-        let now = now_ms();
-        if shared.next_expiry().is_some_and(|t| t <= now) {
-            shared.advance(now);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
