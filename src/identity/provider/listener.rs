@@ -6,7 +6,7 @@ use std::sync::Weak;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::Shared;
+use super::catch_up::Shared;
 use crate::feed::{Wake, Woken};
 use crate::identity::ProviderHealth;
 use crate::time::now_ms;

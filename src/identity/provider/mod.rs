@@ -1,6 +1,14 @@
 //! [`SqliteIdentityProvider`]: the registry's writes, and the snapshot its
 //! reads are served from, kept up to date from the change feed.
+//!
+//! This file holds the public API: the provider, its builder, [`Subjects`]
+//! and the trait impls. Behind it, `model` holds the registry and the ACL
+//! in memory and what a change does to them and to the snapshot;
+//! `catch_up` the state the provider's handles share and how it follows
+//! the store; `listener` the thread that follows writes of other
+//! processes.
 
+mod catch_up;
 mod listener;
 mod model;
 
@@ -9,14 +17,11 @@ pub(crate) use self::model::attenuate;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-
-use self::model::{not_held, own_resources, Changes, Model, Registry};
-use super::executor::Worker;
-use super::snapshot::{Lookup, Resolved, Snapshot};
+use self::catch_up::Shared;
+use self::model::{not_held, own_resources, Model};
 use super::tables::{self, KeyChange};
 use super::validate::{self, canonical_fingerprint};
 use super::{
@@ -24,14 +29,12 @@ use super::{
     IdentityProvider, IdentityStore, NewApiKey, PeerEntry, ProviderHealth, ProviderStatus,
     StoreError,
 };
-use crate::acl::follow::Changed;
 use crate::acl::whatif::{GrantChange, GrantDelta};
 use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
 use crate::feed::Wake;
-use crate::outbox::{ChangeEvent, EntityKind};
 use crate::time::now_ms;
-use crate::{Reader, Store, WriteTxn};
+use crate::{Store, WriteTxn};
 
 /// Options for opening a [`SqliteIdentityProvider`].
 #[derive(Debug, Clone)]
@@ -84,12 +87,7 @@ impl ProviderBuilder {
         // A store read as immutable cannot change: nothing to listen for.
         let wake = (self.listen && store.is_watchable())
             .then(|| Wake::new(store.canonical_path(), store.poll_interval()));
-        let shared = Arc::new(Shared {
-            store: store.clone(),
-            snapshot: ArcSwap::from_pointee(Snapshot::empty()),
-            model: Mutex::new(Model::new(self.max_depth)),
-            worker: Worker::default(),
-        });
+        let shared = Arc::new(Shared::new(store.clone(), self.max_depth));
         if let ProviderHealth::Unavailable { reason } = shared.catch_up(0) {
             return Err(StoreError::Backend(reason));
         }
@@ -119,267 +117,10 @@ pub struct SqliteIdentityProvider {
     actor: Option<Arc<str>>,
 }
 
-struct Shared {
-    store: Store,
-    snapshot: ArcSwap<Snapshot>,
-    /// The registry and ACL in memory and how far they follow the store;
-    /// held by catch-ups (which read the store) and by the in-memory
-    /// [`advance`](Shared::advance), never by a lookup that finds a valid
-    /// entry.
-    model: Mutex<Model>,
-    worker: Worker,
-}
-
-/// The registry keys a run of change batches names.
-#[derive(Default)]
-struct Named {
-    peers: BTreeSet<String>,
-    keys: BTreeSet<String>,
-    credentials: BTreeSet<String>,
-}
-
-impl Named {
-    fn add(&mut self, event: &ChangeEvent) {
-        match event.entity {
-            EntityKind::Peer => {
-                self.peers.insert(event.key.clone());
-            }
-            EntityKind::ApiKey => {
-                self.keys.insert(event.key.clone());
-            }
-            EntityKind::Credential => {
-                self.credentials.insert(event.key.clone());
-            }
-            _ => {}
-        }
-    }
-
-    fn read(self, read: &Reader) -> Result<Changes, StoreError> {
-        let mut peers = Vec::with_capacity(self.peers.len());
-        for id in self.peers {
-            let row = tables::peer(read, &id)?;
-            peers.push((id, row));
-        }
-        let mut keys = Vec::with_capacity(self.keys.len());
-        for id in self.keys {
-            let row = tables::api_key(read, &id)?;
-            keys.push((id, row));
-        }
-        let mut credentials = Vec::with_capacity(self.credentials.len());
-        for provider in self.credentials {
-            let row = tables::credential(read, &provider)?;
-            credentials.push((provider, row));
-        }
-        Ok(Changes {
-            peers,
-            keys,
-            credentials,
-        })
-    }
-}
-
-fn read_registry(read: &Reader) -> Result<Registry, StoreError> {
-    Ok(Registry {
-        peers: tables::peers(read)?,
-        keys: tables::api_keys(read)?,
-        credentials: tables::credentials(read)?,
-    })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
+/// A storage failure, as a read of the provider reports it.
 fn backend(e: crate::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
-
-impl Shared {
-    /// Brings the snapshot up to the store's current revision (at least
-    /// `known`, a revision this process committed) and returns the health
-    /// it is served with.
-    fn catch_up(&self, known: u64) -> ProviderHealth {
-        let mut model = lock(&self.model);
-        match self.store.begin_read() {
-            Ok(read) => self.catch_up_with(&mut model, &read, known),
-            Err(e) => self.unavailable(&mut model, known, e.to_string()),
-        }
-        self.snapshot.load().health.clone()
-    }
-
-    /// The catch-up, reading through `read` (a read transaction, or the
-    /// write transaction of a write that needs the committed state).
-    ///
-    /// One pass over the change stream serves both halves: the ACL
-    /// follower applies the ACL rows it names, and the registry re-reads
-    /// the peers, keys and credentials it names (everything, when the
-    /// stream could not be followed). Then only the entries those changes
-    /// reach are rebuilt: changed peers and keys, the peers and keys whose
-    /// owner's ACL grant changed, and the keys of changed peers.
-    fn catch_up_with(&self, model: &mut Model, read: &Reader, known: u64) {
-        let now = now_ms();
-        let mut named = Named::default();
-        let registry_dirty = model.registry_dirty;
-        let followed = {
-            let mut on_event = |event: &ChangeEvent| named.add(event);
-            let events: Option<&mut dyn FnMut(&ChangeEvent)> = if registry_dirty {
-                None
-            } else {
-                Some(&mut on_event)
-            };
-            model.acl.follow(read, now, events)
-        };
-        let followed = match followed {
-            Ok(followed) => followed,
-            Err(e) => return self.unavailable(model, known, e.to_string()),
-        };
-        let revision = followed.revision.max(known);
-        let (health, changed) = match followed.acl {
-            Ok(changed) => (ProviderHealth::Healthy, changed),
-            // The follower holds its graph empty; a first failure changes
-            // the health, which rebuilds everything below.
-            Err(e) => (
-                ProviderHealth::AclUnavailable {
-                    reason: e.to_string(),
-                },
-                Changed::none(),
-            ),
-        };
-        let current = self.snapshot.load_full();
-        let health_changed = current.health != health;
-        if registry_dirty || !followed.continuous {
-            let registry = match read_registry(read) {
-                Ok(registry) => registry,
-                Err(e) => return self.unavailable(model, revision, e.detail()),
-            };
-            let next = model.load(registry, revision, health);
-            self.snapshot.store(Arc::new(next));
-            return;
-        }
-        if revision == current.revision && !health_changed && changed.is_empty() {
-            return;
-        }
-        let changes = match named.read(read) {
-            Ok(changes) => changes,
-            Err(e) => return self.unavailable(model, revision, e.detail()),
-        };
-        let rebuild_everything = health_changed || changed == Changed::All;
-        let mut next = model.apply(&current, changes, changed, rebuild_everything);
-        next.revision = revision;
-        next.health = health;
-        self.snapshot.store(Arc::new(next));
-    }
-
-    /// Serves nothing: the registry could not be read, so no answer can be
-    /// shown to hold. The revision still moves to the one seen, and the
-    /// next catch-up reloads everything.
-    fn unavailable(&self, model: &mut Model, revision: u64, reason: String) {
-        model.set_unavailable();
-        let mut next = Snapshot::empty();
-        next.revision = self.snapshot.load().revision.max(revision);
-        next.health = ProviderHealth::Unavailable { reason };
-        self.snapshot.store(Arc::new(next));
-    }
-
-    /// Moves the ACL resolution to `now` and re-serves the peers and keys
-    /// whose grant it recomputed: reads that found a grant past its
-    /// `valid_until` call this, and so does the listener when the next
-    /// bound passes. Pure memory work: no store access.
-    fn advance(&self, now: i64) {
-        let mut model = lock(&self.model);
-        let current = self.snapshot.load_full();
-        if let Some(next) = model.advance(now, &current) {
-            self.snapshot.store(Arc::new(next));
-        }
-    }
-
-    /// Makes the next catch-up reload the registry and the ACL whole, for
-    /// when changes may have gone unseen (the file watcher restarted).
-    fn invalidate(&self) {
-        lock(&self.model).invalidate();
-    }
-
-    /// The next instant a served grant may change with no write.
-    fn next_expiry(&self) -> Option<i64> {
-        lock(&self.model).next_expiry()
-    }
-
-    /// Makes sure the snapshot reflects `revision`, which a write of this
-    /// process just committed (the follower hook normally has done it),
-    /// and that it is served healthy.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Unapplied`] when the snapshot is not healthy: the
-    /// write committed, but what is served meanwhile is less than the
-    /// store holds (or nothing).
-    fn ensure(&self, revision: u64) -> Result<(), StoreError> {
-        if self.snapshot.load().revision < revision {
-            self.catch_up(revision);
-        }
-        let health = self.snapshot.load().health.clone();
-        match health.reason() {
-            None => Ok(()),
-            Some(reason) => Err(StoreError::Unapplied {
-                revision,
-                cause: Box::new(StoreError::Backend(reason.to_owned())),
-                health,
-            }),
-        }
-    }
-
-    /// What `owner` holds now, read against the committed state `read`
-    /// sees (the write transaction of the key being created).
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Backend`] when the registry or the ACL cannot be read
-    /// (a grant that cannot be computed is never assumed).
-    fn owner_grant_in(
-        &self,
-        read: &Reader,
-        key: &NewApiKey,
-    ) -> Result<Option<Resolved>, StoreError> {
-        let mut model = lock(&self.model);
-        self.catch_up_with(&mut model, read, 0);
-        if let Some(reason) = self.snapshot.load().health.reason() {
-            return Err(StoreError::Backend(format!(
-                "API key {:?}: cannot compute what owner {:?} holds: {reason}",
-                key.name, key.owner_id
-            )));
-        }
-        Ok(model.owner_grant(&key.owner_id))
-    }
-
-    fn lookup(&self, find: impl Fn(&Snapshot) -> Lookup) -> Option<Identity> {
-        match find(&self.snapshot.load()) {
-            Lookup::Found(identity) => Some(identity),
-            Lookup::Missing => None,
-            Lookup::Stale => {
-                self.advance(now_ms());
-                match find(&self.snapshot.load()) {
-                    Lookup::Found(identity) => Some(identity),
-                    // Fail closed.
-                    Lookup::Stale | Lookup::Missing => None,
-                }
-            }
-        }
-    }
-}
-
-impl Follower for Shared {
-    fn committed(&self, revision: u64) {
-        if self.snapshot.load().revision < revision {
-            // A failure is recorded in the snapshot's health, which the
-            // write that committed reports (see `ensure`), and which the
-            // listener retries.
-            self.catch_up(revision);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The public API
 
 impl fmt::Debug for SqliteIdentityProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -862,7 +603,7 @@ impl SqliteIdentityProvider {
     /// fail closed otherwise (an answer from a graph that cannot be
     /// followed would be wrong in either direction).
     fn healthy_model(&self) -> Result<MutexGuard<'_, Model>, StoreError> {
-        let model = lock(&self.shared.model);
+        let model = self.shared.lock_model();
         match self.shared.snapshot.load().health.reason() {
             None => Ok(model),
             Some(reason) => Err(StoreError::Backend(reason.to_owned())),
