@@ -1,45 +1,40 @@
 //! [`SqliteIdentityProvider`]: the registry's writes, and the snapshot its
 //! reads are served from, kept up to date from the change feed.
+//!
+//! This file holds the public API: the provider, its builder, [`Subjects`]
+//! and the trait impls. Behind it, `model` holds the registry and the ACL
+//! in memory and what a change does to them and to the snapshot;
+//! `catch_up` the state the provider's handles share and how it follows
+//! the store; `listener` the thread that follows writes of other
+//! processes.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+mod catch_up;
+mod listener;
+mod model;
+
+pub(crate) use self::model::attenuate;
+
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
 
-use arc_swap::ArcSwap;
-
-use super::executor::Worker;
-use super::snapshot::{Lookup, Resolved, Snapshot, TokenEntry};
-use super::tables::{self, KeyChange, KeyRow};
+use self::catch_up::Shared;
+use self::model::{not_held, own_resources, Model};
+use super::tables::{self, KeyChange};
 use super::validate::{self, canonical_fingerprint};
 use super::{
     ApiKey, AuthToken, CredentialRecord, CredentialStore, EncryptedData, Identity,
     IdentityProvider, IdentityStore, NewApiKey, PeerEntry, ProviderHealth, ProviderStatus,
     StoreError,
 };
-use crate::acl::follow::{AclFollower, Changed};
 use crate::acl::whatif::{GrantChange, GrantDelta};
 use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
-use crate::feed::{Wake, Woken};
-use crate::outbox::{ChangeEvent, EntityKind};
+use crate::feed::Wake;
 use crate::time::now_ms;
-use crate::{Reader, Store, WriteTxn};
-
-/// The longest the listener sleeps between checks that its provider is
-/// still alive.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
-
-/// How soon the listener first retries after a catch-up that left the
-/// provider unhealthy; each further failure doubles it, up to
-/// [`MAX_RETRY`].
-const RETRY: Duration = Duration::from_millis(50);
-
-/// The longest the listener waits between retries.
-const MAX_RETRY: Duration = Duration::from_secs(1);
+use crate::{Store, WriteTxn};
 
 /// Options for opening a [`SqliteIdentityProvider`].
 #[derive(Debug, Clone)]
@@ -92,22 +87,14 @@ impl ProviderBuilder {
         // A store read as immutable cannot change: nothing to listen for.
         let wake = (self.listen && store.is_watchable())
             .then(|| Wake::new(store.canonical_path(), store.poll_interval()));
-        let shared = Arc::new(Shared {
-            store: store.clone(),
-            snapshot: ArcSwap::from_pointee(Snapshot::empty()),
-            model: Mutex::new(Model::new(self.max_depth)),
-            worker: Worker::default(),
-        });
+        let shared = Arc::new(Shared::new(store.clone(), self.max_depth));
         if let ProviderHealth::Unavailable { reason } = shared.catch_up(0) {
             return Err(StoreError::Backend(reason));
         }
         let follower: Arc<dyn Follower> = shared.clone();
         follow::register(store.canonical_path(), Arc::downgrade(&follower));
         if let Some(wake) = wake {
-            let weak = Arc::downgrade(&shared);
-            thread::Builder::new()
-                .name("alknet-identity-listener".into())
-                .spawn(move || listen(weak, wake))
+            listener::spawn(Arc::downgrade(&shared), wake)
                 .map_err(|e| StoreError::Backend(format!("cannot start the listener: {e}")))?;
         }
         Ok(SqliteIdentityProvider {
@@ -130,696 +117,10 @@ pub struct SqliteIdentityProvider {
     actor: Option<Arc<str>>,
 }
 
-struct Shared {
-    store: Store,
-    snapshot: ArcSwap<Snapshot>,
-    /// The registry and ACL in memory and how far they follow the store;
-    /// held by catch-ups (which read the store) and by the in-memory
-    /// [`advance`](Shared::advance), never by a lookup that finds a valid
-    /// entry.
-    model: Mutex<Model>,
-    worker: Worker,
-}
-
-struct Model {
-    /// The ACL, following the change stream; its offset is the one the
-    /// registry follows too.
-    acl: AclFollower,
-    /// Whether the next catch-up must reload the registry tables.
-    registry_dirty: bool,
-    peers: HashMap<String, PeerEntry>,
-    keys: HashMap<String, KeyRow>,
-    /// Key ids by owner id: the keys to re-index when an owner's grant
-    /// changes.
-    keys_by_owner: HashMap<String, BTreeSet<String>>,
-    /// `valid_until` of served grants (peers' and keys'), earliest first;
-    /// may hold outdated instants. Only wakes the listener.
-    expiries: BinaryHeap<Reverse<i64>>,
-}
-
-impl Model {
-    fn new(max_depth: u32) -> Self {
-        Model {
-            acl: AclFollower::new(max_depth, now_ms()),
-            registry_dirty: true,
-            peers: HashMap::new(),
-            keys: HashMap::new(),
-            keys_by_owner: HashMap::new(),
-            expiries: BinaryHeap::new(),
-        }
-    }
-
-    fn insert_key(&mut self, row: KeyRow) {
-        self.keys_by_owner
-            .entry(row.key.owner_id.clone())
-            .or_default()
-            .insert(row.key.id.clone());
-        if let Some(old) = self.keys.insert(row.key.id.clone(), row) {
-            self.unlink_key(&old);
-        }
-    }
-
-    fn remove_key(&mut self, id: &str) -> Option<KeyRow> {
-        let old = self.keys.remove(id)?;
-        self.unlink_key(&old);
-        Some(old)
-    }
-
-    /// Drops `old` from the owner index unless the current row of its id
-    /// still has that owner.
-    fn unlink_key(&mut self, old: &KeyRow) {
-        let same_owner = self
-            .keys
-            .get(&old.key.id)
-            .is_some_and(|row| row.key.owner_id == old.key.owner_id);
-        if same_owner {
-            return;
-        }
-        if let Some(ids) = self.keys_by_owner.get_mut(&old.key.owner_id) {
-            ids.remove(&old.key.id);
-            if ids.is_empty() {
-                self.keys_by_owner.remove(&old.key.owner_id);
-            }
-        }
-    }
-
-    /// The keys owned by any of `owners`.
-    fn keys_of<'a>(&self, owners: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
-        owners
-            .into_iter()
-            .filter_map(|owner| self.keys_by_owner.get(owner))
-            .flatten()
-            .cloned()
-            .collect()
-    }
-}
-
-/// The registry tables, read whole.
-struct Registry {
-    peers: Vec<PeerEntry>,
-    keys: Vec<KeyRow>,
-    credentials: HashMap<String, EncryptedData>,
-}
-
-/// The current rows of what a run of change batches named (`None`:
-/// removed).
-struct Changes {
-    peers: Vec<(String, Option<PeerEntry>)>,
-    keys: Vec<(String, Option<KeyRow>)>,
-    credentials: Vec<(String, Option<EncryptedData>)>,
-}
-
-/// The registry keys a run of change batches names.
-#[derive(Default)]
-struct Named {
-    peers: BTreeSet<String>,
-    keys: BTreeSet<String>,
-    credentials: BTreeSet<String>,
-}
-
-impl Named {
-    fn add(&mut self, event: &ChangeEvent) {
-        match event.entity {
-            EntityKind::Peer => {
-                self.peers.insert(event.key.clone());
-            }
-            EntityKind::ApiKey => {
-                self.keys.insert(event.key.clone());
-            }
-            EntityKind::Credential => {
-                self.credentials.insert(event.key.clone());
-            }
-            _ => {}
-        }
-    }
-
-    fn read(self, read: &Reader) -> Result<Changes, StoreError> {
-        let mut peers = Vec::with_capacity(self.peers.len());
-        for id in self.peers {
-            let row = tables::peer(read, &id)?;
-            peers.push((id, row));
-        }
-        let mut keys = Vec::with_capacity(self.keys.len());
-        for id in self.keys {
-            let row = tables::api_key(read, &id)?;
-            keys.push((id, row));
-        }
-        let mut credentials = Vec::with_capacity(self.credentials.len());
-        for provider in self.credentials {
-            let row = tables::credential(read, &provider)?;
-            credentials.push((provider, row));
-        }
-        Ok(Changes {
-            peers,
-            keys,
-            credentials,
-        })
-    }
-}
-
-fn read_registry(read: &Reader) -> Result<Registry, StoreError> {
-    Ok(Registry {
-        peers: tables::peers(read)?,
-        keys: tables::api_keys(read)?,
-        credentials: tables::credentials(read)?,
-    })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
+/// A storage failure, as a read of the provider reports it.
 fn backend(e: crate::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
-
-impl Shared {
-    /// Brings the snapshot up to the store's current revision (at least
-    /// `known`, a revision this process committed) and returns the health
-    /// it is served with.
-    fn catch_up(&self, known: u64) -> ProviderHealth {
-        let mut model = lock(&self.model);
-        match self.store.begin_read() {
-            Ok(read) => self.catch_up_with(&mut model, &read, known),
-            Err(e) => self.unavailable(&mut model, known, e.to_string()),
-        }
-        self.snapshot.load().health.clone()
-    }
-
-    /// The catch-up, reading through `read` (a read transaction, or the
-    /// write transaction of a write that needs the committed state).
-    ///
-    /// One pass over the change stream serves both halves: the ACL
-    /// follower applies the ACL rows it names, and the registry re-reads
-    /// the peers, keys and credentials it names (everything, when the
-    /// stream could not be followed). Then only the entries those changes
-    /// reach are rebuilt: changed peers and keys, the peers and keys whose
-    /// owner's ACL grant changed, and the keys of changed peers.
-    fn catch_up_with(&self, model: &mut Model, read: &Reader, known: u64) {
-        let now = now_ms();
-        let mut named = Named::default();
-        let registry_dirty = model.registry_dirty;
-        let followed = {
-            let mut on_event = |event: &ChangeEvent| named.add(event);
-            let events: Option<&mut dyn FnMut(&ChangeEvent)> = if registry_dirty {
-                None
-            } else {
-                Some(&mut on_event)
-            };
-            model.acl.follow(read, now, events)
-        };
-        let followed = match followed {
-            Ok(followed) => followed,
-            Err(e) => return self.unavailable(model, known, e.to_string()),
-        };
-        let revision = followed.revision.max(known);
-        let (health, changed) = match followed.acl {
-            Ok(changed) => (ProviderHealth::Healthy, changed),
-            // The follower holds its graph empty; a first failure changes
-            // the health, which rebuilds everything below.
-            Err(e) => (
-                ProviderHealth::AclUnavailable {
-                    reason: e.to_string(),
-                },
-                Changed::none(),
-            ),
-        };
-        let current = self.snapshot.load_full();
-        let health_changed = current.health != health;
-        if registry_dirty || !followed.continuous {
-            let registry = match read_registry(read) {
-                Ok(registry) => registry,
-                Err(e) => return self.unavailable(model, revision, e.detail()),
-            };
-            model.peers = registry
-                .peers
-                .into_iter()
-                .map(|p| (p.peer_id.clone(), p))
-                .collect();
-            model.keys.clear();
-            model.keys_by_owner.clear();
-            for row in registry.keys {
-                model.insert_key(row);
-            }
-            model.registry_dirty = false;
-            let next = rebuild_all(model, Arc::new(registry.credentials), revision, health);
-            self.snapshot.store(Arc::new(next));
-            return;
-        }
-        if revision == current.revision && !health_changed && changed.is_empty() {
-            return;
-        }
-        let changes = match named.read(read) {
-            Ok(changes) => changes,
-            Err(e) => return self.unavailable(model, revision, e.detail()),
-        };
-        let rebuild_everything = health_changed || changed == Changed::All;
-        let mut next = apply(model, &current, changes, changed, rebuild_everything);
-        next.revision = revision;
-        next.health = health;
-        self.snapshot.store(Arc::new(next));
-    }
-
-    /// Serves nothing: the registry could not be read, so no answer can be
-    /// shown to hold. The revision still moves to the one seen, and the
-    /// next catch-up reloads everything.
-    fn unavailable(&self, model: &mut Model, revision: u64, reason: String) {
-        model.registry_dirty = true;
-        model.expiries.clear();
-        let mut next = Snapshot::empty();
-        next.revision = self.snapshot.load().revision.max(revision);
-        next.health = ProviderHealth::Unavailable { reason };
-        self.snapshot.store(Arc::new(next));
-    }
-
-    /// Moves the ACL resolution to `now` and re-serves the peers and keys
-    /// whose grant it recomputed: reads that found a grant past its
-    /// `valid_until` call this, and so does the listener when the next
-    /// bound passes. Pure memory work: no store access.
-    fn advance(&self, now: i64) {
-        let mut model = lock(&self.model);
-        while model.expiries.peek().is_some_and(|Reverse(t)| *t <= now) {
-            model.expiries.pop();
-        }
-        let changed = model.acl.advance(now);
-        let current = self.snapshot.load_full();
-        if changed.is_empty() || matches!(current.health, ProviderHealth::Unavailable { .. }) {
-            return;
-        }
-        let all = changed == Changed::All;
-        let next = apply(&mut model, &current, Changes::none(), changed, all);
-        self.snapshot.store(Arc::new(next));
-    }
-
-    /// The next instant a served grant may change with no write.
-    fn next_expiry(&self) -> Option<i64> {
-        lock(&self.model).expiries.peek().map(|Reverse(t)| *t)
-    }
-
-    /// Makes sure the snapshot reflects `revision`, which a write of this
-    /// process just committed (the follower hook normally has done it),
-    /// and that it is served healthy.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Unapplied`] when the snapshot is not healthy: the
-    /// write committed, but what is served meanwhile is less than the
-    /// store holds (or nothing).
-    fn ensure(&self, revision: u64) -> Result<(), StoreError> {
-        if self.snapshot.load().revision < revision {
-            self.catch_up(revision);
-        }
-        let health = self.snapshot.load().health.clone();
-        match health.reason() {
-            None => Ok(()),
-            Some(reason) => Err(StoreError::Unapplied {
-                revision,
-                cause: Box::new(StoreError::Backend(reason.to_owned())),
-                health,
-            }),
-        }
-    }
-
-    /// What `owner` holds now, read against the committed state `read`
-    /// sees (the write transaction of the key being created).
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Backend`] when the registry or the ACL cannot be read
-    /// (a grant that cannot be computed is never assumed).
-    fn owner_grant_in(
-        &self,
-        read: &Reader,
-        key: &NewApiKey,
-    ) -> Result<Option<Resolved>, StoreError> {
-        let mut model = lock(&self.model);
-        self.catch_up_with(&mut model, read, 0);
-        if let Some(reason) = self.snapshot.load().health.reason() {
-            return Err(StoreError::Backend(format!(
-                "API key {:?}: cannot compute what owner {:?} holds: {reason}",
-                key.name, key.owner_id
-            )));
-        }
-        Ok(owner_grant(&model, &key.owner_id))
-    }
-
-    fn lookup(&self, find: impl Fn(&Snapshot) -> Lookup) -> Option<Identity> {
-        match find(&self.snapshot.load()) {
-            Lookup::Found(identity) => Some(identity),
-            Lookup::Missing => None,
-            Lookup::Stale => {
-                self.advance(now_ms());
-                match find(&self.snapshot.load()) {
-                    Lookup::Found(identity) => Some(identity),
-                    // Fail closed.
-                    Lookup::Stale | Lookup::Missing => None,
-                }
-            }
-        }
-    }
-}
-
-impl Follower for Shared {
-    fn committed(&self, revision: u64) {
-        if self.snapshot.load().revision < revision {
-            // A failure is recorded in the snapshot's health, which the
-            // write that committed reports (see `ensure`), and which the
-            // listener retries.
-            self.catch_up(revision);
-        }
-    }
-}
-
-impl Changes {
-    fn none() -> Self {
-        Changes {
-            peers: Vec::new(),
-            keys: Vec::new(),
-            credentials: Vec::new(),
-        }
-    }
-}
-
-/// Applies changed rows to the model and builds the next snapshot from
-/// `current`, re-indexing only the peers and keys they reach (or
-/// everything, when `everything`): changed peers and keys, the peers of
-/// principals in `changed`, and the keys owned by any of those.
-fn apply(
-    model: &mut Model,
-    current: &Snapshot,
-    changes: Changes,
-    changed: Changed,
-    everything: bool,
-) -> Snapshot {
-    let Changes {
-        peers,
-        keys,
-        credentials,
-    } = changes;
-    let mut next = Snapshot::clone(current);
-    if !credentials.is_empty() {
-        let map = Arc::make_mut(&mut next.credentials);
-        for (provider, data) in credentials {
-            match data {
-                Some(data) => map.insert(provider, data),
-                None => map.remove(&provider),
-            };
-        }
-    }
-    // Unindex what changed peers and keys resolved through before, all of
-    // it before anything new is indexed: a token hash may move from one
-    // owner to another within the run.
-    let mut owners: BTreeSet<String> = BTreeSet::new();
-    for (id, row) in peers {
-        if let Some(old) = model.peers.get(&id) {
-            unindex_peer(&mut next, old);
-        }
-        match row {
-            Some(peer) => model.peers.insert(id.clone(), peer),
-            None => model.peers.remove(&id),
-        };
-        owners.insert(id);
-    }
-    let mut key_ids: BTreeSet<String> = BTreeSet::new();
-    for (id, row) in keys {
-        if let Some(old) = model.keys.get(&id) {
-            unindex_key(&mut next, old);
-        }
-        match row {
-            Some(row) => model.insert_key(row),
-            None => {
-                model.remove_key(&id);
-            }
-        }
-        key_ids.insert(id);
-    }
-    if everything {
-        let health = next.health.clone();
-        return rebuild_all(model, next.credentials, next.revision, health);
-    }
-    if let Changed::Principals(ids) = changed {
-        owners.extend(ids);
-    }
-    key_ids.extend(model.keys_of(&owners));
-    for id in &owners {
-        if let Some(peer) = model.peers.get(id) {
-            let resolved = resolve_peer(model, peer);
-            if let Some(t) = resolved.valid_until {
-                model.expiries.push(Reverse(t));
-            }
-            index_peer(&mut next, peer, resolved);
-        }
-    }
-    for id in &key_ids {
-        if let Some(row) = model.keys.get(id) {
-            let valid_until = index_key(&mut next, model, row);
-            if let Some(t) = valid_until {
-                model.expiries.push(Reverse(t));
-            }
-        }
-    }
-    next
-}
-
-/// Builds a snapshot of everything in the model.
-fn rebuild_all(
-    model: &mut Model,
-    credentials: Arc<HashMap<String, EncryptedData>>,
-    revision: u64,
-    health: ProviderHealth,
-) -> Snapshot {
-    let mut next = Snapshot::empty();
-    next.revision = revision;
-    next.credentials = credentials;
-    next.health = health;
-    let mut expiries = Vec::new();
-    for peer in model.peers.values() {
-        let resolved = resolve_peer(model, peer);
-        expiries.extend(resolved.valid_until);
-        index_peer(&mut next, peer, resolved);
-    }
-    for row in model.keys.values() {
-        expiries.extend(index_key(&mut next, model, row));
-    }
-    model.expiries = expiries.into_iter().map(Reverse).collect();
-    next
-}
-
-/// The peer's own grant ∪ the effective ACL grant of the principal it
-/// binds to: the principal whose `identity_id` is the peer id, if that is
-/// an account or a service (an org or a role is reached only through
-/// memberships, never by a name match). With the ACL unavailable the
-/// follower's graph is empty, and this is the peer's own grant.
-fn resolve_peer(model: &Model, peer: &PeerEntry) -> Resolved {
-    let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
-    let mut resources: BTreeMap<String, BTreeSet<String>> = peer
-        .resources
-        .iter()
-        .map(|(r, actions)| (r.clone(), actions.iter().cloned().collect()))
-        .collect();
-    let mut valid_until = None;
-    let graph = model.acl.graph();
-    let binds = graph.principal(&peer.peer_id).is_some_and(|p| {
-        crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
-    });
-    if binds {
-        if let Some(grant) = model.acl.resolution().effective(graph, &peer.peer_id) {
-            scopes.extend(grant.scopes);
-            for (resource, actions) in grant.resources {
-                resources.entry(resource).or_default().extend(actions);
-            }
-            valid_until = grant.valid_until;
-        }
-    }
-    Resolved {
-        identity: Identity {
-            id: peer.peer_id.clone(),
-            scopes: scopes.into_iter().collect(),
-            resources: resources
-                .into_iter()
-                .map(|(r, actions)| (r, actions.into_iter().collect()))
-                .collect(),
-        },
-        valid_until,
-    }
-}
-
-/// What an API key's owner holds now: a peer's grant as
-/// [`resolve_peer`] computes it; otherwise an ACL principal's effective
-/// grant; `None` for an owner that is neither.
-fn owner_grant(model: &Model, owner: &str) -> Option<Resolved> {
-    if let Some(peer) = model.peers.get(owner) {
-        return Some(resolve_peer(model, peer));
-    }
-    let graph = model.acl.graph();
-    graph.principal(owner)?;
-    let grant = model.acl.resolution().effective(graph, owner)?;
-    let valid_until = grant.valid_until;
-    Some(Resolved {
-        identity: grant.into_identity(owner),
-        valid_until,
-    })
-}
-
-/// What a key holds within what its owner holds: key ∩ owner.
-pub(crate) fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
-    let scopes = key
-        .scopes
-        .iter()
-        .filter(|scope| owner.scopes.contains(scope))
-        .cloned()
-        .collect();
-    let resources = key
-        .resources
-        .iter()
-        .filter_map(|(resource, actions)| {
-            let held = owner.resources.get(resource)?;
-            let kept: Vec<String> = actions
-                .iter()
-                .filter(|action| held.contains(action))
-                .cloned()
-                .collect();
-            (!kept.is_empty()).then(|| (resource.clone(), kept))
-        })
-        .collect();
-    Identity {
-        id: key.owner_id.clone(),
-        scopes,
-        resources,
-    }
-}
-
-/// What of `key` its owner does not hold, as `acl delegate` names it:
-/// `"deploy:prod"`, `write on "repo"`.
-fn not_held(key: &NewApiKey, owner: &Identity) -> Vec<String> {
-    let mut missing: Vec<String> = key
-        .scopes
-        .iter()
-        .filter(|scope| !owner.scopes.contains(scope))
-        .map(|scope| format!("{scope:?}"))
-        .collect();
-    let mut resources: Vec<_> = key.resources.iter().collect();
-    resources.sort();
-    for (resource, actions) in resources {
-        let held = owner.resources.get(resource);
-        missing.extend(
-            actions
-                .iter()
-                .filter(|action| !held.is_some_and(|held| held.contains(action)))
-                .map(|action| format!("{action} on {resource:?}")),
-        );
-    }
-    missing
-}
-
-fn unindex_peer(next: &mut Snapshot, peer: &PeerEntry) {
-    for fingerprint in &peer.fingerprints {
-        next.fingerprints.remove(fingerprint);
-    }
-    if let Some(hash) = &peer.auth_token_hash {
-        next.tokens.remove(hash);
-    }
-}
-
-fn index_peer(next: &mut Snapshot, peer: &PeerEntry, resolved: Resolved) {
-    for fingerprint in &peer.fingerprints {
-        next.fingerprints.insert(fingerprint, resolved.clone());
-    }
-    if let Some(hash) = &peer.auth_token_hash {
-        next.tokens.insert(hash, TokenEntry::Peer(resolved));
-    }
-}
-
-fn unindex_key(next: &mut Snapshot, row: &KeyRow) {
-    if matches!(next.tokens.get(&row.hash), Some(TokenEntry::Key { .. })) {
-        next.tokens.remove(&row.hash);
-    }
-}
-
-/// Serves a key as key ∩ its owner's current grant, computed now so the
-/// lookup stays a map read; an unusable key, or one whose owner is gone,
-/// is not served. Returns the owner grant's `valid_until`.
-fn index_key(next: &mut Snapshot, model: &Model, row: &KeyRow) -> Option<i64> {
-    let key = &row.key;
-    let owner = (key.enabled && key.revoked_at.is_none())
-        .then(|| owner_grant(model, &key.owner_id))
-        .flatten();
-    let Some(owner) = owner else {
-        unindex_key(next, row);
-        return None;
-    };
-    next.tokens.insert(
-        &row.hash,
-        TokenEntry::Key {
-            identity: attenuate(key, &owner.identity),
-            expires_at: key.expires_at,
-            valid_until: owner.valid_until,
-        },
-    );
-    owner.valid_until
-}
-
-/// The listener thread: catches up on every commit to the file (from any
-/// process), reloads everything after a watcher restart, retries (backing
-/// off) while the provider is not healthy, and re-serves grants whose
-/// `valid_until` passes. Exits once its provider is dropped.
-fn listen(provider: Weak<Shared>, mut wake: Wake) {
-    let mut retry_at: Option<Instant> = None;
-    let mut backoff = RETRY;
-    loop {
-        let deadline = {
-            let Some(shared) = provider.upgrade() else {
-                return;
-            };
-            let mut deadline = Instant::now() + IDLE_CHECK;
-            if let Some(t) = shared.next_expiry() {
-                let wait = u64::try_from(t.saturating_sub(now_ms())).unwrap_or(0);
-                deadline = deadline.min(Instant::now() + Duration::from_millis(wait));
-            }
-            if let Some(retry) = retry_at {
-                deadline = deadline.min(retry);
-            }
-            deadline
-        };
-        let woken = wake.wait(Some(deadline));
-        let Some(shared) = provider.upgrade() else {
-            return;
-        };
-        let health = match woken {
-            Woken::Changed => Some(shared.catch_up(0)),
-            Woken::Restarted => {
-                {
-                    let mut model = lock(&shared.model);
-                    model.registry_dirty = true;
-                    model.acl.invalidate();
-                }
-                Some(shared.catch_up(0))
-            }
-            Woken::TimedOut if retry_at.is_some_and(|t| Instant::now() >= t) => {
-                Some(shared.catch_up(0))
-            }
-            Woken::TimedOut => None,
-        };
-        match health {
-            Some(ProviderHealth::Healthy) => {
-                retry_at = None;
-                backoff = RETRY;
-            }
-            Some(_) => {
-                retry_at = Some(Instant::now() + backoff);
-                backoff = (backoff * 2).min(MAX_RETRY);
-            }
-            None => {}
-        }
-        let now = now_ms();
-        if shared.next_expiry().is_some_and(|t| t <= now) {
-            shared.advance(now);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The public API
 
 impl fmt::Debug for SqliteIdentityProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1302,7 +603,7 @@ impl SqliteIdentityProvider {
     /// fail closed otherwise (an answer from a graph that cannot be
     /// followed would be wrong in either direction).
     fn healthy_model(&self) -> Result<MutexGuard<'_, Model>, StoreError> {
-        let model = lock(&self.shared.model);
+        let model = self.shared.lock_model();
         match self.shared.snapshot.load().health.reason() {
             None => Ok(model),
             Some(reason) => Err(StoreError::Backend(reason.to_owned())),
@@ -1362,7 +663,7 @@ impl SqliteIdentityProvider {
         let bound: HashSet<&str> = principals
             .iter()
             .map(String::as_str)
-            .filter(|id| binds(&model, id))
+            .filter(|id| model.binds(id))
             .collect();
         let mut peers: Vec<String> = model
             .peers
@@ -1409,7 +710,7 @@ impl SqliteIdentityProvider {
         };
         let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
         let mut resources = own_resources(peer);
-        if binds(&model, peer_id) {
+        if model.binds(peer_id) {
             if let Some(grant) = model.acl.effective_at(peer_id, t) {
                 scopes.extend(grant.scopes);
                 for (resource, actions) in grant.resources {
@@ -1522,14 +823,6 @@ impl SqliteIdentityProvider {
     }
 }
 
-/// Whether the principal `id` is one a peer of that id binds to (an
-/// account or a service).
-fn binds(model: &Model, id: &str) -> bool {
-    model.acl.graph().principal(id).is_some_and(|p| {
-        crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
-    })
-}
-
 fn holds_itself(peer: &PeerEntry, permission: &Permission) -> bool {
     match permission {
         Permission::Scope(scope) => peer.scopes.contains(scope),
@@ -1538,13 +831,6 @@ fn holds_itself(peer: &PeerEntry, permission: &Permission) -> bool {
             .get(resource)
             .is_some_and(|actions| actions.contains(action)),
     }
-}
-
-fn own_resources(peer: &PeerEntry) -> crate::acl::Resources {
-    peer.resources
-        .iter()
-        .map(|(resource, actions)| (resource.clone(), actions.iter().cloned().collect()))
-        .collect()
 }
 
 impl IdentityProvider for SqliteIdentityProvider {
