@@ -755,6 +755,12 @@ fn a_read_only_store_serves_every_read_and_refuses_writes() {
     let provider = SqliteIdentityProvider::open(&store).unwrap();
     let identity = provider.resolve_from_fingerprint(&fingerprint).unwrap();
     assert!(identity.scopes.contains(&"ci".to_owned()));
+    // The registry refuses too, and keeps the store's refusal as its cause.
+    let err = block_on(provider.put_peer(PeerEntry::new("eve"))).unwrap_err();
+    assert_eq!(err.kind(), "backend");
+    let cause = err.backend_cause().expect("the store's error");
+    assert!(cause.is_read_only(), "{cause}");
+    assert_eq!(err.to_string(), format!("storage failure: {cause}"));
     drop(provider);
 
     let expected = format!("store {} is read-only", path.display());

@@ -104,8 +104,8 @@ impl<T> Completer<T> {
 
 impl<T> Drop for Completer<T> {
     fn drop(&mut self) {
-        self.complete(Err(StoreError::Backend(
-            "the identity writer stopped before finishing the write".into(),
+        self.complete(Err(StoreError::backend(
+            "the identity writer stopped before finishing the write",
         )));
     }
 }

@@ -71,6 +71,7 @@ mod validate;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -136,8 +137,15 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     /// The storage layer failed.
-    #[error("storage failure: {0}")]
-    Backend(String),
+    #[error("storage failure: {message}")]
+    Backend {
+        /// What failed.
+        message: String,
+        /// The store's error behind it, when there was one (see
+        /// [`backend_cause`](StoreError::backend_cause)); `message` states
+        /// it, so it is not also this error's `source`.
+        cause: Option<BackendCause>,
+    },
     /// The write committed at `revision`, but the provider's snapshot could
     /// not apply it (its `cause` is the source); `health` says what is
     /// served until it can (see [`SqliteIdentityProvider::status`]).
@@ -164,8 +172,36 @@ impl StoreError {
             StoreError::Duplicate(_) => "duplicate",
             StoreError::NotFound(_) => "not_found",
             StoreError::Invalid(_) => "invalid",
-            StoreError::Backend(_) => "backend",
+            StoreError::Backend { .. } => "backend",
             StoreError::Unapplied { .. } => "unapplied",
+        }
+    }
+
+    /// A storage failure with no error of the store's behind it.
+    pub(crate) fn backend(message: impl Into<String>) -> Self {
+        StoreError::Backend {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// A storage failure caused by the store's `error`.
+    pub(crate) fn backend_of(error: crate::Error) -> Self {
+        StoreError::Backend {
+            message: error.to_string(),
+            cause: Some(BackendCause(Arc::new(error))),
+        }
+    }
+
+    /// The store's error behind a [`StoreError::Backend`], when there was
+    /// one: branch on it as on any [`Error`](crate::Error) (`kind()`,
+    /// `is_read_only()`, …).
+    pub fn backend_cause(&self) -> Option<&crate::Error> {
+        match self {
+            StoreError::Backend {
+                cause: Some(cause), ..
+            } => Some(&cause.0),
+            _ => None,
         }
     }
 
@@ -173,8 +209,38 @@ impl StoreError {
     /// wrapped by another error without saying "storage failure" twice.
     pub(crate) fn detail(&self) -> String {
         match self {
-            StoreError::Backend(detail) => detail.clone(),
+            StoreError::Backend { message, .. } => message.clone(),
             other => other.to_string(),
+        }
+    }
+}
+
+/// The store's error behind a [`StoreError::Backend`]: shared, so that the
+/// error stays `Clone`; two are equal when their messages are.
+#[derive(Debug, Clone)]
+pub struct BackendCause(Arc<crate::Error>);
+
+impl BackendCause {
+    /// The store's error.
+    pub fn error(&self) -> &crate::Error {
+        &self.0
+    }
+}
+
+impl PartialEq for BackendCause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for BackendCause {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        let message = error.to_string();
+        StoreError::Backend {
+            message,
+            cause: Some(BackendCause(Arc::new(crate::Error::Sqlite(error)))),
         }
     }
 }
@@ -282,7 +348,7 @@ impl From<crate::Error> for StoreError {
             | Error::Rule { .. }
             | Error::NotHeld { .. }
             | Error::TooLarge { .. } => StoreError::Invalid(error.to_string()),
-            other => StoreError::Backend(other.to_string()),
+            other => StoreError::backend_of(other),
         }
     }
 }

@@ -28,17 +28,13 @@ const PEER_COLUMNS: &str = "peer_id, fingerprints, auth_token_hash, scopes, reso
 const KEY_COLUMNS: &str =
     "uid, name, owner_id, scopes, resources, enabled, expires_at, revoked_at, created_at, key_hash";
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
 fn sql(e: rusqlite::Error) -> StoreError {
     match e {
         // A stored value that does not decode: say which, and why, only.
         rusqlite::Error::FromSqlConversionFailure(_, _, cause) => {
-            StoreError::Backend(format!("corrupt {cause}"))
+            StoreError::backend(format!("corrupt {cause}"))
         }
-        other => backend(other),
+        other => StoreError::from(other),
     }
 }
 

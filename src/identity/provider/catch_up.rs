@@ -180,7 +180,7 @@ impl Shared {
             None => Ok(()),
             Some(reason) => Err(StoreError::Unapplied {
                 revision,
-                cause: Box::new(StoreError::Backend(reason.to_owned())),
+                cause: Box::new(StoreError::backend(reason.to_owned())),
                 health,
             }),
         }
@@ -201,7 +201,7 @@ impl Shared {
         let mut model = self.lock_model();
         self.catch_up_with(&mut model, read, 0);
         if let Some(reason) = self.snapshot.load().health.reason() {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "API key {:?}: cannot compute what owner {:?} holds: {reason}",
                 key.name, key.owner_id
             )));

@@ -89,13 +89,13 @@ impl ProviderBuilder {
             .then(|| Wake::new(store.canonical_path(), store.poll_interval()));
         let shared = Arc::new(Shared::new(store.clone(), self.max_depth));
         if let ProviderHealth::Unavailable { reason } = shared.catch_up(0) {
-            return Err(StoreError::Backend(reason));
+            return Err(StoreError::backend(reason));
         }
         let follower: Arc<dyn Follower> = shared.clone();
         follow::register(store.canonical_path(), Arc::downgrade(&follower));
         if let Some(wake) = wake {
             listener::spawn(Arc::downgrade(&shared), wake)
-                .map_err(|e| StoreError::Backend(format!("cannot start the listener: {e}")))?;
+                .map_err(|e| StoreError::backend(format!("cannot start the listener: {e}")))?;
         }
         Ok(SqliteIdentityProvider {
             shared,
@@ -119,7 +119,7 @@ pub struct SqliteIdentityProvider {
 
 /// A storage failure, as a read of the provider reports it.
 fn backend(e: crate::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend_of(e)
 }
 
 impl fmt::Debug for SqliteIdentityProvider {
@@ -177,7 +177,7 @@ impl SqliteIdentityProvider {
         let health = self.shared.catch_up(0);
         match health.reason() {
             None => Ok(()),
-            Some(_) => Err(StoreError::Backend(health.to_string())),
+            Some(_) => Err(StoreError::backend(health.to_string())),
         }
     }
 
@@ -606,7 +606,7 @@ impl SqliteIdentityProvider {
         let model = self.shared.lock_model();
         match self.shared.snapshot.load().health.reason() {
             None => Ok(model),
-            Some(reason) => Err(StoreError::Backend(reason.to_owned())),
+            Some(reason) => Err(StoreError::backend(reason.to_owned())),
         }
     }
 
