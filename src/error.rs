@@ -255,7 +255,10 @@ pub enum Error {
     /// A delegation of what its delegator does not hold at the instant it
     /// is written: every missing permission is named. Its
     /// [`kind`](Error::kind) is `invalid`.
-    #[error("{entity}: delegator {delegator:?} does not hold {}", list(missing))]
+    #[error(
+        "{entity}: delegator {delegator:?} does not hold {}",
+        Permission::list(missing)
+    )]
     NotHeld {
         /// The delegation.
         entity: Entity,
@@ -708,12 +711,6 @@ fn quoted_path(keys: &[String]) -> String {
 
 fn quoted_list(keys: &[String]) -> String {
     let parts: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
-    parts.join(", ")
-}
-
-/// `items` as a comma-separated list, each as it displays.
-fn list<T: fmt::Display>(items: &[T]) -> String {
-    let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
     parts.join(", ")
 }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use alknet_graphs::acl::{Acl, Delegation, IdentityType, Membership, Principal};
+use alknet_graphs::acl::{Acl, Delegation, IdentityType, Membership, Permission, Principal};
 use alknet_graphs::identity::{
     AuthToken, CredentialStore, EncryptedData, IdentityProvider, NewApiKey, PeerEntry,
     ProviderHealth, SqliteIdentityProvider, StoreError,
@@ -468,6 +468,16 @@ fn an_api_key_needs_an_owner_that_holds_what_it_grants() {
     assert_eq!(
         err.to_string(),
         r#"API key "deploy": owner "ci-bot" does not hold "deploy:prod", write on "repo""#
+    );
+    let StoreError::NotHeld { missing, .. } = &err else {
+        panic!("not a not-held refusal: {err:?}");
+    };
+    assert_eq!(
+        missing,
+        &[
+            Permission::scope("deploy:prod"),
+            Permission::resource("repo", "write")
+        ]
     );
     assert_eq!(snapshot(&store), before, "a refused key changed the store");
 

@@ -570,6 +570,14 @@ impl Permission {
     }
 }
 
+impl Permission {
+    /// `permissions` as a comma-separated list, each as it displays.
+    pub(crate) fn list(permissions: &[Permission]) -> String {
+        let parts: Vec<String> = permissions.iter().map(ToString::to_string).collect();
+        parts.join(", ")
+    }
+}
+
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -136,6 +136,20 @@ pub enum StoreError {
     /// The input is malformed; the message names the offending value.
     #[error("{0}")]
     Invalid(String),
+    /// An API key for more than its owner holds: every missing permission
+    /// is named. Its [`kind`](StoreError::kind) is `invalid`.
+    #[error(
+        "API key {key:?}: owner {owner:?} does not hold {}",
+        crate::acl::Permission::list(missing)
+    )]
+    NotHeld {
+        /// The key's name.
+        key: String,
+        /// Its owner.
+        owner: String,
+        /// What the owner does not hold, scopes first.
+        missing: Vec<crate::acl::Permission>,
+    },
     /// The storage layer failed.
     #[error("storage failure: {message}")]
     Backend {
@@ -171,7 +185,7 @@ impl StoreError {
         match self {
             StoreError::Duplicate(_) => "duplicate",
             StoreError::NotFound(_) => "not_found",
-            StoreError::Invalid(_) => "invalid",
+            StoreError::Invalid(_) | StoreError::NotHeld { .. } => "invalid",
             StoreError::Backend { .. } => "backend",
             StoreError::Unapplied { .. } => "unapplied",
         }

@@ -470,8 +470,8 @@ impl SqliteIdentityProvider {
     /// # Errors
     ///
     /// [`StoreError::Invalid`] for a malformed name, owner, scope or
-    /// action, or naming what the owner does not hold (`API key "deploy":
-    /// owner "ci-bot" does not hold "deploy:prod"`);
+    /// action; [`StoreError::NotHeld`] naming what the owner does not hold
+    /// (`API key "deploy": owner "ci-bot" does not hold "deploy:prod"`);
     /// [`StoreError::NotFound`] when the owner is neither a peer nor an ACL
     /// principal; [`StoreError::Backend`] when what the owner holds cannot
     /// be computed (the ACL cannot be read).
@@ -517,12 +517,11 @@ impl SqliteIdentityProvider {
             };
             let missing = not_held(&key, &owner.identity);
             if !missing.is_empty() {
-                return Err(StoreError::Invalid(format!(
-                    "API key {:?}: owner {:?} does not hold {}",
-                    key.name,
-                    key.owner_id,
-                    missing.join(", ")
-                )));
+                return Err(StoreError::NotHeld {
+                    key: key.name.clone(),
+                    owner: key.owner_id.clone(),
+                    missing,
+                });
             }
             tables::insert_api_key(tx, &key, &hash, actor, now)
         })?;

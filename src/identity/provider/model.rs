@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use crate::acl::follow::{AclFollower, Changed};
-use crate::acl::Resources;
+use crate::acl::{Permission, Resources};
 use crate::identity::snapshot::{Resolved, Snapshot, TokenEntry};
 use crate::identity::tables::KeyRow;
 use crate::identity::{ApiKey, EncryptedData, Identity, NewApiKey, PeerEntry, ProviderHealth};
@@ -381,12 +381,12 @@ pub(crate) fn attenuate(key: &ApiKey, owner: &Identity) -> Identity {
 
 /// What of `key` its owner does not hold, as `acl delegate` names it:
 /// `"deploy:prod"`, `write on "repo"`.
-pub(super) fn not_held(key: &NewApiKey, owner: &Identity) -> Vec<String> {
-    let mut missing: Vec<String> = key
+pub(super) fn not_held(key: &NewApiKey, owner: &Identity) -> Vec<Permission> {
+    let mut missing: Vec<Permission> = key
         .scopes
         .iter()
         .filter(|scope| !owner.scopes.contains(scope))
-        .map(|scope| format!("{scope:?}"))
+        .map(Permission::scope)
         .collect();
     let mut resources: Vec<_> = key.resources.iter().collect();
     resources.sort();
@@ -396,7 +396,7 @@ pub(super) fn not_held(key: &NewApiKey, owner: &Identity) -> Vec<String> {
             actions
                 .iter()
                 .filter(|action| !held.is_some_and(|held| held.contains(action)))
-                .map(|action| format!("{action} on {resource:?}")),
+                .map(|action| Permission::resource(resource, action)),
         );
     }
     missing
@@ -813,8 +813,12 @@ mod tests {
             .resource("repo", ["read", "write"])
             .resource("zeta", ["x"])
             .resource("alpha", ["y"]);
+        let named: Vec<String> = not_held(&key, &owner)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
-            not_held(&key, &owner),
+            named,
             [
                 r#""deploy:prod""#,
                 r#"y on "alpha""#,
