@@ -4,7 +4,7 @@
 
 use super::codec::resource_key;
 use super::model::{AclEdge, Delegation, Membership, Principal, Resource, Resources, Validity};
-use super::scope::{resource_type_problem, token_problem};
+use super::scope::{grant_problem, resource_type_problem, token_problem};
 use super::snapshot::{edge_entity, node_entity};
 use crate::{Entity, Error, Result};
 
@@ -47,31 +47,12 @@ pub(super) fn check_delegation(delegation: &Delegation) -> Result<()> {
 fn check_grants<'a>(
     entity: impl Fn() -> Entity,
     scopes: impl IntoIterator<Item = &'a String>,
-    resources: &Resources,
+    resources: &'a Resources,
 ) -> Result<()> {
-    let problem = scopes
-        .into_iter()
-        .find_map(|scope| token_problem("scope", scope))
-        .or_else(|| {
-            resources.iter().find_map(|(name, actions)| {
-                resource_name_problem(name)
-                    .or_else(|| actions.iter().find_map(|a| token_problem("action", a)))
-            })
-        });
-    match problem {
+    match grant_problem(scopes, resources) {
         Some(reason) => Err(Error::invalid(entity(), reason)),
         None => Ok(()),
     }
-}
-
-fn resource_name_problem(name: &str) -> Option<String> {
-    let resource = Resource::from_name(name);
-    resource_type_problem(&resource.resource_type).or_else(|| {
-        resource
-            .resource_id
-            .as_deref()
-            .and_then(|id| token_problem("resource_id", id))
-    })
 }
 
 /// A resource's type and id are well-formed tokens.

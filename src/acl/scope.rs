@@ -47,6 +47,41 @@ pub(crate) fn resource_type_problem(resource_type: &str) -> Option<String> {
     })
 }
 
+/// Why a resource name (`type` or `type/id`) is not valid: its type is
+/// not a valid resource type, or its id not a token.
+pub(crate) fn resource_name_problem(name: &str) -> Option<String> {
+    let (resource_type, id) = match name.split_once('/') {
+        Some((resource_type, id)) => (resource_type, Some(id)),
+        None => (name, None),
+    };
+    resource_type_problem(resource_type)
+        .or_else(|| id.and_then(|id| token_problem("resource_id", id)))
+}
+
+/// Why a grant (scopes, and actions by resource name) is not well-formed:
+/// its first bad scope, resource name or action. The one rule for every
+/// holder of a grant: principals, delegations, peers and API keys.
+pub(crate) fn grant_problem<'a, A>(
+    scopes: impl IntoIterator<Item = &'a String>,
+    resources: impl IntoIterator<Item = (&'a String, A)>,
+) -> Option<String>
+where
+    A: IntoIterator<Item = &'a String>,
+{
+    scopes
+        .into_iter()
+        .find_map(|scope| token_problem("scope", scope))
+        .or_else(|| {
+            resources.into_iter().find_map(|(name, actions)| {
+                resource_name_problem(name).or_else(|| {
+                    actions
+                        .into_iter()
+                        .find_map(|action| token_problem("action", action))
+                })
+            })
+        })
+}
+
 /// Whitespace as ECMA-262 `\s` and Rust's `char::is_whitespace` see it
 /// (the union of both), and control characters (`Cc`).
 fn is_separator(c: char) -> bool {
@@ -66,6 +101,33 @@ fn quoted_prefix(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grant_is_checked_by_one_rule_whoever_holds_it() {
+        use std::collections::{BTreeMap, BTreeSet, HashMap};
+        let s = |v: &str| v.to_owned();
+        let ok = HashMap::from([(s("repo/a/b"), vec![s("read")])]);
+        assert_eq!(grant_problem(&[s("deploy")], &ok), None);
+        for (name, reason) in [
+            ("/x", "resource_type must not be empty"),
+            ("repo/", "resource_id must not be empty"),
+            ("re po", r#"resource_type "re po" contains whitespace"#),
+        ] {
+            let peer = HashMap::from([(s(name), vec![s("read")])]);
+            let principal = BTreeMap::from([(s(name), BTreeSet::from([s("read")]))]);
+            assert_eq!(grant_problem(&[], &peer).as_deref(), Some(reason));
+            assert_eq!(grant_problem(&[], &principal).as_deref(), Some(reason));
+        }
+        let action = HashMap::from([(s("repo"), vec![s("")])]);
+        assert_eq!(
+            grant_problem(&[], &action).as_deref(),
+            Some("action must not be empty")
+        );
+        assert_eq!(
+            grant_problem(&[s("a b")], &ok).as_deref(),
+            Some(r#"scope "a b" contains whitespace"#)
+        );
+    }
 
     #[test]
     fn tokens_are_non_empty_printable_and_bounded() {

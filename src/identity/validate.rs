@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use sha2::{Digest, Sha256};
 
 use super::{NewApiKey, PeerEntry, StoreError, MIN_TOKEN_BYTES};
-use crate::acl::scope::token_problem;
+use crate::acl::scope::{grant_problem, token_problem};
 
 /// Length of a SHA-256 or Ed25519 key in hex.
 const HEX_LEN: usize = 64;
@@ -93,28 +93,16 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), StoreError> {
     }
 }
 
+/// The grant rule every holder follows (see `acl::scope::grant_problem`).
 fn check_grants(
     whose: &str,
     scopes: &[String],
     resources: &std::collections::HashMap<String, Vec<String>>,
 ) -> Result<(), StoreError> {
-    let fail = |reason: String| StoreError::Invalid(format!("{whose}: {reason}"));
-    for scope in scopes {
-        if let Some(reason) = token_problem("scope", scope) {
-            return Err(fail(reason));
-        }
+    match grant_problem(scopes, resources) {
+        Some(reason) => Err(StoreError::Invalid(format!("{whose}: {reason}"))),
+        None => Ok(()),
     }
-    for (resource, actions) in resources {
-        if let Some(reason) = token_problem("resource", resource) {
-            return Err(fail(reason));
-        }
-        for action in actions {
-            if let Some(reason) = token_problem("action", action) {
-                return Err(fail(reason));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Checks and canonicalizes a peer before any transaction starts:
