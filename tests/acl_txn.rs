@@ -218,3 +218,84 @@ fn a_transaction_of_another_store_is_refused() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn a_peer_and_its_principal_commit_or_roll_back_together() {
+    use alknet_graphs::identity::{IdentityProvider, PeerEntry, SqliteIdentityProvider};
+    let (_dir, store) = store();
+    let acl = Acl::open(&store).unwrap();
+    let ids = SqliteIdentityProvider::open(&store).unwrap();
+    let fingerprint = format!("ed25519:{}", "cd".repeat(32));
+    let before = snapshot(&store);
+
+    let mut tx = store.begin_write().unwrap();
+    acl.within(&mut tx)
+        .unwrap()
+        .add_principal(&Principal::new("ci", IdentityType::Service).scopes(["deploy"]))
+        .unwrap();
+    ids.within(&mut tx)
+        .unwrap()
+        .insert_peer(PeerEntry::new("ci").fingerprint(fingerprint.clone()))
+        .unwrap();
+    drop(tx);
+    assert_eq!(snapshot(&store), before, "rolled back together");
+    assert!(ids.resolve_from_fingerprint(&fingerprint).is_none());
+
+    // The binding rule sees the principal written earlier in the same
+    // transaction: a peer does not bind to an org.
+    let mut tx = store.begin_write().unwrap();
+    acl.within(&mut tx)
+        .unwrap()
+        .add_principal(&Principal::new("eng", IdentityType::Org))
+        .unwrap();
+    let err = ids
+        .within(&mut tx)
+        .unwrap()
+        .insert_peer(PeerEntry::new("eng"))
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalid", "{err}");
+    drop(tx);
+
+    let mut tx = store.begin_write().unwrap();
+    acl.within(&mut tx)
+        .unwrap()
+        .add_principal(&Principal::new("ci", IdentityType::Service).scopes(["deploy"]))
+        .unwrap();
+    ids.within(&mut tx)
+        .unwrap()
+        .insert_peer(PeerEntry::new("ci").fingerprint(fingerprint.clone()))
+        .unwrap();
+    tx.commit().unwrap();
+    // The provider follows the commit by itself.
+    let identity = ids.resolve_from_fingerprint(&fingerprint).unwrap();
+    assert_eq!(identity.scopes, ["deploy"]);
+}
+
+#[test]
+fn a_key_for_an_owner_of_the_same_transaction_is_refused_as_ownerless() {
+    use alknet_graphs::identity::{NewApiKey, SqliteIdentityProvider};
+    let (_dir, store) = store();
+    let acl = Acl::open(&store).unwrap();
+    let ids = SqliteIdentityProvider::open(&store).unwrap();
+    let mut tx = store.begin_write().unwrap();
+    acl.within(&mut tx)
+        .unwrap()
+        .add_principal(&Principal::new("bot", IdentityType::Service).scopes(["s"]))
+        .unwrap();
+    let err = ids
+        .within(&mut tx)
+        .unwrap()
+        .create_api_key(NewApiKey::new("k", "bot").scopes(["s"]))
+        .unwrap_err();
+    assert_eq!(err.kind(), "not_found", "{err}");
+    tx.commit().unwrap();
+    // Once the owner is committed, the key can be made in a later one.
+    let mut tx = store.begin_write().unwrap();
+    let (key, _token) = ids
+        .within(&mut tx)
+        .unwrap()
+        .create_api_key(NewApiKey::new("k", "bot").scopes(["s"]))
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(key.owner_id, "bot");
+}

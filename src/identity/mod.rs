@@ -77,7 +77,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::acl::Identity;
 pub(crate) use provider::attenuate;
-pub use provider::{ProviderBuilder, SqliteIdentityProvider, Subjects};
+pub use provider::{IdentityTxn, ProviderBuilder, SqliteIdentityProvider, Subjects};
 pub use validate::{normalize_fingerprint, normalize_token_hash};
 
 /// Resolves the caller of a connection or request to an [`Identity`],

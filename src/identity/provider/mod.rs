@@ -11,8 +11,10 @@
 mod catch_up;
 mod listener;
 mod model;
+mod txn;
 
 pub(crate) use self::model::attenuate;
+pub use self::txn::IdentityTxn;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
@@ -21,7 +23,7 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use self::catch_up::Shared;
-use self::model::{not_held, own_resources, Model};
+use self::model::{own_resources, Model};
 use super::tables::{self, KeyChange};
 use super::validate::{self, canonical_fingerprint};
 use super::{
@@ -34,7 +36,7 @@ use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
 use crate::feed::Wake;
 use crate::time::now_ms;
-use crate::{Store, WriteTxn};
+use crate::Store;
 
 /// Options for opening a [`SqliteIdentityProvider`].
 #[derive(Debug, Clone)]
@@ -261,15 +263,36 @@ impl SqliteIdentityProvider {
         }
     }
 
+    /// Runs one write in a transaction of its own, commits it, and makes
+    /// sure the snapshot applied it.
     fn write<T>(
         &self,
-        f: impl FnOnce(&mut WriteTxn<'_>, Option<&str>, i64) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut IdentityTxn<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut tx = self.shared.store.begin_write().map_err(StoreError::from)?;
-        let value = f(&mut tx, self.actor.as_deref(), now_ms())?;
+        let value = f(&mut IdentityTxn::new(&mut tx, self))?;
         let revision = tx.commit().map_err(StoreError::from)?;
         self.shared.ensure(revision)?;
         Ok(value)
+    }
+
+    /// The store this provider serves.
+    fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Who the audit log names for this provider's writes.
+    fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
+    }
+
+    /// What an API key's owner holds, as committed and as `read` sees it.
+    fn owner_grant_in(
+        &self,
+        read: &crate::Reader,
+        key: &NewApiKey,
+    ) -> Result<Option<crate::identity::snapshot::Resolved>, StoreError> {
+        self.shared.owner_grant_in(read, key)
     }
 
     /// Adds a peer, synchronously; once it returns, reads see it.
@@ -290,7 +313,7 @@ impl SqliteIdentityProvider {
     /// [`StoreError::Unapplied`] applies to every write of the provider.
     pub fn insert_peer(&self, peer: PeerEntry) -> Result<(), StoreError> {
         let peer = validate::peer(peer)?;
-        self.write(|tx, actor, now| tables::insert_peer(tx, &peer, actor, now))
+        self.write(|ids| ids.insert_valid_peer(&peer))
     }
 
     /// Adds many peers in one transaction (all or none); returns how many.
@@ -307,9 +330,9 @@ impl SqliteIdentityProvider {
             .into_iter()
             .map(validate::peer)
             .collect::<Result<Vec<_>, _>>()?;
-        self.write(|tx, actor, now| {
+        self.write(|ids| {
             for peer in &peers {
-                tables::insert_peer(tx, peer, actor, now)?;
+                ids.insert_valid_peer(peer)?;
             }
             Ok(peers.len())
         })
@@ -323,7 +346,7 @@ impl SqliteIdentityProvider {
     /// when there is no such peer.
     pub fn replace_peer(&self, peer: PeerEntry) -> Result<(), StoreError> {
         let peer = validate::peer(peer)?;
-        self.write(|tx, actor, now| tables::update_peer(tx, &peer, actor, now))
+        self.write(|ids| ids.replace_valid_peer(&peer))
     }
 
     /// Removes a peer, synchronously. Its API keys (which hold at most
@@ -334,7 +357,7 @@ impl SqliteIdentityProvider {
     ///
     /// [`StoreError::NotFound`] when there is no such peer.
     pub fn delete_peer(&self, peer_id: &str) -> Result<(), StoreError> {
-        self.write(|tx, actor, now| tables::remove_peer(tx, peer_id, actor, now))
+        self.write(|ids| ids.delete_peer(peer_id))
     }
 
     /// Erases a peer's personal data in one transaction: removes the peer
@@ -370,7 +393,8 @@ impl SqliteIdentityProvider {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn erase_peer(&self, peer_id: &str, reason: &str) -> Result<Vec<u64>, StoreError> {
-        self.write(|tx, actor, now| {
+        self.write(|ids| {
+            let (tx, actor, now) = ids.parts();
             if tables::peer(tx, peer_id)?.is_some() {
                 tables::remove_peer(tx, peer_id, actor, now)?;
             }
@@ -506,26 +530,7 @@ impl SqliteIdentityProvider {
     /// ```
     pub fn create_api_key(&self, key: NewApiKey) -> Result<(ApiKey, AuthToken), StoreError> {
         let key = validate::api_key(key)?;
-        let token = AuthToken::generate();
-        let hash = token.hash();
-        let stored = self.write(|tx, actor, now| {
-            let Some(owner) = self.shared.owner_grant_in(tx, &key)? else {
-                return Err(StoreError::NotFound(format!(
-                    "API key {:?}: owner {:?} is neither a peer nor an ACL principal",
-                    key.name, key.owner_id
-                )));
-            };
-            let missing = not_held(&key, &owner.identity);
-            if !missing.is_empty() {
-                return Err(StoreError::NotHeld {
-                    key: key.name.clone(),
-                    owner: key.owner_id.clone(),
-                    missing,
-                });
-            }
-            tables::insert_api_key(tx, &key, &hash, actor, now)
-        })?;
-        Ok((stored, token))
+        self.write(|ids| ids.create_valid_api_key(&key))
     }
 
     /// Revokes an API key for good; it resolves to nothing from then on.
@@ -535,7 +540,7 @@ impl SqliteIdentityProvider {
     ///
     /// [`StoreError::NotFound`] when there is no such key.
     pub fn revoke_api_key(&self, id: &str) -> Result<ApiKey, StoreError> {
-        self.write(|tx, actor, now| tables::change_api_key(tx, id, KeyChange::Revoke, actor, now))
+        self.write(|ids| ids.change_api_key(id, KeyChange::Revoke))
     }
 
     /// Enables or disables an API key (a disabled key resolves to nothing).
@@ -547,9 +552,7 @@ impl SqliteIdentityProvider {
     /// revoked; a revoked key cannot be enabled or disabled`), and then
     /// nothing changes.
     pub fn set_api_key_enabled(&self, id: &str, enabled: bool) -> Result<ApiKey, StoreError> {
-        self.write(|tx, actor, now| {
-            tables::change_api_key(tx, id, KeyChange::Enable(enabled), actor, now)
-        })
+        self.write(|ids| ids.change_api_key(id, KeyChange::Enable(enabled)))
     }
 
     /// Every API key (without tokens), by id.
@@ -572,7 +575,10 @@ impl SqliteIdentityProvider {
     /// [`StoreError::Invalid`] for a malformed provider name.
     pub fn put_credential(&self, provider: &str, data: &EncryptedData) -> Result<(), StoreError> {
         validate::provider(provider)?;
-        self.write(|tx, actor, now| tables::put_credential(tx, provider, data, actor, now))
+        self.write(|ids| {
+            let (tx, actor, now) = ids.parts();
+            tables::put_credential(tx, provider, data, actor, now)
+        })
     }
 
     /// Removes a credential, synchronously.
@@ -581,7 +587,10 @@ impl SqliteIdentityProvider {
     ///
     /// [`StoreError::NotFound`] when there is none for `provider`.
     pub fn delete_credential(&self, provider: &str) -> Result<(), StoreError> {
-        self.write(|tx, actor, now| tables::delete_credential(tx, provider, actor, now))
+        self.write(|ids| {
+            let (tx, actor, now) = ids.parts();
+            tables::delete_credential(tx, provider, actor, now)
+        })
     }
 }
 
