@@ -91,11 +91,16 @@ impl Dag {
         Ok(dag)
     }
 
-    fn cycle_error(graph: &str) -> Error {
-        Error::invalid(
-            Entity::Graph(graph.to_owned()),
-            "has a directed cycle, so it has no topological order",
-        )
+    /// The cycle (node indices, the first repeated last) that leaves
+    /// `graph` without an order, named by its keys.
+    fn cycle_error(&self, graph: &str, cycle: Vec<u32>) -> Error {
+        Error::Cycle {
+            entity: Entity::Graph(graph.to_owned()),
+            cycle: cycle
+                .into_iter()
+                .map(|i| self.keys[i as usize].clone())
+                .collect(),
+        }
     }
 
     /// Node indices in topological order; among the nodes available at each
@@ -103,7 +108,7 @@ impl Dag {
     ///
     /// O((V + E) log V).
     pub(crate) fn order(&self, graph: &str) -> Result<Vec<u32>> {
-        topological_order(&self.before, &self.after).map_err(|_| Self::cycle_error(graph))
+        topological_order(&self.before, &self.after).map_err(|cycle| self.cycle_error(graph, cycle))
     }
 
     /// Layers: the nodes with nothing before them, then the nodes whose
@@ -111,7 +116,7 @@ impl Dag {
     ///
     /// O(V log V + E).
     pub(crate) fn generations(&self, graph: &str) -> Result<Vec<Vec<u32>>> {
-        generations(&self.before, &self.after).map_err(|_| Self::cycle_error(graph))
+        generations(&self.before, &self.after).map_err(|cycle| self.cycle_error(graph, cycle))
     }
 
     /// The path with the largest total duration (the sum over its nodes),
@@ -166,11 +171,13 @@ mod tests {
     #[test]
     fn a_cycle_has_no_order() {
         let d = dag(&["a", "b"], &[0.0; 2], &[(0, 1), (1, 0)]);
+        let err = d.order("g").unwrap_err();
         assert_eq!(
-            d.order("g").unwrap_err().to_string(),
-            r#"graph "g": has a directed cycle, so it has no topological order"#
+            err.to_string(),
+            r#"graph "g": has the cycle "a" -> "b" -> "a""#
         );
-        assert!(d.generations("g").is_err());
+        assert_eq!(err.kind(), "cycle");
+        assert_eq!(err.cycle(), d.generations("g").unwrap_err().cycle());
     }
 
     #[test]
