@@ -20,9 +20,9 @@ use serde_json::Value;
 use crate::catalog::{Endpoints, GraphConfig, GraphKind};
 use crate::error::{Entity, Error, Result};
 use crate::graph::{EdgeEnd, RuleBreak};
-use crate::identity;
 use crate::schema::{self, CompiledSchema};
 use crate::store::{Store, SCHEMA_VERSION};
+use crate::{acl, identity};
 use catalog::{show_id, Catalog, GraphInfo, GraphTypeInfo, TypeInfo};
 use report::{int, is_environmental, opt_text, text, Verifier};
 pub use report::{Problem, ProblemKind, VerifyReport};
@@ -212,7 +212,7 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "reservation",
-        run: reservations,
+        run: acl::verify::reservations,
     },
     Check {
         name: "audit chain",
@@ -382,11 +382,10 @@ fn builtin_graphs(v: &mut Verifier<'_>) -> Result<()> {
     let mut principals = HashSet::new();
     for (name, graph_type) in &graphs {
         let problems = match graph_type.as_str() {
-            crate::acl::GRAPH_TYPE if name == crate::acl::GRAPH => {
-                let (acl, mut rejected) = crate::acl::codec::load_all(v.reader)?;
-                rejected.extend(crate::acl::rule_problems(&acl));
-                principals.extend(acl.principals().map(|p| p.identity_id.clone()));
-                rejected
+            acl::GRAPH_TYPE if name == acl::GRAPH => {
+                let (problems, held_by) = acl::verify::graph(v.reader)?;
+                principals.extend(held_by);
+                problems
             }
             crate::taskgraph::GRAPH_TYPE => crate::taskgraph::status_problems(v.reader, name)?,
             crate::workflow::GRAPH_TYPE => crate::workflow::problems(v.reader, name)?,
@@ -397,15 +396,6 @@ fn builtin_graphs(v: &mut Verifier<'_>) -> Result<()> {
         }
     }
     identity::verify::key_owners(v, &principals)
-}
-
-/// Reservations against delegation budgets: each draws only on the ACL's
-/// delegations, and each row keeps the rules its writes keep.
-fn reservations(v: &mut Verifier<'_>) -> Result<()> {
-    for (entity, reason) in crate::acl::budget::reservation_problems(v.conn)? {
-        v.report.about(ProblemKind::Domain, &entity, reason);
-    }
-    Ok(())
 }
 
 /// Loads the graph types; each config must parse and be consistent.
