@@ -66,9 +66,10 @@ pub use report::{Problem, ProblemKind, VerifyReport};
 ///
 /// # Errors
 ///
-/// [`Error::Sqlite`] only when the file cannot be read at all (a reader
-/// cannot be opened, the disk fails, the database is locked). Damage found
-/// in the file is reported in the [`VerifyReport`], never as an error.
+/// [`Error::Sqlite`](crate::Error::Sqlite) only when the file cannot be
+/// read at all (a reader cannot be opened, the disk fails, the database is
+/// locked). Damage found in the file is reported in the [`VerifyReport`],
+/// never as an error.
 ///
 /// # Example
 ///
