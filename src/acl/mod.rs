@@ -113,6 +113,7 @@ mod schema;
 pub(crate) mod scope;
 mod snapshot;
 mod txn;
+pub(crate) mod verify;
 pub(crate) mod whatif;
 
 pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState};

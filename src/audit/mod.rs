@@ -48,6 +48,7 @@
 mod check;
 mod checkpoint;
 mod redact;
+pub(crate) mod verify;
 
 pub use check::{AuditProblem, AuditProblemKind, AuditReport};
 pub use checkpoint::{

@@ -12,6 +12,7 @@ mod order;
 mod rulebreak;
 mod rules;
 mod scan;
+pub(crate) mod verify;
 
 use std::sync::Arc;
 

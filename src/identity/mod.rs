@@ -67,6 +67,7 @@ mod provider;
 mod snapshot;
 pub(crate) mod tables;
 mod validate;
+pub(crate) mod verify;
 
 use std::collections::HashMap;
 use std::fmt;
