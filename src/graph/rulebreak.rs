@@ -1,7 +1,7 @@
 //! The structural rules of a graph type that a single edge can break, each
 //! with one wording, used wherever the rule is checked: by an edge write,
 //! by a change of a graph type's config against the edges it already has,
-//! and by [`verify`](crate::verify).
+//! and by [`verify`](crate::verify()).
 
 use std::fmt;
 
