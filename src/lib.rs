@@ -46,35 +46,35 @@
 pub mod acl;
 pub mod audit;
 mod builder;
-mod catalog;
 mod error;
 mod feed;
-mod graph;
 pub mod identity;
 pub mod interop;
 mod limits;
+mod metagraph;
 mod outbox;
 pub mod policy;
 mod schema;
 mod store;
 pub mod taskgraph;
 mod time;
-mod types;
 mod verify;
 pub mod workflow;
 
 pub use audit::{AuditBreak, AuditEntry};
 pub use builder::StoreBuilder;
-pub use catalog::{DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType};
 pub use error::{Entity, Error, NotAStoreReason, Result, Violation};
 pub use feed::{
     Consumer, Delivery, FeedMessage, PruneReport, ResyncReason, Retention, Subscription,
 };
-pub use graph::{
+pub use limits::Limits;
+pub use metagraph::catalog::{
+    DropPolicy, EdgeType, Endpoints, GraphConfig, GraphKind, GraphType, NodeType,
+};
+pub use metagraph::{
     Direction, Edge, EdgeEnd, Graph, HeaviestPath, ListOptions, Neighbor, NewEdge, NewNode, Node,
     Page, RuleBreak, ShortestPath,
 };
-pub use limits::Limits;
 pub use outbox::{
     ChangeBatch, ChangeEvent, ChangeOp, EntityKind, CHANGE_CHANNEL, CHANGE_TOPIC,
     INLINE_EVENT_LIMIT,

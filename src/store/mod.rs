@@ -24,9 +24,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use std::time::Duration;
 
-use crate::catalog::TxnCache;
 use crate::error::{Error, NotAStoreReason, Result};
 use crate::limits::Limits;
+use crate::metagraph::catalog::TxnCache;
 use crate::outbox::Outbox;
 use crate::schema::{SchemaCache, TxnSchemas};
 

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use crate::graph::{generations, longest_path, topological_order, IdIndex};
+use crate::metagraph::{generations, longest_path, topological_order, IdIndex};
 use crate::{Entity, Error, Reader, Result};
 
 /// Nodes in key order (index order is key order), with the nodes that must
@@ -38,7 +38,7 @@ impl Dag {
         attributes: bool,
     ) -> Result<Dag> {
         let conn: &Connection = reader.conn();
-        let graph_id = crate::graph::graph_id(conn, graph)?;
+        let graph_id = crate::metagraph::graph_id(conn, graph)?;
         let mut dag = Dag {
             keys: Vec::new(),
             status: Vec::new(),
@@ -104,7 +104,7 @@ impl Dag {
     }
 
     /// Node indices in topological order; among the nodes available at each
-    /// step, the smallest key first. See [`crate::graph::topological_order`].
+    /// step, the smallest key first. See [`crate::metagraph::topological_order`].
     ///
     /// O((V + E) log V).
     pub(crate) fn order(&self, graph: &str) -> Result<Vec<u32>> {

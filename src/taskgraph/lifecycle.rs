@@ -23,7 +23,7 @@ pub(crate) fn task_entity(graph: &str, key: &str) -> Entity {
 
 /// `graph` exists and is a taskgraph.
 pub(crate) fn require_taskgraph(reader: &Reader, graph: &str) -> Result<()> {
-    crate::graph::require_graph_of_type(reader, graph, GRAPH_TYPE)
+    crate::metagraph::require_graph_of_type(reader, graph, GRAPH_TYPE)
 }
 
 /// The status of task `key`, or `None` if there is no such task.

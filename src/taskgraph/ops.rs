@@ -571,10 +571,10 @@ impl Taskgraphs {
     /// ```
     pub fn kept_order(&self, reader: &Reader, graph: &str) -> Result<Vec<String>> {
         require_taskgraph(reader, graph)?;
-        let graph_id = crate::graph::graph_id(reader.conn(), graph)?;
+        let graph_id = crate::metagraph::graph_id(reader.conn(), graph)?;
         // The kept order runs along edges, from a dependent task to what it
         // depends on; dependencies come first here, so it is read backwards.
-        let order = crate::graph::kept_order(reader.conn(), graph, graph_id)?;
+        let order = crate::metagraph::kept_order(reader.conn(), graph, graph_id)?;
         Ok(order.into_iter().rev().map(|(_, key)| key).collect())
     }
 
@@ -732,7 +732,7 @@ fn within(
             })
         }
         Some((_, graph_type)) if graph_type != GRAPH_TYPE => {
-            return Err(crate::graph::wrong_graph_type(
+            return Err(crate::metagraph::wrong_graph_type(
                 graph,
                 &graph_type,
                 GRAPH_TYPE,

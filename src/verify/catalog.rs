@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::catalog::{Endpoints, GraphConfig};
+use crate::metagraph::catalog::{Endpoints, GraphConfig};
 use crate::schema::CompiledSchema;
 
 /// Graph types, node and edge types, and graphs, by row id.

@@ -23,7 +23,7 @@ pub(crate) mod report;
 
 use crate::error::Result;
 use crate::store::Store;
-use crate::{acl, audit, graph, identity};
+use crate::{acl, audit, identity, metagraph};
 use report::{is_environmental, Verifier};
 pub use report::{Problem, ProblemKind, VerifyReport};
 
@@ -170,35 +170,35 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "graph type",
-        run: graph::verify::graph_types,
+        run: metagraph::verify::graph_types,
     },
     Check {
         name: "node and edge type",
-        run: graph::verify::item_types,
+        run: metagraph::verify::item_types,
     },
     Check {
         name: "endpoint type",
-        run: graph::verify::endpoint_types,
+        run: metagraph::verify::endpoint_types,
     },
     Check {
         name: "graph",
-        run: graph::verify::graphs,
+        run: metagraph::verify::graphs,
     },
     Check {
         name: "node",
-        run: graph::verify::nodes,
+        run: metagraph::verify::nodes,
     },
     Check {
         name: "edge",
-        run: graph::verify::edges,
+        run: metagraph::verify::edges,
     },
     Check {
         name: "parallel edge",
-        run: graph::verify::parallel_edges,
+        run: metagraph::verify::parallel_edges,
     },
     Check {
         name: "acyclic graph",
-        run: graph::verify::acyclic_graphs,
+        run: metagraph::verify::acyclic_graphs,
     },
     Check {
         name: "built-in graph",

@@ -336,7 +336,7 @@ fn schemas(reader: &Reader, graph: &str, key: &str) -> Result<(Value, Value)> {
 }
 
 fn require_workflow(reader: &Reader, graph: &str) -> Result<()> {
-    crate::graph::require_graph_of_type(reader, graph, GRAPH_TYPE)
+    crate::metagraph::require_graph_of_type(reader, graph, GRAPH_TYPE)
 }
 
 impl Workflows {

@@ -248,7 +248,7 @@ fn derived_options(
 ) -> Result<Map<String, Value>> {
     let mut derived = Map::new();
     derived.insert("type".into(), Value::from(kind_name(config.kind)));
-    let multi = config.multi || crate::graph::has_parallel_types(reader.conn(), graph)?;
+    let multi = config.multi || crate::metagraph::has_parallel_types(reader.conn(), graph)?;
     derived.insert("multi".into(), Value::Bool(multi));
     derived.insert(
         "allowSelfLoops".into(),

@@ -216,11 +216,11 @@ fn with_page_cache<T>(
     let Some(bytes) = options.page_cache_bytes else {
         return import(tx);
     };
-    let before = crate::graph::page_cache(tx.conn())?;
+    let before = crate::metagraph::page_cache(tx.conn())?;
     let wanted = -((bytes / 1024).max(1) as i64);
-    crate::graph::set_page_cache(tx.conn(), wanted)?;
+    crate::metagraph::set_page_cache(tx.conn(), wanted)?;
     let outcome = import(tx);
-    crate::graph::set_page_cache(tx.conn(), before)?;
+    crate::metagraph::set_page_cache(tx.conn(), before)?;
     outcome
 }
 
@@ -1275,8 +1275,8 @@ impl<'t, 'c> Importer<'t, 'c> {
     fn check_declared(&self, graph: &str) -> Result<()> {
         let conn = self.tx.conn();
         if self.declared_flag("allowSelfLoops") == Some(false) {
-            if let Some((id, key, node)) = crate::graph::first_self_loop(conn, graph)? {
-                let i = crate::graph::edge_position(conn, graph, id)?;
+            if let Some((id, key, node)) = crate::metagraph::first_self_loop(conn, graph)? {
+                let i = crate::metagraph::edge_position(conn, graph, id)?;
                 return Err(self.rejection(problem(
                     format!("/edges/{i}"),
                     format!(
@@ -1286,8 +1286,8 @@ impl<'t, 'c> Importer<'t, 'c> {
             }
         }
         if self.declared_flag("multi") != Some(true) && self.declared.is_some() {
-            if let Some((id, key, first)) = crate::graph::first_parallel(conn, graph)? {
-                let i = crate::graph::edge_position(conn, graph, id)?;
+            if let Some((id, key, first)) = crate::metagraph::first_parallel(conn, graph)? {
+                let i = crate::metagraph::edge_position(conn, graph, id)?;
                 return Err(self.rejection(problem(
                     format!("/edges/{i}"),
                     format!(

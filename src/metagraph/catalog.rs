@@ -2,7 +2,7 @@
 //! values and as stored rows, the row reads every layer above uses, and the
 //! write transaction's cache of resolved graphs, types and endpoints, which
 //! the store keeps with its writer. Defining and evolving types is
-//! [`types`](crate::types)'s.
+//! [`types`](crate::metagraph::types)'s.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,9 +1,14 @@
-//! Graphs, nodes and edges: the metagraph's instance level, and the rules
-//! every write of them follows.
+//! The metagraph: graph, node and edge types ([`catalog`], `types`), and
+//! graphs, nodes and edges with the rules every write of them follows.
 //!
-//! This module owns the `graphs`, `nodes` and `edges` tables.
+//! Inside, dependencies point one way: the catalog (types as values and
+//! rows, and the write transaction's cache, below the store) → the writes
+//! of types, graphs, nodes and edges → the rules, the kept order and the
+//! algorithms. This module owns the `graph_types`, `node_types`,
+//! `edge_types`, `graphs`, `nodes` and `edges` tables.
 
 mod algo;
+pub(crate) mod catalog;
 mod edge;
 mod guard;
 mod item;
@@ -12,6 +17,7 @@ mod order;
 mod rulebreak;
 mod rules;
 mod scan;
+mod types;
 pub(crate) mod verify;
 
 use std::sync::Arc;
@@ -19,7 +25,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use crate::catalog::{self, GraphCtx, GraphTypeRow, TypeCtx, TypeTable};
+use self::catalog::{GraphCtx, GraphTypeRow, TypeCtx, TypeTable};
 use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::schema::CompiledSchema;

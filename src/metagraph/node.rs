@@ -7,9 +7,9 @@ use serde_json::{Map, Value};
 
 use super::item::{parse_attributes, Item};
 use super::{is_unique_violation, ListOptions, Page};
-use crate::catalog::TypeTable;
-use crate::catalog::{GraphCtx, TypeCtx};
 use crate::error::{Entity, Error, Result};
+use crate::metagraph::catalog::TypeTable;
+use crate::metagraph::catalog::{GraphCtx, TypeCtx};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::store::{Reader, WriteTxn};
 use crate::time::now_ms;

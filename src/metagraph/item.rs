@@ -5,8 +5,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
 use super::{graph_id, merge_patch, ListOptions, Page};
-use crate::catalog::TypeTable;
 use crate::error::{Entity, Error, Result};
+use crate::metagraph::catalog::TypeTable;
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::schema::CompiledSchema;
 use crate::store::{Reader, WriteTxn};

@@ -3,20 +3,20 @@
 //! checked against the graphs and items it already has.
 //!
 //! This module owns the `graph_types`, `node_types` and `edge_types` tables
-//! (their rows are read through [`catalog`](crate::catalog)).
+//! (their rows are read through [`catalog`](crate::metagraph::catalog)).
 
 use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 
-use crate::catalog::{
+use crate::error::{Entity, Error, Result};
+use crate::metagraph::catalog::{
     build_graph_type, edge_type_from_row, finish_edge_type, finish_node_type, graph_type_from_row,
     graph_type_row, node_type_from_row, parse_json, require_graph_type, type_row, DropPolicy,
     EdgeType, Endpoints, GraphConfig, GraphType, NodeType, TypeRow, TypeTable, EDGE_TYPE_SELECT,
     GRAPH_TYPE_COLUMNS, NODE_TYPE_SELECT,
 };
-use crate::error::{Entity, Error, Result};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::schema::{self, CompiledSchema};
 use crate::store::{Reader, WriteTxn};
@@ -162,9 +162,9 @@ impl WriteTxn<'_> {
         self.guard(name, entity)?;
         config.check(entity)?;
         let row = require_graph_type(self.conn(), name)?;
-        crate::graph::check_graphs_against(self.conn(), name, row.id, &config)?;
+        crate::metagraph::check_graphs_against(self.conn(), name, row.id, &config)?;
         if config.acyclic {
-            crate::graph::establish_orders(self.conn(), row.id)?;
+            crate::metagraph::establish_orders(self.conn(), row.id)?;
         }
         let config_text =
             serde_json::to_string(&config).map_err(|e| Error::corrupt("graph config", e))?;
@@ -231,7 +231,7 @@ impl WriteTxn<'_> {
                         }
                     })?;
                 let (failing, count) =
-                    crate::graph::graphs_failing(self.conn(), row.id, &compiled)?;
+                    crate::metagraph::graphs_failing(self.conn(), row.id, &compiled)?;
                 if count > 0 {
                     return Err(Error::Revalidation {
                         entity: entity(),
@@ -464,7 +464,7 @@ impl WriteTxn<'_> {
                 reason,
             })?;
         if let Some((failing, count)) =
-            crate::graph::revalidate(self.conn(), table, gt.id, row.id, &compiled, endpoints)?
+            crate::metagraph::revalidate(self.conn(), table, gt.id, row.id, &compiled, endpoints)?
         {
             return Err(Error::Revalidation {
                 entity: entity(),
@@ -558,7 +558,7 @@ impl WriteTxn<'_> {
                 }
             }
         }
-        let instances = crate::graph::instances_of(self.conn(), table, gt.id, row.id)?;
+        let instances = crate::metagraph::instances_of(self.conn(), table, gt.id, row.id)?;
         if !instances.is_empty() && policy == DropPolicy::Restrict {
             return Err(Error::InUse {
                 entity: entity(),

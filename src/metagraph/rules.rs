@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::rulebreak::RuleBreak;
-use crate::catalog::{Endpoints, GraphConfig, GraphKind, TypeTable};
 use crate::error::{Entity, Error, Result};
+use crate::metagraph::catalog::{Endpoints, GraphConfig, GraphKind, TypeTable};
 use crate::schema::CompiledSchema;
 
 /// How many failing keys a [`Error::Revalidation`] lists.

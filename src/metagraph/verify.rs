@@ -13,8 +13,8 @@ use rusqlite::Row;
 use serde_json::Value;
 
 use super::{find_cycle, EdgeEnd, RuleBreak};
-use crate::catalog::{Endpoints, GraphConfig, GraphKind};
 use crate::error::{Entity, Error, Result};
+use crate::metagraph::catalog::{Endpoints, GraphConfig, GraphKind};
 use crate::schema::{self, CompiledSchema};
 use crate::verify::catalog::{show_id, Catalog, GraphInfo, GraphTypeInfo, TypeInfo};
 use crate::verify::report::{
