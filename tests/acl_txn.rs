@@ -299,3 +299,50 @@ fn a_key_for_an_owner_of_the_same_transaction_is_refused_as_ownerless() {
     tx.commit().unwrap();
     assert_eq!(key.owner_id, "bot");
 }
+
+#[test]
+fn budgets_and_reservations_compose_and_see_each_other() {
+    use std::time::Duration;
+    let (_dir, store) = store();
+    let mut acl = Acl::open(&store).unwrap();
+    acl.add_principal(&Principal::new("org", IdentityType::Account).scopes(["spend"]))
+        .unwrap();
+    acl.add_principal(&Principal::new("team", IdentityType::Service))
+        .unwrap();
+    acl.delegate(&Delegation::new("org", "team").scopes(["spend"]))
+        .unwrap();
+    let before = snapshot(&store);
+
+    let mut tx = store.begin_write().unwrap();
+    let mut writes = acl.within(&mut tx).unwrap();
+    writes.set_budget("org", "team", "USD", 100).unwrap();
+    let first = writes
+        .reserve("team", "USD", 60, Duration::from_secs(60))
+        .unwrap();
+    // The reservation made earlier in the transaction counts.
+    let err = writes
+        .reserve("team", "USD", 50, Duration::from_secs(60))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("would exceed its budget of 100 USD"),
+        "{err}"
+    );
+    writes.commit_reservation(&first.id).unwrap();
+    drop(writes);
+    drop(tx);
+    assert_eq!(snapshot(&store), before, "all of it rolled back");
+
+    let mut tx = store.begin_write().unwrap();
+    let mut writes = acl.within(&mut tx).unwrap();
+    writes.set_budget("org", "team", "USD", 100).unwrap();
+    let held = writes
+        .reserve("team", "USD", 60, Duration::from_secs(60))
+        .unwrap();
+    writes.release_reservation(&held.id).unwrap();
+    drop(writes);
+    tx.commit().unwrap();
+    acl.refresh().unwrap();
+    let status = acl.budgets("team").unwrap().unwrap();
+    assert_eq!(status[0].remaining, 100, "{status:?}");
+}

@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 
 use super::input::{check_amount, check_identity_id, check_unit};
 use super::model::AclEdge;
-use super::ops::Mutation;
+use super::ops::{Mutation, Op, State};
 use super::scope::token_problem;
 use super::snapshot::{edge_entity, node_entity, AclGraph};
 use super::{codec, Acl, GRAPH};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::time::now_ms;
-use crate::{Entity, Error, Result};
+use crate::{Entity, Error, Result, WriteTxn};
 
 const EDGE_ROW: &str = "SELECT e.id FROM edges e JOIN graphs g ON g.id = e.graph_id
      WHERE g.name = ?1 AND e.key = ?2";
@@ -167,9 +167,195 @@ pub struct BudgetStatus {
     pub edges: Vec<EdgeBudget>,
 }
 
+/// The operation of [`Acl::set_budget`] (`Some` amount) and
+/// [`Acl::remove_budget`] (`None`).
+pub(super) fn change_budget<'a>(
+    from: &'a str,
+    to: &'a str,
+    unit: &'a str,
+    amount: Option<u64>,
+    actor: Option<&'a str>,
+) -> Result<impl Op + 'a> {
+    check_identity_id(from)?;
+    check_identity_id(to)?;
+    let key = AclEdge::Delegates(super::Delegation::new(from, to)).key();
+    check_unit(|| edge_entity(&key), unit)?;
+    if let Some(amount) = amount {
+        check_amount(|| edge_entity(&key), "a budget", amount)?;
+    }
+    Ok(move |tx: &mut WriteTxn<'_>, state: &State, now: i64| {
+        let key = state.require_edge(&AclEdge::Delegates(super::Delegation::new(from, to)))?;
+        let Some(AclEdge::Delegates(current)) = state.graph().edge(&key) else {
+            return Err(Error::NotFound {
+                entity: edge_entity(&key),
+            });
+        };
+        let mut updated = current.clone();
+        let action = match amount {
+            Some(amount) => {
+                updated.budgets.insert(unit.to_owned(), amount);
+                "acl.budget.set"
+            }
+            None => {
+                if updated.budgets.remove(unit).is_none() {
+                    return Err(Error::invalid(
+                        edge_entity(&key),
+                        format!("has no budget in {unit:?}"),
+                    ));
+                }
+                "acl.budget.remove"
+            }
+        };
+        if updated == *current {
+            return Ok(Mutation::Nothing);
+        }
+        let value = match amount {
+            Some(amount) => json!(amount),
+            None => Value::Null,
+        };
+        tx.patch_edge(GRAPH, &key, &json!({ "budgets": { unit: value } }))?;
+        let before = AclEdge::Delegates(current.clone());
+        let after = AclEdge::Delegates(updated);
+        crate::audit::append(
+            tx.conn(),
+            crate::audit::Record {
+                at: now,
+                actor,
+                action,
+                entity: edge_entity(&key).to_string(),
+                before: Some(codec::edge_audit_value(&before)?),
+                after: Some(codec::edge_audit_value(&after)?),
+            },
+        )?;
+        Ok(Mutation::Audited(Box::new(Mutation::Edge(key, after))))
+    })
+}
+
+/// The operation of [`Acl::reserve`], for a reservation expiring at
+/// `expires_at`: the reservation goes to `made`.
+pub(super) fn reserve<'a>(
+    principal: &'a str,
+    unit: &'a str,
+    amount: u64,
+    expires_at: i64,
+    max_depth: u32,
+    actor: Option<&'a str>,
+    made: &'a mut Option<Reservation>,
+) -> impl Op + 'a {
+    move |tx: &mut WriteTxn<'_>, state: &State, now: i64| {
+        state.require_principal(principal)?;
+        let budgets = budgets_into(tx.conn(), state.graph(), principal, unit, now, max_depth)?;
+        refuse_overdraw(&budgets, amount, unit)?;
+        let reservation = Reservation {
+            id: uuid::Uuid::now_v7().to_string(),
+            principal: principal.to_owned(),
+            unit: unit.to_owned(),
+            amount,
+            state: ReservationState::Reserved,
+            created_at: now,
+            expires_at,
+            settled_at: None,
+            edges: budgets.iter().map(|b| b.edge.clone()).collect(),
+        };
+        insert_reservation(tx.conn(), &reservation, &budgets)?;
+        crate::audit::append(
+            tx.conn(),
+            crate::audit::Record {
+                at: now,
+                actor,
+                action: "acl.reserve",
+                entity: reservation_entity(&reservation.id).to_string(),
+                before: None,
+                after: Some(reservation.audit_value()),
+            },
+        )?;
+        tx.outbox
+            .record(EntityKind::Reservation, ChangeOp::Create, &reservation.id);
+        *made = Some(reservation);
+        Ok(Mutation::Nothing)
+    }
+}
+
+/// The operation of [`Acl::commit`] (`to` committed) and [`Acl::release`]
+/// (`to` released): the settled reservation goes to `settled`.
+pub(super) fn settle<'a>(
+    id: &'a str,
+    to: ReservationState,
+    actor: Option<&'a str>,
+    settled: &'a mut Option<Reservation>,
+) -> impl Op + 'a {
+    move |tx: &mut WriteTxn<'_>, _: &State, now: i64| {
+        let Some((rowid, before)) = read_reservation(tx.conn(), id, now)? else {
+            return Err(Error::NotFound {
+                entity: reservation_entity(id),
+            });
+        };
+        let refuse = |reason: String| Err(Error::invalid(reservation_entity(id), reason));
+        let verb = match to {
+            ReservationState::Committed => "committed",
+            _ => "released",
+        };
+        match (before.state, to) {
+            (ReservationState::Reserved, _) => {}
+            (ReservationState::Committed, ReservationState::Committed) => {
+                return refuse("is already committed".to_owned())
+            }
+            (ReservationState::Committed, _) => {
+                return refuse("is committed; spend is never released".to_owned())
+            }
+            (ReservationState::Released, ReservationState::Released) => {
+                return refuse("is already released".to_owned())
+            }
+            (ReservationState::Released, _) => {
+                return refuse(format!(
+                    "was released; only a live reservation can be {verb}"
+                ))
+            }
+            (ReservationState::Expired, ReservationState::Released) => {
+                return refuse(format!(
+                    "expired at {} and was released then",
+                    before.expires_at
+                ))
+            }
+            (ReservationState::Expired, _) => {
+                return refuse(format!(
+                    "expired at {}; only a live reservation can be {verb}",
+                    before.expires_at
+                ))
+            }
+        }
+        tx.conn()
+            .prepare_cached(SETTLE)?
+            .execute(params![rowid, stored_state(to), now])?;
+        let after = Reservation {
+            state: to,
+            settled_at: Some(now),
+            ..before.clone()
+        };
+        crate::audit::append(
+            tx.conn(),
+            crate::audit::Record {
+                at: now,
+                actor,
+                action: match to {
+                    ReservationState::Committed => "acl.commit",
+                    _ => "acl.release",
+                },
+                entity: reservation_entity(id).to_string(),
+                before: Some(before.audit_value()),
+                after: Some(after.audit_value()),
+            },
+        )?;
+        tx.outbox
+            .record(EntityKind::Reservation, ChangeOp::Update, id);
+        *settled = Some(after);
+        Ok(Mutation::Nothing)
+    }
+}
+
 /// A reservation's input: well-formed, an amount of at least 1, a ttl of
 /// at least 1 ms; returns when a reservation made at `now` expires.
-fn check_reservation(
+pub(super) fn check_reservation(
     principal: &str,
     unit: &str,
     amount: u64,
@@ -504,60 +690,9 @@ impl Acl {
         unit: &str,
         amount: Option<u64>,
     ) -> Result<u64> {
-        check_identity_id(from)?;
-        check_identity_id(to)?;
-        let key = AclEdge::Delegates(super::Delegation::new(from, to)).key();
-        check_unit(|| edge_entity(&key), unit)?;
-        if let Some(amount) = amount {
-            check_amount(|| edge_entity(&key), "a budget", amount)?;
-        }
         let actor = self.actor().map(str::to_owned);
-        self.write(|tx, state, now| {
-            let key = state.require_edge(&AclEdge::Delegates(super::Delegation::new(from, to)))?;
-            let Some(AclEdge::Delegates(current)) = state.graph().edge(&key) else {
-                return Err(Error::NotFound {
-                    entity: edge_entity(&key),
-                });
-            };
-            let mut updated = current.clone();
-            let action = match amount {
-                Some(amount) => {
-                    updated.budgets.insert(unit.to_owned(), amount);
-                    "acl.budget.set"
-                }
-                None => {
-                    if updated.budgets.remove(unit).is_none() {
-                        return Err(Error::invalid(
-                            edge_entity(&key),
-                            format!("has no budget in {unit:?}"),
-                        ));
-                    }
-                    "acl.budget.remove"
-                }
-            };
-            if updated == *current {
-                return Ok(Mutation::Nothing);
-            }
-            let value = match amount {
-                Some(amount) => json!(amount),
-                None => Value::Null,
-            };
-            tx.patch_edge(GRAPH, &key, &json!({ "budgets": { unit: value } }))?;
-            let before = AclEdge::Delegates(current.clone());
-            let after = AclEdge::Delegates(updated);
-            crate::audit::append(
-                tx.conn(),
-                crate::audit::Record {
-                    at: now,
-                    actor: actor.as_deref(),
-                    action,
-                    entity: edge_entity(&key).to_string(),
-                    before: Some(codec::edge_audit_value(&before)?),
-                    after: Some(codec::edge_audit_value(&after)?),
-                },
-            )?;
-            Ok(Mutation::Audited(Box::new(Mutation::Edge(key, after))))
-        })
+        let op = change_budget(from, to, unit, amount, actor.as_deref())?;
+        self.write(op)
     }
 
     /// Reserves `amount` of `unit` for `principal` for `ttl`, against every
@@ -676,38 +811,16 @@ impl Acl {
         let max_depth = self.max_depth();
         let actor = self.actor().map(str::to_owned);
         let mut made = None;
-        self.write_at(now, |tx, state, now| {
-            state.require_principal(principal)?;
-            let budgets = budgets_into(tx.conn(), state.graph(), principal, unit, now, max_depth)?;
-            refuse_overdraw(&budgets, amount, unit)?;
-            let reservation = Reservation {
-                id: uuid::Uuid::now_v7().to_string(),
-                principal: principal.to_owned(),
-                unit: unit.to_owned(),
-                amount,
-                state: ReservationState::Reserved,
-                created_at: now,
-                expires_at,
-                settled_at: None,
-                edges: budgets.iter().map(|b| b.edge.clone()).collect(),
-            };
-            insert_reservation(tx.conn(), &reservation, &budgets)?;
-            crate::audit::append(
-                tx.conn(),
-                crate::audit::Record {
-                    at: now,
-                    actor: actor.as_deref(),
-                    action: "acl.reserve",
-                    entity: reservation_entity(&reservation.id).to_string(),
-                    before: None,
-                    after: Some(reservation.audit_value()),
-                },
-            )?;
-            tx.outbox
-                .record(EntityKind::Reservation, ChangeOp::Create, &reservation.id);
-            made = Some(reservation);
-            Ok(Mutation::Nothing)
-        })?;
+        let op = reserve(
+            principal,
+            unit,
+            amount,
+            expires_at,
+            max_depth,
+            actor.as_deref(),
+            &mut made,
+        );
+        self.write_at(now, op)?;
         made.ok_or_else(|| Error::NotFound {
             entity: node_entity(principal),
         })
@@ -759,73 +872,7 @@ impl Acl {
     fn settle(&mut self, id: &str, now: i64, to: ReservationState) -> Result<Reservation> {
         let actor = self.actor().map(str::to_owned);
         let mut settled = None;
-        self.write_at(now, |tx, _, now| {
-            let Some((rowid, before)) = read_reservation(tx.conn(), id, now)? else {
-                return Err(Error::NotFound {
-                    entity: reservation_entity(id),
-                });
-            };
-            let refuse = |reason: String| Err(Error::invalid(reservation_entity(id), reason));
-            let verb = match to {
-                ReservationState::Committed => "committed",
-                _ => "released",
-            };
-            match (before.state, to) {
-                (ReservationState::Reserved, _) => {}
-                (ReservationState::Committed, ReservationState::Committed) => {
-                    return refuse("is already committed".to_owned())
-                }
-                (ReservationState::Committed, _) => {
-                    return refuse("is committed; spend is never released".to_owned())
-                }
-                (ReservationState::Released, ReservationState::Released) => {
-                    return refuse("is already released".to_owned())
-                }
-                (ReservationState::Released, _) => {
-                    return refuse(format!(
-                        "was released; only a live reservation can be {verb}"
-                    ))
-                }
-                (ReservationState::Expired, ReservationState::Released) => {
-                    return refuse(format!(
-                        "expired at {} and was released then",
-                        before.expires_at
-                    ))
-                }
-                (ReservationState::Expired, _) => {
-                    return refuse(format!(
-                        "expired at {}; only a live reservation can be {verb}",
-                        before.expires_at
-                    ))
-                }
-            }
-            tx.conn()
-                .prepare_cached(SETTLE)?
-                .execute(params![rowid, stored_state(to), now])?;
-            let after = Reservation {
-                state: to,
-                settled_at: Some(now),
-                ..before.clone()
-            };
-            crate::audit::append(
-                tx.conn(),
-                crate::audit::Record {
-                    at: now,
-                    actor: actor.as_deref(),
-                    action: match to {
-                        ReservationState::Committed => "acl.commit",
-                        _ => "acl.release",
-                    },
-                    entity: reservation_entity(id).to_string(),
-                    before: Some(before.audit_value()),
-                    after: Some(after.audit_value()),
-                },
-            )?;
-            tx.outbox
-                .record(EntityKind::Reservation, ChangeOp::Update, id);
-            settled = Some(after);
-            Ok(Mutation::Nothing)
-        })?;
+        self.write_at(now, settle(id, to, actor.as_deref(), &mut settled))?;
         settled.ok_or_else(|| Error::NotFound {
             entity: reservation_entity(id),
         })

@@ -198,6 +198,11 @@ impl AclFollower {
         self.revision
     }
 
+    /// The longest chain resolution follows, in edges.
+    pub(crate) fn max_depth(&self) -> u32 {
+        self.max_depth
+    }
+
     /// Whether the next catch-up must load the whole graph: a change could
     /// not be applied in memory.
     pub(crate) fn needs_reload(&self) -> bool {

@@ -3,11 +3,14 @@
 //! graph or taskgraph writes it goes with commit or roll back together.
 
 use std::fmt;
+use std::time::Duration;
 
+use super::budget::{self, Reservation, ReservationState};
 use super::handle::Acl;
 use super::model::{Action, Delegation, Membership, Principal, Resource};
 use super::ops::{self, apply_to, audit_record, Op, State};
 use super::resolve::EffectiveGrant;
+use super::snapshot::node_entity;
 use super::GRAPH;
 use crate::time::now_ms;
 use crate::{Entity, Error, Result, WriteTxn};
@@ -230,15 +233,101 @@ impl AclTxn<'_, '_> {
         self.run(ops::revoke_grant(identity_id, action, resource)?)
     }
 
-    /// Checks and writes `op` in the transaction, audits it, and applies it
-    /// to this copy of the ACL, so the writes after it see it. A change the
-    /// copy cannot apply refuses every write after it: the caller must roll
-    /// back rather than commit what could not be checked.
+    /// As [`Acl::set_budget`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acl::set_budget`].
+    pub fn set_budget(&mut self, from: &str, to: &str, unit: &str, amount: u64) -> Result<()> {
+        let actor = self.actor.clone();
+        let op = budget::change_budget(from, to, unit, Some(amount), actor.as_deref())?;
+        self.run(op)
+    }
+
+    /// As [`Acl::remove_budget`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Acl::remove_budget`].
+    pub fn remove_budget(&mut self, from: &str, to: &str, unit: &str) -> Result<()> {
+        let actor = self.actor.clone();
+        let op = budget::change_budget(from, to, unit, None, actor.as_deref())?;
+        self.run(op)
+    }
+
+    /// As [`Acl::reserve`]: the budgets on the chains into `principal`, with
+    /// this transaction's writes so far, and the reservations committed or
+    /// made in it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acl::reserve`].
+    pub fn reserve(
+        &mut self,
+        principal: &str,
+        unit: &str,
+        amount: u64,
+        ttl: Duration,
+    ) -> Result<Reservation> {
+        let now = now_ms();
+        let expires_at = budget::check_reservation(principal, unit, amount, ttl, now)?;
+        let actor = self.actor.clone();
+        let mut made = None;
+        let op = budget::reserve(
+            principal,
+            unit,
+            amount,
+            expires_at,
+            self.state.max_depth(),
+            actor.as_deref(),
+            &mut made,
+        );
+        self.run_at(now, op)?;
+        made.ok_or_else(|| Error::NotFound {
+            entity: node_entity(principal),
+        })
+    }
+
+    /// As [`Acl::commit`]: spends a live reservation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acl::commit`].
+    pub fn commit_reservation(&mut self, id: &str) -> Result<Reservation> {
+        self.settle(id, ReservationState::Committed)
+    }
+
+    /// As [`Acl::release`]: returns a live reservation's amount.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acl::release`].
+    pub fn release_reservation(&mut self, id: &str) -> Result<Reservation> {
+        self.settle(id, ReservationState::Released)
+    }
+
+    fn settle(&mut self, id: &str, to: ReservationState) -> Result<Reservation> {
+        let actor = self.actor.clone();
+        let mut settled = None;
+        self.run(budget::settle(id, to, actor.as_deref(), &mut settled))?;
+        settled.ok_or_else(|| Error::NotFound {
+            entity: Entity::Reservation(id.to_owned()),
+        })
+    }
+
+    /// [`run_at`](Self::run_at) now.
     fn run(&mut self, op: impl Op) -> Result<()> {
+        self.run_at(now_ms(), op)
+    }
+
+    /// Checks and writes `op` in the transaction as of `now`, audits it,
+    /// and applies it to this copy of the ACL, so the writes after it see
+    /// it. A change the copy cannot apply refuses every write after it: the
+    /// caller must roll back rather than commit what could not be checked.
+    fn run_at(&mut self, now: i64, op: impl Op) -> Result<()> {
         if self.state.needs_reload() {
             return Err(unchecked());
         }
-        let now = now_ms();
         let state = &self.state;
         let mutation = self.tx.as_domain(|tx| op(tx, state, now))?;
         if let Some(record) = audit_record(state.graph(), &mutation, now, self.actor.as_deref())? {
