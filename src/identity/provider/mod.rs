@@ -364,7 +364,7 @@ impl SqliteIdentityProvider {
     /// if it exists, deletes its credential history (see
     /// [`history`](Self::history)), then redacts every audit entry about
     /// it (its fingerprints and other fields in their payloads), as
-    /// [`WriteTxn::redact_audit_entity`] does; returns the redacted
+    /// [`WriteTxn::redact_audit_entity`](crate::WriteTxn::redact_audit_entity) does; returns the redacted
     /// entries. The entries themselves stay, naming the peer's id: use ids
     /// that are not personal data. Call [`Store::scrub`](crate::Store::scrub)
     /// afterwards to drop older page versions from the write-ahead log.
