@@ -27,8 +27,10 @@
 //! - **check**: an identity resolved once per principal (`Acl::identity`),
 //!   then `AccessControl::check` on it for each of the 100,000 checks,
 //!   against the floor's `HashSet::contains` on the principal's closure
-//!   (also looked up once per principal). Goal ≤ 1.5× the floor. Before
-//!   timing, every check is made both ways and the answers must agree.
+//!   (also looked up once per principal), and `AccessControl::check_indexed`
+//!   on the same identity indexed once (`Identity::indexed`). Goal ≤ 1.5×
+//!   the floor. Before timing, every check is made all three ways and the
+//!   answers must agree.
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it makes a short
 //! smoke run on a workload a hundred times smaller, with the same
@@ -48,7 +50,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use alknet_graphs::acl::{AccessControl, Acl, AclEdge, Identity, Membership};
+use alknet_graphs::acl::{AccessControl, Acl, AclEdge, Identity, IndexedIdentity, Membership};
 use alknet_graphs::Store;
 use common::tally::{mean, tally, timed};
 use criterion::Criterion;
@@ -302,11 +304,16 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
         identities.len(),
         resolve.elapsed()
     );
+    let indexed: Vec<IndexedIdentity> = identities.iter().cloned().map(Identity::indexed).collect();
     let sets: Vec<&HashSet<&str>> = (0..w.principals).map(|p| &floor[&w.names[p]]).collect();
 
     let mut allowed = 0;
     for (i, &(p, scope)) in checks.iter().enumerate() {
         let ours = access[i].check(Some(&identities[p])).is_allowed();
+        assert_eq!(
+            ours,
+            access[i].check_indexed(Some(&indexed[p])).is_allowed()
+        );
         let theirs = sets[p].contains(scope);
         assert_eq!(
             ours, theirs,
@@ -327,6 +334,13 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
             .filter(|((p, _), access)| access.check(Some(&identities[*p])).is_allowed())
             .count()
     };
+    let ours_indexed = || {
+        checks
+            .iter()
+            .zip(&access)
+            .filter(|((p, _), access)| access.check_indexed(Some(&indexed[*p])).is_allowed())
+            .count()
+    };
     let theirs = || {
         checks
             .iter()
@@ -335,6 +349,7 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     };
     let Some(c) = criterion else {
         assert_eq!(ours(), allowed);
+        assert_eq!(ours_indexed(), allowed);
         assert_eq!(theirs(), allowed);
         return;
     };
@@ -349,6 +364,9 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     group.sample_size(20);
     group.bench_function("access_control_check", |b| {
         b.iter_custom(timed("check/access_control", ours))
+    });
+    group.bench_function("access_control_check_indexed", |b| {
+        b.iter_custom(timed("check/access_control_indexed", ours_indexed))
     });
     group.bench_function("floor_hashset_contains", |b| {
         b.iter_custom(timed("check/floor_hashset", theirs))
@@ -383,6 +401,13 @@ fn print_summary(checks: usize) {
         per_check("check/access_control"),
         show("check/floor_hashset"),
         per_check("check/floor_hashset"),
+        verdict(r <= 1.5),
+    );
+    let r = ratio("check/access_control_indexed", "check/floor_hashset");
+    println!(
+        "  check on an IndexedIdentity: AccessControl::check_indexed {} ({} per check): {r:.2}× the floor ({} the goal of 1.5×)",
+        show("check/access_control_indexed"),
+        per_check("check/access_control_indexed"),
         verdict(r <= 1.5),
     );
 }

@@ -249,3 +249,60 @@ fn results_read_as_the_missing_piece() {
         "unauthenticated"
     );
 }
+
+mod indexed {
+    //! The indexed check answers as the plain one, on any identity and any
+    //! requirements (duplicates and empty action lists included).
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &["a", "b", "c", "d", "repo", "job/x"];
+
+    fn word() -> impl Strategy<Value = String> {
+        proptest::sample::select(WORDS).prop_map(str::to_owned)
+    }
+
+    fn identity() -> impl Strategy<Value = Identity> {
+        (
+            proptest::collection::vec(word(), 0..5),
+            proptest::collection::vec((word(), proptest::collection::vec(word(), 0..3)), 0..3),
+        )
+            .prop_map(|(scopes, resources)| {
+                let mut identity = Identity::new("x").scopes(scopes);
+                for (resource, actions) in resources {
+                    identity = identity.resource(resource, actions);
+                }
+                identity
+            })
+    }
+
+    fn access() -> impl Strategy<Value = AccessControl> {
+        (
+            proptest::collection::vec(word(), 0..3),
+            proptest::collection::vec(word(), 0..3),
+            proptest::option::of(word()),
+            proptest::option::of(word()),
+        )
+            .prop_map(|(all, any, resource, action)| AccessControl {
+                required_scopes: all,
+                required_scopes_any: any,
+                resource_type: resource,
+                resource_action: action,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_indexed_check_answers_as_the_plain_one(
+            identity in proptest::option::of(identity()),
+            access in access(),
+        ) {
+            let indexed = identity.clone().map(Identity::indexed);
+            prop_assert_eq!(
+                access.check_indexed(indexed.as_ref()),
+                access.check(identity.as_ref())
+            );
+        }
+    }
+}

@@ -117,7 +117,9 @@ pub(crate) mod verify;
 pub(crate) mod whatif;
 
 pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState};
-pub use check::{AccessControl, AccessResult, Identity, Missing, OperationContext};
+pub use check::{
+    AccessControl, AccessResult, Identity, IndexedIdentity, Missing, OperationContext,
+};
 pub use explain::{Explanation, Hop, Reason, Witness};
 pub use handle::{Acl, AclBuilder, AUTO_PRUNE_INTERVAL};
 pub(crate) use import::rule_problems;
