@@ -24,6 +24,21 @@ pub(crate) struct Holders {
 }
 
 impl Holders {
+    /// The index of `held`: for each principal slot in order, the atoms it
+    /// holds.
+    pub(crate) fn from_atoms<I>(held: impl IntoIterator<Item = I>) -> Self
+    where
+        I: IntoIterator<Item = AtomId>,
+    {
+        let mut holders = Holders::default();
+        for (ix, atoms) in held.into_iter().enumerate() {
+            for atom in atoms {
+                holders.by_atom.entry(atom).or_default().insert(ix as Ix);
+            }
+        }
+        holders
+    }
+
     /// Principal `ix` held `old` (sorted atoms) and now holds `new`
     /// (sorted by atom): it is dropped from the sets of the atoms it lost
     /// and added to those of the atoms it gained.

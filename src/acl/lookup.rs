@@ -143,6 +143,35 @@ mod tests {
     use crate::acl::model::{AclEdge, Delegation, IdentityType, Principal};
 
     #[test]
+    fn the_index_built_after_updates_agrees_with_one_built_before() {
+        let mut graph = AclGraph::new();
+        graph.insert_principal(Principal::new("alice", IdentityType::Account).scopes(["s", "t"]));
+        graph.insert_principal(Principal::new("bob", IdentityType::Account));
+        graph.insert_principal(Principal::new("carol", IdentityType::Account));
+        let mut early = graph.resolver().resolve_all(0);
+        let mut late = graph.resolver().resolve_all(0);
+        let s = Permission::scope("s");
+        assert_eq!(holders_in(&graph, &early, &s), ["alice"], "built now");
+        for edge in [
+            AclEdge::Delegates(Delegation::new("alice", "bob").scopes(["s"])),
+            AclEdge::Delegates(Delegation::new("bob", "carol").scopes(["s"])),
+        ] {
+            let affected = graph.insert_edge(edge).unwrap();
+            early.update(&graph, &affected);
+            late.update(&graph, &affected);
+        }
+        let affected = graph.remove_principal("bob");
+        early.update(&graph, &affected);
+        late.update(&graph, &affected);
+        let fresh = graph.resolver().resolve_all(0);
+        for permission in [s, Permission::scope("t")] {
+            let want = holders_in(&graph, &fresh, &permission);
+            assert_eq!(holders_in(&graph, &early, &permission), want);
+            assert_eq!(holders_in(&graph, &late, &permission), want);
+        }
+    }
+
+    #[test]
     fn lookups_follow_incremental_updates_and_time() {
         let mut graph = AclGraph::new();
         graph.insert_principal(Principal::new("alice", IdentityType::Account).scopes(["s"]));

@@ -13,6 +13,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::sync::OnceLock;
 
 use super::check::Identity;
 use super::holders::Holders;
@@ -183,7 +184,7 @@ impl<'g> Resolver<'g> {
             max_depth: self.max_depth,
             depths: Vec::new(),
             valid_until: Vec::new(),
-            holders: Holders::default(),
+            holders: OnceLock::new(),
             expiries: BinaryHeap::new(),
         };
         let everyone: Vec<Ix> = (0..self.graph.slot_count() as Ix)
@@ -247,8 +248,10 @@ pub struct Resolution {
     /// sorted by atom.
     depths: Vec<Depths>,
     valid_until: Vec<Option<i64>>,
-    /// Atom → the principals whose `depths` hold it.
-    holders: Holders,
+    /// Atom → the principals whose `depths` hold it: built from `depths`
+    /// on the first reverse lookup, then kept up to date by every update,
+    /// so that a resolution nobody asks "who holds" of never pays for it.
+    holders: OnceLock<Holders>,
     /// Every bound set in `valid_until`, earliest first, so that
     /// [`advance`](Resolution::advance) finds the expired grants without a
     /// scan. Entries are not removed when a bound changes: one whose
@@ -343,7 +346,9 @@ impl Resolution {
 
     /// The inverted index atom → principals.
     pub(crate) fn holder_index(&self) -> &Holders {
-        &self.holders
+        self.holders.get_or_init(|| {
+            Holders::from_atoms(self.depths.iter().map(|d| d.iter().map(|&(atom, _)| atom)))
+        })
     }
 
     /// Whether the grant it holds for a principal is also its grant at `t`:
@@ -481,11 +486,13 @@ impl Resolution {
             arrivals,
             inside,
         );
-        for (ix, old) in &gone_before {
-            self.holders.update(*ix, old, &[]);
-        }
-        for (&ix, old) in region.iter().zip(&region_before) {
-            self.holders.update(ix, old, &self.depths[ix as usize]);
+        if let Some(holders) = self.holders.get_mut() {
+            for (ix, old) in &gone_before {
+                holders.update(*ix, old, &[]);
+            }
+            for (&ix, old) in region.iter().zip(&region_before) {
+                holders.update(ix, old, &self.depths[ix as usize]);
+            }
         }
         self.valid_until_in(graph, &region, &in_region);
         region
