@@ -52,46 +52,33 @@ fn rule_broken(
     graph_id: i64,
     config: &GraphConfig,
 ) -> Result<Option<(String, RuleBreak)>> {
-    let first = |sql: &str| -> Result<Option<(String, String, String, String)>> {
-        Ok(conn
-            .prepare_cached(sql)?
-            .query_row([graph_id], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })
-            .optional()?)
-    };
     let graph_type = graph_type.to_owned();
-    let undirected = match config.kind {
-        GraphKind::Directed => Some(1),
-        GraphKind::Undirected => Some(0),
+    let directed = match config.kind {
+        GraphKind::Directed => Some(true),
+        GraphKind::Undirected => Some(false),
         GraphKind::Mixed => None,
     };
-    if let Some(undirected) = undirected {
-        let sql = if undirected == 1 {
-            EDGE_UNDIRECTED
-        } else {
-            EDGE_DIRECTED
-        };
-        if let Some((key, ..)) = first(sql)? {
-            let directed = config.kind == GraphKind::Directed;
-            return Ok(Some((
-                key,
-                RuleBreak::Direction {
-                    graph_type,
-                    directed,
-                },
-            )));
+    if let Some(directed) = directed {
+        // An undirected edge in a directed graph, or the other way round.
+        let key: Option<String> = conn
+            .prepare_cached(AGAINST_DIRECTION)?
+            .query_row(params![graph_id, directed], |row| row.get(0))
+            .optional()?;
+        if let Some(key) = key {
+            let rule = RuleBreak::Direction {
+                graph_type,
+                directed,
+            };
+            return Ok(Some((key, rule)));
         }
     }
     if !config.allow_self_loops {
-        if let Some((key, _, source, _)) = first(SELF_LOOP)? {
-            return Ok(Some((
-                key,
-                RuleBreak::SelfLoop {
-                    graph_type,
-                    node: source,
-                },
-            )));
+        let self_loop: Option<(String, String)> = conn
+            .prepare_cached(SELF_LOOP)?
+            .query_row([graph_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        if let Some((key, node)) = self_loop {
+            return Ok(Some((key, RuleBreak::SelfLoop { graph_type, node })));
         }
     }
     if !config.multi {
@@ -121,23 +108,12 @@ fn rule_broken(
     Ok(None)
 }
 
-/// The first undirected edge of graph ?1: key, edge type, source and
-/// target keys.
-const EDGE_UNDIRECTED: &str = "SELECT e.key, t.name, s.key, d.key FROM edges e
-       JOIN edge_types t ON t.id = e.edge_type_id
-       JOIN nodes s ON s.id = e.source JOIN nodes d ON d.id = e.target
-      WHERE e.graph_id = ?1 AND e.undirected = 1 ORDER BY e.id LIMIT 1";
+/// The key of the first edge of graph ?1 whose `undirected` flag is ?2.
+const AGAINST_DIRECTION: &str =
+    "SELECT key FROM edges WHERE graph_id = ?1 AND undirected = ?2 ORDER BY id LIMIT 1";
 
-/// The first directed edge of graph ?1, as [`EDGE_UNDIRECTED`].
-const EDGE_DIRECTED: &str = "SELECT e.key, t.name, s.key, d.key FROM edges e
-       JOIN edge_types t ON t.id = e.edge_type_id
-       JOIN nodes s ON s.id = e.source JOIN nodes d ON d.id = e.target
-      WHERE e.graph_id = ?1 AND e.undirected = 0 ORDER BY e.id LIMIT 1";
-
-/// The first self-loop of graph ?1, as [`EDGE_UNDIRECTED`].
-const SELF_LOOP: &str = "SELECT e.key, t.name, s.key, s.key FROM edges e
-       JOIN edge_types t ON t.id = e.edge_type_id
-       JOIN nodes s ON s.id = e.source
+/// The first self-loop of graph ?1: its key and its node's key.
+const SELF_LOOP: &str = "SELECT e.key, s.key FROM edges e JOIN nodes s ON s.id = e.source
       WHERE e.graph_id = ?1 AND e.source = e.target ORDER BY e.id LIMIT 1";
 
 /// The first pair of parallel edges of graph ?1: the earlier edge's key,
