@@ -286,15 +286,6 @@ impl SqliteIdentityProvider {
         self.actor.as_deref()
     }
 
-    /// What an API key's owner holds, as committed and as `read` sees it.
-    fn owner_grant_in(
-        &self,
-        read: &crate::Reader,
-        key: &NewApiKey,
-    ) -> Result<Option<crate::identity::snapshot::Resolved>, StoreError> {
-        self.shared.owner_grant_in(read, key)
-    }
-
     /// Adds a peer, synchronously; once it returns, reads see it.
     ///
     /// # Errors

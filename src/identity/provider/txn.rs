@@ -187,7 +187,7 @@ impl<'t, 's> IdentityTxn<'t, 's> {
         &mut self,
         key: &NewApiKey,
     ) -> Result<(ApiKey, AuthToken), StoreError> {
-        let Some(owner) = self.provider.owner_grant_in(self.tx, key)? else {
+        let Some(owner) = self.provider.shared.owner_grant_in(self.tx, key)? else {
             return Err(StoreError::NotFound(format!(
                 "API key {:?}: owner {:?} is neither a peer nor an ACL principal",
                 key.name, key.owner_id
