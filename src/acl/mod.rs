@@ -98,6 +98,7 @@ pub(crate) mod binding;
 pub(crate) mod budget;
 mod check;
 pub(crate) mod codec;
+mod condense;
 mod explain;
 pub(crate) mod follow;
 mod handle;

@@ -5,17 +5,24 @@
 //!
 //! # Algorithm
 //!
-//! Breadth-first by depth over (principal, atom) pairs: every pair is
-//! settled once, at its smallest depth, and then offered to the principal's
-//! out-flowing edges. Incremental updates re-run the same search over the
-//! principals downstream of a change only, seeded with what flows in from
-//! the unchanged rest.
+//! Over the principals to resolve (all of them, or those downstream of a
+//! change, with what flows in from the unchanged rest taken as settled),
+//! the flow edges active at the instant are condensed into their strongly
+//! connected components, which are resolved in topological order. A
+//! principal on no cycle, the common case, is a single merge: what it holds
+//! itself at depth 0 and what each in-flowing principal holds, one deeper,
+//! keeping each atom's smallest depth. The principals of a cycle are
+//! searched breadth-first by depth over (principal, atom) pairs, every pair
+//! settled once at its smallest depth and then offered to the principal's
+//! out-flowing edges. A single principal's grant
+//! ([`Resolver::effective_at`]) uses that search over its upstream.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::sync::OnceLock;
 
 use super::check::Identity;
+use super::condense::{Components, Region};
 use super::holders::Holders;
 use super::model::{Permission, Resources};
 use super::snapshot::{AclGraph, Affected, Atom, AtomId, Filter, Flow, Ix};
@@ -450,20 +457,26 @@ impl Resolution {
         let slots = graph.slot_count();
         self.depths.resize_with(slots, Vec::new);
         self.valid_until.resize(slots, None);
-        let (region, in_region) = downstream(graph, seeds);
+        let region = Region::downstream(graph, seeds);
         // What the region, and any seed outside it (a removed principal),
         // held before: the holder index is updated with the difference.
-        let atoms_of = |depths: Option<&Depths>| -> Vec<AtomId> {
-            depths.map_or_else(Vec::new, |d| d.iter().map(|&(atom, _)| atom).collect())
+        let tracking = self.holders.get().is_some();
+        let atoms_of = |depths: &Depths| -> Vec<AtomId> {
+            if tracking {
+                depths.iter().map(|&(atom, _)| atom).collect()
+            } else {
+                Vec::new()
+            }
         };
         let region_before: Vec<Vec<AtomId>> = region
+            .members
             .iter()
-            .map(|&ix| atoms_of(self.depths.get(ix as usize)))
+            .map(|&ix| atoms_of(&self.depths[ix as usize]))
             .collect();
         let gone_before: Vec<(Ix, Vec<AtomId>)> = seeds
             .iter()
-            .filter(|&&ix| !in_region.get(ix as usize).copied().unwrap_or(false))
-            .map(|&ix| (ix, atoms_of(self.depths.get(ix as usize))))
+            .filter(|&&ix| !region.contains(ix))
+            .filter_map(|&ix| Some((ix, atoms_of(self.depths.get(ix as usize)?))))
             .collect();
         for &ix in seeds {
             if let Some(depths) = self.depths.get_mut(ix as usize) {
@@ -473,36 +486,85 @@ impl Resolution {
                 *until = None;
             }
         }
-        for &ix in &region {
+        for &ix in &region.members {
             self.depths[ix as usize].clear();
         }
-        let arrivals = self.arrivals_into(graph, &region, &in_region);
-        let inside = |ix: Ix, _depth: u32| in_region[ix as usize];
-        propagate(
-            graph,
-            self.at,
-            self.max_depth,
-            &mut self.depths,
-            arrivals,
-            inside,
-        );
+        self.resolve_region(graph, &region);
         if let Some(holders) = self.holders.get_mut() {
             for (ix, old) in &gone_before {
                 holders.update(*ix, old, &[]);
             }
-            for (&ix, old) in region.iter().zip(&region_before) {
+            for (&ix, old) in region.members.iter().zip(&region_before) {
                 holders.update(ix, old, &self.depths[ix as usize]);
             }
         }
-        self.valid_until_in(graph, &region, &in_region);
-        region
+        self.valid_until_in(graph, &region);
+        region.members
     }
 
-    /// What the region holds itself (depth 0), and what flows into it from
-    /// settled principals outside it.
-    fn arrivals_into(&self, graph: &AclGraph, region: &[Ix], in_region: &[bool]) -> Arrivals {
+    /// Resolves the region's depths (cleared), taking what flows in from
+    /// outside it as settled: one component of its condensation at a time,
+    /// in topological order, so that everything flowing into a component
+    /// is settled before it. A principal on no cycle is one merge of what
+    /// it holds and what its in-flowing edges carry; a cycle is searched
+    /// breadth-first by depth.
+    fn resolve_region(&mut self, graph: &AclGraph, region: &Region) {
+        let components = Components::of(graph, region, self.at);
+        let mut merge = Merge::default();
+        for (component, members) in components.iter() {
+            if let [ix] = members {
+                self.merge_inflow(graph, *ix, &mut merge);
+                continue;
+            }
+            let outside = |from: Ix| components.component_of(region, from) != Some(component);
+            let arrivals = self.arrivals_into(graph, members, outside);
+            let inside = |ix: Ix, _depth: u32| !outside(ix);
+            propagate(
+                graph,
+                self.at,
+                self.max_depth,
+                &mut self.depths,
+                arrivals,
+                inside,
+            );
+        }
+    }
+
+    /// Sets the depths of `ix`, a principal on no cycle whose in-flowing
+    /// principals are settled: what it holds itself at depth 0, merged with
+    /// what each edge flowing into it at `at` carries, one deeper, keeping
+    /// the smallest depth of each atom.
+    fn merge_inflow(&mut self, graph: &AclGraph, ix: Ix, merge: &mut Merge) {
+        let Some(slot) = graph.slot(ix) else {
+            return;
+        };
+        merge.start(&slot.own);
+        let many = slot.inflow.len() > MERGE_PAIRWISE_UP_TO;
+        for &e in &slot.inflow {
+            let Some(flow) = graph.flow(e) else {
+                continue;
+            };
+            if flow.from == ix || !graph.carries_at(flow, self.at) {
+                continue;
+            }
+            let source = self.depths.depths(flow.from);
+            merge.offer(flow, source, self.max_depth, many);
+        }
+        let depths = &mut self.depths[ix as usize];
+        depths.clear();
+        depths.extend_from_slice(merge.finish(many));
+    }
+
+    /// What `members` hold themselves (depth 0), and what flows into them
+    /// from settled principals (those `outside` says are).
+    fn arrivals_into(
+        &self,
+        graph: &AclGraph,
+        members: &[Ix],
+        outside: impl Fn(Ix) -> bool,
+    ) -> Arrivals {
         let mut arrivals = Arrivals::new();
-        for &ix in region {
+        for &ix in members {
             let Some(slot) = graph.slot(ix) else {
                 continue;
             };
@@ -514,7 +576,7 @@ impl Resolution {
                 let Some(flow) = graph.flow(e) else {
                     continue;
                 };
-                if in_region[flow.from as usize] || !graph.carries_at(flow, self.at) {
+                if !outside(flow.from) || !graph.carries_at(flow, self.at) {
                     continue;
                 }
                 for &(atom, depth) in &self.depths[flow.from as usize] {
@@ -530,12 +592,12 @@ impl Resolution {
     /// `valid_until` for the region: the smallest local bound among the
     /// principals that reach each one along active edges, by a Dijkstra-like
     /// sweep in increasing order of bound.
-    fn valid_until_in(&mut self, graph: &AclGraph, region: &[Ix], in_region: &[bool]) {
+    fn valid_until_in(&mut self, graph: &AclGraph, region: &Region) {
         let mut heap = BinaryHeap::new();
-        for &ix in region {
+        for &ix in &region.members {
             self.valid_until[ix as usize] = None;
         }
-        for &ix in region {
+        for &ix in &region.members {
             let Some(slot) = graph.slot(ix) else {
                 continue;
             };
@@ -546,7 +608,7 @@ impl Resolution {
                 let Some(flow) = graph.flow(e) else {
                     continue;
                 };
-                if !in_region[flow.from as usize] && graph.carries_at(flow, self.at) {
+                if !region.contains(flow.from) && graph.carries_at(flow, self.at) {
                     if let Some(bound) = self.valid_until[flow.from as usize] {
                         heap.push(Reverse((bound, ix)));
                     }
@@ -566,7 +628,7 @@ impl Resolution {
                 let Some(flow) = graph.flow(e) else {
                     continue;
                 };
-                if in_region[flow.to as usize]
+                if region.contains(flow.to)
                     && self.valid_until[flow.to as usize].is_none()
                     && graph.carries_at(flow, self.at)
                 {
@@ -643,6 +705,120 @@ fn settle_into(depths: &mut Depths, atoms: &[AtomId], depth: u32) {
             new -= 1;
         }
     }
+}
+
+/// Above this many in-flowing edges, a merge collects every list and sorts
+/// once instead of merging them pairwise.
+const MERGE_PAIRWISE_UP_TO: usize = 8;
+
+/// Scratch lists for merging sorted (atom, depth) lists into one, keeping
+/// the smallest depth of each atom; reused from one principal to the next.
+#[derive(Debug, Default)]
+struct Merge {
+    merged: Depths,
+    incoming: Depths,
+    spare: Depths,
+}
+
+impl Merge {
+    /// Starts a merge with the atoms a principal holds itself, at depth 0.
+    fn start(&mut self, own: &[AtomId]) {
+        self.merged.clear();
+        self.merged.extend(own.iter().map(|&atom| (atom, 0)));
+    }
+
+    /// Adds what `flow` carries of `source` (its principal's depths), one
+    /// deeper, within `max_depth`. With `collect`, the lists are gathered
+    /// and sorted once by [`finish`](Merge::finish).
+    fn offer(&mut self, flow: &Flow, source: &[(AtomId, u32)], max_depth: u32, collect: bool) {
+        if collect {
+            carried(flow, source, max_depth, &mut self.merged);
+            return;
+        }
+        self.incoming.clear();
+        carried(flow, source, max_depth, &mut self.incoming);
+        if !self.incoming.is_empty() {
+            merge_min(&self.merged, &self.incoming, &mut self.spare);
+            std::mem::swap(&mut self.merged, &mut self.spare);
+        }
+    }
+
+    /// The merged list, sorted by atom.
+    fn finish(&mut self, collected: bool) -> &[(AtomId, u32)] {
+        if collected {
+            self.merged.sort_unstable();
+            self.merged.dedup_by_key(|&mut (atom, _)| atom);
+        }
+        &self.merged
+    }
+}
+
+/// Appends to `out` what `flow` lets through of `source`, sorted by atom,
+/// one deeper; entries already at `max_depth` go no further.
+fn carried(flow: &Flow, source: &[(AtomId, u32)], max_depth: u32, out: &mut Depths) {
+    let deeper = |&(atom, depth): &(AtomId, u32)| (depth < max_depth).then_some((atom, depth + 1));
+    let allowed = match &flow.filter {
+        Filter::Everything => {
+            out.extend(source.iter().filter_map(deeper));
+            return;
+        }
+        Filter::Only(allowed) => allowed.as_slice(),
+    };
+    if allowed.len() * 8 < source.len() {
+        let found = allowed.iter().filter_map(|atom| {
+            let at = source.binary_search_by_key(atom, |&(a, _)| a).ok()?;
+            deeper(&source[at])
+        });
+        out.extend(found);
+        return;
+    }
+    if source.len() * 8 < allowed.len() {
+        let found = source
+            .iter()
+            .filter(|(atom, _)| allowed.binary_search(atom).is_ok());
+        out.extend(found.filter_map(deeper));
+        return;
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < source.len() && j < allowed.len() {
+        match source[i].0.cmp(&allowed[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.extend(deeper(&source[i]));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
+/// `a ∪ b` of two lists sorted by atom into `out`, keeping the smaller
+/// depth of an atom in both.
+fn merge_min(a: &[(AtomId, u32)], b: &[(AtomId, u32)], out: &mut Depths) {
+    out.clear();
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        match x.0.cmp(&y.0) {
+            std::cmp::Ordering::Less => {
+                out.push(x);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(y);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((x.0, x.1.min(y.1)));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Settles arrivals in order of depth. An arriving atom a principal does
@@ -740,38 +916,6 @@ fn intersect_into(a: &[AtomId], b: &[AtomId], out: &mut Vec<AtomId>) {
             }
         }
     }
-}
-
-/// The principals downstream of `seeds` along any flow edge, whatever its
-/// validity (a superset of what a change can reach, at any instant), as a
-/// list and as a membership table.
-fn downstream(graph: &AclGraph, seeds: &[Ix]) -> (Vec<Ix>, Vec<bool>) {
-    let mut in_region = vec![false; graph.slot_count()];
-    let mut region = Vec::new();
-    let mut queue: VecDeque<Ix> = VecDeque::new();
-    for &ix in seeds {
-        if graph.slot(ix).is_some() && !in_region[ix as usize] {
-            in_region[ix as usize] = true;
-            region.push(ix);
-            queue.push_back(ix);
-        }
-    }
-    while let Some(ix) = queue.pop_front() {
-        let Some(slot) = graph.slot(ix) else {
-            continue;
-        };
-        for &e in &slot.outflow {
-            let Some(flow) = graph.flow(e) else {
-                continue;
-            };
-            if !in_region[flow.to as usize] {
-                in_region[flow.to as usize] = true;
-                region.push(flow.to);
-                queue.push_back(flow.to);
-            }
-        }
-    }
-    (region, in_region)
 }
 
 /// The earliest bound after `t` of the edges flowing into `ix` that can
