@@ -9,6 +9,11 @@
 //! `P → G` flows from G into P (the member inherits the group's grant).
 
 use std::collections::{BTreeMap, HashMap};
+
+/// The graph's maps by name. Names are caller-influenced, so their hash is
+/// keyed by a random seed (as std's is), with foldhash, several times
+/// faster than std's SipHash on short keys.
+type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::model::{AclEdge, Permission, Principal, Resource, Resources, Validity};
@@ -35,9 +40,9 @@ pub(crate) enum Atom {
 /// strings, so interning an atom seen before allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Atoms {
-    scopes: HashMap<Box<str>, AtomId>,
+    scopes: NameMap<Box<str>, AtomId>,
     /// Resource name → action → id.
-    resources: HashMap<Box<str>, HashMap<Box<str>, AtomId>>,
+    resources: NameMap<Box<str>, NameMap<Box<str>, AtomId>>,
     atoms: Vec<Atom>,
 }
 
@@ -235,14 +240,14 @@ pub struct AclGraph {
     id: u64,
     principals: Vec<Option<PrincipalSlot>>,
     free_principals: Vec<Ix>,
-    by_identity: HashMap<String, Ix>,
+    by_identity: NameMap<String, Ix>,
     resources: BTreeMap<String, ResourceSlot>,
     edges: Vec<Option<EdgeSlot>>,
     /// What resolution reads of each edge, apart from the bulkier
     /// `edges` so that walking the graph stays within fewer cache lines.
     links: Vec<Option<Link>>,
     free_edges: Vec<EdgeIx>,
-    by_key: HashMap<String, EdgeIx>,
+    by_key: NameMap<String, EdgeIx>,
     atoms: Atoms,
 }
 
@@ -278,12 +283,12 @@ impl AclGraph {
             id: next_graph_id(),
             principals: Vec::new(),
             free_principals: Vec::new(),
-            by_identity: HashMap::new(),
+            by_identity: NameMap::default(),
             resources: BTreeMap::new(),
             edges: Vec::new(),
             links: Vec::new(),
             free_edges: Vec::new(),
-            by_key: HashMap::new(),
+            by_key: NameMap::default(),
             atoms: Atoms::default(),
         }
     }

@@ -10,6 +10,10 @@
 
 use std::collections::HashMap;
 
+/// Row id → name, hashed with randomly seeded foldhash: far cheaper than
+/// std's SipHash on integer keys.
+type IdMap<V> = HashMap<i64, V, foldhash::fast::RandomState>;
+
 use rusqlite::params;
 
 use super::graph_id;
@@ -45,7 +49,7 @@ fn names(
     reader: &Reader,
     sql: &str,
     params: impl rusqlite::Params,
-) -> Result<HashMap<i64, String>> {
+) -> Result<IdMap<String>> {
     let mut stmt = reader.conn().prepare_cached(sql)?;
     let rows = stmt.query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
