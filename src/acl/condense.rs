@@ -35,6 +35,10 @@ impl Region {
                 queue.push_back(ix);
             }
         }
+        if region.members.len() == graph.principal_count() {
+            // Every principal is a seed: there is nothing downstream to add.
+            return region;
+        }
         while let Some(ix) = queue.pop_front() {
             let Some(slot) = graph.slot(ix) else {
                 continue;
@@ -92,7 +96,11 @@ pub(crate) struct Components {
 
 impl Components {
     /// Tarjan's algorithm, without recursion (a chain of a hundred
-    /// thousand delegations must not overflow the stack).
+    /// thousand delegations must not overflow the stack). It walks the
+    /// edges against their flow, from a principal to those flowing into
+    /// it, so that it closes a component only after every component
+    /// upstream of it: the order it finds them in is the order to resolve
+    /// them in.
     pub(crate) fn of(graph: &AclGraph, region: &Region, t: i64) -> Components {
         let mut search = Tarjan::new(region.members.len());
         for root in 0..region.members.len() {
@@ -127,7 +135,7 @@ struct Tarjan {
     on_stack: Vec<bool>,
     stack: Vec<usize>,
     next_index: u32,
-    /// Components as found: sinks first.
+    /// Members of the components as found, upstream first.
     found: Vec<usize>,
     found_ends: Vec<usize>,
 }
@@ -154,22 +162,22 @@ impl Tarjan {
     }
 
     /// The depth-first search from `root`, with an explicit stack of
-    /// (position, next out-flowing edge to look at).
+    /// (position, next in-flowing edge to look at).
     fn run(&mut self, graph: &AclGraph, region: &Region, t: i64, root: usize) {
         let mut calls: Vec<(usize, usize)> = vec![(root, 0)];
         self.enter(root);
         while let Some(&(v, next)) = calls.last() {
-            let outflow = graph
+            let inflow = graph
                 .slot(region.members[v])
-                .map_or(&[][..], |slot| slot.outflow.as_slice());
-            if let Some(&e) = outflow.get(next) {
+                .map_or(&[][..], |slot| slot.inflow.as_slice());
+            if let Some(&e) = inflow.get(next) {
                 if let Some(call) = calls.last_mut() {
                     call.1 += 1;
                 }
                 let Some(flow) = graph.flow(e) else {
                     continue;
                 };
-                let Some(w) = region.position(flow.to) else {
+                let Some(w) = region.position(flow.from) else {
                     continue;
                 };
                 if !graph.carries_at(flow, t) {
@@ -205,24 +213,22 @@ impl Tarjan {
         self.found_ends.push(self.found.len());
     }
 
-    /// The components found, sources first.
+    /// The components found, as region slots.
     fn into_components(self, region: &Region) -> Components {
-        let n = self.found.len();
-        let mut order = Vec::with_capacity(n);
-        let mut ends = Vec::with_capacity(self.found_ends.len());
-        let mut component_of = vec![0; n];
+        let mut component_of = vec![0; self.found.len()];
         let starts = std::iter::once(0).chain(self.found_ends.iter().copied());
-        let spans: Vec<(usize, usize)> = starts.zip(self.found_ends.iter().copied()).collect();
-        for (k, &(start, end)) in spans.iter().rev().enumerate() {
+        for (k, (start, end)) in starts.zip(self.found_ends.iter().copied()).enumerate() {
             for &local in &self.found[start..end] {
                 component_of[local] = k as u32;
-                order.push(region.members[local]);
             }
-            ends.push(order.len());
         }
         Components {
-            order,
-            ends,
+            order: self
+                .found
+                .iter()
+                .map(|&local| region.members[local])
+                .collect(),
+            ends: self.found_ends,
             component_of,
         }
     }

@@ -779,18 +779,20 @@ fn carried(flow: &Flow, source: &[(AtomId, u32)], max_depth: u32, out: &mut Dept
         out.extend(found.filter_map(deeper));
         return;
     }
-    let (mut i, mut j) = (0, 0);
+    // Lists of similar sizes: a merge without branches on the data, which
+    // a processor cannot predict here. Every step writes a slot and keeps
+    // it only on a match.
+    let start = out.len();
+    out.resize(start + source.len().min(allowed.len()) + 1, (0, 0));
+    let (mut i, mut j, mut kept) = (0, 0, start);
     while i < source.len() && j < allowed.len() {
-        match source[i].0.cmp(&allowed[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.extend(deeper(&source[i]));
-                i += 1;
-                j += 1;
-            }
-        }
+        let ((atom, depth), wanted) = (source[i], allowed[j]);
+        out[kept] = (atom, depth.wrapping_add(1));
+        kept += usize::from(atom == wanted && depth < max_depth);
+        i += usize::from(atom <= wanted);
+        j += usize::from(wanted <= atom);
     }
+    out.truncate(kept);
 }
 
 /// `a ∪ b` of two lists sorted by atom into `out`, keeping the smaller

@@ -45,11 +45,7 @@ const SCAN_EDGES: &str =
     "SELECT key, edge_type_id, source, target, undirected, attributes, created_at, updated_at
      FROM edges WHERE graph_id = ?1 ORDER BY key";
 
-fn names(
-    reader: &Reader,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<IdMap<String>> {
+fn names(reader: &Reader, sql: &str, params: impl rusqlite::Params) -> Result<IdMap<String>> {
     let mut stmt = reader.conn().prepare_cached(sql)?;
     let rows = stmt.query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
