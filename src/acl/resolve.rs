@@ -498,7 +498,7 @@ impl Resolution {
                 holders.update(ix, old, &self.depths[ix as usize]);
             }
         }
-        self.valid_until_in(graph, &region);
+        self.compact_expiries();
         region.members
     }
 
@@ -527,32 +527,76 @@ impl Resolution {
                 arrivals,
                 inside,
             );
+            let until = self.cycle_valid_until(graph, members, outside);
+            for &ix in members {
+                self.set_valid_until(ix, until);
+            }
+        }
+    }
+
+    /// `valid_until` of the principals of a cycle: each reaches every
+    /// other, so they share the earliest bound among their own in-flowing
+    /// edges and what flows in from outside the cycle.
+    fn cycle_valid_until(
+        &self,
+        graph: &AclGraph,
+        members: &[Ix],
+        outside: impl Fn(Ix) -> bool,
+    ) -> Option<i64> {
+        let mut until = None;
+        for &ix in members {
+            let Some(slot) = graph.slot(ix) else {
+                continue;
+            };
+            for flow in slot.inflow.iter().filter_map(|&e| graph.flow(e)) {
+                if !graph.carries(flow) || flow.validity.is_over_at(self.at) {
+                    continue;
+                }
+                until = earliest(until, flow.validity.next_bound_after(self.at));
+                if outside(flow.from) && flow.validity.is_active_at(self.at) {
+                    until = earliest(until, self.valid_until[flow.from as usize]);
+                }
+            }
+        }
+        until
+    }
+
+    fn set_valid_until(&mut self, ix: Ix, until: Option<i64>) {
+        self.valid_until[ix as usize] = until;
+        if let Some(bound) = until {
+            self.expiries.push(Reverse((bound, ix)));
         }
     }
 
     /// Sets the depths of `ix`, a principal on no cycle whose in-flowing
     /// principals are settled: what it holds itself at depth 0, merged with
     /// what each edge flowing into it at `at` carries, one deeper, keeping
-    /// the smallest depth of each atom.
+    /// the smallest depth of each atom. Its `valid_until` is the earliest
+    /// bound of those edges (and of edges still to start) and of the
+    /// principals they come from.
     fn merge_inflow(&mut self, graph: &AclGraph, ix: Ix, merge: &mut Merge) {
         let Some(slot) = graph.slot(ix) else {
             return;
         };
         merge.start(&slot.own);
         let many = slot.inflow.len() > MERGE_PAIRWISE_UP_TO;
-        for &e in &slot.inflow {
-            let Some(flow) = graph.flow(e) else {
-                continue;
-            };
-            if flow.from == ix || !graph.carries_at(flow, self.at) {
+        let mut until = None;
+        for flow in slot.inflow.iter().filter_map(|&e| graph.flow(e)) {
+            if !graph.carries(flow) || flow.validity.is_over_at(self.at) {
                 continue;
             }
+            until = earliest(until, flow.validity.next_bound_after(self.at));
+            if flow.from == ix || !flow.validity.is_active_at(self.at) {
+                continue;
+            }
+            until = earliest(until, self.valid_until[flow.from as usize]);
             let source = self.depths.depths(flow.from);
             merge.offer(flow, source, self.max_depth, many);
         }
         let depths = &mut self.depths[ix as usize];
         depths.clear();
         depths.extend_from_slice(merge.finish(many));
+        self.set_valid_until(ix, until);
     }
 
     /// What `members` hold themselves (depth 0), and what flows into them
@@ -589,55 +633,10 @@ impl Resolution {
         arrivals
     }
 
-    /// `valid_until` for the region: the smallest local bound among the
-    /// principals that reach each one along active edges, by a Dijkstra-like
-    /// sweep in increasing order of bound.
-    fn valid_until_in(&mut self, graph: &AclGraph, region: &Region) {
-        let mut heap = BinaryHeap::new();
-        for &ix in &region.members {
-            self.valid_until[ix as usize] = None;
-        }
-        for &ix in &region.members {
-            let Some(slot) = graph.slot(ix) else {
-                continue;
-            };
-            if let Some(bound) = local_bound(graph, ix, self.at) {
-                heap.push(Reverse((bound, ix)));
-            }
-            for &e in &slot.inflow {
-                let Some(flow) = graph.flow(e) else {
-                    continue;
-                };
-                if !region.contains(flow.from) && graph.carries_at(flow, self.at) {
-                    if let Some(bound) = self.valid_until[flow.from as usize] {
-                        heap.push(Reverse((bound, ix)));
-                    }
-                }
-            }
-        }
-        while let Some(Reverse((bound, ix))) = heap.pop() {
-            if self.valid_until[ix as usize].is_some() {
-                continue;
-            }
-            self.valid_until[ix as usize] = Some(bound);
-            self.expiries.push(Reverse((bound, ix)));
-            let Some(slot) = graph.slot(ix) else {
-                continue;
-            };
-            for &e in &slot.outflow {
-                let Some(flow) = graph.flow(e) else {
-                    continue;
-                };
-                if region.contains(flow.to)
-                    && self.valid_until[flow.to as usize].is_none()
-                    && graph.carries_at(flow, self.at)
-                {
-                    heap.push(Reverse((bound, flow.to)));
-                }
-            }
-        }
-        // Entries left behind by changed bounds: rebuild once they outnumber
-        // the principals, so the heap stays O(N) however long it follows.
+    /// Drops the expiry entries left behind by changed bounds once they
+    /// outnumber the principals, so the heap stays O(N) however long the
+    /// resolution follows its graph.
+    fn compact_expiries(&mut self) {
         if self.expiries.len() > 2 * self.valid_until.len() + 64 {
             self.expiries = self
                 .valid_until
@@ -917,6 +916,14 @@ fn intersect_into(a: &[AtomId], b: &[AtomId], out: &mut Vec<AtomId>) {
                 j += 1;
             }
         }
+    }
+}
+
+/// The earlier of two optional bounds, `None` meaning no bound.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => a.or(b),
     }
 }
 
