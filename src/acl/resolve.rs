@@ -194,9 +194,9 @@ impl<'g> Resolver<'g> {
             holders: OnceLock::new(),
             expiries: BinaryHeap::new(),
         };
-        let everyone: Vec<Ix> = (0..self.graph.slot_count() as Ix)
-            .filter(|&ix| self.graph.slot(ix).is_some())
-            .collect();
+        let mut everyone: Vec<Ix> = Vec::with_capacity(self.graph.principal_count());
+        everyone
+            .extend((0..self.graph.slot_count() as Ix).filter(|&ix| self.graph.slot(ix).is_some()));
         resolution.recompute(self.graph, &everyone);
         resolution
     }
