@@ -2,7 +2,7 @@
 //! attribute documents, and loading the whole ACL graph into an
 //! [`AclGraph`] through the public read API.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -11,7 +11,7 @@ use super::model::{
     AclEdge, Action, ActionGrant, Budgets, Delegation, IdentityType, Membership, Principal,
     Resource, Resources, Validity,
 };
-use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
+use super::snapshot::{edge_entity, node_entity, AclGraph, Affected, Ix};
 use super::{GRAPH, PRINCIPAL, RESOURCE};
 use crate::{Edge, Error, ListOptions, Node, Reader, Result};
 
@@ -288,10 +288,13 @@ fn typed<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
 /// read it all again the paged way and report the rows it rejects.
 fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
     let mut graph = AclGraph::new();
+    // Node row id → principal slot, so that an edge finds its ends without
+    // looking their keys up.
+    let mut principal_at: HashMap<i64, Ix, foldhash::fast::RandomState> = HashMap::default();
     let nodes = reader.scan_nodes(GRAPH, |row| match row.node_type {
         PRINCIPAL => typed(row.attributes)
             .and_then(|a| principal_of(row.key.to_owned(), a).ok())
-            .map(|p| graph.insert_principal(p))
+            .map(|p| principal_at.insert(row.id, graph.put_principal(p)))
             .is_some(),
         RESOURCE => typed(row.attributes)
             .and_then(|a| resource_of(row.key, a).ok())
@@ -304,19 +307,31 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
     }
     let edges = reader.scan_edges(GRAPH, |row| {
         let (source, target) = (row.source.to_owned(), row.target.to_owned());
-        let acl_edge = match row.edge_type {
+        let flow = match row.edge_type {
             super::DELEGATES => typed(row.attributes).map(|a| delegation_of(source, target, a)),
             super::BELONGS_TO => typed(row.attributes).map(|a| membership_of(source, target, a)),
             other => {
                 let object = typed::<serde::de::IgnoredAny>(row.attributes).is_some();
-                match Action::from_edge_type(other) {
-                    Some(action) if object => grant_of(row.key, source, action, row.target).ok(),
-                    Some(_) => None,
-                    None => return object,
-                }
+                return match Action::from_edge_type(other) {
+                    Some(action) if object => grant_of(row.key, source, action, row.target)
+                        .is_ok_and(|e| graph.insert_edge_keyed(row.key, e).is_ok()),
+                    Some(_) => false,
+                    None => object,
+                };
             }
         };
-        acl_edge.is_some_and(|e| graph.insert_edge_keyed(row.key, e).is_ok())
+        // An end that is not a principal is left to the paged read, which
+        // reports it.
+        let ends = principal_at
+            .get(&row.source_id)
+            .zip(principal_at.get(&row.target_id));
+        match (flow, ends) {
+            (Some(flow), Some((&source, &target))) => {
+                graph.load_flow(row.key.to_owned(), flow, (source, target));
+                true
+            }
+            _ => false,
+        }
     })?;
     Ok(edges.then_some(graph))
 }

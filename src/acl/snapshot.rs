@@ -380,6 +380,12 @@ impl AclGraph {
     /// Adds a principal, or replaces the one with the same identity id
     /// (keeping its edges).
     pub fn insert_principal(&mut self, principal: Principal) -> Affected {
+        let ix = self.put_principal(principal);
+        Affected::of(self, vec![ix])
+    }
+
+    /// Adds or replaces a principal (keeping its edges); returns its slot.
+    pub(crate) fn put_principal(&mut self, principal: Principal) -> Ix {
         let attributes = self.atoms.set_of(&principal.scopes, &principal.resources);
         let ix = match self.index_of(&principal.identity_id) {
             Some(ix) => {
@@ -405,7 +411,7 @@ impl AclGraph {
             }
         };
         self.refresh_own(ix);
-        Affected::of(self, vec![ix])
+        ix
     }
 
     /// Removes a principal and every edge that touches it.
@@ -487,6 +493,40 @@ impl AclGraph {
             Link::Flow(flow) => flow.to,
             Link::Grant { principal, .. } => *principal,
         };
+        self.place_edge(key, edge, link);
+        affected.merge(Affected::of(self, vec![touched]));
+        Ok(affected)
+    }
+
+    /// Adds a delegation or membership read from the store, whose ends the
+    /// caller has already found: `ends` are the slots of its source and
+    /// target node (the delegator and delegate, or the member and group).
+    /// For a bulk load into a graph that has no edge with this key yet; a
+    /// `can_*` edge goes through [`insert_edge_keyed`](Self::insert_edge_keyed)
+    /// and is left out here.
+    pub(crate) fn load_flow(&mut self, key: String, edge: AclEdge, ends: (Ix, Ix)) {
+        let (source, target) = ends;
+        let link = match &edge {
+            AclEdge::Delegates(d) => Link::Flow(Flow {
+                from: source,
+                to: target,
+                filter: Filter::Only(self.atoms.set_of(&d.narrowed_scopes, &d.narrowed_resources)),
+                validity: d.validity,
+            }),
+            AclEdge::BelongsTo(m) => Link::Flow(Flow {
+                from: target,
+                to: source,
+                filter: Filter::Everything,
+                validity: m.validity,
+            }),
+            AclEdge::Can(_) => return,
+        };
+        debug_assert!(!self.by_key.contains_key(&key), "edge {key:?} loaded twice");
+        self.place_edge(key, edge, link);
+    }
+
+    /// Stores an edge and its link, and adds it to its endpoints' lists.
+    fn place_edge(&mut self, key: String, edge: AclEdge, link: Link) {
         let slot = EdgeSlot {
             key: key.clone(),
             edge,
@@ -498,8 +538,6 @@ impl AclGraph {
         self.links[e as usize] = Some(link);
         self.by_key.insert(key, e);
         self.attach(e);
-        affected.merge(Affected::of(self, vec![touched]));
-        Ok(affected)
     }
 
     /// Removes the edge with this key, if there is one.
@@ -645,20 +683,19 @@ impl AclGraph {
 
     /// Adds edge `e` to its endpoints' lists.
     fn attach(&mut self, e: EdgeIx) {
-        let (Some(slot), Some(link)) = (self.edge_slot(e), self.links[e as usize].clone()) else {
-            return;
-        };
-        match link {
-            Link::Flow(flow) => {
-                if let Some(from) = self.slot_mut(flow.from) {
+        match self.links.get(e as usize) {
+            Some(Some(Link::Flow(flow))) => {
+                let (from, to) = (flow.from, flow.to);
+                if let Some(from) = self.slot_mut(from) {
                     from.outflow.push(e);
                 }
-                if let Some(to) = self.slot_mut(flow.to) {
+                if let Some(to) = self.slot_mut(to) {
                     to.inflow.push(e);
                 }
             }
-            Link::Grant { principal, .. } => {
-                if let AclEdge::Can(grant) = &slot.edge {
+            Some(Some(Link::Grant { principal, .. })) => {
+                let principal = *principal;
+                if let Some(AclEdge::Can(grant)) = self.edge_slot(e).map(|slot| &slot.edge) {
                     let resource = grant.resource.clone();
                     if let Some(r) = self.resources.get_mut(&resource) {
                         r.grants.push(e);
@@ -669,6 +706,7 @@ impl AclGraph {
                 }
                 self.refresh_own(principal);
             }
+            _ => {}
         }
     }
 

@@ -20,25 +20,29 @@ use super::graph_id;
 use crate::error::Result;
 use crate::store::Reader;
 
-/// A node row as stored: key, node type name and attribute text.
+/// A node row as stored: row id, key, node type name and attribute text.
 pub(crate) struct RawNode<'a> {
+    pub id: i64,
     pub key: &'a str,
     pub node_type: &'a str,
     pub attributes: &'a str,
 }
 
-/// An edge row as stored: key, edge type name, end keys and attribute text.
+/// An edge row as stored: key, edge type name, end keys and node row ids,
+/// and attribute text.
 pub(crate) struct RawEdge<'a> {
     pub key: &'a str,
     pub edge_type: &'a str,
     pub source: &'a str,
     pub target: &'a str,
+    pub source_id: i64,
+    pub target_id: i64,
     pub attributes: &'a str,
 }
 
 const NODE_TYPES: &str = "SELECT id, name FROM node_types";
 const EDGE_TYPES: &str = "SELECT id, name FROM edge_types";
-const SCAN_NODES: &str = "SELECT key, node_type_id, attributes, created_at, updated_at
+const SCAN_NODES: &str = "SELECT key, node_type_id, attributes, created_at, updated_at, id
      FROM nodes WHERE graph_id = ?1 ORDER BY key";
 const NODE_KEYS: &str = "SELECT id, key FROM nodes WHERE graph_id = ?1";
 const SCAN_EDGES: &str =
@@ -80,6 +84,7 @@ impl Reader {
                     return Ok(None);
                 };
                 Ok(Some(each(RawNode {
+                    id: row.get(5)?,
                     key: row.get_ref(0)?.as_str()?,
                     node_type,
                     attributes: row.get_ref(2)?.as_str()?,
@@ -114,12 +119,14 @@ impl Reader {
         let mut rows = stmt.query(params![gid])?;
         while let Some(row) = rows.next()? {
             let mut read = || -> rusqlite::Result<Option<bool>> {
-                let (type_id, source, target): (i64, i64, i64) =
+                let (type_id, source_id, target_id): (i64, i64, i64) =
                     (row.get(1)?, row.get(2)?, row.get(3)?);
                 let _: (bool, i64, i64) = (row.get(4)?, row.get(6)?, row.get(7)?);
-                let (Some(edge_type), Some(source), Some(target)) =
-                    (types.get(&type_id), keys.get(&source), keys.get(&target))
-                else {
+                let (Some(edge_type), Some(source), Some(target)) = (
+                    types.get(&type_id),
+                    keys.get(&source_id),
+                    keys.get(&target_id),
+                ) else {
                     return Ok(None);
                 };
                 Ok(Some(each(RawEdge {
@@ -127,6 +134,8 @@ impl Reader {
                     edge_type,
                     source,
                     target,
+                    source_id,
+                    target_id,
                     attributes: row.get_ref(5)?.as_str()?,
                 })))
             };
