@@ -1056,6 +1056,75 @@ mod tests {
         assert_eq!(ada.scopes.iter().collect::<Vec<_>>(), ["s"]);
     }
 
+    /// A dense graph: every principal may hold scopes, and receives up to
+    /// 14 edges (more than a pairwise merge takes) from anyone, itself
+    /// included, each a narrowing delegation or a membership, some of them
+    /// bounded in time.
+    fn dense_graph() -> impl proptest::strategy::Strategy<Value = AclGraph> {
+        use proptest::prelude::*;
+        let principal = (prop::collection::btree_set(0..6u8, 0..3), 0..3u8);
+        let edge = (
+            0..12usize,
+            prop::collection::btree_set(0..6u8, 0..4),
+            prop::bool::ANY,
+            prop::option::of(0..20i64),
+        );
+        (
+            prop::collection::vec(principal, 12),
+            prop::collection::vec(prop::collection::vec(edge, 0..15), 12),
+        )
+            .prop_map(|(principals, inflows)| {
+                let mut graph = AclGraph::new();
+                let kinds = [IdentityType::Account, IdentityType::Role, IdentityType::Org];
+                for (i, (held, kind)) in principals.iter().enumerate() {
+                    let scopes = held.iter().map(|s| format!("s{s}"));
+                    let p = Principal::new(format!("p{i}"), kinds[*kind as usize]).scopes(scopes);
+                    graph.insert_principal(p);
+                }
+                for (to, edges) in inflows.iter().enumerate() {
+                    for (from, narrowed, membership, expiry) in edges {
+                        let validity = expiry
+                            .map_or(Validity::always(), |at| Validity::always().expires_at(at));
+                        let (from, to) = (format!("p{from}"), format!("p{to}"));
+                        let edge = if *membership {
+                            AclEdge::BelongsTo(Membership::new(to, from).validity(validity))
+                        } else {
+                            let scopes = narrowed.iter().map(|s| format!("s{s}"));
+                            AclEdge::Delegates(
+                                Delegation::new(from, to).scopes(scopes).validity(validity),
+                            )
+                        };
+                        graph.insert_edge(edge).unwrap();
+                    }
+                }
+                graph
+            })
+    }
+
+    proptest::proptest! {
+        /// The whole-graph resolution (components in order, a merge for a
+        /// principal on no cycle) and the single-principal search
+        /// (breadth-first by depth over its upstream) agree on every grant
+        /// and every `valid_until`.
+        #[test]
+        fn merging_agrees_with_the_breadth_first_search(
+            graph in dense_graph(),
+            t in 0..25i64,
+            max_depth in 0..5u32,
+        ) {
+            let resolver = graph.resolver().max_depth(max_depth);
+            let all = resolver.resolve_all(t);
+            for i in 0..12 {
+                let id = format!("p{i}");
+                proptest::prop_assert_eq!(
+                    all.effective(&graph, &id),
+                    resolver.effective_at(&id, t),
+                    "{} at {} with max depth {}", id, t, max_depth
+                );
+            }
+        }
+    }
+
     #[test]
     fn advancing_recomputes_only_expired_grants() {
         let mut graph = chain(2);
