@@ -18,6 +18,13 @@
 //!   transaction adding one node (the commit also publishes the change
 //!   events and bumps the revision), against one autocommit `INSERT` of the
 //!   same row into the same bare table. Goal: at least 0.7 of raw.
+//!   Three more sides bound what any outbox on honker's tables can reach:
+//!   raw SQL on a store file running exactly the outbox's statements
+//!   (node row, revision and write epoch, stream row, notification row, in
+//!   one transaction: `raw_sqlite_outbox`), the same without the
+//!   revision page (`raw_sqlite_no_revision`) or without the notification
+//!   row (`raw_sqlite_no_notification`), and the node row with a stream row
+//!   and nothing else (`raw_sqlite_node_and_stream`).
 //!
 //! Both sides write a fresh file (created outside the timed region) opened
 //! with honker-core's default pragmas (WAL, `synchronous = NORMAL`), get
@@ -34,7 +41,10 @@
 //! ```
 //!
 //! Criterion prints elements per second for each side; the run ends with a
-//! summary of ours against raw, as a ratio, from every timed run.
+//! summary of each side against raw, as a ratio, from every timed run, and,
+//! when P2 ran, with P2's ratios once more from rounds in which each side
+//! runs right after raw SQLite (criterion times the sides one after the
+//! other, so on a shared machine a shift in load lands on one side only).
 
 #![allow(
     missing_docs,
@@ -46,7 +56,9 @@ use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use alknet_graphs::{Endpoints, GraphConfig, NewEdge, NewNode, Store};
+use alknet_graphs::{
+    Endpoints, GraphConfig, NewEdge, NewNode, Store, CHANGE_CHANNEL, CHANGE_TOPIC,
+};
 use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -70,6 +82,10 @@ const EDGE_NODES: usize = 100_000;
 const OURS: &str = "alknet_graphs";
 const OURS_BULK: &str = "alknet_graphs_bulk";
 const RAW: &str = "raw_sqlite";
+const RAW_OUTBOX: &str = "raw_sqlite_outbox";
+const RAW_NO_REVISION: &str = "raw_sqlite_no_revision";
+const RAW_NO_NOTIFICATION: &str = "raw_sqlite_no_notification";
+const RAW_NODE_AND_STREAM: &str = "raw_sqlite_node_and_stream";
 
 /// The bare table raw SQLite writes: the store's `nodes` columns and key
 /// constraint, without its foreign keys.
@@ -486,23 +502,169 @@ fn single_raw(inputs: &Inputs, iters: u64) -> Duration {
     elapsed
 }
 
+/// What the raw outbox sides write besides the node row, in one
+/// transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RawOutbox {
+    /// Everything the store's commit writes.
+    Full,
+    /// The same without writing the revision and write-epoch page (the
+    /// revision counted here instead; the epochs are still read).
+    NoRevision,
+    /// The same without the notification row.
+    NoNotification,
+    /// A stream row only: no revision, no write epoch, no notification.
+    StreamOnly,
+}
+
+// The statements a one-node write transaction of the store runs (see
+// src/store and src/outbox): `begin_write` reads the data version and the
+// write epochs, the commit bumps the revision, records the epoch, and
+// inserts the stream row and the notification row.
+const OUTBOX_READ_EPOCHS: &str = "SELECT (SELECT value FROM _alknet_meta WHERE key = 'epoch'),
+     (SELECT value FROM _alknet_meta WHERE key = 'published_epoch')";
+const OUTBOX_BUMP_REVISION: &str =
+    "UPDATE _alknet_meta SET value = value + 1 WHERE key = 'revision' RETURNING value";
+const OUTBOX_PUBLISH_EPOCH: &str = "UPDATE _alknet_meta
+     SET value = (SELECT value FROM _alknet_meta WHERE key = 'epoch')
+     WHERE key = 'published_epoch'";
+const OUTBOX_PUBLISH: &str =
+    "INSERT INTO _honker_stream (topic, key, payload) VALUES (?1, NULL, ?2) RETURNING offset";
+const OUTBOX_NOTIFY: &str = "INSERT INTO _honker_notifications (channel, payload) VALUES (?1, ?2)";
+
+/// One write transaction adding node `key` and what `outbox` says, the
+/// store's payloads byte for byte; `revision` is the revision before it.
+fn raw_outbox_commit(conn: &Connection, outbox: RawOutbox, key: &str, text: &str, revision: i64) {
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .expect("prepare")
+            .execute([])
+            .expect(sql)
+    };
+    run("BEGIN IMMEDIATE");
+    if outbox != RawOutbox::StreamOnly {
+        let read = |sql: &str| {
+            conn.prepare_cached(sql)
+                .expect("prepare")
+                .query_row([], |_| Ok(()))
+                .expect(sql)
+        };
+        read("PRAGMA data_version");
+        read(OUTBOX_READ_EPOCHS);
+    }
+    conn.prepare_cached(RAW_INSERT)
+        .expect("prepare")
+        .execute(params![1_i64, key, 1_i64, text, now_ms()])
+        .expect("insert node");
+    let revision = match outbox {
+        RawOutbox::StreamOnly | RawOutbox::NoRevision => revision + 1,
+        RawOutbox::Full | RawOutbox::NoNotification => {
+            let bumped: i64 = conn
+                .prepare_cached(OUTBOX_BUMP_REVISION)
+                .expect("prepare")
+                .query_row([], |row| row.get(0))
+                .expect("bump revision");
+            run(OUTBOX_PUBLISH_EPOCH);
+            bumped
+        }
+    };
+    let events =
+        format!(r#"[{{"entity":"node","op":"create","graph":"{GRAPH}","keys":["{key}"]}}]"#);
+    let batch = format!(r#"{{"revision":{revision},"events":{events}}}"#);
+    let offset: i64 = conn
+        .prepare_cached(OUTBOX_PUBLISH)
+        .expect("prepare")
+        .query_row(params![CHANGE_TOPIC, batch], |row| row.get(0))
+        .expect("publish");
+    if matches!(outbox, RawOutbox::Full | RawOutbox::NoRevision) {
+        let notification =
+            format!(r#"{{"revision":{revision},"offset":{offset},"count":1,"events":{events}}}"#);
+        conn.prepare_cached(OUTBOX_NOTIFY)
+            .expect("prepare")
+            .execute(params![CHANGE_CHANNEL, notification])
+            .expect("notify");
+    }
+    run("COMMIT");
+}
+
+fn single_raw_outbox(inputs: &Inputs, iters: u64, outbox: RawOutbox) -> Duration {
+    let (dir, store) = fresh_store();
+    let revision = store.revision().expect("revision") as i64;
+    // Opened before the store closes, so that the write-ahead log stays
+    // (the last connection to close removes it): the first timed commit
+    // then finds it, as the store's own first commit does.
+    let conn = Connection::open(store.path()).expect("open the store file");
+    drop(store);
+    honker_core::apply_default_pragmas(&conn).expect("pragmas");
+    conn.execute_batch("PRAGMA secure_delete = ON")
+        .expect("the writer's pragmas");
+    // A new connection reads the schema at its first statement; the
+    // store's writer has long done so.
+    for sql in [
+        "BEGIN IMMEDIATE",
+        "PRAGMA data_version",
+        OUTBOX_READ_EPOCHS,
+        RAW_INSERT,
+        OUTBOX_BUMP_REVISION,
+        OUTBOX_PUBLISH_EPOCH,
+        OUTBOX_PUBLISH,
+        OUTBOX_NOTIFY,
+        "COMMIT",
+    ] {
+        conn.prepare_cached(sql).expect("prepare");
+    }
+    let keys = keys(iters as usize);
+    let start = Instant::now();
+    for (i, key) in keys.iter().enumerate() {
+        raw_outbox_commit(&conn, outbox, key, inputs.text(i), revision + i as i64);
+    }
+    let elapsed = start.elapsed();
+    let batches: i64 = conn
+        .query_row("SELECT count(*) FROM _honker_stream", [], |row| row.get(0))
+        .expect("count batches");
+    assert_eq!(batches as u64, iters + 1);
+    assert_eq!(raw_count(&conn), keys.len());
+    drop(conn);
+    drop(dir);
+    elapsed
+}
+
+const P2_GROUP: &str = "p2_one_node_per_txn";
+
+const P2_SIDES: [&str; 6] = [
+    OURS,
+    RAW,
+    RAW_OUTBOX,
+    RAW_NO_REVISION,
+    RAW_NO_NOTIFICATION,
+    RAW_NODE_AND_STREAM,
+];
+
+/// `iters` one-node transactions of P2's `side`, timed.
+fn p2_side(inputs: &Inputs, side: &str, iters: u64) -> Duration {
+    match side {
+        OURS => single_ours(inputs, iters),
+        RAW_OUTBOX => single_raw_outbox(inputs, iters, RawOutbox::Full),
+        RAW_NO_REVISION => single_raw_outbox(inputs, iters, RawOutbox::NoRevision),
+        RAW_NO_NOTIFICATION => single_raw_outbox(inputs, iters, RawOutbox::NoNotification),
+        RAW_NODE_AND_STREAM => single_raw_outbox(inputs, iters, RawOutbox::StreamOnly),
+        _ => single_raw(inputs, iters),
+    }
+}
+
 fn one_node_per_transaction(c: &mut Criterion) {
-    const GROUP: &str = "p2_one_node_per_txn";
     let inputs = Inputs::new();
-    let mut group = c.benchmark_group(GROUP);
+    let mut group = c.benchmark_group(P2_GROUP);
     group
         .sample_size(30)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(10))
         .throughput(Throughput::Elements(1));
-    for side in [OURS, RAW] {
+    for side in P2_SIDES {
         group.bench_function(side, |b| {
             b.iter_custom(|iters| {
-                let elapsed = match side {
-                    OURS => single_ours(&inputs, iters),
-                    _ => single_raw(&inputs, iters),
-                };
-                tally(GROUP, side, elapsed, iters);
+                let elapsed = p2_side(&inputs, side, iters);
+                tally(P2_GROUP, side, elapsed, iters);
                 elapsed
             });
         });
@@ -510,7 +672,43 @@ fn one_node_per_transaction(c: &mut Criterion) {
     group.finish();
 }
 
-/// Prints ours against raw for every group that ran both.
+/// Commits per side in each paired round of P2, and the rounds.
+const PAIRED_COMMITS: u64 = 5_000;
+const PAIRED_ROUNDS: usize = 5;
+
+/// P2 once more, in rounds where every side runs right after raw SQLite,
+/// so that the load of a shared machine, which shifts over seconds, weighs
+/// on both halves of each ratio alike (criterion times one side after the
+/// other, 12 s apart). Prints each side's median ratio and its range; run
+/// after the P2 group, when it ran.
+fn paired_p2() {
+    let inputs = Inputs::new();
+    let sides: Vec<&str> = P2_SIDES.into_iter().filter(|side| *side != RAW).collect();
+    let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for round in 0..PAIRED_ROUNDS {
+        for k in 0..sides.len() {
+            let side = sides[(k + round) % sides.len()];
+            let elapsed = p2_side(&inputs, side, PAIRED_COMMITS);
+            let raw = p2_side(&inputs, RAW, PAIRED_COMMITS);
+            let ratio = raw.as_secs_f64() / elapsed.as_secs_f64();
+            ratios.entry(side).or_default().push(ratio);
+        }
+    }
+    for side in sides {
+        let mut ratios = ratios.remove(side).unwrap_or_default();
+        ratios.sort_by(f64::total_cmp);
+        let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else {
+            continue;
+        };
+        println!(
+            "{P2_GROUP}/{side}, paired with raw: ratio {:.2} (median of {PAIRED_ROUNDS} rounds \
+             of {PAIRED_COMMITS} commits each; {low:.2}-{high:.2})",
+            ratios[ratios.len() / 2]
+        );
+    }
+}
+
+/// Prints each side against raw for every group that ran both.
 fn print_ratios() {
     let tally = TALLY
         .lock()
@@ -525,7 +723,11 @@ fn print_ratios() {
         ("p1_bulk_insert_100k", OURS, Some(0.75)),
         ("p1_bulk_insert_100k", OURS_BULK, Some(0.75)),
         ("edges_bulk_insert_300k", OURS_BULK, None),
-        ("p2_one_node_per_txn", OURS, Some(0.7)),
+        (P2_GROUP, OURS, Some(0.7)),
+        (P2_GROUP, RAW_OUTBOX, None),
+        (P2_GROUP, RAW_NO_REVISION, None),
+        (P2_GROUP, RAW_NO_NOTIFICATION, None),
+        (P2_GROUP, RAW_NODE_AND_STREAM, None),
     ];
     for (group, side, goal) in figures {
         if let (Some(ours), Some(raw)) = (rate(group, side), rate(group, RAW)) {
@@ -536,7 +738,7 @@ fn print_ratios() {
                 None => String::new(),
             };
             println!(
-                "{group}/{side}: ours {ours:.0} elem/s, raw {raw:.0} elem/s, \
+                "{group}/{side}: {ours:.0} elem/s, raw {raw:.0} elem/s, \
                  ratio {ratio:.2} ({verdict}mean over every timed run)"
             );
         }
@@ -549,4 +751,11 @@ fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_ratios();
+    let p2_ran = TALLY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains_key(&(P2_GROUP, OURS));
+    if p2_ran {
+        paired_p2();
+    }
 }
