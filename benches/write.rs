@@ -18,7 +18,8 @@
 //!   transaction adding one node (the commit also publishes the change
 //!   events and bumps the revision), against one autocommit `INSERT` of the
 //!   same row into the same bare table. Goal: at least 0.7 of raw.
-//!   Three more sides bound what any outbox on honker's tables can reach:
+//!   Four more sides price the outbox's parts and bound what any outbox on
+//!   honker's tables can reach:
 //!   raw SQL on a store file running exactly the outbox's statements
 //!   (node row, revision and write epoch, stream row, notification row, in
 //!   one transaction: `raw_sqlite_outbox`), the same without the
@@ -26,9 +27,10 @@
 //!   row (`raw_sqlite_no_notification`), and the node row with a stream row
 //!   and nothing else (`raw_sqlite_node_and_stream`).
 //!
-//! Both sides write a fresh file (created outside the timed region) opened
-//! with honker-core's default pragmas (WAL, `synchronous = NORMAL`), get
-//! the same sequential keys (`n000123`) and the same attribute documents,
+//! Every side writes a fresh file (created outside the timed region; in P2
+//! one file per side, which each of its timed runs extends) opened with
+//! honker-core's default pragmas (WAL, `synchronous = NORMAL`), gets the
+//! same sequential keys (`n000123`) and the same attribute documents,
 //! and stamp `created_at` / `updated_at` per row. Raw SQLite receives the
 //! documents already serialized; the store serializes, size-checks and
 //! validates them against the node type's JSON Schema.
@@ -468,40 +470,6 @@ fn bulk_edges(c: &mut Criterion) {
     group.finish();
 }
 
-fn single_ours(inputs: &Inputs, iters: u64) -> Duration {
-    let (dir, store) = fresh_store();
-    let keys = keys(iters as usize);
-    let start = Instant::now();
-    for (i, key) in keys.iter().enumerate() {
-        let mut tx = store.begin_write().expect("begin");
-        tx.add_node(GRAPH, key, NODE_TYPE, inputs.document(i))
-            .expect("add node");
-        black_box(tx.commit().expect("commit"));
-    }
-    let elapsed = start.elapsed();
-    assert_eq!(store.revision().expect("revision"), iters + 1);
-    drop(store);
-    drop(dir);
-    elapsed
-}
-
-fn single_raw(inputs: &Inputs, iters: u64) -> Duration {
-    let (dir, conn) = fresh_raw();
-    let keys = keys(iters as usize);
-    let start = Instant::now();
-    for (i, key) in keys.iter().enumerate() {
-        conn.prepare_cached(RAW_INSERT)
-            .expect("prepare")
-            .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
-            .expect("insert");
-    }
-    let elapsed = start.elapsed();
-    assert_eq!(raw_count(&conn), keys.len());
-    drop(conn);
-    drop(dir);
-    elapsed
-}
-
 /// What the raw outbox sides write besides the node row, in one
 /// transaction.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -587,17 +555,23 @@ fn raw_outbox_commit(conn: &Connection, outbox: RawOutbox, key: &str, text: &str
     run("COMMIT");
 }
 
-fn single_raw_outbox(inputs: &Inputs, iters: u64, outbox: RawOutbox) -> Duration {
+/// A store file written by a plain connection with the store writer's
+/// pragmas, and the store's revision.
+fn raw_store_file() -> (TempDir, Connection, i64) {
     let (dir, store) = fresh_store();
     let revision = store.revision().expect("revision") as i64;
-    // Opened before the store closes, so that the write-ahead log stays
-    // (the last connection to close removes it): the first timed commit
-    // then finds it, as the store's own first commit does.
     let conn = Connection::open(store.path()).expect("open the store file");
-    drop(store);
     honker_core::apply_default_pragmas(&conn).expect("pragmas");
     conn.execute_batch("PRAGMA secure_delete = ON")
         .expect("the writer's pragmas");
+    // The last connection to close a file removes its write-ahead log, and
+    // the first commit to a new log syncs its header; reading while the
+    // store closes keeps the log, so the first timed commit appends to it
+    // as the store's own first commit does.
+    conn.execute_batch("BEGIN; SELECT count(*) FROM nodes;")
+        .expect("read");
+    drop(store);
+    conn.execute_batch("COMMIT").expect("end the read");
     // A new connection reads the schema at its first statement; the
     // store's writer has long done so.
     for sql in [
@@ -613,20 +587,7 @@ fn single_raw_outbox(inputs: &Inputs, iters: u64, outbox: RawOutbox) -> Duration
     ] {
         conn.prepare_cached(sql).expect("prepare");
     }
-    let keys = keys(iters as usize);
-    let start = Instant::now();
-    for (i, key) in keys.iter().enumerate() {
-        raw_outbox_commit(&conn, outbox, key, inputs.text(i), revision + i as i64);
-    }
-    let elapsed = start.elapsed();
-    let batches: i64 = conn
-        .query_row("SELECT count(*) FROM _honker_stream", [], |row| row.get(0))
-        .expect("count batches");
-    assert_eq!(batches as u64, iters + 1);
-    assert_eq!(raw_count(&conn), keys.len());
-    drop(conn);
-    drop(dir);
-    elapsed
+    (dir, conn, revision)
 }
 
 const P2_GROUP: &str = "p2_one_node_per_txn";
@@ -640,15 +601,112 @@ const P2_SIDES: [&str; 6] = [
     RAW_NODE_AND_STREAM,
 ];
 
-/// `iters` one-node transactions of P2's `side`, timed.
-fn p2_side(inputs: &Inputs, side: &str, iters: u64) -> Duration {
-    match side {
-        OURS => single_ours(inputs, iters),
-        RAW_OUTBOX => single_raw_outbox(inputs, iters, RawOutbox::Full),
-        RAW_NO_REVISION => single_raw_outbox(inputs, iters, RawOutbox::NoRevision),
-        RAW_NO_NOTIFICATION => single_raw_outbox(inputs, iters, RawOutbox::NoNotification),
-        RAW_NODE_AND_STREAM => single_raw_outbox(inputs, iters, RawOutbox::StreamOnly),
-        _ => single_raw(inputs, iters),
+/// What a side of P2 writes to.
+enum P2Target {
+    Store(Store),
+    Raw(Connection),
+    Outbox(Connection, RawOutbox),
+}
+
+/// One side of P2 and the file it writes: each [`commit`](P2Writer::commit)
+/// adds the next nodes, one write transaction each, to the same file.
+struct P2Writer {
+    target: P2Target,
+    /// Nodes committed so far.
+    written: usize,
+    /// The revision before the next commit (the raw outbox sides).
+    revision: i64,
+    _dir: TempDir,
+}
+
+impl P2Writer {
+    /// A fresh file for `side`.
+    fn new(side: &str) -> Self {
+        let outbox = match side {
+            OURS => {
+                let (dir, store) = fresh_store();
+                return P2Writer::on(dir, P2Target::Store(store), 1);
+            }
+            RAW => {
+                let (dir, conn) = fresh_raw();
+                return P2Writer::on(dir, P2Target::Raw(conn), 0);
+            }
+            RAW_OUTBOX => RawOutbox::Full,
+            RAW_NO_REVISION => RawOutbox::NoRevision,
+            RAW_NO_NOTIFICATION => RawOutbox::NoNotification,
+            _ => RawOutbox::StreamOnly,
+        };
+        let (dir, conn, revision) = raw_store_file();
+        P2Writer::on(dir, P2Target::Outbox(conn, outbox), revision)
+    }
+
+    fn on(dir: TempDir, target: P2Target, revision: i64) -> Self {
+        P2Writer {
+            target,
+            written: 0,
+            revision,
+            _dir: dir,
+        }
+    }
+
+    /// Commits the next `n` nodes, one transaction each; returns the time
+    /// they took.
+    fn commit(&mut self, inputs: &Inputs, n: u64) -> Duration {
+        let first = self.written;
+        let keys: Vec<String> = (first..first + n as usize)
+            .map(|i| format!("n{i:07}"))
+            .collect();
+        let start = Instant::now();
+        for (i, key) in (first..).zip(&keys) {
+            match &self.target {
+                P2Target::Store(store) => {
+                    let mut tx = store.begin_write().expect("begin");
+                    tx.add_node(GRAPH, key, NODE_TYPE, inputs.document(i))
+                        .expect("add node");
+                    black_box(tx.commit().expect("commit"));
+                }
+                P2Target::Raw(conn) => {
+                    conn.prepare_cached(RAW_INSERT)
+                        .expect("prepare")
+                        .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
+                        .expect("insert");
+                }
+                P2Target::Outbox(conn, outbox) => {
+                    let revision = self.revision + (i - first) as i64;
+                    raw_outbox_commit(conn, *outbox, key, inputs.text(i), revision);
+                }
+            }
+        }
+        let elapsed = start.elapsed();
+        self.written += keys.len();
+        self.revision += keys.len() as i64;
+        self.check();
+        elapsed
+    }
+
+    /// Every node committed is there (and, for the store, every revision).
+    fn check(&self) {
+        let last_node = |conn: &Connection| -> usize {
+            let n: i64 = conn
+                .query_row("SELECT coalesce(max(id), 0) FROM nodes", [], |row| {
+                    row.get(0)
+                })
+                .expect("count nodes");
+            n as usize
+        };
+        match &self.target {
+            P2Target::Store(store) => {
+                assert_eq!(store.revision().expect("revision"), self.revision as u64);
+                let count = store
+                    .begin_read()
+                    .and_then(|r| r.node_count(GRAPH))
+                    .expect("count nodes");
+                assert_eq!(count as usize, self.written);
+            }
+            P2Target::Raw(conn) | P2Target::Outbox(conn, _) => {
+                assert_eq!(last_node(conn), self.written);
+            }
+        }
     }
 }
 
@@ -661,9 +719,13 @@ fn one_node_per_transaction(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10))
         .throughput(Throughput::Elements(1));
     for side in P2_SIDES {
+        // One file per side for all its runs: criterion sizes its samples
+        // by the wall time of the warm-up runs, which would otherwise be
+        // mostly the making of a new store.
+        let mut writer = P2Writer::new(side);
         group.bench_function(side, |b| {
             b.iter_custom(|iters| {
-                let elapsed = p2_side(&inputs, side, iters);
+                let elapsed = writer.commit(&inputs, iters);
                 tally(P2_GROUP, side, elapsed, iters);
                 elapsed
             });
@@ -688,8 +750,8 @@ fn paired_p2() {
     for round in 0..PAIRED_ROUNDS {
         for k in 0..sides.len() {
             let side = sides[(k + round) % sides.len()];
-            let elapsed = p2_side(&inputs, side, PAIRED_COMMITS);
-            let raw = p2_side(&inputs, RAW, PAIRED_COMMITS);
+            let elapsed = P2Writer::new(side).commit(&inputs, PAIRED_COMMITS);
+            let raw = P2Writer::new(RAW).commit(&inputs, PAIRED_COMMITS);
             let ratio = raw.as_secs_f64() / elapsed.as_secs_f64();
             ratios.entry(side).or_default().push(ratio);
         }
