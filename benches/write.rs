@@ -18,14 +18,16 @@
 //!   transaction adding one node (the commit also publishes the change
 //!   events and bumps the revision), against one autocommit `INSERT` of the
 //!   same row into the same bare table. Goal: at least 0.7 of raw.
-//!   Four more sides price the outbox's parts and bound what any outbox on
-//!   honker's tables can reach:
-//!   raw SQL on a store file running exactly the outbox's statements
-//!   (node row, revision and write epoch, stream row, notification row, in
-//!   one transaction: `raw_sqlite_outbox`), the same without the
-//!   revision page (`raw_sqlite_no_revision`) or without the notification
-//!   row (`raw_sqlite_no_notification`), and the node row with a stream row
-//!   and nothing else (`raw_sqlite_node_and_stream`).
+//!   More sides price the outbox's parts with raw SQL on a store file:
+//!   exactly the outbox's statements (node row, revision and write epoch,
+//!   stream row, notification row, in one transaction: `raw_sqlite_outbox`);
+//!   the same with a notification that carries no events
+//!   (`raw_sqlite_lean_notification`), without the revision page
+//!   (`raw_sqlite_no_revision`), or without the notification row
+//!   (`raw_sqlite_no_notification`); the node row with a stream row and
+//!   nothing else (`raw_sqlite_node_and_stream`: what any outbox on honker's
+//!   stream can reach); and the node row with a row in a plain rowid table
+//!   (`raw_sqlite_node_and_plain_log`).
 //!
 //! Every side writes a fresh file (created outside the timed region; in P2
 //! one file per side, which each of its timed runs extends) opened with
@@ -46,7 +48,8 @@
 //! summary of each side against raw, as a ratio, from every timed run, and,
 //! when P2 ran, with P2's ratios once more from rounds in which each side
 //! runs right after raw SQLite (criterion times the sides one after the
-//! other, so on a shared machine a shift in load lands on one side only).
+//! other, so on a shared machine a shift in load lands on one side only),
+//! and the pages (write-ahead log frames) each side's commits write.
 
 #![allow(
     missing_docs,
@@ -55,6 +58,7 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -85,9 +89,11 @@ const OURS: &str = "alknet_graphs";
 const OURS_BULK: &str = "alknet_graphs_bulk";
 const RAW: &str = "raw_sqlite";
 const RAW_OUTBOX: &str = "raw_sqlite_outbox";
+const RAW_LEAN_NOTIFICATION: &str = "raw_sqlite_lean_notification";
 const RAW_NO_REVISION: &str = "raw_sqlite_no_revision";
 const RAW_NO_NOTIFICATION: &str = "raw_sqlite_no_notification";
 const RAW_NODE_AND_STREAM: &str = "raw_sqlite_node_and_stream";
+const RAW_NODE_AND_LOG: &str = "raw_sqlite_node_and_plain_log";
 
 /// The bare table raw SQLite writes: the store's `nodes` columns and key
 /// constraint, without its foreign keys.
@@ -476,6 +482,9 @@ fn bulk_edges(c: &mut Criterion) {
 enum RawOutbox {
     /// Everything the store's commit writes.
     Full,
+    /// The same with a notification that carries no events (revision,
+    /// offset and count only).
+    LeanNotification,
     /// The same without writing the revision and write-epoch page (the
     /// revision counted here instead; the epochs are still read).
     NoRevision,
@@ -483,6 +492,34 @@ enum RawOutbox {
     NoNotification,
     /// A stream row only: no revision, no write epoch, no notification.
     StreamOnly,
+    /// A row in a plain rowid table of the file, and nothing else: a
+    /// change log outside honker's tables.
+    PlainLog,
+}
+
+impl RawOutbox {
+    /// Whether the transaction reads the data version and the write
+    /// epochs first, as `begin_write` does.
+    fn reads_epochs(self) -> bool {
+        !matches!(self, RawOutbox::StreamOnly | RawOutbox::PlainLog)
+    }
+
+    /// Whether it bumps the revision and records the write epoch.
+    fn bumps_revision(self) -> bool {
+        matches!(
+            self,
+            RawOutbox::Full | RawOutbox::LeanNotification | RawOutbox::NoNotification
+        )
+    }
+
+    /// Whether it notifies, and with the events inline.
+    fn notification(self) -> Option<bool> {
+        match self {
+            RawOutbox::Full | RawOutbox::NoRevision => Some(true),
+            RawOutbox::LeanNotification => Some(false),
+            _ => None,
+        }
+    }
 }
 
 // The statements a one-node write transaction of the store runs (see
@@ -500,6 +537,11 @@ const OUTBOX_PUBLISH: &str =
     "INSERT INTO _honker_stream (topic, key, payload) VALUES (?1, NULL, ?2) RETURNING offset";
 const OUTBOX_NOTIFY: &str = "INSERT INTO _honker_notifications (channel, payload) VALUES (?1, ?2)";
 
+/// A plain change log for [`RawOutbox::PlainLog`].
+const PLAIN_LOG_DDL: &str =
+    "CREATE TABLE bench_change_log (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)";
+const PLAIN_LOG_INSERT: &str = "INSERT INTO bench_change_log (payload) VALUES (?1)";
+
 /// One write transaction adding node `key` and what `outbox` says, the
 /// store's payloads byte for byte; `revision` is the revision before it.
 fn raw_outbox_commit(conn: &Connection, outbox: RawOutbox, key: &str, text: &str, revision: i64) {
@@ -509,14 +551,14 @@ fn raw_outbox_commit(conn: &Connection, outbox: RawOutbox, key: &str, text: &str
             .execute([])
             .expect(sql)
     };
+    let read = |sql: &str| -> i64 {
+        conn.prepare_cached(sql)
+            .expect("prepare")
+            .query_row([], |row| row.get(0))
+            .expect(sql)
+    };
     run("BEGIN IMMEDIATE");
-    if outbox != RawOutbox::StreamOnly {
-        let read = |sql: &str| {
-            conn.prepare_cached(sql)
-                .expect("prepare")
-                .query_row([], |_| Ok(()))
-                .expect(sql)
-        };
+    if outbox.reads_epochs() {
         read("PRAGMA data_version");
         read(OUTBOX_READ_EPOCHS);
     }
@@ -524,29 +566,36 @@ fn raw_outbox_commit(conn: &Connection, outbox: RawOutbox, key: &str, text: &str
         .expect("prepare")
         .execute(params![1_i64, key, 1_i64, text, now_ms()])
         .expect("insert node");
-    let revision = match outbox {
-        RawOutbox::StreamOnly | RawOutbox::NoRevision => revision + 1,
-        RawOutbox::Full | RawOutbox::NoNotification => {
-            let bumped: i64 = conn
-                .prepare_cached(OUTBOX_BUMP_REVISION)
-                .expect("prepare")
-                .query_row([], |row| row.get(0))
-                .expect("bump revision");
-            run(OUTBOX_PUBLISH_EPOCH);
-            bumped
-        }
+    let revision = if outbox.bumps_revision() {
+        let bumped = read(OUTBOX_BUMP_REVISION);
+        run(OUTBOX_PUBLISH_EPOCH);
+        bumped
+    } else {
+        revision + 1
     };
     let events =
         format!(r#"[{{"entity":"node","op":"create","graph":"{GRAPH}","keys":["{key}"]}}]"#);
     let batch = format!(r#"{{"revision":{revision},"events":{events}}}"#);
+    if outbox == RawOutbox::PlainLog {
+        conn.prepare_cached(PLAIN_LOG_INSERT)
+            .expect("prepare")
+            .execute([batch])
+            .expect("log");
+        run("COMMIT");
+        return;
+    }
     let offset: i64 = conn
         .prepare_cached(OUTBOX_PUBLISH)
         .expect("prepare")
         .query_row(params![CHANGE_TOPIC, batch], |row| row.get(0))
         .expect("publish");
-    if matches!(outbox, RawOutbox::Full | RawOutbox::NoRevision) {
-        let notification =
-            format!(r#"{{"revision":{revision},"offset":{offset},"count":1,"events":{events}}}"#);
+    if let Some(inline) = outbox.notification() {
+        let head = format!(r#"{{"revision":{revision},"offset":{offset},"count":1"#);
+        let notification = if inline {
+            format!(r#"{head},"events":{events}}}"#)
+        } else {
+            format!("{head}}}")
+        };
         conn.prepare_cached(OUTBOX_NOTIFY)
             .expect("prepare")
             .execute(params![CHANGE_CHANNEL, notification])
@@ -561,6 +610,8 @@ fn raw_store_file() -> (TempDir, Connection, i64) {
     let (dir, store) = fresh_store();
     let revision = store.revision().expect("revision") as i64;
     let conn = Connection::open(store.path()).expect("open the store file");
+    conn.execute_batch(PLAIN_LOG_DDL)
+        .expect("create the plain log");
     honker_core::apply_default_pragmas(&conn).expect("pragmas");
     conn.execute_batch("PRAGMA secure_delete = ON")
         .expect("the writer's pragmas");
@@ -583,6 +634,7 @@ fn raw_store_file() -> (TempDir, Connection, i64) {
         OUTBOX_PUBLISH_EPOCH,
         OUTBOX_PUBLISH,
         OUTBOX_NOTIFY,
+        PLAIN_LOG_INSERT,
         "COMMIT",
     ] {
         conn.prepare_cached(sql).expect("prepare");
@@ -592,13 +644,15 @@ fn raw_store_file() -> (TempDir, Connection, i64) {
 
 const P2_GROUP: &str = "p2_one_node_per_txn";
 
-const P2_SIDES: [&str; 6] = [
+const P2_SIDES: [&str; 8] = [
     OURS,
     RAW,
     RAW_OUTBOX,
+    RAW_LEAN_NOTIFICATION,
     RAW_NO_REVISION,
     RAW_NO_NOTIFICATION,
     RAW_NODE_AND_STREAM,
+    RAW_NODE_AND_LOG,
 ];
 
 /// What a side of P2 writes to.
@@ -612,6 +666,8 @@ enum P2Target {
 /// adds the next nodes, one write transaction each, to the same file.
 struct P2Writer {
     target: P2Target,
+    /// The file.
+    path: PathBuf,
     /// Nodes committed so far.
     written: usize,
     /// The revision before the next commit (the raw outbox sides).
@@ -625,24 +681,30 @@ impl P2Writer {
         let outbox = match side {
             OURS => {
                 let (dir, store) = fresh_store();
-                return P2Writer::on(dir, P2Target::Store(store), 1);
+                let path = store.path().to_path_buf();
+                return P2Writer::on(dir, path, P2Target::Store(store), 1);
             }
             RAW => {
                 let (dir, conn) = fresh_raw();
-                return P2Writer::on(dir, P2Target::Raw(conn), 0);
+                let path = conn.path().map(PathBuf::from).expect("a file");
+                return P2Writer::on(dir, path, P2Target::Raw(conn), 0);
             }
             RAW_OUTBOX => RawOutbox::Full,
+            RAW_LEAN_NOTIFICATION => RawOutbox::LeanNotification,
             RAW_NO_REVISION => RawOutbox::NoRevision,
             RAW_NO_NOTIFICATION => RawOutbox::NoNotification,
-            _ => RawOutbox::StreamOnly,
+            RAW_NODE_AND_STREAM => RawOutbox::StreamOnly,
+            _ => RawOutbox::PlainLog,
         };
         let (dir, conn, revision) = raw_store_file();
-        P2Writer::on(dir, P2Target::Outbox(conn, outbox), revision)
+        let path = conn.path().map(PathBuf::from).expect("a file");
+        P2Writer::on(dir, path, P2Target::Outbox(conn, outbox), revision)
     }
 
-    fn on(dir: TempDir, target: P2Target, revision: i64) -> Self {
+    fn on(dir: TempDir, path: PathBuf, target: P2Target, revision: i64) -> Self {
         P2Writer {
             target,
+            path,
             written: 0,
             revision,
             _dir: dir,
@@ -682,6 +744,26 @@ impl P2Writer {
         self.revision += keys.len() as i64;
         self.check();
         elapsed
+    }
+
+    /// The pages (write-ahead log frames) each of the next `n` commits
+    /// writes: the log is emptied first, and `n` commits stay below the
+    /// automatic checkpoint, so it then holds exactly those commits.
+    fn pages_per_commit(&mut self, inputs: &Inputs, n: u64) -> f64 {
+        let conn = Connection::open(&self.path).expect("open the file");
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .expect("checkpoint");
+        assert_eq!(busy, 0, "the log is emptied");
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .expect("page size");
+        self.commit(inputs, n);
+        let wal = std::fs::metadata(self.path.with_extension("db-wal"))
+            .expect("the log")
+            .len();
+        // The log's header, then one header and one page per frame.
+        (wal - 32) as f64 / (page_size + 24) as f64 / n as f64
     }
 
     /// Every node committed is there (and, for the store, every revision).
@@ -738,11 +820,16 @@ fn one_node_per_transaction(c: &mut Criterion) {
 const PAIRED_COMMITS: u64 = 5_000;
 const PAIRED_ROUNDS: usize = 5;
 
+/// Commits whose pages are counted per side: well below the automatic
+/// checkpoint (10,000 pages) at nine pages each.
+const PAGE_COMMITS: u64 = 1_000;
+
 /// P2 once more, in rounds where every side runs right after raw SQLite,
 /// so that the load of a shared machine, which shifts over seconds, weighs
 /// on both halves of each ratio alike (criterion times one side after the
-/// other, 12 s apart). Prints each side's median ratio and its range; run
-/// after the P2 group, when it ran.
+/// other, 12 s apart). Prints each side's median ratio and its range, and
+/// the pages each side's commits write; run after the P2 group, when it
+/// ran.
 fn paired_p2() {
     let inputs = Inputs::new();
     let sides: Vec<&str> = P2_SIDES.into_iter().filter(|side| *side != RAW).collect();
@@ -756,17 +843,19 @@ fn paired_p2() {
             ratios.entry(side).or_default().push(ratio);
         }
     }
-    for side in sides {
+    for side in P2_SIDES {
+        let pages = P2Writer::new(side).pages_per_commit(&inputs, PAGE_COMMITS);
         let mut ratios = ratios.remove(side).unwrap_or_default();
         ratios.sort_by(f64::total_cmp);
-        let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else {
-            continue;
+        let paired = match (ratios.first(), ratios.last()) {
+            (Some(low), Some(high)) => format!(
+                ", paired with raw: ratio {:.2} (median of {PAIRED_ROUNDS} rounds of \
+                 {PAIRED_COMMITS} commits each; {low:.2}-{high:.2})",
+                ratios[ratios.len() / 2]
+            ),
+            _ => String::new(),
         };
-        println!(
-            "{P2_GROUP}/{side}, paired with raw: ratio {:.2} (median of {PAIRED_ROUNDS} rounds \
-             of {PAIRED_COMMITS} commits each; {low:.2}-{high:.2})",
-            ratios[ratios.len() / 2]
-        );
+        println!("{P2_GROUP}/{side}: {pages:.2} pages per commit{paired}");
     }
 }
 
@@ -787,9 +876,11 @@ fn print_ratios() {
         ("edges_bulk_insert_300k", OURS_BULK, None),
         (P2_GROUP, OURS, Some(0.7)),
         (P2_GROUP, RAW_OUTBOX, None),
+        (P2_GROUP, RAW_LEAN_NOTIFICATION, None),
         (P2_GROUP, RAW_NO_REVISION, None),
         (P2_GROUP, RAW_NO_NOTIFICATION, None),
         (P2_GROUP, RAW_NODE_AND_STREAM, None),
+        (P2_GROUP, RAW_NODE_AND_LOG, None),
     ];
     for (group, side, goal) in figures {
         if let (Some(ours), Some(raw)) = (rate(group, side), rate(group, RAW)) {
