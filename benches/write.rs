@@ -18,10 +18,21 @@
 //!   transaction adding one node (the commit also publishes the change
 //!   events and bumps the revision), against one autocommit `INSERT` of the
 //!   same row into the same bare table. Goal: at least 0.7 of raw.
+//!   More sides price the outbox's parts with raw SQL on a store file:
+//!   exactly the outbox's statements (node row, revision and write epoch,
+//!   stream row, notification row, in one transaction: `raw_sqlite_outbox`);
+//!   the same with a notification that carries no events
+//!   (`raw_sqlite_lean_notification`), without the revision page
+//!   (`raw_sqlite_no_revision`), or without the notification row
+//!   (`raw_sqlite_no_notification`); the node row with a stream row and
+//!   nothing else (`raw_sqlite_node_and_stream`: what any outbox on honker's
+//!   stream can reach); and the node row with a row in a plain rowid table
+//!   (`raw_sqlite_node_and_plain_log`).
 //!
-//! Both sides write a fresh file (created outside the timed region) opened
-//! with honker-core's default pragmas (WAL, `synchronous = NORMAL`), get
-//! the same sequential keys (`n000123`) and the same attribute documents,
+//! Every side writes a fresh file (created outside the timed region; in P2
+//! one file per side, which each of its timed runs extends) opened with
+//! honker-core's default pragmas (WAL, `synchronous = NORMAL`), gets the
+//! same sequential keys (`n000123`) and the same attribute documents,
 //! and stamp `created_at` / `updated_at` per row. Raw SQLite receives the
 //! documents already serialized; the store serializes, size-checks and
 //! validates them against the node type's JSON Schema.
@@ -34,7 +45,11 @@
 //! ```
 //!
 //! Criterion prints elements per second for each side; the run ends with a
-//! summary of ours against raw, as a ratio, from every timed run.
+//! summary of each side against raw, as a ratio, from every timed run, and,
+//! when P2 ran, with P2's ratios once more from rounds in which each side
+//! runs right after raw SQLite (criterion times the sides one after the
+//! other, so on a shared machine a shift in load lands on one side only),
+//! and the pages (write-ahead log frames) each side's commits write.
 
 #![allow(
     missing_docs,
@@ -43,10 +58,13 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use alknet_graphs::{Endpoints, GraphConfig, NewEdge, NewNode, Store};
+use alknet_graphs::{
+    Endpoints, GraphConfig, NewEdge, NewNode, Store, CHANGE_CHANNEL, CHANGE_TOPIC,
+};
 use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -70,6 +88,12 @@ const EDGE_NODES: usize = 100_000;
 const OURS: &str = "alknet_graphs";
 const OURS_BULK: &str = "alknet_graphs_bulk";
 const RAW: &str = "raw_sqlite";
+const RAW_OUTBOX: &str = "raw_sqlite_outbox";
+const RAW_LEAN_NOTIFICATION: &str = "raw_sqlite_lean_notification";
+const RAW_NO_REVISION: &str = "raw_sqlite_no_revision";
+const RAW_NO_NOTIFICATION: &str = "raw_sqlite_no_notification";
+const RAW_NODE_AND_STREAM: &str = "raw_sqlite_node_and_stream";
+const RAW_NODE_AND_LOG: &str = "raw_sqlite_node_and_plain_log";
 
 /// The bare table raw SQLite writes: the store's `nodes` columns and key
 /// constraint, without its foreign keys.
@@ -452,57 +476,339 @@ fn bulk_edges(c: &mut Criterion) {
     group.finish();
 }
 
-fn single_ours(inputs: &Inputs, iters: u64) -> Duration {
-    let (dir, store) = fresh_store();
-    let keys = keys(iters as usize);
-    let start = Instant::now();
-    for (i, key) in keys.iter().enumerate() {
-        let mut tx = store.begin_write().expect("begin");
-        tx.add_node(GRAPH, key, NODE_TYPE, inputs.document(i))
-            .expect("add node");
-        black_box(tx.commit().expect("commit"));
-    }
-    let elapsed = start.elapsed();
-    assert_eq!(store.revision().expect("revision"), iters + 1);
-    drop(store);
-    drop(dir);
-    elapsed
+/// What the raw outbox sides write besides the node row, in one
+/// transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RawOutbox {
+    /// Everything the store's commit writes.
+    Full,
+    /// The same with a notification that carries no events (revision,
+    /// offset and count only).
+    LeanNotification,
+    /// The same without writing the revision and write-epoch page (the
+    /// revision counted here instead; the epochs are still read).
+    NoRevision,
+    /// The same without the notification row.
+    NoNotification,
+    /// A stream row only: no revision, no write epoch, no notification.
+    StreamOnly,
+    /// A row in a plain rowid table of the file, and nothing else: a
+    /// change log outside honker's tables.
+    PlainLog,
 }
 
-fn single_raw(inputs: &Inputs, iters: u64) -> Duration {
-    let (dir, conn) = fresh_raw();
-    let keys = keys(iters as usize);
-    let start = Instant::now();
-    for (i, key) in keys.iter().enumerate() {
-        conn.prepare_cached(RAW_INSERT)
-            .expect("prepare")
-            .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
-            .expect("insert");
+impl RawOutbox {
+    /// Whether the transaction reads the data version and the write
+    /// epochs first, as `begin_write` does.
+    fn reads_epochs(self) -> bool {
+        !matches!(self, RawOutbox::StreamOnly | RawOutbox::PlainLog)
     }
-    let elapsed = start.elapsed();
-    assert_eq!(raw_count(&conn), keys.len());
-    drop(conn);
-    drop(dir);
-    elapsed
+
+    /// Whether it bumps the revision and records the write epoch.
+    fn bumps_revision(self) -> bool {
+        matches!(
+            self,
+            RawOutbox::Full | RawOutbox::LeanNotification | RawOutbox::NoNotification
+        )
+    }
+
+    /// Whether it notifies, and with the events inline.
+    fn notification(self) -> Option<bool> {
+        match self {
+            RawOutbox::Full | RawOutbox::NoRevision => Some(true),
+            RawOutbox::LeanNotification => Some(false),
+            _ => None,
+        }
+    }
+}
+
+// The statements a one-node write transaction of the store runs (see
+// src/store and src/outbox): `begin_write` reads the data version and the
+// write epochs, the commit bumps the revision, records the epoch, and
+// inserts the stream row and the notification row.
+const OUTBOX_READ_EPOCHS: &str = "SELECT (SELECT value FROM _alknet_meta WHERE key = 'epoch'),
+     (SELECT value FROM _alknet_meta WHERE key = 'published_epoch')";
+const OUTBOX_BUMP_REVISION: &str =
+    "UPDATE _alknet_meta SET value = value + 1 WHERE key = 'revision' RETURNING value";
+const OUTBOX_PUBLISH_EPOCH: &str = "UPDATE _alknet_meta
+     SET value = (SELECT value FROM _alknet_meta WHERE key = 'epoch')
+     WHERE key = 'published_epoch'";
+const OUTBOX_PUBLISH: &str =
+    "INSERT INTO _honker_stream (topic, key, payload) VALUES (?1, NULL, ?2) RETURNING offset";
+const OUTBOX_NOTIFY: &str = "INSERT INTO _honker_notifications (channel, payload) VALUES (?1, ?2)";
+
+/// A plain change log for [`RawOutbox::PlainLog`].
+const PLAIN_LOG_DDL: &str =
+    "CREATE TABLE bench_change_log (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)";
+const PLAIN_LOG_INSERT: &str = "INSERT INTO bench_change_log (payload) VALUES (?1)";
+
+/// One write transaction adding node `key` and what `outbox` says, the
+/// store's payloads byte for byte; `revision` is the revision before it.
+fn raw_outbox_commit(conn: &Connection, outbox: RawOutbox, key: &str, text: &str, revision: i64) {
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .expect("prepare")
+            .execute([])
+            .expect(sql)
+    };
+    let read = |sql: &str| -> i64 {
+        conn.prepare_cached(sql)
+            .expect("prepare")
+            .query_row([], |row| row.get(0))
+            .expect(sql)
+    };
+    run("BEGIN IMMEDIATE");
+    if outbox.reads_epochs() {
+        read("PRAGMA data_version");
+        read(OUTBOX_READ_EPOCHS);
+    }
+    conn.prepare_cached(RAW_INSERT)
+        .expect("prepare")
+        .execute(params![1_i64, key, 1_i64, text, now_ms()])
+        .expect("insert node");
+    let revision = if outbox.bumps_revision() {
+        let bumped = read(OUTBOX_BUMP_REVISION);
+        run(OUTBOX_PUBLISH_EPOCH);
+        bumped
+    } else {
+        revision + 1
+    };
+    let events =
+        format!(r#"[{{"entity":"node","op":"create","graph":"{GRAPH}","keys":["{key}"]}}]"#);
+    let batch = format!(r#"{{"revision":{revision},"events":{events}}}"#);
+    if outbox == RawOutbox::PlainLog {
+        conn.prepare_cached(PLAIN_LOG_INSERT)
+            .expect("prepare")
+            .execute([batch])
+            .expect("log");
+        run("COMMIT");
+        return;
+    }
+    let offset: i64 = conn
+        .prepare_cached(OUTBOX_PUBLISH)
+        .expect("prepare")
+        .query_row(params![CHANGE_TOPIC, batch], |row| row.get(0))
+        .expect("publish");
+    if let Some(inline) = outbox.notification() {
+        let head = format!(r#"{{"revision":{revision},"offset":{offset},"count":1"#);
+        let notification = if inline {
+            format!(r#"{head},"events":{events}}}"#)
+        } else {
+            format!("{head}}}")
+        };
+        conn.prepare_cached(OUTBOX_NOTIFY)
+            .expect("prepare")
+            .execute(params![CHANGE_CHANNEL, notification])
+            .expect("notify");
+    }
+    run("COMMIT");
+}
+
+/// A store file written by a plain connection with the store writer's
+/// pragmas, and the store's revision.
+fn raw_store_file() -> (TempDir, Connection, i64) {
+    let (dir, store) = fresh_store();
+    let revision = store.revision().expect("revision") as i64;
+    let conn = Connection::open(store.path()).expect("open the store file");
+    conn.execute_batch(PLAIN_LOG_DDL)
+        .expect("create the plain log");
+    honker_core::apply_default_pragmas(&conn).expect("pragmas");
+    conn.execute_batch("PRAGMA secure_delete = ON")
+        .expect("the writer's pragmas");
+    // The last connection to close a file removes its write-ahead log, and
+    // the first commit to a new log syncs its header; reading while the
+    // store closes keeps the log, so the first timed commit appends to it
+    // as the store's own first commit does.
+    conn.execute_batch("BEGIN; SELECT count(*) FROM nodes;")
+        .expect("read");
+    drop(store);
+    conn.execute_batch("COMMIT").expect("end the read");
+    // A new connection reads the schema at its first statement; the
+    // store's writer has long done so.
+    for sql in [
+        "BEGIN IMMEDIATE",
+        "PRAGMA data_version",
+        OUTBOX_READ_EPOCHS,
+        RAW_INSERT,
+        OUTBOX_BUMP_REVISION,
+        OUTBOX_PUBLISH_EPOCH,
+        OUTBOX_PUBLISH,
+        OUTBOX_NOTIFY,
+        PLAIN_LOG_INSERT,
+        "COMMIT",
+    ] {
+        conn.prepare_cached(sql).expect("prepare");
+    }
+    (dir, conn, revision)
+}
+
+const P2_GROUP: &str = "p2_one_node_per_txn";
+
+const P2_SIDES: [&str; 8] = [
+    OURS,
+    RAW,
+    RAW_OUTBOX,
+    RAW_LEAN_NOTIFICATION,
+    RAW_NO_REVISION,
+    RAW_NO_NOTIFICATION,
+    RAW_NODE_AND_STREAM,
+    RAW_NODE_AND_LOG,
+];
+
+/// What a side of P2 writes to.
+enum P2Target {
+    Store(Store),
+    Raw(Connection),
+    Outbox(Connection, RawOutbox),
+}
+
+/// One side of P2 and the file it writes: each [`commit`](P2Writer::commit)
+/// adds the next nodes, one write transaction each, to the same file.
+struct P2Writer {
+    target: P2Target,
+    /// The file.
+    path: PathBuf,
+    /// Nodes committed so far.
+    written: usize,
+    /// The revision before the next commit (the raw outbox sides).
+    revision: i64,
+    _dir: TempDir,
+}
+
+impl P2Writer {
+    /// A fresh file for `side`.
+    fn new(side: &str) -> Self {
+        let outbox = match side {
+            OURS => {
+                let (dir, store) = fresh_store();
+                let path = store.path().to_path_buf();
+                return P2Writer::on(dir, path, P2Target::Store(store), 1);
+            }
+            RAW => {
+                let (dir, conn) = fresh_raw();
+                let path = conn.path().map(PathBuf::from).expect("a file");
+                return P2Writer::on(dir, path, P2Target::Raw(conn), 0);
+            }
+            RAW_OUTBOX => RawOutbox::Full,
+            RAW_LEAN_NOTIFICATION => RawOutbox::LeanNotification,
+            RAW_NO_REVISION => RawOutbox::NoRevision,
+            RAW_NO_NOTIFICATION => RawOutbox::NoNotification,
+            RAW_NODE_AND_STREAM => RawOutbox::StreamOnly,
+            _ => RawOutbox::PlainLog,
+        };
+        let (dir, conn, revision) = raw_store_file();
+        let path = conn.path().map(PathBuf::from).expect("a file");
+        P2Writer::on(dir, path, P2Target::Outbox(conn, outbox), revision)
+    }
+
+    fn on(dir: TempDir, path: PathBuf, target: P2Target, revision: i64) -> Self {
+        P2Writer {
+            target,
+            path,
+            written: 0,
+            revision,
+            _dir: dir,
+        }
+    }
+
+    /// Commits the next `n` nodes, one transaction each; returns the time
+    /// they took.
+    fn commit(&mut self, inputs: &Inputs, n: u64) -> Duration {
+        let first = self.written;
+        let keys: Vec<String> = (first..first + n as usize)
+            .map(|i| format!("n{i:07}"))
+            .collect();
+        let start = Instant::now();
+        for (i, key) in (first..).zip(&keys) {
+            match &self.target {
+                P2Target::Store(store) => {
+                    let mut tx = store.begin_write().expect("begin");
+                    tx.add_node(GRAPH, key, NODE_TYPE, inputs.document(i))
+                        .expect("add node");
+                    black_box(tx.commit().expect("commit"));
+                }
+                P2Target::Raw(conn) => {
+                    conn.prepare_cached(RAW_INSERT)
+                        .expect("prepare")
+                        .execute(params![1_i64, key, 1_i64, inputs.text(i), now_ms()])
+                        .expect("insert");
+                }
+                P2Target::Outbox(conn, outbox) => {
+                    let revision = self.revision + (i - first) as i64;
+                    raw_outbox_commit(conn, *outbox, key, inputs.text(i), revision);
+                }
+            }
+        }
+        let elapsed = start.elapsed();
+        self.written += keys.len();
+        self.revision += keys.len() as i64;
+        self.check();
+        elapsed
+    }
+
+    /// The pages (write-ahead log frames) each of the next `n` commits
+    /// writes: the log is emptied first, and `n` commits stay below the
+    /// automatic checkpoint, so it then holds exactly those commits.
+    fn pages_per_commit(&mut self, inputs: &Inputs, n: u64) -> f64 {
+        let conn = Connection::open(&self.path).expect("open the file");
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .expect("checkpoint");
+        assert_eq!(busy, 0, "the log is emptied");
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .expect("page size");
+        self.commit(inputs, n);
+        let wal = std::fs::metadata(self.path.with_extension("db-wal"))
+            .expect("the log")
+            .len();
+        // The log's header, then one header and one page per frame.
+        (wal - 32) as f64 / (page_size + 24) as f64 / n as f64
+    }
+
+    /// Every node committed is there (and, for the store, every revision).
+    fn check(&self) {
+        let last_node = |conn: &Connection| -> usize {
+            let n: i64 = conn
+                .query_row("SELECT coalesce(max(id), 0) FROM nodes", [], |row| {
+                    row.get(0)
+                })
+                .expect("count nodes");
+            n as usize
+        };
+        match &self.target {
+            P2Target::Store(store) => {
+                assert_eq!(store.revision().expect("revision"), self.revision as u64);
+                let count = store
+                    .begin_read()
+                    .and_then(|r| r.node_count(GRAPH))
+                    .expect("count nodes");
+                assert_eq!(count as usize, self.written);
+            }
+            P2Target::Raw(conn) | P2Target::Outbox(conn, _) => {
+                assert_eq!(last_node(conn), self.written);
+            }
+        }
+    }
 }
 
 fn one_node_per_transaction(c: &mut Criterion) {
-    const GROUP: &str = "p2_one_node_per_txn";
     let inputs = Inputs::new();
-    let mut group = c.benchmark_group(GROUP);
+    let mut group = c.benchmark_group(P2_GROUP);
     group
         .sample_size(30)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(10))
         .throughput(Throughput::Elements(1));
-    for side in [OURS, RAW] {
+    for side in P2_SIDES {
+        // One file per side for all its runs: criterion sizes its samples
+        // by the wall time of the warm-up runs, which would otherwise be
+        // mostly the making of a new store.
+        let mut writer = P2Writer::new(side);
         group.bench_function(side, |b| {
             b.iter_custom(|iters| {
-                let elapsed = match side {
-                    OURS => single_ours(&inputs, iters),
-                    _ => single_raw(&inputs, iters),
-                };
-                tally(GROUP, side, elapsed, iters);
+                let elapsed = writer.commit(&inputs, iters);
+                tally(P2_GROUP, side, elapsed, iters);
                 elapsed
             });
         });
@@ -510,7 +816,50 @@ fn one_node_per_transaction(c: &mut Criterion) {
     group.finish();
 }
 
-/// Prints ours against raw for every group that ran both.
+/// Commits per side in each paired round of P2, and the rounds.
+const PAIRED_COMMITS: u64 = 5_000;
+const PAIRED_ROUNDS: usize = 5;
+
+/// Commits whose pages are counted per side: well below the automatic
+/// checkpoint (10,000 pages) at nine pages each.
+const PAGE_COMMITS: u64 = 1_000;
+
+/// P2 once more, in rounds where every side runs right after raw SQLite,
+/// so that the load of a shared machine, which shifts over seconds, weighs
+/// on both halves of each ratio alike (criterion times one side after the
+/// other, 12 s apart). Prints each side's median ratio and its range, and
+/// the pages each side's commits write; run after the P2 group, when it
+/// ran.
+fn paired_p2() {
+    let inputs = Inputs::new();
+    let sides: Vec<&str> = P2_SIDES.into_iter().filter(|side| *side != RAW).collect();
+    let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for round in 0..PAIRED_ROUNDS {
+        for k in 0..sides.len() {
+            let side = sides[(k + round) % sides.len()];
+            let elapsed = P2Writer::new(side).commit(&inputs, PAIRED_COMMITS);
+            let raw = P2Writer::new(RAW).commit(&inputs, PAIRED_COMMITS);
+            let ratio = raw.as_secs_f64() / elapsed.as_secs_f64();
+            ratios.entry(side).or_default().push(ratio);
+        }
+    }
+    for side in P2_SIDES {
+        let pages = P2Writer::new(side).pages_per_commit(&inputs, PAGE_COMMITS);
+        let mut ratios = ratios.remove(side).unwrap_or_default();
+        ratios.sort_by(f64::total_cmp);
+        let paired = match (ratios.first(), ratios.last()) {
+            (Some(low), Some(high)) => format!(
+                ", paired with raw: ratio {:.2} (median of {PAIRED_ROUNDS} rounds of \
+                 {PAIRED_COMMITS} commits each; {low:.2}-{high:.2})",
+                ratios[ratios.len() / 2]
+            ),
+            _ => String::new(),
+        };
+        println!("{P2_GROUP}/{side}: {pages:.2} pages per commit{paired}");
+    }
+}
+
+/// Prints each side against raw for every group that ran both.
 fn print_ratios() {
     let tally = TALLY
         .lock()
@@ -525,7 +874,13 @@ fn print_ratios() {
         ("p1_bulk_insert_100k", OURS, Some(0.75)),
         ("p1_bulk_insert_100k", OURS_BULK, Some(0.75)),
         ("edges_bulk_insert_300k", OURS_BULK, None),
-        ("p2_one_node_per_txn", OURS, Some(0.7)),
+        (P2_GROUP, OURS, Some(0.7)),
+        (P2_GROUP, RAW_OUTBOX, None),
+        (P2_GROUP, RAW_LEAN_NOTIFICATION, None),
+        (P2_GROUP, RAW_NO_REVISION, None),
+        (P2_GROUP, RAW_NO_NOTIFICATION, None),
+        (P2_GROUP, RAW_NODE_AND_STREAM, None),
+        (P2_GROUP, RAW_NODE_AND_LOG, None),
     ];
     for (group, side, goal) in figures {
         if let (Some(ours), Some(raw)) = (rate(group, side), rate(group, RAW)) {
@@ -536,7 +891,7 @@ fn print_ratios() {
                 None => String::new(),
             };
             println!(
-                "{group}/{side}: ours {ours:.0} elem/s, raw {raw:.0} elem/s, \
+                "{group}/{side}: {ours:.0} elem/s, raw {raw:.0} elem/s, \
                  ratio {ratio:.2} ({verdict}mean over every timed run)"
             );
         }
@@ -549,4 +904,11 @@ fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_ratios();
+    let p2_ran = TALLY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains_key(&(P2_GROUP, OURS));
+    if p2_ran {
+        paired_p2();
+    }
 }

@@ -16,6 +16,19 @@
 //! wire: consecutive events with the same entity kind, operation and scope
 //! share one group, `{"entity": "node", "op": "create", "graph": "g",
 //! "keys": ["a", "b"]}`, so a bulk import stays a small payload.
+//!
+//! What this costs a commit is pages: besides its own rows, a write
+//! transaction writes the `_alknet_meta` page (revision and published
+//! write epoch), the stream row and its topic index, the notification row
+//! and its channel index, and honker's AUTOINCREMENT counter, six pages
+//! (`tests/outbox_pages.rs` pins the list). Each is part of the contract:
+//! the notification is what listeners in any process read, and the
+//! revision is a counter rather than the stream offset because honker
+//! numbers the rows of every topic of the file with one counter (an offset
+//! would skip whenever another topic publishes) and because writers that
+//! go around the engine move that counter. The inline events cost next to
+//! nothing: a small notification fits the leaf page it is written to
+//! anyway.
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
