@@ -39,3 +39,24 @@ pub fn timed<T>(name: &'static str, mut f: impl FnMut() -> T) -> impl FnMut(u64)
         elapsed
     }
 }
+
+/// Times `f` per iteration, as [`timed`], but leaves dropping what it
+/// returns out of the time (criterion's `iter_with_large_drop`): for a
+/// load, whose figure is the time to have the value, not to free it.
+#[allow(
+    dead_code,
+    reason = "each bench compiles its own copy; not all of them load"
+)]
+pub fn timed_apart<T>(name: &'static str, mut f: impl FnMut() -> T) -> impl FnMut(u64) -> Duration {
+    move |iters| {
+        let mut elapsed = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            let value = black_box(f());
+            elapsed += start.elapsed();
+            drop(value);
+        }
+        tally(name, elapsed, iters);
+        elapsed
+    }
+}
