@@ -327,8 +327,7 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
             .zip(principal_at.get(&row.target_id));
         match (flow, ends) {
             (Some(flow), Some((&source, &target))) => {
-                graph.load_flow(row.key.to_owned(), flow, (source, target));
-                true
+                graph.load_flow(row.key.to_owned(), flow, (source, target))
             }
             _ => false,
         }

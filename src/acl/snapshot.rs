@@ -513,10 +513,16 @@ impl AclGraph {
     /// Adds a delegation or membership read from the store, whose ends the
     /// caller has already found: `ends` are the slots of its source and
     /// target node (the delegator and delegate, or the member and group).
-    /// For a bulk load into a graph that has no edge with this key yet; a
-    /// `can_*` edge goes through [`insert_edge_keyed`](Self::insert_edge_keyed)
-    /// and is left out here.
-    pub(crate) fn load_flow(&mut self, key: String, edge: AclEdge, ends: (Ix, Ix)) {
+    /// For a bulk load: returns `false`, adding nothing, for a key the graph
+    /// already holds (which the store's unique index rules out, so the file
+    /// was edited by hand: the caller falls back to a read that reports
+    /// it) and for a `can_*` edge, which goes through
+    /// [`insert_edge_keyed`](Self::insert_edge_keyed).
+    #[must_use]
+    pub(crate) fn load_flow(&mut self, key: String, edge: AclEdge, ends: (Ix, Ix)) -> bool {
+        if self.by_key.contains_key(&key) {
+            return false;
+        }
         let (source, target) = ends;
         let link = match &edge {
             AclEdge::Delegates(d) => Link::Flow(Flow {
@@ -531,10 +537,10 @@ impl AclGraph {
                 filter: Filter::Everything,
                 validity: m.validity,
             }),
-            AclEdge::Can(_) => return,
+            AclEdge::Can(_) => return false,
         };
-        debug_assert!(!self.by_key.contains_key(&key), "edge {key:?} loaded twice");
         self.place_edge(key, edge, link);
+        true
     }
 
     /// Stores an edge and its link, and adds it to its endpoints' lists.
@@ -788,6 +794,23 @@ mod tests {
 
     fn principal(id: &str, scopes: &[&str]) -> Principal {
         Principal::new(id, IdentityType::Account).scopes(scopes.iter().copied())
+    }
+
+    #[test]
+    fn a_bulk_load_takes_a_key_once() {
+        let mut graph = AclGraph::new();
+        let a = graph.put_principal(principal("a", &["s"]));
+        let b = graph.put_principal(principal("b", &[]));
+        let first = AclEdge::Delegates(Delegation::new("a", "b").scopes(["s"]));
+        let again = AclEdge::Delegates(Delegation::new("a", "b"));
+        assert!(graph.load_flow("k".into(), first, (a, b)));
+        assert!(!graph.load_flow("k".into(), again, (a, b)));
+        assert_eq!(graph.edge_count(), 1);
+        let grant = graph.resolver().effective_at("b", 0).unwrap();
+        assert!(grant.has_scope("s"), "the first edge stands, alone");
+        let membership = AclEdge::BelongsTo(Membership::new("b", "a"));
+        assert!(graph.load_flow("m".into(), membership, (b, a)));
+        assert_eq!(graph.slot(a).unwrap().outflow.len(), 2);
     }
 
     #[test]
