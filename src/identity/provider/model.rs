@@ -545,7 +545,8 @@ mod tests {
     }
 
     fn scopes_by_fingerprint(snapshot: &Snapshot, n: usize) -> Option<Vec<String>> {
-        served(snapshot.by_fingerprint(&fingerprint(n))).map(|identity| identity.scopes)
+        served(snapshot.by_fingerprint(&fingerprint(n)))
+            .map(|identity| identity.scopes.into_iter().collect())
     }
 
     fn by_token(snapshot: &Snapshot, hash: &str) -> Option<Identity> {
