@@ -254,6 +254,55 @@ impl AccessControl {
         self.check_held(identity)
     }
 
+    /// Whether [`check`](Self::check) allows the caller, without building
+    /// the denial. A denied `check` reports what is missing, which copies
+    /// the missing scopes into the result; `allows` copies nothing, so a
+    /// caller that needs only the answer (filtering many items, most of them
+    /// denied) pays for a denial what it pays for an allowance.
+    ///
+    /// # Complexity
+    ///
+    /// As [`check`](Self::check).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{AccessControl, Identity};
+    /// let ci = Identity::new("ci").scopes(["deploy"]);
+    /// assert!(AccessControl::new().require(["deploy"]).allows(Some(&ci)));
+    /// assert!(!AccessControl::new().require(["admin"]).allows(Some(&ci)));
+    /// assert!(!AccessControl::new().require(["deploy"]).allows(None));
+    /// ```
+    pub fn allows(&self, identity: Option<&Identity>) -> bool {
+        self.allows_held(identity)
+    }
+
+    /// [`allows`](Self::allows) on an identity indexed for many checks:
+    /// the answer [`check_indexed`](Self::check_indexed) gives, without
+    /// building the denial.
+    ///
+    /// # Complexity
+    ///
+    /// As [`check_indexed`](Self::check_indexed).
+    pub fn allows_indexed(&self, identity: Option<&IndexedIdentity>) -> bool {
+        self.allows_held(identity)
+    }
+
+    /// The answer of [`check_held`](Self::check_held), without the denial.
+    fn allows_held(&self, identity: Option<&impl Holds>) -> bool {
+        if self.is_open() {
+            return true;
+        }
+        let Some(identity) = identity else {
+            return false;
+        };
+        self.required_scopes
+            .iter()
+            .all(|scope| identity.has_scope(scope))
+            && self.holds_any_of(identity)
+            && self.holds_resource(identity)
+    }
+
     /// The check, over anything that says what it holds.
     fn check_held(&self, identity: Option<&impl Holds>) -> AccessResult {
         if self.is_open() {
@@ -271,35 +320,36 @@ impl AccessControl {
         if !missing.is_empty() {
             return AccessResult::Denied(Missing::Scopes(missing));
         }
-        if !self.required_scopes_any.is_empty()
-            && !self
+        if !self.holds_any_of(identity) {
+            return AccessResult::Denied(Missing::AnyOf(self.required_scopes_any.clone()));
+        }
+        if !self.holds_resource(identity) {
+            return AccessResult::Denied(Missing::Resource {
+                resource_type: self.resource_type.clone(),
+                action: self.resource_action.clone(),
+            });
+        }
+        AccessResult::Allowed
+    }
+
+    /// Whether one of the any-of scopes is held, or none is required.
+    fn holds_any_of(&self, identity: &impl Holds) -> bool {
+        self.required_scopes_any.is_empty()
+            || self
                 .required_scopes_any
                 .iter()
                 .any(|scope| identity.has_scope(scope))
-        {
-            return AccessResult::Denied(Missing::AnyOf(self.required_scopes_any.clone()));
-        }
-        match self.missing_resource(identity) {
-            Some(missing) => AccessResult::Denied(missing),
-            None => AccessResult::Allowed,
-        }
     }
 
-    fn missing_resource(&self, identity: &impl Holds) -> Option<Missing> {
-        let missing = || Missing::Resource {
-            resource_type: self.resource_type.clone(),
-            action: self.resource_action.clone(),
-        };
+    /// Whether the resource requirement is met: none, or the action (any
+    /// action, when none is named) held on the resource. An action on no
+    /// resource is never met.
+    fn holds_resource(&self, identity: &impl Holds) -> bool {
         match (&self.resource_type, &self.resource_action) {
-            (None, None) => None,
-            (None, Some(_)) => Some(missing()),
-            (Some(resource), action) => {
-                let held = match action {
-                    Some(action) => identity.holds_action(resource, action),
-                    None => identity.holds_any_action(resource),
-                };
-                (!held).then(missing)
-            }
+            (None, None) => true,
+            (None, Some(_)) => false,
+            (Some(resource), Some(action)) => identity.holds_action(resource, action),
+            (Some(resource), None) => identity.holds_any_action(resource),
         }
     }
 }
