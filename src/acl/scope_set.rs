@@ -22,9 +22,11 @@ use serde::ser::{Serialize, Serializer};
 /// deterministic. The order is not stored: [`iter`](Self::iter) sorts
 /// references to the scopes each time it is called, O(n log n) for n
 /// scopes. Keeping a sorted list beside the set would make listing O(n),
-/// but it doubles what every clone copies, and the identity provider clones
-/// an identity on every lookup it serves, while scopes are listed only to
-/// display or serialize them.
+/// but it doubles what building and cloning a set cost (measured at 5 and
+/// 157 scopes: a clone 125 ns → 253 ns and 6.4 µs → 12.4 µs, while a
+/// sorted listing costs 62 ns and 5.4 µs), and the identity provider
+/// clones an identity on every lookup it serves, while scopes are listed
+/// only to display, explain or serialize them.
 ///
 /// # Example
 ///
@@ -41,6 +43,8 @@ use serde::ser::{Serialize, Serializer};
 /// ```
 #[derive(Clone, Default)]
 pub struct ScopeSet {
+    // `Box<str>` rather than `String`: 16 bytes a slot instead of 24, with
+    // no capacity to keep; the check measured the same either way.
     scopes: HashSet<Box<str>, foldhash::fast::RandomState>,
 }
 
