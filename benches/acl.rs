@@ -420,7 +420,7 @@ fn check(c: &mut Criterion, fixture: &Fixture) {
     let repo = format!("repo/c{PROBE}");
     let identity = Identity {
         id: fixture.end_of_chain.clone(),
-        scopes: scopes.clone(),
+        scopes: scopes.iter().collect(),
         resources: HashMap::from([(repo.clone(), vec!["read".to_owned()])]),
     };
     let n = scopes.len();

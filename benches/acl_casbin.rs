@@ -30,8 +30,9 @@
 //!   against the floor's `HashSet::contains` on the principal's closure
 //!   (also looked up once per principal), and `AccessControl::check_indexed`
 //!   on the same identity indexed once (`Identity::indexed`). Goal ≤ 1.5×
-//!   the floor. Before timing, every check is made all three ways and the
-//!   answers must agree.
+//!   the floor. Beside them, `AccessControl::allows`, the same answer
+//!   without building the denial. Before timing, every check is made every
+//!   way and the answers must agree.
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it makes a short
 //! smoke run on a workload a hundred times smaller, with the same
@@ -315,6 +316,7 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
             ours,
             access[i].check_indexed(Some(&indexed[p])).is_allowed()
         );
+        assert_eq!(ours, access[i].allows(Some(&identities[p])));
         let theirs = sets[p].contains(scope);
         assert_eq!(
             ours, theirs,
@@ -342,6 +344,13 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
             .filter(|((p, _), access)| access.check_indexed(Some(&indexed[*p])).is_allowed())
             .count()
     };
+    let ours_allows = || {
+        checks
+            .iter()
+            .zip(&access)
+            .filter(|((p, _), access)| access.allows(Some(&identities[*p])))
+            .count()
+    };
     let theirs = || {
         checks
             .iter()
@@ -351,6 +360,7 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     let Some(c) = criterion else {
         assert_eq!(ours(), allowed);
         assert_eq!(ours_indexed(), allowed);
+        assert_eq!(ours_allows(), allowed);
         assert_eq!(theirs(), allowed);
         return;
     };
@@ -370,6 +380,9 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     });
     group.bench_function("access_control_check_indexed", |b| {
         b.iter_custom(timed("check/access_control_indexed", ours_indexed))
+    });
+    group.bench_function("access_control_allows", |b| {
+        b.iter_custom(timed("check/access_control_allows", ours_allows))
     });
     group.bench_function("floor_hashset_contains", |b| {
         b.iter_custom(timed("check/floor_hashset", theirs))
@@ -412,6 +425,12 @@ fn print_summary(checks: usize) {
         show("check/access_control_indexed"),
         per_check("check/access_control_indexed"),
         verdict(r <= 1.5),
+    );
+    let r = ratio("check/access_control_allows", "check/floor_hashset");
+    println!(
+        "  the same answer without building the denial: AccessControl::allows {} ({} per check): {r:.2}× the floor",
+        show("check/access_control_allows"),
+        per_check("check/access_control_allows"),
     );
 }
 

@@ -251,8 +251,9 @@ fn results_read_as_the_missing_piece() {
 }
 
 mod indexed {
-    //! The indexed check answers as the plain one, on any identity and any
-    //! requirements (duplicates and empty action lists included).
+    //! The indexed check answers as the plain one, and `allows` as both,
+    //! on any identity and any requirements (duplicates and empty action
+    //! lists included).
 
     use super::*;
     use proptest::prelude::*;
@@ -294,15 +295,15 @@ mod indexed {
 
     proptest! {
         #[test]
-        fn the_indexed_check_answers_as_the_plain_one(
+        fn the_indexed_check_and_allows_answer_as_the_plain_check(
             identity in proptest::option::of(identity()),
             access in access(),
         ) {
             let indexed = identity.clone().map(Identity::indexed);
-            prop_assert_eq!(
-                access.check_indexed(indexed.as_ref()),
-                access.check(identity.as_ref())
-            );
+            let answer = access.check(identity.as_ref());
+            prop_assert_eq!(access.check_indexed(indexed.as_ref()), answer.clone());
+            prop_assert_eq!(access.allows(identity.as_ref()), answer.is_allowed());
+            prop_assert_eq!(access.allows_indexed(indexed.as_ref()), answer.is_allowed());
         }
     }
 }

@@ -426,7 +426,7 @@ proptest! {
                     .filter(|peer| {
                         let mut identity = alknet_graphs::acl::Identity {
                             id: peer.peer_id.clone(),
-                            scopes: peer.scopes.clone(),
+                            scopes: peer.scopes.iter().collect(),
                             resources: peer.resources.clone(),
                         };
                         let binds = acl.graph().principal(&peer.peer_id).is_some_and(|p| {

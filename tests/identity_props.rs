@@ -201,7 +201,7 @@ proptest! {
                     .values()
                     .find(|p| p.fingerprints.contains(&fp(f)))
                     .map(|p| expected(&reference, p));
-                let got = ids.resolve_from_fingerprint(&fp(f)).map(|i| (i.id, i.scopes));
+                let got = ids.resolve_from_fingerprint(&fp(f)).map(|i| (i.id, i.scopes.into_iter().collect()));
                 prop_assert_eq!(got, want, "fingerprint {}", f);
             }
             for t in 0..TOKENS {
@@ -211,7 +211,7 @@ proptest! {
                     .values()
                     .find(|p| p.auth_token_hash.as_deref() == Some(hash.as_str()))
                     .map(|p| expected(&reference, p));
-                let got = ids.resolve_from_token(&token(t)).map(|i| (i.id, i.scopes));
+                let got = ids.resolve_from_token(&token(t)).map(|i| (i.id, i.scopes.into_iter().collect()));
                 prop_assert_eq!(got, want, "token {}", t);
             }
         }

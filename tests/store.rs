@@ -754,7 +754,7 @@ fn a_read_only_store_serves_every_read_and_refuses_writes() {
     Taskgraphs::open(&store).unwrap();
     let provider = SqliteIdentityProvider::open(&store).unwrap();
     let identity = provider.resolve_from_fingerprint(&fingerprint).unwrap();
-    assert!(identity.scopes.contains(&"ci".to_owned()));
+    assert!(identity.scopes.contains("ci"));
     // The registry refuses too, and keeps the store's refusal as its cause.
     let err = block_on(provider.put_peer(PeerEntry::new("eve"))).unwrap_err();
     assert_eq!(err.kind(), "backend");

@@ -10,6 +10,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use super::scope_set::ScopeSet;
+
 /// An authenticated caller and what it holds, flat.
 ///
 /// # Example
@@ -17,14 +19,16 @@ use std::fmt;
 /// ```
 /// use alknet_graphs::acl::Identity;
 /// let ci = Identity::new("ci-bot").scopes(["repo:read"]).resource("repo", ["read"]);
+/// assert!(ci.scopes.contains("repo:read"));
+/// assert_eq!(ci.scopes, ["repo:read"]);
 /// assert_eq!(ci.resources["repo"], ["read"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Identity {
     /// A stable id for the caller.
     pub id: String,
-    /// Scopes held.
-    pub scopes: Vec<String>,
+    /// Scopes held: a set, listed in sorted order.
+    pub scopes: ScopeSet,
     /// Actions held, by resource type (or `type/id`).
     pub resources: HashMap<String, Vec<String>>,
 }
@@ -40,7 +44,7 @@ impl Identity {
 
     /// Adds scopes.
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self.scopes.extend(scopes);
         self
     }
 
@@ -58,8 +62,8 @@ impl Identity {
     }
 
     /// This identity indexed for many checks (see
-    /// [`AccessControl::check_indexed`]): O(s + a) once, for s scopes and a
-    /// resource actions.
+    /// [`AccessControl::check_indexed`]): O(a) once, for a resource
+    /// actions.
     pub fn indexed(self) -> IndexedIdentity {
         IndexedIdentity::from(self)
     }
@@ -75,7 +79,7 @@ trait Holds {
 
 impl Holds for Identity {
     fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.scopes.contains(scope)
     }
 
     fn holds_action(&self, resource: &str, action: &str) -> bool {
@@ -91,14 +95,14 @@ impl Holds for Identity {
     }
 }
 
-/// An [`Identity`] with its scopes and resource actions in hash sets, for
-/// a caller checked many times ([`AccessControl::check_indexed`] answers
-/// as [`AccessControl::check`] does, in O(1) per required scope rather than
-/// a scan of what the caller holds).
+/// An [`Identity`] with its resource actions in hash sets, for a caller
+/// checked many times ([`AccessControl::check_indexed`] answers as
+/// [`AccessControl::check`] does, in O(1) per required action rather than
+/// a scan of the actions the caller holds on the resource). Its scopes are
+/// the identity's own [`ScopeSet`], already a hash set.
 #[derive(Debug, Clone)]
 pub struct IndexedIdentity {
     identity: Identity,
-    scopes: HashSet<String>,
     resources: HashMap<String, HashSet<String>>,
 }
 
@@ -111,7 +115,6 @@ impl IndexedIdentity {
 
 impl From<Identity> for IndexedIdentity {
     fn from(identity: Identity) -> Self {
-        let scopes = identity.scopes.iter().cloned().collect();
         let resources = identity
             .resources
             .iter()
@@ -119,7 +122,6 @@ impl From<Identity> for IndexedIdentity {
             .collect();
         IndexedIdentity {
             identity,
-            scopes,
             resources,
         }
     }
@@ -127,7 +129,7 @@ impl From<Identity> for IndexedIdentity {
 
 impl Holds for IndexedIdentity {
     fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.contains(scope)
+        self.identity.scopes.contains(scope)
     }
 
     fn holds_action(&self, resource: &str, action: &str) -> bool {
@@ -223,20 +225,21 @@ impl AccessControl {
     ///
     /// # Complexity
     ///
-    /// O(r·s) for r required scopes and s held scopes (linear scans of
-    /// short lists), plus one map lookup.
+    /// O(r) for r required scopes (one hash probe each), plus one map
+    /// lookup and a scan of the actions held on the resource.
     pub fn check(&self, identity: Option<&Identity>) -> AccessResult {
         self.check_held(identity)
     }
 
     /// [`check`](Self::check) on an identity indexed for many checks: the
     /// same requirements, the same answer, each scope and action looked
-    /// up in a hash set.
+    /// up in a hash set. Scopes cost the same as in `check`; the index
+    /// pays off only for resource actions.
     ///
     /// # Complexity
     ///
-    /// O(r) for r required scopes (one hash lookup each), plus one map
-    /// lookup.
+    /// O(r) for r required scopes (one hash probe each), plus one map
+    /// lookup and one hash probe for the action.
     ///
     /// # Example
     ///
@@ -249,6 +252,55 @@ impl AccessControl {
     /// ```
     pub fn check_indexed(&self, identity: Option<&IndexedIdentity>) -> AccessResult {
         self.check_held(identity)
+    }
+
+    /// Whether [`check`](Self::check) allows the caller, without building
+    /// the denial. A denied `check` reports what is missing, which copies
+    /// the missing scopes into the result; `allows` copies nothing, so a
+    /// caller that needs only the answer (filtering many items, most of them
+    /// denied) pays for a denial what it pays for an allowance.
+    ///
+    /// # Complexity
+    ///
+    /// As [`check`](Self::check).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{AccessControl, Identity};
+    /// let ci = Identity::new("ci").scopes(["deploy"]);
+    /// assert!(AccessControl::new().require(["deploy"]).allows(Some(&ci)));
+    /// assert!(!AccessControl::new().require(["admin"]).allows(Some(&ci)));
+    /// assert!(!AccessControl::new().require(["deploy"]).allows(None));
+    /// ```
+    pub fn allows(&self, identity: Option<&Identity>) -> bool {
+        self.allows_held(identity)
+    }
+
+    /// [`allows`](Self::allows) on an identity indexed for many checks:
+    /// the answer [`check_indexed`](Self::check_indexed) gives, without
+    /// building the denial.
+    ///
+    /// # Complexity
+    ///
+    /// As [`check_indexed`](Self::check_indexed).
+    pub fn allows_indexed(&self, identity: Option<&IndexedIdentity>) -> bool {
+        self.allows_held(identity)
+    }
+
+    /// The answer of [`check_held`](Self::check_held), without the denial.
+    fn allows_held(&self, identity: Option<&impl Holds>) -> bool {
+        if self.is_open() {
+            return true;
+        }
+        let Some(identity) = identity else {
+            return false;
+        };
+        self.required_scopes
+            .iter()
+            .all(|scope| identity.has_scope(scope))
+            && self.holds_any_of(identity)
+            && self.holds_resource(identity)
     }
 
     /// The check, over anything that says what it holds.
@@ -268,35 +320,36 @@ impl AccessControl {
         if !missing.is_empty() {
             return AccessResult::Denied(Missing::Scopes(missing));
         }
-        if !self.required_scopes_any.is_empty()
-            && !self
+        if !self.holds_any_of(identity) {
+            return AccessResult::Denied(Missing::AnyOf(self.required_scopes_any.clone()));
+        }
+        if !self.holds_resource(identity) {
+            return AccessResult::Denied(Missing::Resource {
+                resource_type: self.resource_type.clone(),
+                action: self.resource_action.clone(),
+            });
+        }
+        AccessResult::Allowed
+    }
+
+    /// Whether one of the any-of scopes is held, or none is required.
+    fn holds_any_of(&self, identity: &impl Holds) -> bool {
+        self.required_scopes_any.is_empty()
+            || self
                 .required_scopes_any
                 .iter()
                 .any(|scope| identity.has_scope(scope))
-        {
-            return AccessResult::Denied(Missing::AnyOf(self.required_scopes_any.clone()));
-        }
-        match self.missing_resource(identity) {
-            Some(missing) => AccessResult::Denied(missing),
-            None => AccessResult::Allowed,
-        }
     }
 
-    fn missing_resource(&self, identity: &impl Holds) -> Option<Missing> {
-        let missing = || Missing::Resource {
-            resource_type: self.resource_type.clone(),
-            action: self.resource_action.clone(),
-        };
+    /// Whether the resource requirement is met: none, or the action (any
+    /// action, when none is named) held on the resource. An action on no
+    /// resource is never met.
+    fn holds_resource(&self, identity: &impl Holds) -> bool {
         match (&self.resource_type, &self.resource_action) {
-            (None, None) => None,
-            (None, Some(_)) => Some(missing()),
-            (Some(resource), action) => {
-                let held = match action {
-                    Some(action) => identity.holds_action(resource, action),
-                    None => identity.holds_any_action(resource),
-                };
-                (!held).then(missing)
-            }
+            (None, None) => true,
+            (None, Some(_)) => false,
+            (Some(resource), Some(action)) => identity.holds_action(resource, action),
+            (Some(resource), None) => identity.holds_any_action(resource),
         }
     }
 }

@@ -112,6 +112,7 @@ mod prune;
 pub(crate) mod resolve;
 mod schema;
 pub(crate) mod scope;
+mod scope_set;
 mod snapshot;
 mod txn;
 pub(crate) mod verify;
@@ -133,6 +134,7 @@ pub use model::{
 pub use prune::PruneCounts;
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
+pub use scope_set::{ScopeSet, ScopeSetIter};
 pub use snapshot::{AclGraph, Affected};
 pub use txn::AclTxn;
 pub use whatif::{Change, GrantChange, GrantDelta, WhatIf};

@@ -527,20 +527,20 @@ fn peer_text(peer: &PeerEntry, token: Option<&CredentialRecord>) -> String {
 }
 
 pub fn identity_json(identity: &Identity) -> Value {
-    let mut scopes = identity.scopes.clone();
-    scopes.sort();
     json!({
         "id": identity.id,
-        "scopes": scopes,
+        "scopes": identity.scopes,
         "resources": sorted_resources(&identity.resources),
     })
 }
 
 /// `build-01: ci, deploy; read+write on repo`.
 pub fn identity_text(identity: &Identity) -> String {
-    let mut scopes: Vec<&str> = identity.scopes.iter().map(String::as_str).collect();
-    scopes.sort_unstable();
-    let mut text = format!("{}: {}", show(&identity.id), list_or_none(scopes));
+    let mut text = format!(
+        "{}: {}",
+        show(&identity.id),
+        list_or_none(identity.scopes.iter())
+    );
     for (resource, actions) in sorted_resources(&identity.resources) {
         let _ = write!(text, "; {} on {}", actions.join("+"), show(resource));
     }

@@ -7,7 +7,7 @@ use super::report::{instant, Failure, Report};
 use super::{Assertion, Expect, Policy, PolicyError, Subject};
 use crate::acl::{
     AccessControl, Acl, Delegation, Explanation, Identity, Membership, Permission, Principal,
-    Validity,
+    ScopeSet, Validity,
 };
 use crate::identity::{
     ApiKey, AuthToken, IdentityProvider, NewApiKey, PeerEntry, SqliteIdentityProvider,
@@ -459,7 +459,7 @@ fn requirements(scopes: &[String], any: &[String], resource: Option<&(String, St
 fn empty(id: &str) -> Identity {
     Identity {
         id: id.to_owned(),
-        scopes: Vec::new(),
+        scopes: ScopeSet::new(),
         resources: HashMap::new(),
     }
 }
@@ -476,9 +476,7 @@ fn holds(identity: &Identity, permission: &Permission) -> bool {
 
 /// `"a", "b", read on "repo"`, or `nothing`.
 fn holdings(identity: &Identity) -> String {
-    let mut scopes: Vec<&String> = identity.scopes.iter().collect();
-    scopes.sort();
-    let mut parts: Vec<String> = scopes.into_iter().map(|s| format!("{s:?}")).collect();
+    let mut parts: Vec<String> = identity.scopes.iter().map(|s| format!("{s:?}")).collect();
     let resources: BTreeMap<&String, BTreeSet<&String>> = identity
         .resources
         .iter()

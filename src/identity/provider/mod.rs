@@ -32,7 +32,7 @@ use super::{
     StoreError,
 };
 use crate::acl::whatif::{GrantChange, GrantDelta};
-use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
+use crate::acl::{Change, Permission, ScopeSet, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
 use crate::feed::Wake;
 use crate::time::now_ms;
@@ -707,7 +707,7 @@ impl SqliteIdentityProvider {
         let Some(peer) = model.peers.get(peer_id) else {
             return Ok(None);
         };
-        let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
+        let mut scopes: ScopeSet = peer.scopes.iter().collect();
         let mut resources = own_resources(peer);
         if model.binds(peer_id) {
             if let Some(grant) = model.acl.effective_at(peer_id, t) {
@@ -719,7 +719,7 @@ impl SqliteIdentityProvider {
         }
         Ok(Some(Identity {
             id: peer.peer_id.clone(),
-            scopes: scopes.into_iter().collect(),
+            scopes,
             resources: resources
                 .into_iter()
                 .map(|(resource, actions)| (resource, actions.into_iter().collect()))

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use crate::acl::follow::{AclFollower, Changed};
-use crate::acl::{Permission, Resources};
+use crate::acl::{Permission, Resources, ScopeSet};
 use crate::identity::snapshot::{Resolved, Snapshot, TokenEntry};
 use crate::identity::tables::KeyRow;
 use crate::identity::{ApiKey, EncryptedData, Identity, NewApiKey, PeerEntry, ProviderHealth};
@@ -299,7 +299,7 @@ impl Model {
     /// memberships, never by a name match). With the ACL unavailable the
     /// follower's graph is empty, and this is the peer's own grant.
     fn resolve_peer(&self, peer: &PeerEntry) -> Resolved {
-        let mut scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
+        let mut scopes: ScopeSet = peer.scopes.iter().collect();
         let mut resources = own_resources(peer);
         let mut valid_until = None;
         if self.binds(&peer.peer_id) {
@@ -315,7 +315,7 @@ impl Model {
         Resolved {
             identity: Identity {
                 id: peer.peer_id.clone(),
-                scopes: scopes.into_iter().collect(),
+                scopes,
                 resources: resources
                     .into_iter()
                     .map(|(r, actions)| (r, actions.into_iter().collect()))
@@ -545,7 +545,8 @@ mod tests {
     }
 
     fn scopes_by_fingerprint(snapshot: &Snapshot, n: usize) -> Option<Vec<String>> {
-        served(snapshot.by_fingerprint(&fingerprint(n))).map(|identity| identity.scopes)
+        served(snapshot.by_fingerprint(&fingerprint(n)))
+            .map(|identity| identity.scopes.into_iter().collect())
     }
 
     fn by_token(snapshot: &Snapshot, hash: &str) -> Option<Identity> {
