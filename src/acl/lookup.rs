@@ -35,7 +35,7 @@ pub(crate) fn resolution_at<'r>(
     )
 }
 
-/// [`holders_in`](super::resolve::holders_in) at `t`, resolving at `t` when `resolution` does not hold
+/// [`holders_in`] at `t`, resolving at `t` when `resolution` does not hold
 /// it (see [`resolution_at`]).
 pub(crate) fn subjects_at(
     graph: &AclGraph,

@@ -48,7 +48,7 @@ pub(super) trait Op: FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation> 
 
 impl<F: FnOnce(&mut WriteTxn<'_>, &State, i64) -> Result<Mutation>> Op for F {}
 
-/// The operation of [`Acl::add_principal`].
+/// The operation of [`Acl::add_principal`](super::Acl::add_principal).
 pub(super) fn add_principal<'a>(principal: &'a Principal) -> Result<impl Op + 'a> {
     check_principal(principal)?;
     Ok(move |tx: &mut WriteTxn<'_>, _: &State, _: i64| {
@@ -59,7 +59,7 @@ pub(super) fn add_principal<'a>(principal: &'a Principal) -> Result<impl Op + 'a
     })
 }
 
-/// The operation of [`Acl::update_principal`].
+/// The operation of [`Acl::update_principal`](super::Acl::update_principal).
 pub(super) fn update_principal<'a>(principal: &'a Principal) -> Result<impl Op + 'a> {
     check_principal(principal)?;
     Ok(move |tx: &mut WriteTxn<'_>, state: &State, _: i64| {
@@ -81,7 +81,7 @@ pub(super) fn update_principal<'a>(principal: &'a Principal) -> Result<impl Op +
     })
 }
 
-/// The operation of [`Acl::remove_principal`].
+/// The operation of [`Acl::remove_principal`](super::Acl::remove_principal).
 pub(super) fn remove_principal<'a>(
     identity_id: &'a str,
     actor: Option<&'a str>,
@@ -97,7 +97,7 @@ pub(super) fn remove_principal<'a>(
     })
 }
 
-/// The operation of [`Acl::add_resource`].
+/// The operation of [`Acl::add_resource`](super::Acl::add_resource).
 pub(super) fn add_resource<'a>(resource: &'a Resource) -> Result<impl Op + 'a> {
     let key = resource_key(&resource.name());
     check_resource(resource)?;
@@ -112,7 +112,7 @@ pub(super) fn add_resource<'a>(resource: &'a Resource) -> Result<impl Op + 'a> {
     })
 }
 
-/// The operation of [`Acl::remove_resource`].
+/// The operation of [`Acl::remove_resource`](super::Acl::remove_resource).
 pub(super) fn remove_resource<'a>(name: &'a str) -> Result<impl Op + 'a> {
     let key = resource_key(name);
     Ok(move |tx: &mut WriteTxn<'_>, state: &State, _: i64| {
@@ -126,7 +126,7 @@ pub(super) fn remove_resource<'a>(name: &'a str) -> Result<impl Op + 'a> {
     })
 }
 
-/// The operation of [`Acl::delegate`].
+/// The operation of [`Acl::delegate`](super::Acl::delegate).
 pub(super) fn delegate<'a>(delegation: &'a Delegation) -> Result<impl Op + 'a> {
     check_delegation(delegation)?;
     Ok(move |tx: &mut WriteTxn<'_>, state: &State, now: i64| {
@@ -147,7 +147,7 @@ pub(super) fn delegate<'a>(delegation: &'a Delegation) -> Result<impl Op + 'a> {
     })
 }
 
-/// The operation of [`Acl::update_delegation`].
+/// The operation of [`Acl::update_delegation`](super::Acl::update_delegation).
 pub(super) fn update_delegation<'a>(delegation: &'a Delegation) -> Result<impl Op + 'a> {
     check_delegation(delegation)?;
     Ok(move |tx: &mut WriteTxn<'_>, state: &State, now: i64| {
@@ -163,7 +163,7 @@ pub(super) fn update_delegation<'a>(delegation: &'a Delegation) -> Result<impl O
     })
 }
 
-/// The operation of [`Acl::revoke`].
+/// The operation of [`Acl::revoke`](super::Acl::revoke).
 pub(super) fn revoke<'a>(from: &'a str, to: &'a str) -> Result<impl Op + 'a> {
     check_identity_id(from)?;
     check_identity_id(to)?;
@@ -184,7 +184,7 @@ pub(super) fn revoke<'a>(from: &'a str, to: &'a str) -> Result<impl Op + 'a> {
     })
 }
 
-/// The operation of [`Acl::add_membership`].
+/// The operation of [`Acl::add_membership`](super::Acl::add_membership).
 pub(super) fn add_membership<'a>(membership: &'a Membership) -> Result<impl Op + 'a> {
     check_identity_id(&membership.member)?;
     check_identity_id(&membership.group)?;
@@ -207,7 +207,7 @@ pub(super) fn add_membership<'a>(membership: &'a Membership) -> Result<impl Op +
     })
 }
 
-/// The operation of [`Acl::remove_membership`].
+/// The operation of [`Acl::remove_membership`](super::Acl::remove_membership).
 pub(super) fn remove_membership<'a>(member: &'a str, group: &'a str) -> Result<impl Op + 'a> {
     check_identity_id(member)?;
     check_identity_id(group)?;
@@ -218,7 +218,7 @@ pub(super) fn remove_membership<'a>(member: &'a str, group: &'a str) -> Result<i
     })
 }
 
-/// The operation of [`Acl::grant`].
+/// The operation of [`Acl::grant`](super::Acl::grant).
 pub(super) fn grant<'a>(
     identity_id: &'a str,
     action: Action,
@@ -248,7 +248,7 @@ pub(super) fn grant<'a>(
     })
 }
 
-/// The operation of [`Acl::revoke_grant`].
+/// The operation of [`Acl::revoke_grant`](super::Acl::revoke_grant).
 pub(super) fn revoke_grant<'a>(
     identity_id: &'a str,
     action: Action,
