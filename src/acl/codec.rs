@@ -2,7 +2,7 @@
 //! attribute documents, and loading the whole ACL graph into an
 //! [`AclGraph`] through the public read API.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -13,6 +13,7 @@ use super::model::{
 };
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected, Ix};
 use super::{GRAPH, PRINCIPAL, RESOURCE};
+use crate::metagraph::scan::IdMap;
 use crate::{Edge, Error, ListOptions, Node, Reader, Result};
 
 /// Items per page when loading (the store's largest page).
@@ -290,7 +291,7 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
     let mut graph = AclGraph::new();
     // Node row id → principal slot, so that an edge finds its ends without
     // looking their keys up.
-    let mut principal_at: HashMap<i64, Ix, foldhash::fast::RandomState> = HashMap::default();
+    let mut principal_at: IdMap<Ix> = IdMap::default();
     let nodes = reader.scan_nodes(GRAPH, |row| match row.node_type {
         PRINCIPAL => typed(row.attributes)
             .and_then(|a| principal_of(row.key.to_owned(), a).ok())

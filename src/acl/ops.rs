@@ -218,18 +218,23 @@ pub(super) fn remove_membership<'a>(member: &'a str, group: &'a str) -> Result<i
     })
 }
 
+/// The `can_*` edge of a grant, once the identity id passes its check.
+fn grant_edge(identity_id: &str, action: Action, resource: &str) -> Result<AclEdge> {
+    check_identity_id(identity_id)?;
+    Ok(AclEdge::Can(ActionGrant {
+        principal: identity_id.to_owned(),
+        action,
+        resource: resource.to_owned(),
+    }))
+}
+
 /// The operation of [`Acl::grant`](super::Acl::grant).
 pub(super) fn grant<'a>(
     identity_id: &'a str,
     action: Action,
     resource: &'a str,
 ) -> Result<impl Op + 'a> {
-    check_identity_id(identity_id)?;
-    let edge = AclEdge::Can(ActionGrant {
-        principal: identity_id.to_owned(),
-        action,
-        resource: resource.to_owned(),
-    });
+    let edge = grant_edge(identity_id, action, resource)?;
     Ok(move |tx: &mut WriteTxn<'_>, state: &State, _: i64| {
         state.require_principal(identity_id)?;
         if state.graph().resource(resource).is_none() {
@@ -254,12 +259,7 @@ pub(super) fn revoke_grant<'a>(
     action: Action,
     resource: &'a str,
 ) -> Result<impl Op + 'a> {
-    check_identity_id(identity_id)?;
-    let edge = AclEdge::Can(ActionGrant {
-        principal: identity_id.to_owned(),
-        action,
-        resource: resource.to_owned(),
-    });
+    let edge = grant_edge(identity_id, action, resource)?;
     Ok(move |tx: &mut WriteTxn<'_>, state: &State, _: i64| {
         let key = state.require_edge(&edge)?;
         tx.remove_edge(GRAPH, &key)?;

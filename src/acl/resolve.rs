@@ -545,15 +545,12 @@ impl Resolution {
     ) -> Option<i64> {
         let mut until = None;
         for &ix in members {
+            until = earliest(until, local_bound(graph, ix, self.at));
             let Some(slot) = graph.slot(ix) else {
                 continue;
             };
             for flow in slot.inflow.iter().filter_map(|&e| graph.flow(e)) {
-                if !graph.carries(flow) || flow.validity.is_over_at(self.at) {
-                    continue;
-                }
-                until = earliest(until, flow.validity.next_bound_after(self.at));
-                if outside(flow.from) && flow.validity.is_active_at(self.at) {
+                if outside(flow.from) && graph.carries_at(flow, self.at) {
                     until = earliest(until, self.valid_until[flow.from as usize]);
                 }
             }
@@ -561,6 +558,8 @@ impl Resolution {
         until
     }
 
+    /// Sets a principal's `valid_until`, and queues its bound for
+    /// [`advance`](Resolution::advance).
     fn set_valid_until(&mut self, ix: Ix, until: Option<i64>) {
         self.valid_until[ix as usize] = until;
         if let Some(bound) = until {

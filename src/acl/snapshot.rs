@@ -9,16 +9,16 @@
 //! `P → G` flows from G into P (the member inherits the group's grant).
 
 use std::collections::{BTreeMap, HashMap};
-
-/// The graph's maps by name. Names are caller-influenced, so their hash is
-/// keyed by a random seed (as std's is), with foldhash, several times
-/// faster than std's SipHash on short keys.
-type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::model::{AclEdge, Permission, Principal, Resource, Resources, Validity};
 use super::GRAPH;
 use crate::error::{Entity, Error, Result};
+
+/// The graph's maps by name. Names are caller-influenced, so their hash is
+/// keyed by a random seed (as std's is), with foldhash, several times
+/// faster than std's SipHash on short keys.
+type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// An interned scope or resource action.
 pub(crate) type AtomId = u32;
@@ -523,21 +523,8 @@ impl AclGraph {
         if self.by_key.contains_key(&key) {
             return false;
         }
-        let (source, target) = ends;
-        let link = match &edge {
-            AclEdge::Delegates(d) => Link::Flow(Flow {
-                from: source,
-                to: target,
-                filter: Filter::Only(self.atoms.set_of(&d.narrowed_scopes, &d.narrowed_resources)),
-                validity: d.validity,
-            }),
-            AclEdge::BelongsTo(m) => Link::Flow(Flow {
-                from: target,
-                to: source,
-                filter: Filter::Everything,
-                validity: m.validity,
-            }),
-            AclEdge::Can(_) => return false,
+        let Some(link) = self.flow_link(&edge, ends) else {
+            return false;
         };
         self.place_edge(key, edge, link);
         true
@@ -661,40 +648,46 @@ impl AclGraph {
 
     /// Resolves an edge's endpoints into a link, interning its atoms.
     fn link(&mut self, key: &str, edge: &AclEdge) -> Result<Link> {
-        Ok(match edge {
-            AclEdge::Delegates(d) => {
-                let from = self.require(key, "source", &d.from)?;
-                let to = self.require(key, "target", &d.to)?;
-                let filter = self.atoms.set_of(&d.narrowed_scopes, &d.narrowed_resources);
-                Link::Flow(Flow {
-                    from,
-                    to,
-                    filter: Filter::Only(filter),
-                    validity: d.validity,
-                })
-            }
-            AclEdge::BelongsTo(m) => {
-                let member = self.require(key, "source", &m.member)?;
-                let group = self.require(key, "target", &m.group)?;
-                Link::Flow(Flow {
-                    from: group,
-                    to: member,
-                    filter: Filter::Everything,
-                    validity: m.validity,
-                })
-            }
-            AclEdge::Can(grant) => {
-                let principal = self.require(key, "source", &grant.principal)?;
-                if !self.resources.contains_key(&grant.resource) {
-                    return Err(Error::invalid(
-                        edge_entity(key),
-                        format!("target resource {:?} does not exist", grant.resource),
-                    ));
-                }
-                let atom = self.atoms.resource(&grant.resource, grant.action.as_str());
-                Link::Grant { principal, atom }
-            }
-        })
+        let AclEdge::Can(grant) = edge else {
+            let (source, target) = edge.ends();
+            let ends = (
+                self.require(key, "source", source)?,
+                self.require(key, "target", target)?,
+            );
+            return self
+                .flow_link(edge, ends)
+                .ok_or_else(|| Error::invalid(edge_entity(key), "not a delegation or membership"));
+        };
+        let principal = self.require(key, "source", &grant.principal)?;
+        if !self.resources.contains_key(&grant.resource) {
+            return Err(Error::invalid(
+                edge_entity(key),
+                format!("target resource {:?} does not exist", grant.resource),
+            ));
+        }
+        let atom = self.atoms.resource(&grant.resource, grant.action.as_str());
+        Ok(Link::Grant { principal, atom })
+    }
+
+    /// The flow of a delegation or membership whose source and target
+    /// node are the slots `ends`; `None` for a `can_*` edge.
+    fn flow_link(&mut self, edge: &AclEdge, ends: (Ix, Ix)) -> Option<Link> {
+        let (source, target) = ends;
+        Some(Link::Flow(match edge {
+            AclEdge::Delegates(d) => Flow {
+                from: source,
+                to: target,
+                filter: Filter::Only(self.atoms.set_of(&d.narrowed_scopes, &d.narrowed_resources)),
+                validity: d.validity,
+            },
+            AclEdge::BelongsTo(m) => Flow {
+                from: target,
+                to: source,
+                filter: Filter::Everything,
+                validity: m.validity,
+            },
+            AclEdge::Can(_) => return None,
+        }))
     }
 
     /// Adds edge `e` to its endpoints' lists.

@@ -16,7 +16,7 @@ mod node;
 mod order;
 mod rulebreak;
 mod rules;
-mod scan;
+pub(crate) mod scan;
 mod types;
 pub(crate) mod verify;
 

@@ -10,15 +10,15 @@
 
 use std::collections::HashMap;
 
-/// Row id → name, hashed with randomly seeded foldhash: far cheaper than
-/// std's SipHash on integer keys.
-type IdMap<V> = HashMap<i64, V, foldhash::fast::RandomState>;
-
 use rusqlite::params;
 
 use super::graph_id;
 use crate::error::Result;
 use crate::store::Reader;
+
+/// A map keyed by row id, hashed with randomly seeded foldhash: far cheaper than
+/// std's SipHash on integer keys.
+pub(crate) type IdMap<V> = HashMap<i64, V, foldhash::fast::RandomState>;
 
 /// A node row as stored: row id, key, node type name and attribute text.
 pub(crate) struct RawNode<'a> {
