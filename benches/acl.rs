@@ -50,6 +50,7 @@ use alknet_graphs::acl::{
     Resources, Validity,
 };
 use alknet_graphs::Store;
+use common::files::BenchDir;
 use common::tally::{mean, tally, timed};
 use criterion::{criterion_group, Criterion};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -466,7 +467,7 @@ fn check(c: &mut Criterion, fixture: &Fixture) {
 /// Writes the fixture into a store (one whole-ACL import: the only way in
 /// besides one write per principal and delegation) and times `Acl::open`.
 fn load_from_sqlite(fixture: &Fixture) {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = BenchDir::new("acl");
     let store = Store::open(dir.path().join("acl.db")).expect("open store");
     let mut acl = Acl::open(&store).expect("ensure types");
     let write = Instant::now();

@@ -54,6 +54,7 @@ use std::time::{Duration, Instant};
 
 use alknet_graphs::acl::{AccessControl, Acl, AclEdge, Identity, IndexedIdentity, Membership};
 use alknet_graphs::Store;
+use common::files::BenchDir;
 use common::tally::{mean, tally, timed, timed_apart};
 use criterion::Criterion;
 use serde_json::{json, Value};
@@ -243,7 +244,7 @@ fn run(shape: &Shape, criterion: Option<&mut Criterion>) {
     let started = Instant::now();
     let w = build(shape, &mut rng);
     let memberships: usize = w.groups.iter().map(Vec::len).sum();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = BenchDir::new("acl_casbin");
     let store = Store::open(dir.path().join("acl.db")).expect("open store");
     {
         let mut acl = Acl::open(&store).expect("ensure types");

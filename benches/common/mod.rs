@@ -1,3 +1,4 @@
 //! Helpers shared by the benches.
 
+pub mod files;
 pub mod tally;

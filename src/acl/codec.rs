@@ -13,7 +13,7 @@ use super::model::{
 };
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected, Ix};
 use super::{GRAPH, PRINCIPAL, RESOURCE};
-use crate::metagraph::scan::IdMap;
+use crate::metagraph::scan::RowTable;
 use crate::{Edge, Error, ListOptions, Node, Reader, Result};
 
 /// Items per page when loading (the store's largest page).
@@ -291,11 +291,11 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
     let mut graph = AclGraph::new();
     // Node row id → principal slot, so that an edge finds its ends without
     // looking their keys up.
-    let mut principal_at: IdMap<Ix> = IdMap::default();
+    let mut principals: Vec<(i64, Ix)> = Vec::new();
     let nodes = reader.scan_nodes(GRAPH, |row| match row.node_type {
         PRINCIPAL => typed(row.attributes)
             .and_then(|a| principal_of(row.key.to_owned(), a).ok())
-            .map(|p| principal_at.insert(row.id, graph.put_principal(p)))
+            .map(|p| principals.push((row.id, graph.put_principal(p))))
             .is_some(),
         RESOURCE => typed(row.attributes)
             .and_then(|a| resource_of(row.key, a).ok())
@@ -306,6 +306,7 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
     if !nodes {
         return Ok(None);
     }
+    let principal_at = RowTable::from_pairs(principals);
     let edges = reader.scan_edges(GRAPH, |row| {
         let (source, target) = (row.source.to_owned(), row.target.to_owned());
         let flow = match row.edge_type {
@@ -324,8 +325,8 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
         // An end that is not a principal is left to the paged read, which
         // reports it.
         let ends = principal_at
-            .get(&row.source_id)
-            .zip(principal_at.get(&row.target_id));
+            .get(row.source_id)
+            .zip(principal_at.get(row.target_id));
         match (flow, ends) {
             (Some(flow), Some((&source, &target))) => {
                 graph.load_flow(row.key.to_owned(), flow, (source, target))

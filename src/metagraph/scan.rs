@@ -20,6 +20,50 @@ use crate::store::Reader;
 /// std's SipHash on integer keys.
 pub(crate) type IdMap<V> = HashMap<i64, V, foldhash::fast::RandomState>;
 
+/// A map keyed by row id, built once: a plain array indexed from the
+/// smallest id when the ids are dense (as the rows of one graph, written
+/// together, nearly always are), an [`IdMap`] otherwise.
+#[derive(Debug)]
+pub(crate) enum RowTable<V> {
+    Dense { first: i64, values: Vec<Option<V>> },
+    Sparse(IdMap<V>),
+}
+
+impl<V> RowTable<V> {
+    /// The table of these `(row id, value)` pairs; of a repeated id, the
+    /// last value is kept.
+    pub(crate) fn from_pairs(pairs: Vec<(i64, V)>) -> RowTable<V> {
+        let (first, last) = pairs
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &(id, _)| (lo.min(id), hi.max(id)));
+        // Dense when the array is at most about twice the pairs' own size.
+        let span = u64::try_from(last.wrapping_sub(first)).ok();
+        let dense_limit = 2 * pairs.len() as u64 + 64;
+        match span {
+            Some(span) if span < dense_limit => {
+                let mut values: Vec<Option<V>> = Vec::new();
+                values.resize_with(span as usize + 1, || None);
+                for (id, value) in pairs {
+                    values[(id - first) as usize] = Some(value);
+                }
+                RowTable::Dense { first, values }
+            }
+            _ => RowTable::Sparse(pairs.into_iter().collect()),
+        }
+    }
+
+    pub(crate) fn get(&self, id: i64) -> Option<&V> {
+        match self {
+            RowTable::Dense { first, values } => usize::try_from(id.wrapping_sub(*first))
+                .ok()
+                .filter(|_| id >= *first)
+                .and_then(|at| values.get(at))
+                .and_then(Option::as_ref),
+            RowTable::Sparse(map) => map.get(&id),
+        }
+    }
+}
+
 /// A node row as stored: row id, key, node type name and attribute text.
 pub(crate) struct RawNode<'a> {
     pub id: i64,
@@ -114,7 +158,11 @@ impl Reader {
         let types = names(self, EDGE_TYPES, [])?;
         // An end outside the graph is left to the paged read (which joins
         // ends to node rows of any graph).
-        let keys = names(self, NODE_KEYS, params![gid])?;
+        let keys = {
+            let mut stmt = self.conn().prepare_cached(NODE_KEYS)?;
+            let rows = stmt.query_map(params![gid], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            RowTable::<String>::from_pairs(rows.collect::<rusqlite::Result<_>>()?)
+        };
         let mut stmt = self.conn().prepare_cached(SCAN_EDGES)?;
         let mut rows = stmt.query(params![gid])?;
         while let Some(row) = rows.next()? {
@@ -124,8 +172,8 @@ impl Reader {
                 let _: (bool, i64, i64) = (row.get(4)?, row.get(6)?, row.get(7)?);
                 let (Some(edge_type), Some(source), Some(target)) = (
                     types.get(&type_id),
-                    keys.get(&source_id),
-                    keys.get(&target_id),
+                    keys.get(source_id),
+                    keys.get(target_id),
                 ) else {
                     return Ok(None);
                 };
@@ -145,5 +193,30 @@ impl Reader {
             }
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowTable;
+
+    #[test]
+    fn a_row_table_finds_every_id_it_was_given_and_no_other() {
+        let dense = RowTable::from_pairs(vec![(10, "a"), (12, "b"), (11, "c"), (12, "d")]);
+        assert!(matches!(dense, RowTable::Dense { .. }));
+        let sparse = RowTable::from_pairs(vec![(-5, "a"), (1 << 40, "b"), (i64::MAX, "c")]);
+        assert!(matches!(sparse, RowTable::Sparse(_)));
+        assert_eq!(dense.get(10), Some(&"a"));
+        assert_eq!(dense.get(12), Some(&"d"), "the last of a repeated id");
+        for absent in [9, 13, 0, -1, i64::MIN, i64::MAX] {
+            assert_eq!(dense.get(absent), None, "{absent}");
+        }
+        assert_eq!(sparse.get(i64::MAX), Some(&"c"));
+        assert_eq!(sparse.get(-5), Some(&"a"));
+        assert_eq!(sparse.get(0), None);
+        let far = RowTable::from_pairs(vec![(i64::MIN, 1), (i64::MAX, 2)]);
+        assert_eq!((far.get(i64::MIN), far.get(i64::MAX), far.get(0)), (Some(&1), Some(&2), None));
+        let empty = RowTable::<u8>::from_pairs(Vec::new());
+        assert_eq!(empty.get(0), None);
     }
 }
