@@ -432,6 +432,10 @@ fn check_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
     }
     prop_assert_eq!(fresh.graph().principal_count(), model.principals.len());
     prop_assert_eq!(fresh.graph().edge_count(), model.edges.len());
+    for (key, edge) in &model.edges {
+        prop_assert_eq!(fresh.graph().edge(key), Some(edge), "{} after reload", key);
+        prop_assert_eq!(acl.graph().edge(key), Some(edge), "{} kept", key);
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! attribute documents, and loading the whole ACL graph into an
 //! [`AclGraph`] through the public read API.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,9 @@ use super::model::{
     AclEdge, Action, ActionGrant, Budgets, Delegation, IdentityType, Membership, Principal,
     Resource, Resources, Validity,
 };
-use super::snapshot::{edge_entity, node_entity, AclGraph, Affected, Ix};
+use super::snapshot::{
+    edge_entity, names_an_action_each, node_entity, AclGraph, Affected, Ix, PlainFlow,
+};
 use super::{GRAPH, PRINCIPAL, RESOURCE};
 use crate::metagraph::scan::RowTable;
 use crate::{Edge, Error, ListOptions, Node, Reader, Result};
@@ -58,6 +61,86 @@ struct DelegatesAttributes {
     revoked_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Budgets::is_empty")]
     budgets: Budgets,
+}
+
+/// [`DelegatesAttributes`] as the bulk load decodes them, borrowing the
+/// scopes from the row's text: the same fields, taking and refusing the
+/// same documents.
+#[derive(Deserialize)]
+struct DelegatesRow<'a> {
+    #[serde(borrow)]
+    narrowed_scopes: Vec<Text<'a>>,
+    #[serde(default)]
+    narrowed_resources: Resources,
+    #[serde(default)]
+    not_before: Option<i64>,
+    #[serde(default)]
+    expires_at: Option<i64>,
+    #[serde(default)]
+    revoked_at: Option<i64>,
+    #[serde(default)]
+    budgets: Budgets,
+}
+
+impl DelegatesRow<'_> {
+    fn validity(&self) -> Validity {
+        Validity {
+            not_before: self.not_before,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        }
+    }
+
+    fn into_attributes(self) -> DelegatesAttributes {
+        DelegatesAttributes {
+            narrowed_scopes: self
+                .narrowed_scopes
+                .into_iter()
+                .map(|text| text.0.into_owned())
+                .collect(),
+            not_before: self.not_before,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            narrowed_resources: self.narrowed_resources,
+            budgets: self.budgets,
+        }
+    }
+}
+
+/// A JSON string, borrowed from the document when it holds no escape.
+/// (serde's own `Cow<str>` borrows only as a field, not inside a `Vec`.)
+struct Text<'a>(Cow<'a, str>);
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a str>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Text<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Visitor(std::marker::PhantomData))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -265,13 +348,14 @@ pub(crate) fn edge_from(edge: Edge) -> Result<Option<AclEdge>> {
     Ok(Some(acl_edge))
 }
 
-/// `text` decoded straight into `T`, when it is an object that decodes.
+/// `text` decoded straight into `T` (which may borrow from it), when it is
+/// an object that decodes.
 ///
 /// For an object this accepts no text that parsing it into a
 /// [`Map`] and decoding that would refuse (it refuses more: a repeated
 /// field, which the map would have kept the last of); anything it refuses
 /// is left to the paged read, which decides as it always has.
-fn typed<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+fn typed<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
     // serde's derived structs also accept arrays; stored attributes are
     // objects, and anything else must reach the paged read's check.
     let is_object = text
@@ -308,30 +392,56 @@ fn load_clean(reader: &Reader) -> Result<Option<AclGraph>> {
     }
     let principal_at = RowTable::from_pairs(principals);
     let edges = reader.scan_edges(GRAPH, |row| {
-        let (source, target) = (row.source.to_owned(), row.target.to_owned());
-        let flow = match row.edge_type {
-            super::DELEGATES => typed(row.attributes).map(|a| delegation_of(source, target, a)),
-            super::BELONGS_TO => typed(row.attributes).map(|a| membership_of(source, target, a)),
-            other => {
-                let object = typed::<serde::de::IgnoredAny>(row.attributes).is_some();
-                return match Action::from_edge_type(other) {
-                    Some(action) if object => grant_of(row.key, source, action, row.target)
-                        .is_ok_and(|e| graph.insert_edge_keyed(row.key, e).is_ok()),
-                    Some(_) => false,
-                    None => object,
-                };
-            }
-        };
         // An end that is not a principal is left to the paged read, which
         // reports it.
         let ends = principal_at
             .get(row.source_id)
-            .zip(principal_at.get(row.target_id));
-        match (flow, ends) {
-            (Some(flow), Some((&source, &target))) => {
-                graph.load_flow(row.key.to_owned(), flow, (source, target))
+            .zip(principal_at.get(row.target_id))
+            .map(|(&source, &target)| (source, target));
+        let key = || row.key.to_owned();
+        match (row.edge_type, ends) {
+            (super::DELEGATES, Some(ends)) => {
+                let Some(a) = typed::<DelegatesRow>(row.attributes) else {
+                    return false;
+                };
+                if a.budgets.is_empty() && names_an_action_each(&a.narrowed_resources) {
+                    let flow = PlainFlow::Delegates {
+                        scopes: &a.narrowed_scopes,
+                        resources: &a.narrowed_resources,
+                        validity: a.validity(),
+                    };
+                    graph.load_plain_flow(key(), flow, ends)
+                } else {
+                    let (source, target) = (row.source.to_owned(), row.target.to_owned());
+                    let edge = delegation_of(source, target, a.into_attributes());
+                    graph.load_flow(key(), edge, ends)
+                }
             }
-            _ => false,
+            (super::BELONGS_TO, Some(ends)) => typed(row.attributes).is_some_and(|a| {
+                let BelongsToAttributes {
+                    not_before,
+                    expires_at,
+                    revoked_at,
+                } = a;
+                let validity = Validity {
+                    not_before,
+                    expires_at,
+                    revoked_at,
+                };
+                graph.load_plain_flow::<&str>(key(), PlainFlow::BelongsTo { validity }, ends)
+            }),
+            (super::DELEGATES | super::BELONGS_TO, None) => false,
+            (other, _) => {
+                let object = typed::<serde::de::IgnoredAny>(row.attributes).is_some();
+                match Action::from_edge_type(other) {
+                    Some(action) if object => {
+                        grant_of(row.key, row.source.to_owned(), action, row.target)
+                            .is_ok_and(|e| graph.insert_edge_keyed(row.key, e).is_ok())
+                    }
+                    Some(_) => false,
+                    None => object,
+                }
+            }
         }
     })?;
     Ok(edges.then_some(graph))
@@ -367,6 +477,11 @@ pub(crate) fn load_all(reader: &Reader) -> Result<(AclGraph, Vec<Error>)> {
     if let Ok(Some(graph)) = load_clean(reader) {
         return Ok((graph, Vec::new()));
     }
+    load_paged(reader)
+}
+
+/// [`load_all`] by the paged read, deciding row by row.
+fn load_paged(reader: &Reader) -> Result<(AclGraph, Vec<Error>)> {
     let mut graph = AclGraph::new();
     let mut rejected = Vec::new();
     let mut options = ListOptions::new().limit(PAGE);
@@ -555,6 +670,94 @@ mod tests {
         assert!(typed::<PrincipalAttributes>(twice).is_none());
         assert!(typed::<serde::de::IgnoredAny>("[]").is_none());
         assert!(typed::<serde::de::IgnoredAny>("{} x").is_none());
+    }
+
+    #[test]
+    fn a_borrowed_delegation_row_decodes_as_the_owned_attributes() {
+        for text in [
+            r#"{"narrowed_scopes":["b","a\u0062","b"],"expires_at":7}"#,
+            r#"{"narrowed_scopes":[],"narrowed_resources":{"repo":["read"]},"budgets":{"USD":5}}"#,
+        ] {
+            let row: DelegatesRow = typed(text).expect("decodes borrowed");
+            let owned: DelegatesAttributes = typed(text).expect("decodes owned");
+            assert_eq!(row.validity().expires_at, owned.expires_at);
+            let row = row.into_attributes();
+            assert_eq!(row.narrowed_scopes, owned.narrowed_scopes, "{text}");
+            assert_eq!(row.narrowed_resources, owned.narrowed_resources);
+            assert_eq!(row.budgets, owned.budgets);
+        }
+        for refused in [
+            r#"{"narrowed_scopes":"a"}"#,
+            r#"{"narrowed_scopes":[1]}"#,
+            r#"{"expires_at":1}"#,
+            r#"{"narrowed_scopes":[],"narrowed_scopes":[]}"#,
+        ] {
+            assert!(typed::<DelegatesRow>(refused).is_none(), "{refused}");
+            assert!(typed::<DelegatesAttributes>(refused).is_none(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_one_scan_load_holds_every_edge_as_the_paged_read_does() {
+        use crate::acl::{Acl, Action, IdentityType, Principal};
+        use crate::Store;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path().join("acl.db")).expect("store");
+        let mut acl = Acl::open(&store).expect("acl");
+        let root = Principal::new("root", IdentityType::Account)
+            .scopes(["a", "b", "c"])
+            .resource("repo", ["read", "write"]);
+        acl.add_principal(&root).expect("root");
+        acl.add_resource(&Resource::of_type("repo")).expect("repo");
+        for (id, kind) in [
+            ("bot", IdentityType::Service),
+            ("ops", IdentityType::Role),
+            ("eve", IdentityType::Account),
+        ] {
+            acl.add_principal(&Principal::new(id, kind))
+                .expect("principal");
+        }
+        acl.delegate(
+            &Delegation::new("root", "bot")
+                .scopes(["a", "b"])
+                .expires_at(i64::MAX),
+        )
+        .expect("plain delegation");
+        acl.delegate(&Delegation::new("root", "ops").resource("repo", ["read"]))
+            .expect("delegation of a resource action");
+        acl.delegate(&Delegation::new("root", "eve").scopes(["c"]))
+            .expect("delegation with a budget");
+        acl.set_budget("root", "eve", "calls", 10).expect("budget");
+        acl.add_membership(&Membership::new("eve", "ops").validity(Validity {
+            not_before: Some(5),
+            ..Validity::always()
+        }))
+        .expect("membership");
+        acl.grant("bot", Action::Read, "repo").expect("grant");
+
+        let (clean, paged) = store
+            .read(|reader| {
+                let clean = load_clean(reader)?.expect("every row is plainly good");
+                let (paged, rejected) = load_paged(reader)?;
+                assert!(rejected.is_empty(), "{rejected:?}");
+                Ok((clean, paged))
+            })
+            .expect("load");
+        let all = |graph: &AclGraph| -> std::collections::BTreeMap<String, AclEdge> {
+            graph
+                .edges()
+                .map(|(key, edge)| (key.to_owned(), edge.clone()))
+                .collect()
+        };
+        assert_eq!(all(&clean).len(), 5);
+        assert_eq!(all(&clean), all(&paged));
+        assert_eq!(all(&clean), all(acl.graph()));
+        for (key, edge) in all(&paged) {
+            assert_eq!(clean.edge(&key), Some(&edge), "{key}");
+            assert_eq!(clean.find_edge(&edge), Some(key.as_str()));
+        }
+        assert_eq!(clean.members("ops"), vec!["eve"]);
     }
 
     #[test]

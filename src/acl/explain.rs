@@ -316,12 +316,12 @@ impl Resolver<'_> {
     }
 
     fn hop(&self, e: EdgeIx) -> Hop {
-        match self.graph.edge_slot(e) {
-            Some(slot) => {
-                let (from, to) = slot.edge.ends();
+        match self.graph.edge_slot(e).zip(self.graph.edge_value(e)) {
+            Some((slot, edge)) => {
+                let (from, to) = edge.ends();
                 Hop {
                     edge: slot.key.clone(),
-                    kind: slot.edge.kind(),
+                    kind: edge.kind(),
                     from: from.to_owned(),
                     to: to.to_owned(),
                 }

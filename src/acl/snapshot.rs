@@ -8,10 +8,13 @@
 //! travels: a delegation `A → P` flows from A into P, and a membership
 //! `P → G` flows from G into P (the member inherits the group's grant).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
-use super::model::{AclEdge, Permission, Principal, Resource, Resources, Validity};
+use super::model::{
+    AclEdge, Delegation, Membership, Permission, Principal, Resource, Resources, Validity,
+};
 use super::GRAPH;
 use crate::error::{Entity, Error, Result};
 
@@ -88,12 +91,12 @@ impl Atoms {
     }
 
     /// Scopes and resource actions as a sorted set of atoms.
-    fn set_of<'a>(
+    fn set_of(
         &mut self,
-        scopes: impl IntoIterator<Item = &'a String>,
+        scopes: impl IntoIterator<Item = impl AsRef<str>>,
         resources: &Resources,
     ) -> Vec<AtomId> {
-        let mut set: Vec<AtomId> = scopes.into_iter().map(|s| self.scope(s)).collect();
+        let mut set: Vec<AtomId> = scopes.into_iter().map(|s| self.scope(s.as_ref())).collect();
         for (resource, actions) in resources {
             for action in actions {
                 set.push(self.resource(resource, action));
@@ -138,7 +141,41 @@ pub(crate) enum Link {
 #[derive(Debug, Clone)]
 pub(crate) struct EdgeSlot {
     pub(crate) key: String,
-    pub(crate) edge: AclEdge,
+    /// The edge as a value. Set when it was written whole; for an edge a
+    /// bulk load added from its stored row ([`AclGraph::load_plain_flow`]),
+    /// built from its link on first ask, since the link holds every part of
+    /// it (the ends' names, the filter's atoms, the validity).
+    value: OnceLock<Box<AclEdge>>,
+}
+
+impl EdgeSlot {
+    fn whole(key: String, edge: AclEdge) -> EdgeSlot {
+        EdgeSlot {
+            key,
+            value: OnceLock::from(Box::new(edge)),
+        }
+    }
+}
+
+/// Whether every resource in `resources` is named with at least one action,
+/// so that the atoms of the set say all of it.
+pub(crate) fn names_an_action_each(resources: &Resources) -> bool {
+    !resources.values().any(BTreeSet::is_empty)
+}
+
+/// A delegation or membership as a bulk load reads it, with nothing of it
+/// that its [`Flow`] would not hold: no budgets, and no resource named
+/// without an action (which the filter's atoms cannot say). Anything else
+/// is loaded whole, with [`AclGraph::load_flow`].
+pub(crate) enum PlainFlow<'a, S> {
+    Delegates {
+        scopes: &'a [S],
+        resources: &'a Resources,
+        validity: Validity,
+    },
+    BelongsTo {
+        validity: Validity,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -330,18 +367,15 @@ impl AclGraph {
 
     /// The edge with this key.
     pub fn edge(&self, key: &str) -> Option<&AclEdge> {
-        self.by_key
-            .get(key)
-            .and_then(|&e| self.edge_slot(e))
-            .map(|slot| &slot.edge)
+        self.by_key.get(key).and_then(|&e| self.edge_value(e))
     }
 
     /// Every edge with its key, in no particular order.
     pub fn edges(&self) -> impl Iterator<Item = (&str, &AclEdge)> {
-        self.edges
-            .iter()
-            .flatten()
-            .map(|slot| (slot.key.as_str(), &slot.edge))
+        (0..self.edges.len() as EdgeIx).filter_map(|e| {
+            let key = self.edge_slot(e)?.key.as_str();
+            Some((key, self.edge_value(e)?))
+        })
     }
 
     /// How many edges there are.
@@ -358,10 +392,13 @@ impl AclGraph {
             .iter()
             .chain(&slot.outflow)
             .chain(&slot.grants)
-            .filter_map(|&e| self.edge_slot(e))
-            .find(|candidate| {
-                candidate.edge.kind() == edge.kind() && candidate.edge.ends() == edge.ends()
+            .copied()
+            .find(|&e| {
+                self.edge_value(e).is_some_and(|candidate| {
+                    candidate.kind() == edge.kind() && candidate.ends() == edge.ends()
+                })
             })
+            .and_then(|e| self.edge_slot(e))
             .map(|candidate| candidate.key.as_str())
     }
 
@@ -373,9 +410,12 @@ impl AclGraph {
         };
         slot.outflow
             .iter()
-            .filter_map(|&e| self.edge_slot(e))
-            .filter_map(|edge| match &edge.edge {
-                AclEdge::BelongsTo(m) => Some(m.member.as_str()),
+            .filter_map(|&e| match self.links.get(e as usize) {
+                Some(Some(Link::Flow(Flow {
+                    to,
+                    filter: Filter::Everything,
+                    ..
+                }))) => Some(self.identity_of(*to)),
                 _ => None,
             })
             .collect()
@@ -505,7 +545,7 @@ impl AclGraph {
             Link::Flow(flow) => flow.to,
             Link::Grant { principal, .. } => *principal,
         };
-        self.place_edge(key, edge, link);
+        self.place_edge(EdgeSlot::whole(key, edge), link);
         affected.merge(Affected::of(self, vec![touched]));
         Ok(affected)
     }
@@ -526,16 +566,105 @@ impl AclGraph {
         let Some(link) = self.flow_link(&edge, ends) else {
             return false;
         };
-        self.place_edge(key, edge, link);
+        self.place_edge(EdgeSlot::whole(key, edge), link);
         true
     }
 
-    /// Stores an edge and its link, and adds it to its endpoints' lists.
-    fn place_edge(&mut self, key: String, edge: AclEdge, link: Link) {
-        let slot = EdgeSlot {
-            key: key.clone(),
-            edge,
+    /// [`load_flow`](Self::load_flow) for a delegation or membership whose
+    /// every part its link holds: the edge as a value is built only when
+    /// asked for, so that loading allocates nothing for its names or its
+    /// narrowed set beyond the atoms resolution reads.
+    #[must_use]
+    pub(crate) fn load_plain_flow<S: AsRef<str>>(
+        &mut self,
+        key: String,
+        flow: PlainFlow<'_, S>,
+        ends: (Ix, Ix),
+    ) -> bool {
+        if self.by_key.contains_key(&key) {
+            return false;
+        }
+        let (source, target) = ends;
+        let flow = match flow {
+            PlainFlow::Delegates {
+                scopes,
+                resources,
+                validity,
+            } => {
+                if !names_an_action_each(resources) {
+                    return false;
+                }
+                Flow {
+                    from: source,
+                    to: target,
+                    filter: Filter::Only(self.atoms.set_of(scopes, resources)),
+                    validity,
+                }
+            }
+            PlainFlow::BelongsTo { validity } => Flow {
+                from: target,
+                to: source,
+                filter: Filter::Everything,
+                validity,
+            },
         };
+        let slot = EdgeSlot {
+            key,
+            value: OnceLock::new(),
+        };
+        self.place_edge(slot, Link::Flow(flow));
+        true
+    }
+
+    /// The edge `e` as a value, built from its link the first time for an
+    /// edge loaded by [`load_plain_flow`](Self::load_plain_flow).
+    pub(crate) fn edge_value(&self, e: EdgeIx) -> Option<&AclEdge> {
+        let slot = self.edge_slot(e)?;
+        if let Some(value) = slot.value.get() {
+            return Some(value);
+        }
+        // Only a flow is ever loaded without its value.
+        let Some(Some(Link::Flow(flow))) = self.links.get(e as usize) else {
+            return None;
+        };
+        Some(slot.value.get_or_init(|| Box::new(self.edge_of_flow(flow))))
+    }
+
+    /// The delegation or membership `flow` stands for.
+    fn edge_of_flow(&self, flow: &Flow) -> AclEdge {
+        let (from, to) = (
+            self.identity_of(flow.from).to_owned(),
+            self.identity_of(flow.to).to_owned(),
+        );
+        let Filter::Only(atoms) = &flow.filter else {
+            return AclEdge::BelongsTo(Membership {
+                member: to,
+                group: from,
+                validity: flow.validity,
+            });
+        };
+        let mut delegation = Delegation::new(from, to);
+        delegation.validity = flow.validity;
+        for &atom in atoms {
+            match self.atoms.atom(atom) {
+                Atom::Scope(scope) => {
+                    delegation.narrowed_scopes.insert(scope.to_string());
+                }
+                Atom::Resource(resource, action) => {
+                    delegation
+                        .narrowed_resources
+                        .entry(resource.to_string())
+                        .or_default()
+                        .insert(action.to_string());
+                }
+            }
+        }
+        AclEdge::Delegates(delegation)
+    }
+
+    /// Stores an edge and its link, and adds it to its endpoints' lists.
+    fn place_edge(&mut self, slot: EdgeSlot, link: Link) {
+        let key = slot.key.clone();
         let e = place(&mut self.edges, &mut self.free_edges, slot);
         if self.links.len() <= e as usize {
             self.links.resize(e as usize + 1, None);
@@ -564,7 +693,7 @@ impl AclGraph {
             }
             Link::Grant { principal, .. } => {
                 self.detach(principal, |s| &mut s.grants, e);
-                if let AclEdge::Can(grant) = &slot.edge {
+                if let Some(AclEdge::Can(grant)) = slot.value.get().map(|v| &**v) {
                     if let Some(resource) = self.resources.get_mut(&grant.resource) {
                         resource.grants.retain(|&g| g != e);
                     }
@@ -704,7 +833,7 @@ impl AclGraph {
             }
             Some(Some(Link::Grant { principal, .. })) => {
                 let principal = *principal;
-                if let Some(AclEdge::Can(grant)) = self.edge_slot(e).map(|slot| &slot.edge) {
+                if let Some(AclEdge::Can(grant)) = self.edge_value(e) {
                     let resource = grant.resource.clone();
                     if let Some(r) = self.resources.get_mut(&resource) {
                         r.grants.push(e);

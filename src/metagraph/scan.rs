@@ -35,7 +35,9 @@ impl<V> RowTable<V> {
     pub(crate) fn from_pairs(pairs: Vec<(i64, V)>) -> RowTable<V> {
         let (first, last) = pairs
             .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), &(id, _)| (lo.min(id), hi.max(id)));
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &(id, _)| {
+                (lo.min(id), hi.max(id))
+            });
         // Dense when the array is at most about twice the pairs' own size.
         let span = u64::try_from(last.wrapping_sub(first)).ok();
         let dense_limit = 2 * pairs.len() as u64 + 64;
@@ -215,7 +217,10 @@ mod tests {
         assert_eq!(sparse.get(-5), Some(&"a"));
         assert_eq!(sparse.get(0), None);
         let far = RowTable::from_pairs(vec![(i64::MIN, 1), (i64::MAX, 2)]);
-        assert_eq!((far.get(i64::MIN), far.get(i64::MAX), far.get(0)), (Some(&1), Some(&2), None));
+        assert_eq!(
+            (far.get(i64::MIN), far.get(i64::MAX), far.get(0)),
+            (Some(&1), Some(&2), None)
+        );
         let empty = RowTable::<u8>::from_pairs(Vec::new());
         assert_eq!(empty.get(0), None);
     }
