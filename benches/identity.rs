@@ -32,6 +32,12 @@
 //! building the store). Without `--bench` (as `cargo test --benches` runs
 //! it) it makes a short smoke run on 2,000 peers.
 
+#[allow(
+    dead_code,
+    reason = "this bench times its own rounds, without the tally"
+)]
+mod common;
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::{BufWriter, Write as _};
@@ -463,7 +469,7 @@ fn main() {
             full: false,
         }
     };
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::files::BenchDir::new("identity");
     let started = Instant::now();
     let store = build(&dir.path().join("identity.db"), plan.peers);
     let raw_path = dir.path().join("raw.db");

@@ -25,6 +25,7 @@ use super::check::Identity;
 use super::condense::{Components, Region};
 use super::holders::Holders;
 use super::model::{Permission, Resources};
+use super::scope_set::ScopeSet;
 use super::snapshot::{AclGraph, Affected, Atom, AtomId, Filter, Flow, Ix};
 
 /// The maximum chain depth, in edges, unless configured otherwise.
@@ -295,6 +296,39 @@ impl Resolution {
         let depths = self.depths.get(ix).map_or(&[][..], Vec::as_slice);
         let valid_until = self.valid_until.get(ix).copied().flatten();
         Some(grant_of(graph, depths, valid_until))
+    }
+
+    /// Adds what the principal in slot `ix` holds to `scopes` and
+    /// `resources`, as [`effective`](Self::effective) would list it but
+    /// without building the grant's own sets, and returns its
+    /// `valid_until`; `None`, adding nothing, when the resolution does not
+    /// follow `graph`.
+    pub(crate) fn add_held(
+        &self,
+        graph: &AclGraph,
+        ix: Ix,
+        scopes: &mut ScopeSet,
+        resources: &mut Resources,
+    ) -> Option<Option<i64>> {
+        if graph.id() != self.graph {
+            return None;
+        }
+        let held = self.depths.get(ix as usize).map_or(&[][..], Vec::as_slice);
+        for &(atom, _) in held {
+            match graph.atoms().atom(atom) {
+                Atom::Scope(scope) => {
+                    scopes.insert(&**scope);
+                }
+                Atom::Resource(resource, action) => {
+                    let actions = match resources.get_mut(&**resource) {
+                        Some(actions) => actions,
+                        None => resources.entry(resource.to_string()).or_default(),
+                    };
+                    actions.insert(action.to_string());
+                }
+            }
+        }
+        Some(self.valid_until.get(ix as usize).copied().flatten())
     }
 
     /// The principals holding `permission` at [`at`](Resolution::at),

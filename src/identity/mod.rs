@@ -403,6 +403,11 @@ impl AuthToken {
     pub fn hash(&self) -> String {
         validate::sha256_hex(self.0.as_bytes())
     }
+
+    /// SHA-256 of the token, as bytes: what [`hash`](Self::hash) spells.
+    pub(crate) fn hash_bytes(&self) -> [u8; 32] {
+        validate::sha256(self.0.as_bytes())
+    }
 }
 
 impl fmt::Debug for AuthToken {

@@ -12,7 +12,12 @@ const HEX_LEN: usize = 64;
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    crate::audit::hex(&Sha256::digest(bytes))
+    crate::audit::hex(&sha256(bytes))
+}
+
+/// SHA-256 of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 /// The canonical form of a key fingerprint: `ed25519:<64 lowercase hex>`

@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use self::catch_up::Shared;
 use self::model::{own_resources, Model};
+use super::snapshot::Digest;
 use super::tables::{self, KeyChange};
-use super::validate::{self, canonical_fingerprint};
+use super::validate;
 use super::{
     ApiKey, AuthToken, CredentialRecord, CredentialStore, EncryptedData, Identity,
     IdentityProvider, IdentityStore, NewApiKey, PeerEntry, ProviderHealth, ProviderStatus,
@@ -834,14 +835,13 @@ fn holds_itself(peer: &PeerEntry, permission: &Permission) -> bool {
 
 impl IdentityProvider for SqliteIdentityProvider {
     fn resolve_from_fingerprint(&self, fingerprint: &str) -> Option<Identity> {
-        let canonical = canonical_fingerprint(fingerprint)?;
         self.shared
-            .lookup(|snapshot| snapshot.by_fingerprint(&canonical))
+            .lookup(|snapshot| snapshot.by_fingerprint(fingerprint))
     }
 
     fn resolve_from_token(&self, token: &AuthToken) -> Option<Identity> {
-        let hash = token.hash();
-        self.shared.lookup(|snapshot| snapshot.by_token_hash(&hash))
+        let hash = Digest::of_token_bytes(token.hash_bytes());
+        self.shared.lookup(|snapshot| snapshot.by_token(&hash))
     }
 }
 

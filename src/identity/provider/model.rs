@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::acl::follow::{AclFollower, Changed};
 use crate::acl::{Permission, Resources, ScopeSet};
-use crate::identity::snapshot::{Resolved, Snapshot, TokenEntry};
+use crate::identity::snapshot::{Digest, Resolved, Snapshot, TokenEntry};
 use crate::identity::tables::KeyRow;
 use crate::identity::{ApiKey, EncryptedData, Identity, NewApiKey, PeerEntry, ProviderHealth};
 use crate::time::now_ms;
@@ -302,14 +302,30 @@ impl Model {
         let mut scopes: ScopeSet = peer.scopes.iter().collect();
         let mut resources = own_resources(peer);
         let mut valid_until = None;
-        if self.binds(&peer.peer_id) {
-            let graph = self.acl.graph();
-            if let Some(grant) = self.acl.resolution().effective(graph, &peer.peer_id) {
-                scopes.extend(grant.scopes);
-                for (resource, actions) in grant.resources {
-                    resources.entry(resource).or_default().extend(actions);
+        let graph = self.acl.graph();
+        let bound = graph.index_of(&peer.peer_id).filter(|&ix| {
+            graph.slot(ix).is_some_and(|slot| {
+                let principal = &slot.principal;
+                crate::acl::binding::binding_problem(
+                    &principal.identity_id,
+                    principal.identity_type,
+                )
+                .is_none()
+            })
+        });
+        if let Some(ix) = bound {
+            let resolution = self.acl.resolution();
+            match resolution.add_held(graph, ix, &mut scopes, &mut resources) {
+                Some(until) => valid_until = until,
+                None => {
+                    if let Some(grant) = resolution.effective(graph, &peer.peer_id) {
+                        scopes.extend(grant.scopes);
+                        for (resource, actions) in grant.resources {
+                            resources.entry(resource).or_default().extend(actions);
+                        }
+                        valid_until = grant.valid_until;
+                    }
                 }
-                valid_until = grant.valid_until;
             }
         }
         Resolved {
@@ -402,31 +418,49 @@ pub(super) fn not_held(key: &NewApiKey, owner: &Identity) -> Vec<Permission> {
     missing
 }
 
+/// The snapshot's keys of the peer's fingerprints. A stored fingerprint
+/// that is not one (a file edited by hand) has none, and is never served.
+fn fingerprint_keys(peer: &PeerEntry) -> impl Iterator<Item = Digest> + '_ {
+    peer.fingerprints
+        .iter()
+        .filter_map(|fingerprint| Digest::of_fingerprint(fingerprint))
+}
+
+/// The snapshot's key of the peer's token hash, if it has one.
+fn token_key(peer: &PeerEntry) -> Option<Digest> {
+    peer.auth_token_hash
+        .as_deref()
+        .and_then(Digest::of_token_hash)
+}
+
 /// Drops the peer's fingerprints and token hash from `next`.
 fn unindex_peer(next: &mut Snapshot, peer: &PeerEntry) {
-    for fingerprint in &peer.fingerprints {
-        next.fingerprints.remove(fingerprint);
+    for key in fingerprint_keys(peer) {
+        next.fingerprints.remove(&key);
     }
-    if let Some(hash) = &peer.auth_token_hash {
-        next.tokens.remove(hash);
+    if let Some(key) = token_key(peer) {
+        next.tokens.remove(&key);
     }
 }
 
 /// Serves `resolved` under each of the peer's fingerprints and its token
 /// hash.
 fn index_peer(next: &mut Snapshot, peer: &PeerEntry, resolved: Resolved) {
-    for fingerprint in &peer.fingerprints {
-        next.fingerprints.insert(fingerprint, resolved.clone());
+    for key in fingerprint_keys(peer) {
+        next.fingerprints.insert(key, resolved.clone());
     }
-    if let Some(hash) = &peer.auth_token_hash {
-        next.tokens.insert(hash, TokenEntry::Peer(resolved));
+    if let Some(key) = token_key(peer) {
+        next.tokens.insert(key, TokenEntry::Peer(resolved));
     }
 }
 
 /// Drops the key's token hash from `next`, unless it serves a peer now.
 fn unindex_key(next: &mut Snapshot, row: &KeyRow) {
-    if matches!(next.tokens.get(&row.hash), Some(TokenEntry::Key { .. })) {
-        next.tokens.remove(&row.hash);
+    let Some(key) = Digest::of_token_hash(&row.hash) else {
+        return;
+    };
+    if matches!(next.tokens.get(&key), Some(TokenEntry::Key { .. })) {
+        next.tokens.remove(&key);
     }
 }
 
@@ -438,12 +472,12 @@ fn index_key(next: &mut Snapshot, model: &Model, row: &KeyRow) -> Option<i64> {
     let owner = (key.enabled && key.revoked_at.is_none())
         .then(|| model.owner_grant(&key.owner_id))
         .flatten();
-    let Some(owner) = owner else {
+    let (Some(owner), Some(hash)) = (owner, Digest::of_token_hash(&row.hash)) else {
         unindex_key(next, row);
         return None;
     };
     next.tokens.insert(
-        &row.hash,
+        hash,
         TokenEntry::Key {
             identity: attenuate(key, &owner.identity),
             expires_at: key.expires_at,
