@@ -113,7 +113,7 @@ proptest! {
     #![proptest_config(common::proptest_config("acl_scope_set_props.txt", common::cases_or(512)))]
 
     #[test]
-    fn a_scope_set_is_a_sorted_set(ops in proptest::collection::vec(op(), 0..24)) {
+    fn a_scope_set_is_a_sorted_set(ops in proptest::collection::vec(op(), 0..48)) {
         let mut set = ScopeSet::new();
         let mut model = BTreeSet::new();
         for op in ops {

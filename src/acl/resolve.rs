@@ -317,7 +317,7 @@ impl Resolution {
         for &(atom, _) in held {
             match graph.atoms().atom(atom) {
                 Atom::Scope(scope) => {
-                    scopes.insert(&**scope);
+                    scopes.insert(scope);
                 }
                 Atom::Resource(resource, action) => {
                     let actions = match resources.get_mut(&**resource) {
