@@ -35,6 +35,9 @@ fn word() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => proptest::sample::select(WORDS).prop_map(str::to_owned),
         1 => "[a-z:]{0,40}",
+        // Long enough that removing a few leaves the set's buffer mostly
+        // dead text, which compacts it.
+        1 => "[a-z]{2}[a-z:]{40,60}",
     ]
 }
 
@@ -42,13 +45,16 @@ fn word() -> impl Strategy<Value = String> {
 enum Op {
     Insert(String),
     Remove(String),
+    /// Removes the i-th (mod its size) scope the model holds.
+    RemoveHeld(usize),
     Extend(Vec<String>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => word().prop_map(Op::Insert),
-        2 => word().prop_map(Op::Remove),
+        1 => word().prop_map(Op::Remove),
+        2 => any::<usize>().prop_map(Op::RemoveHeld),
         1 => proptest::collection::vec(word(), 0..4).prop_map(Op::Extend),
     ]
 }
@@ -113,7 +119,7 @@ proptest! {
     #![proptest_config(common::proptest_config("acl_scope_set_props.txt", common::cases_or(512)))]
 
     #[test]
-    fn a_scope_set_is_a_sorted_set(ops in proptest::collection::vec(op(), 0..48)) {
+    fn a_scope_set_is_a_sorted_set(ops in proptest::collection::vec(op(), 0..64)) {
         let mut set = ScopeSet::new();
         let mut model = BTreeSet::new();
         for op in ops {
@@ -122,6 +128,13 @@ proptest! {
                     prop_assert_eq!(set.insert(scope.as_str()), model.insert(scope));
                 }
                 Op::Remove(scope) => prop_assert_eq!(set.remove(&scope), model.remove(&scope)),
+                Op::RemoveHeld(i) => {
+                    let held = model.iter().nth(i % model.len().max(1)).cloned();
+                    if let Some(scope) = held {
+                        prop_assert!(set.remove(&scope), "{:?}", scope);
+                        model.remove(&scope);
+                    }
+                }
                 Op::Extend(scopes) => {
                     set.extend(scopes.iter());
                     model.extend(scopes);
