@@ -9,6 +9,7 @@
 //! `P → G` flows from G into P (the member inherits the group's grant).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -22,6 +23,61 @@ use crate::error::{Entity, Error, Result};
 /// keyed by a random seed (as std's is), with foldhash, several times
 /// faster than std's SipHash on short keys.
 type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Slots found by the name they hold (an edge's key, a principal's
+/// identity id) without a second copy of the name: a table of slot
+/// indexes, hashed and compared by the name in the slot, which the caller
+/// reads for it (`name_of`). An index is inserted after its slot holds the
+/// name, and removed before the slot lets go of it.
+#[derive(Debug, Clone, Default)]
+struct NameIndex {
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl NameIndex {
+    fn get<'a>(&self, name: &str, name_of: impl Fn(u32) -> &'a str) -> Option<u32> {
+        let hash = self.hasher.hash_one(name);
+        self.table.find(hash, |&ix| name_of(ix) == name).copied()
+    }
+
+    /// Adds `ix`, whose slot holds `name`, which no other slot does.
+    fn insert<'a>(&mut self, name: &str, ix: u32, name_of: impl Fn(u32) -> &'a str) {
+        let hash = self.hasher.hash_one(name);
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, ix, |&other| hasher.hash_one(name_of(other)));
+    }
+
+    fn remove<'a>(&mut self, name: &str, name_of: impl Fn(u32) -> &'a str) -> Option<u32> {
+        let hash = self.hasher.hash_one(name);
+        let entry = self
+            .table
+            .find_entry(hash, |&ix| name_of(ix) == name)
+            .ok()?;
+        Some(entry.remove().0)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+/// The key of edge slot `e` (empty for a free slot).
+fn key_of(edges: &[Option<EdgeSlot>], e: EdgeIx) -> &str {
+    edges
+        .get(e as usize)
+        .and_then(Option::as_ref)
+        .map_or("", |slot| slot.key.as_str())
+}
+
+/// The identity id of principal slot `ix` (empty for a free slot).
+fn id_of(principals: &[Option<PrincipalSlot>], ix: Ix) -> &str {
+    principals
+        .get(ix as usize)
+        .and_then(Option::as_ref)
+        .map_or("", |slot| slot.principal.identity_id.as_str())
+}
 
 /// An interned scope or resource action.
 pub(crate) type AtomId = u32;
@@ -281,14 +337,14 @@ pub struct AclGraph {
     /// every membership a resolution walks asks of its group; kept apart
     /// from the slots so that asking stays within a few cache lines.
     groups: Vec<bool>,
-    by_identity: NameMap<String, Ix>,
+    by_identity: NameIndex,
     resources: BTreeMap<String, ResourceSlot>,
     edges: Vec<Option<EdgeSlot>>,
     /// What resolution reads of each edge, apart from the bulkier
     /// `edges` so that walking the graph stays within fewer cache lines.
     links: Vec<Option<Link>>,
     free_edges: Vec<EdgeIx>,
-    by_key: NameMap<String, EdgeIx>,
+    by_key: NameIndex,
     atoms: Atoms,
 }
 
@@ -326,12 +382,12 @@ impl AclGraph {
             principals: Vec::new(),
             free_principals: Vec::new(),
             groups: Vec::new(),
-            by_identity: NameMap::default(),
+            by_identity: NameIndex::default(),
             resources: BTreeMap::new(),
             edges: Vec::new(),
             links: Vec::new(),
             free_edges: Vec::new(),
-            by_key: NameMap::default(),
+            by_key: NameIndex::default(),
             atoms: Atoms::default(),
         }
     }
@@ -367,7 +423,7 @@ impl AclGraph {
 
     /// The edge with this key.
     pub fn edge(&self, key: &str) -> Option<&AclEdge> {
-        self.by_key.get(key).and_then(|&e| self.edge_value(e))
+        self.edge_index(key).and_then(|e| self.edge_value(e))
     }
 
     /// Every edge with its key, in no particular order.
@@ -451,9 +507,10 @@ impl AclGraph {
                     outflow: Vec::new(),
                     principal,
                 };
-                let id = slot.principal.identity_id.clone();
                 let ix = place(&mut self.principals, &mut self.free_principals, slot);
-                self.by_identity.insert(id, ix);
+                let principals = &self.principals;
+                self.by_identity
+                    .insert(id_of(principals, ix), ix, |ix| id_of(principals, ix));
                 ix
             }
         };
@@ -485,7 +542,9 @@ impl AclGraph {
                 affected.merge(self.remove_edge(&key));
             }
         }
-        self.by_identity.remove(identity_id);
+        let principals = &self.principals;
+        self.by_identity
+            .remove(identity_id, |ix| id_of(principals, ix));
         self.principals[ix as usize] = None;
         self.groups[ix as usize] = false;
         self.free_principals.push(ix);
@@ -560,7 +619,7 @@ impl AclGraph {
     /// [`insert_edge_keyed`](Self::insert_edge_keyed).
     #[must_use]
     pub(crate) fn load_flow(&mut self, key: String, edge: AclEdge, ends: (Ix, Ix)) -> bool {
-        if self.by_key.contains_key(&key) {
+        if self.edge_index(&key).is_some() {
             return false;
         }
         let Some(link) = self.flow_link(&edge, ends) else {
@@ -581,7 +640,7 @@ impl AclGraph {
         flow: PlainFlow<'_, S>,
         ends: (Ix, Ix),
     ) -> bool {
-        if self.by_key.contains_key(&key) {
+        if self.edge_index(&key).is_some() {
             return false;
         }
         let (source, target) = ends;
@@ -664,19 +723,21 @@ impl AclGraph {
 
     /// Stores an edge and its link, and adds it to its endpoints' lists.
     fn place_edge(&mut self, slot: EdgeSlot, link: Link) {
-        let key = slot.key.clone();
         let e = place(&mut self.edges, &mut self.free_edges, slot);
         if self.links.len() <= e as usize {
             self.links.resize(e as usize + 1, None);
         }
         self.links[e as usize] = Some(link);
-        self.by_key.insert(key, e);
+        let edges = &self.edges;
+        self.by_key
+            .insert(key_of(edges, e), e, |e| key_of(edges, e));
         self.attach(e);
     }
 
     /// Removes the edge with this key, if there is one.
     pub fn remove_edge(&mut self, key: &str) -> Affected {
-        let Some(e) = self.by_key.remove(key) else {
+        let edges = &self.edges;
+        let Some(e) = self.by_key.remove(key, |e| key_of(edges, e)) else {
             return Affected::default();
         };
         let (Some(slot), Some(link)) =
@@ -712,7 +773,8 @@ impl AclGraph {
     }
 
     pub(crate) fn index_of(&self, identity_id: &str) -> Option<Ix> {
-        self.by_identity.get(identity_id).copied()
+        self.by_identity
+            .get(identity_id, |ix| id_of(&self.principals, ix))
     }
 
     pub(crate) fn slot(&self, ix: Ix) -> Option<&PrincipalSlot> {
@@ -722,6 +784,10 @@ impl AclGraph {
     /// One past the highest principal index in use.
     pub(crate) fn slot_count(&self) -> usize {
         self.principals.len()
+    }
+
+    fn edge_index(&self, key: &str) -> Option<EdgeIx> {
+        self.by_key.get(key, |e| key_of(&self.edges, e))
     }
 
     pub(crate) fn edge_slot(&self, e: EdgeIx) -> Option<&EdgeSlot> {
