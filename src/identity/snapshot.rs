@@ -93,13 +93,24 @@ impl Digest {
 
 /// The value of a hex digit, in any case; `0xff` for any other byte.
 fn nibble(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0xff,
-    }
+    HEX_VALUE[usize::from(b)]
 }
+
+/// [`nibble`] as a table: one load a digit, no branch.
+static HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xff,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// One shard: a map keyed with a per-process random seed.
 type Shard<V> = HashMap<Digest, V, foldhash::fast::RandomState>;
