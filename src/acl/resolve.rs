@@ -26,7 +26,7 @@ use super::condense::{Components, Region};
 use super::holders::Holders;
 use super::model::{Permission, Resources};
 use super::scope_set::ScopeSet;
-use super::snapshot::{AclGraph, Affected, Atom, AtomId, Filter, Flow, Ix};
+use super::snapshot::{AclGraph, Affected, AtomId, Filter, Flow, Ix};
 
 /// The maximum chain depth, in edges, unless configured otherwise.
 pub const DEFAULT_MAX_DEPTH: u32 = 32;
@@ -314,20 +314,13 @@ impl Resolution {
             return None;
         }
         let held = self.depths.get(ix as usize).map_or(&[][..], Vec::as_slice);
-        for &(atom, _) in held {
-            match graph.atoms().atom(atom) {
-                Atom::Scope(scope) => {
-                    scopes.insert(scope);
-                }
-                Atom::Resource(resource, action) => {
-                    let actions = match resources.get_mut(&**resource) {
-                        Some(actions) => actions,
-                        None => resources.entry(resource.to_string()).or_default(),
-                    };
-                    actions.insert(action.to_string());
-                }
-            }
-        }
+        graph.atoms().spell(
+            held.iter().map(|&(atom, _)| atom),
+            |scope| {
+                scopes.insert(scope);
+            },
+            resources,
+        );
         Some(self.valid_until.get(ix as usize).copied().flatten())
     }
 
@@ -982,20 +975,16 @@ fn grant_of(
         valid_until,
         ..EffectiveGrant::default()
     };
-    for &(atom, _) in depths {
-        match graph.atoms().atom(atom) {
-            Atom::Scope(scope) => {
-                grant.scopes.insert(scope.to_string());
-            }
-            Atom::Resource(resource, action) => {
-                grant
-                    .resources
-                    .entry(resource.to_string())
-                    .or_default()
-                    .insert(action.to_string());
-            }
-        }
-    }
+    let EffectiveGrant {
+        scopes, resources, ..
+    } = &mut grant;
+    graph.atoms().spell(
+        depths.iter().map(|&(atom, _)| atom),
+        |scope| {
+            scopes.insert(scope.to_owned());
+        },
+        resources,
+    );
     grant
 }
 

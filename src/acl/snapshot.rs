@@ -146,6 +146,28 @@ impl Atoms {
         &self.atoms[id as usize]
     }
 
+    /// Spells `atoms` out: each scope handed to `scope`, each resource
+    /// action added to `resources`.
+    pub(crate) fn spell(
+        &self,
+        atoms: impl IntoIterator<Item = AtomId>,
+        mut scope: impl FnMut(&str),
+        resources: &mut Resources,
+    ) {
+        for atom in atoms {
+            match self.atom(atom) {
+                Atom::Scope(name) => scope(name),
+                Atom::Resource(resource, action) => {
+                    let actions = match resources.get_mut(&**resource) {
+                        Some(actions) => actions,
+                        None => resources.entry(resource.to_string()).or_default(),
+                    };
+                    actions.insert(action.to_string());
+                }
+            }
+        }
+    }
+
     /// Scopes and resource actions as a sorted set of atoms.
     fn set_of(
         &mut self,
@@ -704,20 +726,18 @@ impl AclGraph {
         };
         let mut delegation = Delegation::new(from, to);
         delegation.validity = flow.validity;
-        for &atom in atoms {
-            match self.atoms.atom(atom) {
-                Atom::Scope(scope) => {
-                    delegation.narrowed_scopes.insert(scope.to_string());
-                }
-                Atom::Resource(resource, action) => {
-                    delegation
-                        .narrowed_resources
-                        .entry(resource.to_string())
-                        .or_default()
-                        .insert(action.to_string());
-                }
-            }
-        }
+        let Delegation {
+            narrowed_scopes,
+            narrowed_resources,
+            ..
+        } = &mut delegation;
+        self.atoms.spell(
+            atoms.iter().copied(),
+            |scope| {
+                narrowed_scopes.insert(scope.to_owned());
+            },
+            narrowed_resources,
+        );
         AclEdge::Delegates(delegation)
     }
 

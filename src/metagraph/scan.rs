@@ -95,7 +95,12 @@ const SCAN_EDGES: &str =
     "SELECT key, edge_type_id, source, target, undirected, attributes, created_at, updated_at
      FROM edges WHERE graph_id = ?1 ORDER BY key";
 
-fn names(reader: &Reader, sql: &str, params: impl rusqlite::Params) -> Result<IdMap<String>> {
+/// The `(row id, name)` rows `sql` selects.
+fn names<T: FromIterator<(i64, String)>>(
+    reader: &Reader,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<T> {
     let mut stmt = reader.conn().prepare_cached(sql)?;
     let rows = stmt.query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -116,7 +121,7 @@ impl Reader {
         mut each: impl FnMut(RawNode<'_>) -> bool,
     ) -> Result<bool> {
         let gid = graph_id(self.conn(), graph)?;
-        let types = names(self, NODE_TYPES, [])?;
+        let types: IdMap<String> = names(self, NODE_TYPES, [])?;
         let mut stmt = self.conn().prepare_cached(SCAN_NODES)?;
         let mut rows = stmt.query(params![gid])?;
         while let Some(row) = rows.next()? {
@@ -157,14 +162,10 @@ impl Reader {
         mut each: impl FnMut(RawEdge<'_>) -> bool,
     ) -> Result<bool> {
         let gid = graph_id(self.conn(), graph)?;
-        let types = names(self, EDGE_TYPES, [])?;
+        let types: IdMap<String> = names(self, EDGE_TYPES, [])?;
         // An end outside the graph is left to the paged read (which joins
         // ends to node rows of any graph).
-        let keys = {
-            let mut stmt = self.conn().prepare_cached(NODE_KEYS)?;
-            let rows = stmt.query_map(params![gid], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            RowTable::<String>::from_pairs(rows.collect::<rusqlite::Result<_>>()?)
-        };
+        let keys = RowTable::from_pairs(names(self, NODE_KEYS, params![gid])?);
         let mut stmt = self.conn().prepare_cached(SCAN_EDGES)?;
         let mut rows = stmt.query(params![gid])?;
         while let Some(row) = rows.next()? {
