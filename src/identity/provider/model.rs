@@ -288,8 +288,17 @@ impl Model {
     /// Whether the principal `id` is one a peer of that id binds to (an
     /// account or a service).
     pub(super) fn binds(&self, id: &str) -> bool {
-        self.acl.graph().principal(id).is_some_and(|p| {
-            crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
+        self.bound_principal(id).is_some()
+    }
+
+    /// The slot of the principal a peer of id `id` binds to, if any.
+    fn bound_principal(&self, id: &str) -> Option<u32> {
+        let graph = self.acl.graph();
+        graph.index_of(id).filter(|&ix| {
+            graph.slot(ix).is_some_and(|slot| {
+                let p = &slot.principal;
+                crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
+            })
         })
     }
 
@@ -303,17 +312,7 @@ impl Model {
         let mut resources = own_resources(peer);
         let mut valid_until = None;
         let graph = self.acl.graph();
-        let bound = graph.index_of(&peer.peer_id).filter(|&ix| {
-            graph.slot(ix).is_some_and(|slot| {
-                let principal = &slot.principal;
-                crate::acl::binding::binding_problem(
-                    &principal.identity_id,
-                    principal.identity_type,
-                )
-                .is_none()
-            })
-        });
-        if let Some(ix) = bound {
+        if let Some(ix) = self.bound_principal(&peer.peer_id) {
             let resolution = self.acl.resolution();
             match resolution.add_held(graph, ix, &mut scopes, &mut resources) {
                 Some(until) => valid_until = until,
