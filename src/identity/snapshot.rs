@@ -21,13 +21,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::validate::HEX_LEN;
 use super::{EncryptedData, Identity, ProviderHealth};
 use crate::time::now_ms;
 
 const SHARDS: usize = 256;
-
-/// Hex digits in a fingerprint's key or a token hash.
-const HEX_LEN: usize = 64;
 
 /// A fingerprint or token hash as the snapshot keys it: the kind, then the
 /// 32 bytes its 64 hex digits spell.

@@ -8,7 +8,7 @@ use super::{NewApiKey, PeerEntry, StoreError, MIN_TOKEN_BYTES};
 use crate::acl::scope::{grant_problem, token_problem};
 
 /// Length of a SHA-256 or Ed25519 key in hex.
-const HEX_LEN: usize = 64;
+pub(crate) const HEX_LEN: usize = 64;
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
