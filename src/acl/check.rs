@@ -163,9 +163,13 @@ impl Holds for IndexedIdentity {
 /// assert_eq!(deploy.check(Some(&ci)), AccessResult::Allowed);
 /// assert_eq!(deploy.check(None), AccessResult::Unauthenticated);
 /// let reader = Identity::new("r").scopes(["env:prod"]);
+/// let AccessResult::Denied(Missing::Scopes(missing)) = deploy.check(Some(&reader)) else {
+///     panic!("deploy is lacking");
+/// };
+/// assert_eq!(missing.to_vec(), ["deploy"]);
 /// assert_eq!(
-///     deploy.check(Some(&reader)),
-///     AccessResult::Denied(Missing::Scopes(vec!["deploy".into()]))
+///     deploy.check(Some(&reader.scopes(["deploy"]))),
+///     AccessResult::Denied(Missing::Resource { resource_type: Some("repo"), action: Some("write") })
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -227,7 +231,7 @@ impl AccessControl {
     ///
     /// O(r) for r required scopes (one hash probe each), plus one map
     /// lookup and a scan of the actions held on the resource.
-    pub fn check(&self, identity: Option<&Identity>) -> AccessResult {
+    pub fn check(&self, identity: Option<&Identity>) -> AccessResult<'_> {
         self.check_held(identity)
     }
 
@@ -250,15 +254,13 @@ impl AccessControl {
     /// assert!(deploy.check_indexed(Some(&ci)).is_allowed());
     /// assert_eq!(deploy.check_indexed(Some(&ci)), deploy.check(Some(ci.identity())));
     /// ```
-    pub fn check_indexed(&self, identity: Option<&IndexedIdentity>) -> AccessResult {
+    pub fn check_indexed(&self, identity: Option<&IndexedIdentity>) -> AccessResult<'_> {
         self.check_held(identity)
     }
 
-    /// Whether [`check`](Self::check) allows the caller, without building
-    /// the denial. A denied `check` reports what is missing, which copies
-    /// the missing scopes into the result; `allows` copies nothing, so a
-    /// caller that needs only the answer (filtering many items, most of them
-    /// denied) pays for a denial what it pays for an allowance.
+    /// Whether [`check`](Self::check) allows the caller: its answer
+    /// without the denial, which stops at the first scope lacking instead
+    /// of noting every one.
     ///
     /// # Complexity
     ///
@@ -304,29 +306,27 @@ impl AccessControl {
     }
 
     /// The check, over anything that says what it holds.
-    fn check_held(&self, identity: Option<&impl Holds>) -> AccessResult {
+    fn check_held(&self, identity: Option<&impl Holds>) -> AccessResult<'_> {
         if self.is_open() {
             return AccessResult::Allowed;
         }
         let Some(identity) = identity else {
             return AccessResult::Unauthenticated;
         };
-        let missing: Vec<String> = self
-            .required_scopes
-            .iter()
-            .filter(|scope| !identity.has_scope(scope))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            return AccessResult::Denied(Missing::Scopes(missing));
+        let lacking = Lacking::of(&self.required_scopes, |scope| identity.has_scope(scope));
+        if !lacking.is_empty() {
+            return AccessResult::Denied(Missing::Scopes(MissingScopes {
+                required: &self.required_scopes,
+                lacking,
+            }));
         }
         if !self.holds_any_of(identity) {
-            return AccessResult::Denied(Missing::AnyOf(self.required_scopes_any.clone()));
+            return AccessResult::Denied(Missing::AnyOf(&self.required_scopes_any));
         }
         if !self.holds_resource(identity) {
             return AccessResult::Denied(Missing::Resource {
-                resource_type: self.resource_type.clone(),
-                action: self.resource_action.clone(),
+                resource_type: self.resource_type.as_deref(),
+                action: self.resource_action.as_deref(),
             });
         }
         AccessResult::Allowed
@@ -354,25 +354,27 @@ impl AccessControl {
     }
 }
 
-/// The outcome of [`AccessControl::check`].
+/// The outcome of [`AccessControl::check`], borrowing what it names from
+/// the [`AccessControl`] checked: a denial copies nothing, so denying costs
+/// what allowing does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessResult {
+pub enum AccessResult<'a> {
     /// The caller may proceed.
     Allowed,
     /// Something is required and there is no caller identity.
     Unauthenticated,
     /// The caller lacks something; the first missing piece.
-    Denied(Missing),
+    Denied(Missing<'a>),
 }
 
-impl AccessResult {
+impl AccessResult<'_> {
     /// Whether the caller may proceed.
     pub fn is_allowed(&self) -> bool {
         matches!(self, AccessResult::Allowed)
     }
 }
 
-impl fmt::Display for AccessResult {
+impl fmt::Display for AccessResult<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AccessResult::Allowed => f.write_str("allowed"),
@@ -382,27 +384,30 @@ impl fmt::Display for AccessResult {
     }
 }
 
-/// What a denied caller lacks.
+/// What a denied caller lacks, as the requirement names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Missing {
+pub enum Missing<'a> {
     /// Required scopes it does not hold, in the order they are required.
-    Scopes(Vec<String>),
+    Scopes(MissingScopes<'a>),
     /// None of these is held, and one is required.
-    AnyOf(Vec<String>),
+    AnyOf(&'a [String]),
     /// The resource action is not held (or the requirement names no resource).
     Resource {
         /// The required resource type.
-        resource_type: Option<String>,
+        resource_type: Option<&'a str>,
         /// The required action.
-        action: Option<String>,
+        action: Option<&'a str>,
     },
 }
 
-impl fmt::Display for Missing {
+impl fmt::Display for Missing<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Missing::Scopes(scopes) => write!(f, "missing scopes {}", quoted(scopes)),
-            Missing::AnyOf(scopes) => write!(f, "missing one of {}", quoted(scopes)),
+            Missing::Scopes(scopes) => write!(f, "missing scopes {}", quoted(scopes.iter())),
+            Missing::AnyOf(scopes) => {
+                let scopes = scopes.iter().map(String::as_str);
+                write!(f, "missing one of {}", quoted(scopes))
+            }
             Missing::Resource {
                 resource_type,
                 action,
@@ -418,12 +423,133 @@ impl fmt::Display for Missing {
     }
 }
 
-fn quoted(items: &[String]) -> String {
+fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items
-        .iter()
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The required scopes a denied caller does not hold, in the order they
+/// are required: the [`AccessControl`]'s own list and which of its entries
+/// are lacking, so that a denial allocates nothing (unless more than 64
+/// scopes are required).
+///
+/// # Example
+///
+/// ```
+/// use alknet_graphs::acl::{AccessControl, AccessResult, Identity, Missing};
+/// let rule = AccessControl::new().require(["a", "b", "c"]);
+/// let caller = Identity::new("x").scopes(["b"]);
+/// let AccessResult::Denied(Missing::Scopes(missing)) = rule.check(Some(&caller)) else {
+///     panic!("a and c are lacking");
+/// };
+/// assert_eq!(missing.len(), 2);
+/// assert_eq!(missing.iter().collect::<Vec<_>>(), ["a", "c"]);
+/// assert_eq!(missing.to_vec(), ["a", "c"]);
+/// ```
+#[derive(Clone)]
+pub struct MissingScopes<'a> {
+    required: &'a [String],
+    lacking: Lacking,
+}
+
+impl<'a> MissingScopes<'a> {
+    /// The lacking scopes, in the order they are required.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let required = self.required;
+        self.lacking.indexes().map(move |i| required[i].as_str())
+    }
+
+    /// How many required scopes are lacking.
+    pub fn len(&self) -> usize {
+        self.lacking.len()
+    }
+
+    /// Whether none is (a check never denies with an empty list).
+    pub fn is_empty(&self) -> bool {
+        self.lacking.is_empty()
+    }
+
+    /// The lacking scopes, copied.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl fmt::Debug for MissingScopes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for MissingScopes<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for MissingScopes<'_> {}
+
+impl serde::Serialize for MissingScopes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// Which entries of a list are lacking: a bit per entry, inline for the
+/// first 64 and in a boxed tail beyond.
+#[derive(Debug, Clone)]
+struct Lacking {
+    head: u64,
+    tail: Box<[u64]>,
+}
+
+impl Lacking {
+    /// The entries of `list` that `held` says are not held.
+    fn of(list: &[String], held: impl Fn(&str) -> bool) -> Lacking {
+        let mut lacking = Lacking {
+            head: 0,
+            tail: Box::default(),
+        };
+        let (head, rest) = list.split_at(list.len().min(64));
+        for (i, scope) in head.iter().enumerate() {
+            lacking.head |= u64::from(!held(scope)) << i;
+        }
+        if !rest.is_empty() {
+            let mut tail = vec![0u64; rest.len().div_ceil(64)];
+            for (i, scope) in rest.iter().enumerate() {
+                tail[i / 64] |= u64::from(!held(scope)) << (i % 64);
+            }
+            lacking.tail = tail.into_boxed_slice();
+        }
+        lacking
+    }
+
+    fn words(&self) -> impl Iterator<Item = u64> + '_ {
+        std::iter::once(self.head).chain(self.tail.iter().copied())
+    }
+
+    fn len(&self) -> usize {
+        self.words().map(|word| word.count_ones() as usize).sum()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words().all(|word| word == 0)
+    }
+
+    /// The lacking entries' indexes, ascending.
+    fn indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words().enumerate().flat_map(|(w, mut word)| {
+            std::iter::from_fn(move || {
+                let bit = word.trailing_zeros();
+                (bit < 64).then(|| {
+                    word &= word - 1;
+                    w * 64 + bit as usize
+                })
+            })
+        })
+    }
 }
 
 /// What a handler knows about the call it serves.
@@ -455,7 +581,7 @@ pub struct OperationContext {
 impl OperationContext {
     /// Checks the direct caller against `access`; `forwarded_for` plays no
     /// part.
-    pub fn authorize(&self, access: &AccessControl) -> AccessResult {
+    pub fn authorize<'a>(&self, access: &'a AccessControl) -> AccessResult<'a> {
         access.check(self.identity.as_ref())
     }
 }
@@ -464,25 +590,36 @@ impl OperationContext {
 mod tests {
     use super::*;
 
+    fn missing<'a>(required: &'a [String], lacking: &[usize]) -> MissingScopes<'a> {
+        MissingScopes {
+            required,
+            lacking: Lacking::of(required, |scope| {
+                !lacking.iter().any(|&i| required[i] == scope)
+            }),
+        }
+    }
+
     #[test]
     fn denials_read_as_the_missing_piece() {
+        let listed: Vec<String> = ["a", "b", "c"].map(String::from).into();
+        let x = ["x".to_owned()];
         let cases = [
             (
-                Missing::Scopes(vec!["a".into(), "b".into()]),
+                Missing::Scopes(missing(&listed, &[0, 1])),
                 r#"missing scopes "a", "b""#,
             ),
-            (Missing::AnyOf(vec!["x".into()]), r#"missing one of "x""#),
+            (Missing::AnyOf(&x), r#"missing one of "x""#),
             (
                 Missing::Resource {
-                    resource_type: Some("repo".into()),
-                    action: Some("write".into()),
+                    resource_type: Some("repo"),
+                    action: Some("write"),
                 },
                 r#"missing write on "repo""#,
             ),
             (
                 Missing::Resource {
                     resource_type: None,
-                    action: Some("write".into()),
+                    action: Some("write"),
                 },
                 "write is required on no resource type",
             ),
@@ -493,5 +630,38 @@ mod tests {
                 format!("denied: {text}")
             );
         }
+    }
+
+    #[test]
+    fn lacking_scopes_keep_their_order_past_the_inline_word() {
+        let required: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
+        for lacking in [
+            vec![],
+            vec![0],
+            vec![63],
+            vec![64],
+            vec![0, 63, 64, 127, 128, 199],
+            (0..200).collect(),
+            (0..200).filter(|i| i % 3 == 1).collect::<Vec<_>>(),
+        ] {
+            let found = missing(&required, &lacking);
+            let expected: Vec<&str> = lacking.iter().map(|&i| required[i].as_str()).collect();
+            assert_eq!(found.iter().collect::<Vec<_>>(), expected);
+            assert_eq!(found.len(), lacking.len());
+            assert_eq!(found.is_empty(), lacking.is_empty());
+            assert_eq!(found.to_vec(), expected);
+            assert_eq!(format!("{found:?}"), format!("{expected:?}"));
+            assert_eq!(
+                serde_json::to_value(&found).unwrap(),
+                serde_json::json!(expected)
+            );
+        }
+        let short = &required[..64];
+        let all: Vec<usize> = (0..64).collect();
+        assert_eq!(missing(short, &all).len(), 64);
+        assert!(
+            missing(short, &all).lacking.tail.is_empty(),
+            "64 fit inline"
+        );
     }
 }

@@ -86,10 +86,10 @@
 //! let ci = acl.identity("ci-bot").expect("ci-bot exists");
 //! // ...and the check is a flat set match.
 //! let push = AccessControl::new().require(["repo:write"]);
-//! assert_eq!(
-//!     push.check(Some(&ci)),
-//!     AccessResult::Denied(Missing::Scopes(vec!["repo:write".into()]))
-//! );
+//! let AccessResult::Denied(Missing::Scopes(missing)) = push.check(Some(&ci)) else {
+//!     panic!("ci-bot holds only repo:read");
+//! };
+//! assert_eq!(missing.to_vec(), ["repo:write"]);
 //! assert!(AccessControl::new().require(["repo:read"]).check(Some(&ci)).is_allowed());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -120,7 +120,8 @@ pub(crate) mod whatif;
 
 pub use budget::{BudgetStatus, EdgeBudget, Reservation, ReservationState};
 pub use check::{
-    AccessControl, AccessResult, Identity, IndexedIdentity, Missing, OperationContext,
+    AccessControl, AccessResult, Identity, IndexedIdentity, Missing, MissingScopes,
+    OperationContext,
 };
 pub use explain::{Explanation, Hop, Reason, Witness};
 pub use handle::{Acl, AclBuilder, AUTO_PRUNE_INTERVAL};
