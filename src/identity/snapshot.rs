@@ -27,12 +27,16 @@ use crate::time::now_ms;
 
 const SHARDS: usize = 256;
 
-/// A fingerprint or token hash as the snapshot keys it: the kind, then the
-/// 32 bytes its 64 hex digits spell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Digest([u8; 33]);
+/// A fingerprint or token hash as the snapshot keys it: the 32 bytes its
+/// 64 hex digits spell, as four little-endian words, and the kind. Equal
+/// keys compare word by word, inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Digest {
+    words: [u64; 4],
+    kind: u8,
+}
 
-/// The kinds of [`Digest`], its first byte.
+/// The kinds of [`Digest`].
 const TOKEN: u8 = 0;
 const ED25519: u8 = 1;
 const SHA256: u8 = 2;
@@ -64,51 +68,79 @@ impl Digest {
 
     /// The key of the token hash whose bytes are `hash`.
     pub(crate) fn of_token_bytes(hash: [u8; 32]) -> Digest {
-        let mut key = [TOKEN; 33];
-        key[1..].copy_from_slice(&hash);
-        Digest(key)
+        let mut words = [0; 4];
+        for (word, bytes) in words.iter_mut().zip(hash.chunks_exact(8)) {
+            *word = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+        }
+        Digest { words, kind: TOKEN }
     }
 
     fn of_hex(kind: u8, hex: &str) -> Option<Digest> {
-        let hex = hex.as_bytes();
-        if hex.len() != HEX_LEN {
-            return None;
+        let hex: &[u8; HEX_LEN] = hex.as_bytes().try_into().ok()?;
+        let mut words = [0; 4];
+        let mut bad = 0;
+        for (word, digits) in words.iter_mut().zip(hex.chunks_exact(16)) {
+            let (low, high) = digits.split_at(8);
+            let (low, low_bad) = hex_to_bytes(u64::from_le_bytes(low.try_into().ok()?));
+            let (high, high_bad) = hex_to_bytes(u64::from_le_bytes(high.try_into().ok()?));
+            *word = low | (high << 32);
+            bad |= low_bad | high_bad;
         }
-        let mut key = [kind; 33];
-        let mut bad = 0u8;
-        for (byte, pair) in key[1..].iter_mut().zip(hex.chunks_exact(2)) {
-            let (high, low) = (nibble(pair[0]), nibble(pair[1]));
-            bad |= (high | low) & 0xf0;
-            *byte = (high << 4) | (low & 0x0f);
-        }
-        (bad == 0).then_some(Digest(key))
+        (bad == 0).then_some(Digest { words, kind })
     }
 
     fn shard(&self) -> usize {
-        usize::from(self.0[32])
+        (self.words[3] >> 56) as usize
+    }
+
+    /// The bytes the hex digits spell, in order.
+    #[cfg(test)]
+    fn bytes(&self) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(self.words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        bytes
     }
 }
 
-/// The value of a hex digit, in any case; `0xff` for any other byte.
-fn nibble(b: u8) -> u8 {
-    HEX_VALUE[usize::from(b)]
+impl std::hash::Hash for Digest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for word in self.words {
+            state.write_u64(word);
+        }
+        state.write_u8(self.kind);
+    }
 }
 
-/// [`nibble`] as a table: one load a digit, no branch.
-static HEX_VALUE: [u8; 256] = {
-    let mut table = [0xff; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = match b as u8 {
-            c @ b'0'..=b'9' => c - b'0',
-            c @ b'a'..=b'f' => c - b'a' + 10,
-            c @ b'A'..=b'F' => c - b'A' + 10,
-            _ => 0xff,
-        };
-        b += 1;
+/// Eight ASCII hex digits, as the little-endian word of their bytes,
+/// decoded to the four bytes they spell (the low half of the result), and
+/// a value that is not zero when any of the eight is not a hex digit. All
+/// eight at once, without a branch on the data.
+fn hex_to_bytes(digits: u64) -> (u64, u64) {
+    const fn each(byte: u8) -> u64 {
+        u64::from_ne_bytes([byte; 8])
     }
-    table
-};
+    const HIGH: u64 = each(0x80);
+    // For bytes below 0x80, adding 0x80 - lo sets a byte's high bit exactly
+    // when it is at least lo, and adding 0x7f - hi when it is above hi; no
+    // sum carries into the next byte. A byte at or above 0x80 is refused
+    // whatever the sums say.
+    let at_least = |lo: u8, x: u64| x.wrapping_add(each(0x80 - lo)) & HIGH;
+    let above = |hi: u8, x: u64| x.wrapping_add(each(0x7f - hi)) & HIGH;
+    let digit = at_least(b'0', digits) & !above(b'9', digits);
+    let folded = digits | each(0x20);
+    let letter = at_least(b'a', folded) & !above(b'f', folded);
+    let bad = (digits & HIGH) | (HIGH & !(digit | letter));
+    // '0'..='9' are 0x30..=0x39, and the letters 0x41..=0x46 and
+    // 0x61..=0x66: the low four bits, plus 9 for a letter (bit 6).
+    let values = (digits & each(0x0f)) + 9 * ((digits >> 6) & each(0x01));
+    // Pair the digits: the first of each pair is the high nibble.
+    let pairs = ((values & 0x00ff_00ff_00ff_00ff) << 4) | ((values >> 8) & 0x00ff_00ff_00ff_00ff);
+    let pairs = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    let bytes = (pairs | (pairs >> 16)) & 0xffff_ffff;
+    (bytes, bad)
+}
 
 /// One shard: a map keyed with a per-process random seed.
 type Shard<V> = HashMap<Digest, V, foldhash::fast::RandomState>;
@@ -264,7 +296,42 @@ mod tests {
     use super::*;
     use crate::identity::normalize_fingerprint;
 
+    /// The value of a hex digit, one byte at a time.
+    fn digit_value(b: u8) -> Option<u8> {
+        char::from(b).to_digit(16).map(|v| v as u8)
+    }
+
     proptest! {
+        /// Eight bytes decode as eight digits read one by one: the same
+        /// bytes when every one is a hex digit, refused when any is not.
+        #[test]
+        fn words_decode_as_digits_one_by_one(
+            digits in proptest::array::uniform8(prop_oneof![
+                3 => proptest::sample::select(b"0123456789abcdefABCDEF".to_vec()),
+                1 => any::<u8>(),
+            ]),
+        ) {
+            let (bytes, bad) = hex_to_bytes(u64::from_le_bytes(digits));
+            let values: Option<Vec<u8>> = digits.iter().map(|&b| digit_value(b)).collect();
+            prop_assert_eq!(bad == 0, values.is_some(), "{:?}", digits);
+            if let Some(values) = values {
+                let expected: Vec<u8> = values.chunks(2).map(|p| (p[0] << 4) | p[1]).collect();
+                prop_assert_eq!(bytes.to_le_bytes()[..4].to_vec(), expected);
+                prop_assert_eq!(bytes >> 32, 0);
+            }
+        }
+
+        /// The text of any 32 bytes, in either case, is the key of those
+        /// bytes.
+        #[test]
+        fn hex_spells_its_bytes(bytes in proptest::array::uniform32(any::<u8>())) {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let key = Digest::of_token_bytes(bytes);
+            prop_assert_eq!(key.bytes(), bytes);
+            prop_assert_eq!(Digest::of_token_hash(&hex), Some(key));
+            prop_assert_eq!(Digest::of_token_hash(&hex.to_ascii_uppercase()), Some(key));
+        }
+
         /// A fingerprint has a key exactly when it normalizes, and two have
         /// the same key exactly when they normalize to the same text.
         #[test]
@@ -285,6 +352,26 @@ mod tests {
                 prop_assert_eq!(Digest::of_fingerprint(&text), Digest::of_fingerprint(&a));
                 let flipped = text.to_ascii_uppercase();
                 prop_assert_eq!(Digest::of_fingerprint(&flipped), Digest::of_fingerprint(&a));
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_in_every_place_is_refused_unless_a_hex_digit() {
+        for place in 0..8 {
+            for b in 0..=255u8 {
+                let mut digits = *b"00000000";
+                digits[place] = b;
+                let (bytes, bad) = hex_to_bytes(u64::from_le_bytes(digits));
+                match digit_value(b) {
+                    Some(v) => {
+                        assert_eq!(bad, 0, "{b:#x} at {place}");
+                        let shift = if place % 2 == 0 { 4 } else { 0 };
+                        let expected = u64::from(v << shift) << (8 * (place / 2));
+                        assert_eq!(bytes, expected, "{b:#x} at {place}");
+                    }
+                    None => assert_ne!(bad, 0, "{b:#x} at {place}"),
+                }
             }
         }
     }
@@ -329,7 +416,7 @@ mod tests {
         }
         assert_ne!(Digest::of_fingerprint(&format!("SHA256:{hex}")), Some(key));
         assert_ne!(Digest::of_token_hash(&hex), Some(key));
-        assert_eq!(key.0[1..3], [0x01, 0x23]);
+        assert_eq!(key.bytes()[..2], [0x01, 0x23]);
         for refused in [
             format!("ed25519:{}", &hex[..63]),
             format!("ed25519:{hex}0"),
