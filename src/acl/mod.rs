@@ -136,6 +136,7 @@ pub use prune::PruneCounts;
 pub use resolve::{EffectiveGrant, Resolution, Resolver, DEFAULT_MAX_DEPTH};
 pub use scope::MAX_TOKEN_BYTES;
 pub use scope_set::{ScopeSet, ScopeSetIter};
+pub(crate) use snapshot::AddAction;
 pub use snapshot::{AclGraph, Affected};
 pub use txn::AclTxn;
 pub use whatif::{Change, GrantChange, GrantDelta, WhatIf};

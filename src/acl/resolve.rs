@@ -26,7 +26,7 @@ use super::condense::{Components, Region};
 use super::holders::Holders;
 use super::model::{Permission, Resources};
 use super::scope_set::ScopeSet;
-use super::snapshot::{AclGraph, Affected, AtomId, Filter, Flow, Ix};
+use super::snapshot::{AclGraph, AddAction, Affected, AtomId, Filter, Flow, Ix};
 
 /// The maximum chain depth, in edges, unless configured otherwise.
 pub const DEFAULT_MAX_DEPTH: u32 = 32;
@@ -308,7 +308,7 @@ impl Resolution {
         graph: &AclGraph,
         ix: Ix,
         scopes: &mut ScopeSet,
-        resources: &mut Resources,
+        resources: &mut impl AddAction,
     ) -> Option<Option<i64>> {
         if graph.id() != self.graph {
             return None;

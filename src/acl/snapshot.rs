@@ -152,18 +152,12 @@ impl Atoms {
         &self,
         atoms: impl IntoIterator<Item = AtomId>,
         mut scope: impl FnMut(&str),
-        resources: &mut Resources,
+        resources: &mut impl AddAction,
     ) {
         for atom in atoms {
             match self.atom(atom) {
                 Atom::Scope(name) => scope(name),
-                Atom::Resource(resource, action) => {
-                    let actions = match resources.get_mut(&**resource) {
-                        Some(actions) => actions,
-                        None => resources.entry(resource.to_string()).or_default(),
-                    };
-                    actions.insert(action.to_string());
-                }
+                Atom::Resource(resource, action) => resources.add_action(resource, action),
             }
         }
     }
@@ -183,6 +177,38 @@ impl Atoms {
         set.sort_unstable();
         set.dedup();
         set
+    }
+}
+
+/// Resource actions by resource, which spelled atoms are added to.
+pub(crate) trait AddAction {
+    /// Adds `action` on `resource`, once.
+    fn add_action(&mut self, resource: &str, action: &str);
+}
+
+impl AddAction for Resources {
+    fn add_action(&mut self, resource: &str, action: &str) {
+        let actions = match self.get_mut(resource) {
+            Some(actions) => actions,
+            None => self.entry(resource.to_owned()).or_default(),
+        };
+        if !actions.contains(action) {
+            actions.insert(action.to_owned());
+        }
+    }
+}
+
+/// The map an [`Identity`](super::Identity) holds, each list kept sorted
+/// and without duplicates.
+impl AddAction for HashMap<String, Vec<String>> {
+    fn add_action(&mut self, resource: &str, action: &str) {
+        let actions = match self.get_mut(resource) {
+            Some(actions) => actions,
+            None => self.entry(resource.to_owned()).or_default(),
+        };
+        if let Err(at) = actions.binary_search_by(|held| held.as_str().cmp(action)) {
+            actions.insert(at, action.to_owned());
+        }
     }
 }
 

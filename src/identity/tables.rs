@@ -56,12 +56,20 @@ fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> rusqlite::R
 fn peer_from(row: &Row<'_>) -> rusqlite::Result<PeerEntry> {
     Ok(PeerEntry {
         peer_id: row.get(0)?,
-        fingerprints: decode("peers.fingerprints", &row.get::<_, String>(1)?)?,
+        fingerprints: decode("peers.fingerprints", text(row, 1)?)?,
         auth_token_hash: row.get(2)?,
-        scopes: decode("peers.scopes", &row.get::<_, String>(3)?)?,
-        resources: decode("peers.resources", &row.get::<_, String>(4)?)?,
+        scopes: decode("peers.scopes", text(row, 3)?)?,
+        resources: decode("peers.resources", text(row, 4)?)?,
         given_token: None,
     })
+}
+
+/// Column `i` of `row` as text, borrowed from the row.
+fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    let value = row.get_ref(i)?;
+    value
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e)))
 }
 
 fn key_from(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
@@ -70,8 +78,8 @@ fn key_from(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
             id: row.get(0)?,
             name: row.get(1)?,
             owner_id: row.get(2)?,
-            scopes: decode("api_keys.scopes", &row.get::<_, String>(3)?)?,
-            resources: decode("api_keys.resources", &row.get::<_, String>(4)?)?,
+            scopes: decode("api_keys.scopes", text(row, 3)?)?,
+            resources: decode("api_keys.resources", text(row, 4)?)?,
             enabled: row.get(5)?,
             expires_at: row.get(6)?,
             revoked_at: row.get(7)?,
@@ -107,12 +115,21 @@ pub(crate) fn peer(reader: &Reader, peer_id: &str) -> Result<Option<PeerEntry>> 
         .map_err(sql)
 }
 
+/// Every peer, by id.
 pub(crate) fn peers(reader: &Reader) -> Result<Vec<PeerEntry>> {
+    read_peers(reader, "ORDER BY peer_id")
+}
+
+/// Every peer, in the order the table keeps them: one pass over the table
+/// with no index to follow, for a reader that keys them itself.
+pub(crate) fn peers_in_row_order(reader: &Reader) -> Result<Vec<PeerEntry>> {
+    read_peers(reader, "")
+}
+
+fn read_peers(reader: &Reader, order: &str) -> Result<Vec<PeerEntry>> {
     let mut stmt = reader
         .conn()
-        .prepare_cached(&format!(
-            "SELECT {PEER_COLUMNS} FROM peers ORDER BY peer_id"
-        ))
+        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers {order}"))
         .map_err(sql)?;
     let rows = stmt.query_map([], peer_from).map_err(sql)?;
     rows.collect::<rusqlite::Result<_>>().map_err(sql)

@@ -292,7 +292,7 @@ impl Named {
 /// Every row of the registry tables, read through `read`.
 fn read_registry(read: &Reader) -> Result<Registry, StoreError> {
     Ok(Registry {
-        peers: tables::peers(read)?,
+        peers: tables::peers_in_row_order(read)?,
         keys: tables::api_keys(read)?,
         credentials: tables::credentials(read)?,
     })

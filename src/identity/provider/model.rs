@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use crate::acl::follow::{AclFollower, Changed};
-use crate::acl::{Permission, Resources, ScopeSet};
+use crate::acl::{AddAction, Permission, Resources, ScopeSet};
 use crate::identity::snapshot::{Digest, Resolved, Snapshot, TokenEntry};
 use crate::identity::tables::KeyRow;
 use crate::identity::{ApiKey, EncryptedData, Identity, NewApiKey, PeerEntry, ProviderHealth};
@@ -229,8 +229,16 @@ impl Model {
         next.credentials = credentials;
         next.health = health;
         let mut expiries = Vec::new();
-        for peer in self.peers.values() {
-            let resolved = self.resolve_peer(peer);
+        // The principals first, in one pass: looked up between resolving
+        // one peer and the next, each lookup would find the name index
+        // evicted from the cache.
+        let bound: Vec<Option<u32>> = self
+            .peers
+            .values()
+            .map(|peer| self.bound_principal(&peer.peer_id))
+            .collect();
+        for (peer, bound) in self.peers.values().zip(bound) {
+            let resolved = self.resolve_bound(peer, bound);
             expiries.extend(resolved.valid_until);
             index_peer(&mut next, peer, resolved);
         }
@@ -308,19 +316,31 @@ impl Model {
     /// memberships, never by a name match). With the ACL unavailable the
     /// follower's graph is empty, and this is the peer's own grant.
     fn resolve_peer(&self, peer: &PeerEntry) -> Resolved {
+        self.resolve_bound(peer, self.bound_principal(&peer.peer_id))
+    }
+
+    /// [`resolve_peer`](Self::resolve_peer), given the slot of the
+    /// principal the peer binds to.
+    fn resolve_bound(&self, peer: &PeerEntry, bound: Option<u32>) -> Resolved {
         let mut scopes: ScopeSet = peer.scopes.iter().collect();
-        let mut resources = own_resources(peer);
+        let mut resources = peer.resources.clone();
+        for actions in resources.values_mut() {
+            actions.sort_unstable();
+            actions.dedup();
+        }
         let mut valid_until = None;
         let graph = self.acl.graph();
-        if let Some(ix) = self.bound_principal(&peer.peer_id) {
+        if let Some(ix) = bound {
             let resolution = self.acl.resolution();
             match resolution.add_held(graph, ix, &mut scopes, &mut resources) {
                 Some(until) => valid_until = until,
                 None => {
                     if let Some(grant) = resolution.effective(graph, &peer.peer_id) {
-                        scopes.extend(grant.scopes);
-                        for (resource, actions) in grant.resources {
-                            resources.entry(resource).or_default().extend(actions);
+                        scopes.extend(&grant.scopes);
+                        for (resource, actions) in &grant.resources {
+                            for action in actions {
+                                resources.add_action(resource, action);
+                            }
                         }
                         valid_until = grant.valid_until;
                     }
@@ -331,10 +351,7 @@ impl Model {
             identity: Identity {
                 id: peer.peer_id.clone(),
                 scopes,
-                resources: resources
-                    .into_iter()
-                    .map(|(r, actions)| (r, actions.into_iter().collect()))
-                    .collect(),
+                resources,
             },
             valid_until,
         }
@@ -445,10 +462,16 @@ fn unindex_peer(next: &mut Snapshot, peer: &PeerEntry) {
 /// Serves `resolved` under each of the peer's fingerprints and its token
 /// hash.
 fn index_peer(next: &mut Snapshot, peer: &PeerEntry, resolved: Resolved) {
-    for key in fingerprint_keys(peer) {
+    let token = token_key(peer);
+    let mut fingerprints = fingerprint_keys(peer).peekable();
+    while let Some(key) = fingerprints.next() {
+        if fingerprints.peek().is_none() && token.is_none() {
+            next.fingerprints.insert(key, resolved);
+            return;
+        }
         next.fingerprints.insert(key, resolved.clone());
     }
-    if let Some(key) = token_key(peer) {
+    if let Some(key) = token {
         next.tokens.insert(key, TokenEntry::Peer(resolved));
     }
 }
@@ -782,8 +805,11 @@ mod tests {
         let store = Store::open(dir.path().join("model.db")).unwrap();
         let mut acl = Acl::open(&store).unwrap();
         for (id, identity_type) in [("ci", IdentityType::Service), ("team", IdentityType::Org)] {
-            acl.add_principal(&Principal::new(id, identity_type).scopes(["deploy"]))
-                .unwrap();
+            let principal = Principal::new(id, identity_type)
+                .scopes(["deploy"])
+                .resource("repo", ["read", "admin"])
+                .resource("job", ["run"]);
+            acl.add_principal(&principal).unwrap();
         }
         let mut model = Model::new(MAX_DEPTH);
         model
@@ -794,7 +820,8 @@ mod tests {
             peers: vec![
                 PeerEntry::new("ci")
                     .fingerprint(fingerprint(1))
-                    .scopes(["build"]),
+                    .scopes(["build"])
+                    .resource("repo", ["write", "read", "write"]),
                 PeerEntry::new("team")
                     .fingerprint(fingerprint(2))
                     .scopes(["x"]),
@@ -806,6 +833,20 @@ mod tests {
         assert_eq!(
             scopes_by_fingerprint(&snapshot, 1),
             Some(vec!["build".into(), "deploy".into()])
+        );
+        // The peer's own actions and the principal's, each once, sorted.
+        let ci = served(snapshot.by_fingerprint(&fingerprint(1))).unwrap();
+        let resources: BTreeMap<&str, Vec<&str>> = ci
+            .resources
+            .iter()
+            .map(|(r, actions)| (r.as_str(), actions.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            resources,
+            BTreeMap::from([
+                ("job", vec!["run"]),
+                ("repo", vec!["admin", "read", "write"])
+            ])
         );
         // An org is reached through memberships, never by a name match.
         assert_eq!(scopes_by_fingerprint(&snapshot, 2), Some(vec!["x".into()]));
