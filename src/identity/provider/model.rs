@@ -229,16 +229,19 @@ impl Model {
         next.credentials = credentials;
         next.health = health;
         let mut expiries = Vec::new();
-        // The principals first, in one pass: looked up between resolving
-        // one peer and the next, each lookup would find the name index
-        // evicted from the cache.
-        let bound: Vec<Option<u32>> = self
+        // Every peer's principal first, in a pass of its own: looked up
+        // between resolving one peer and the next, each lookup would find
+        // the name index evicted from the cache. Then the peers in the
+        // order of their principals' slots, which the resolution reads.
+        let mut peers: Vec<(Option<u32>, &PeerEntry)> = self
             .peers
             .values()
-            .map(|peer| self.bound_principal(&peer.peer_id))
+            .map(|peer| (self.bound_principal(&peer.peer_id), peer))
             .collect();
-        for (peer, bound) in self.peers.values().zip(bound) {
-            let resolved = self.resolve_bound(peer, bound);
+        peers.sort_unstable_by_key(|&(bound, _)| bound);
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = threads.min(peers.len() / PEERS_PER_THREAD).max(1);
+        for ((_, peer), resolved) in peers.iter().zip(self.resolve_all(&peers, threads)) {
             expiries.extend(resolved.valid_until);
             index_peer(&mut next, peer, resolved);
         }
@@ -247,6 +250,36 @@ impl Model {
         }
         self.expiries = expiries.into_iter().map(Reverse).collect();
         next
+    }
+
+    /// [`resolve_bound`](Self::resolve_bound) of every one of `peers`, in
+    /// order: pure memory work over a graph nothing writes meanwhile, so
+    /// a large registry is split between `threads` threads.
+    fn resolve_all(&self, peers: &[(Option<u32>, &PeerEntry)], threads: usize) -> Vec<Resolved> {
+        let resolve_run = |run: &[(Option<u32>, &PeerEntry)]| -> Vec<Resolved> {
+            run.iter()
+                .map(|&(bound, peer)| self.resolve_bound(peer, bound))
+                .collect()
+        };
+        if threads <= 1 || peers.is_empty() {
+            return resolve_run(peers);
+        }
+        let chunk = peers.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = peers
+                .chunks(chunk)
+                .skip(1)
+                .map(|run| scope.spawn(move || resolve_run(run)))
+                .collect();
+            let mut resolved = resolve_run(&peers[..chunk]);
+            for run in runs {
+                match run.join() {
+                    Ok(more) => resolved.extend(more),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            resolved
+        })
     }
 
     fn insert_key(&mut self, row: KeyRow) {
@@ -374,6 +407,10 @@ impl Model {
         })
     }
 }
+
+/// Fewer peers than this a thread are resolved on the calling thread
+/// alone: starting a thread costs what resolving some thousands does.
+const PEERS_PER_THREAD: usize = 8_192;
 
 /// The resource actions a peer holds itself, as sets.
 pub(super) fn own_resources(peer: &PeerEntry) -> Resources {
@@ -852,6 +889,49 @@ mod tests {
         assert_eq!(scopes_by_fingerprint(&snapshot, 2), Some(vec!["x".into()]));
         assert!(model.binds("ci"));
         assert!(!model.binds("team"));
+    }
+
+    #[test]
+    fn resolving_on_several_threads_answers_as_one_peer_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("model.db")).unwrap();
+        let mut acl = Acl::open(&store).unwrap();
+        for i in (0..40).step_by(3) {
+            let principal = Principal::new(format!("p{i}"), IdentityType::Service)
+                .scopes([format!("s{i}")])
+                .resource("repo", [format!("a{}", i % 4)]);
+            acl.add_principal(&principal).unwrap();
+        }
+        let mut model = Model::new(MAX_DEPTH);
+        model
+            .acl
+            .catch_up(&store.begin_read().unwrap(), now_ms())
+            .unwrap();
+        let peers: Vec<PeerEntry> = (0..40)
+            .map(|i| {
+                PeerEntry::new(format!("p{i}"))
+                    .fingerprint(fingerprint(i))
+                    .scopes([format!("own{}", i % 5)])
+                    .resource("repo", [format!("a{}", i % 3)])
+            })
+            .collect();
+        let bound: Vec<(Option<u32>, &PeerEntry)> = peers
+            .iter()
+            .map(|peer| (model.bound_principal(&peer.peer_id), peer))
+            .collect();
+        let one_by_one: Vec<Identity> = peers
+            .iter()
+            .map(|peer| model.resolve_peer(peer).identity)
+            .collect();
+        for threads in [1, 2, 3, 7, 40, 64] {
+            let resolved: Vec<Identity> = model
+                .resolve_all(&bound, threads)
+                .into_iter()
+                .map(|resolved| resolved.identity)
+                .collect();
+            assert_eq!(resolved, one_by_one, "{threads} threads");
+        }
+        assert!(model.resolve_all(&[], 4).is_empty());
     }
 
     #[test]
