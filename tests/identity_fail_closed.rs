@@ -281,6 +281,39 @@ fn a_registry_row_that_does_not_decode_serves_nothing() {
 }
 
 #[test]
+fn a_large_registry_decoded_beside_the_acl_load_refuses_a_row_that_does_not_decode() {
+    // Enough peers that opening decodes them on a thread of its own.
+    let (_dir, store) = store();
+    let ids = SqliteIdentityProvider::builder()
+        .listen(false)
+        .open(&store)
+        .unwrap();
+    let fingerprint = |i: usize| format!("ed25519:{i:064x}");
+    ids.insert_peers((0..5_000).map(|i| {
+        PeerEntry::new(format!("p{i}"))
+            .fingerprint(fingerprint(i))
+            .scopes([format!("s{i}")])
+    }))
+    .unwrap();
+    drop(ids);
+    let reopened = SqliteIdentityProvider::open(&store).unwrap();
+    for i in [0, 2_500, 4_999] {
+        assert_eq!(
+            scopes(reopened.resolve_from_fingerprint(&fingerprint(i))),
+            Some(vec![format!("s{i}")])
+        );
+    }
+    drop(reopened);
+    raw_sql(
+        &store,
+        "UPDATE peers SET resources = '{\"repo\": 1}' WHERE peer_id = 'p4321'",
+    );
+    let err = SqliteIdentityProvider::open(&store).unwrap_err();
+    assert_eq!(err.kind(), "backend");
+    assert!(err.to_string().contains("peers.resources"), "{err}");
+}
+
+#[test]
 fn the_listener_returns_to_healthy_once_the_file_is_repaired() {
     let f = fixture(true);
     insert_bad_resource(&f.store);

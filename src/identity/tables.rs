@@ -4,7 +4,9 @@
 //! and a peer write the credentials it adds and removes.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
+use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
@@ -117,22 +119,103 @@ pub(crate) fn peer(reader: &Reader, peer_id: &str) -> Result<Option<PeerEntry>> 
 
 /// Every peer, by id.
 pub(crate) fn peers(reader: &Reader) -> Result<Vec<PeerEntry>> {
-    read_peers(reader, "ORDER BY peer_id")
-}
-
-/// Every peer, in the order the table keeps them: one pass over the table
-/// with no index to follow, for a reader that keys them itself.
-pub(crate) fn peers_in_row_order(reader: &Reader) -> Result<Vec<PeerEntry>> {
-    read_peers(reader, "")
-}
-
-fn read_peers(reader: &Reader, order: &str) -> Result<Vec<PeerEntry>> {
     let mut stmt = reader
         .conn()
-        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers {order}"))
+        .prepare_cached(&format!(
+            "SELECT {PEER_COLUMNS} FROM peers ORDER BY peer_id"
+        ))
         .map_err(sql)?;
     let rows = stmt.query_map([], peer_from).map_err(sql)?;
     rows.collect::<rusqlite::Result<_>>().map_err(sql)
+}
+
+/// The stored text of every peer, in the order the table keeps them (one
+/// pass over the table, no index to follow), to be decoded by
+/// [`PeerRows::decode`] on any thread.
+pub(crate) fn peer_rows(reader: &Reader) -> Result<PeerRows> {
+    let mut stmt = reader
+        .conn()
+        .prepare_cached(&format!("SELECT {PEER_COLUMNS} FROM peers"))
+        .map_err(sql)?;
+    let mut rows = stmt.query([]).map_err(sql)?;
+    let mut peers = PeerRows::default();
+    while let Some(row) = rows.next().map_err(sql)? {
+        let mut column = |i: usize| -> rusqlite::Result<Option<Range<usize>>> {
+            let Some(value) = row.get_ref(i)?.as_str_or_null().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))
+            })?
+            else {
+                return Ok(None);
+            };
+            let start = peers.text.len();
+            peers.text.push_str(value);
+            Ok(Some(start..peers.text.len()))
+        };
+        let required = |i: usize, value: Option<Range<usize>>| {
+            value.ok_or(rusqlite::Error::InvalidColumnType(
+                i,
+                PEER_COLUMNS.split(", ").nth(i).unwrap_or("?").to_owned(),
+                Type::Null,
+            ))
+        };
+        let peer_id = column(0).and_then(|v| required(0, v)).map_err(sql)?;
+        let fingerprints = column(1).and_then(|v| required(1, v)).map_err(sql)?;
+        let auth_token_hash = column(2).map_err(sql)?;
+        let scopes = column(3).and_then(|v| required(3, v)).map_err(sql)?;
+        let resources = column(4).and_then(|v| required(4, v)).map_err(sql)?;
+        peers.rows.push(PeerText {
+            peer_id,
+            fingerprints,
+            auth_token_hash,
+            scopes,
+            resources,
+        });
+    }
+    Ok(peers)
+}
+
+/// Peer rows as stored: every column's text in one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct PeerRows {
+    text: String,
+    rows: Vec<PeerText>,
+}
+
+/// Where one peer row's columns are in [`PeerRows::text`].
+#[derive(Debug)]
+struct PeerText {
+    peer_id: Range<usize>,
+    fingerprints: Range<usize>,
+    auth_token_hash: Option<Range<usize>>,
+    scopes: Range<usize>,
+    resources: Range<usize>,
+}
+
+impl PeerRows {
+    /// How many rows were read.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The peers the rows hold; the error names the first column that
+    /// does not decode.
+    pub(crate) fn decode(&self) -> Result<Vec<PeerEntry>> {
+        let text = |range: &Range<usize>| &self.text[range.clone()];
+        self.rows
+            .iter()
+            .map(|row| {
+                Ok(PeerEntry {
+                    peer_id: text(&row.peer_id).to_owned(),
+                    fingerprints: decode("peers.fingerprints", text(&row.fingerprints))?,
+                    auth_token_hash: row.auth_token_hash.as_ref().map(|r| text(r).to_owned()),
+                    scopes: decode("peers.scopes", text(&row.scopes))?,
+                    resources: decode("peers.resources", text(&row.resources))?,
+                    given_token: None,
+                })
+            })
+            .collect::<rusqlite::Result<_>>()
+            .map_err(sql)
+    }
 }
 
 pub(crate) fn api_key(reader: &Reader, id: &str) -> Result<Option<KeyRow>> {

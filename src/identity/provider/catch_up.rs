@@ -15,8 +15,8 @@ use crate::acl::follow::Changed;
 use crate::feed::follow::Follower;
 use crate::identity::executor::Worker;
 use crate::identity::snapshot::{Lookup, Resolved, Snapshot};
-use crate::identity::tables;
-use crate::identity::{Identity, NewApiKey, ProviderHealth, StoreError};
+use crate::identity::tables::{self, PeerRows};
+use crate::identity::{Identity, NewApiKey, PeerEntry, ProviderHealth, StoreError};
 use crate::outbox::{ChangeEvent, EntityKind};
 use crate::time::now_ms;
 use crate::{Reader, Store};
@@ -78,15 +78,34 @@ impl Shared {
         let now = now_ms();
         let mut named = Named::default();
         let registry_dirty = model.registry_dirty;
-        let followed = {
+        // Reloading everything, the peer rows are read first, in the same
+        // read transaction, and decoded on a thread of their own while the
+        // ACL follower loads.
+        let peer_rows = if registry_dirty {
+            match tables::peer_rows(read) {
+                Ok(rows) => Some(rows),
+                Err(e) => return self.unavailable(model, known, e.detail()),
+            }
+        } else {
+            None
+        };
+        let (followed, peers) = std::thread::scope(|scope| {
+            let decoding = peer_rows.as_ref().map(|rows| {
+                if rows.len() < DECODE_APART_FROM {
+                    Decoding::Here(rows)
+                } else {
+                    Decoding::Apart(scope.spawn(|| rows.decode()))
+                }
+            });
             let mut on_event = |event: &ChangeEvent| named.add(event);
             let events: Option<&mut dyn FnMut(&ChangeEvent)> = if registry_dirty {
                 None
             } else {
                 Some(&mut on_event)
             };
-            model.acl.follow(read, now, events)
-        };
+            let followed = model.acl.follow(read, now, events);
+            (followed, decoding.map(Decoding::finish))
+        });
         let followed = match followed {
             Ok(followed) => followed,
             Err(e) => return self.unavailable(model, known, e.to_string()),
@@ -106,7 +125,7 @@ impl Shared {
         let current = self.snapshot.load_full();
         let health_changed = current.health != health;
         if registry_dirty || !followed.continuous {
-            let registry = match read_registry(read) {
+            let registry = match read_registry(read, peers) {
                 Ok(registry) => registry,
                 Err(e) => return self.unavailable(model, revision, e.detail()),
             };
@@ -289,10 +308,38 @@ impl Named {
     }
 }
 
-/// Every row of the registry tables, read through `read`.
-fn read_registry(read: &Reader) -> Result<Registry, StoreError> {
+/// A peer table under 4,096 rows is decoded on the thread that read it.
+const DECODE_APART_FROM: usize = 4_096;
+
+/// Peer rows being decoded.
+enum Decoding<'scope, 'rows> {
+    Here(&'rows PeerRows),
+    Apart(std::thread::ScopedJoinHandle<'scope, Result<Vec<PeerEntry>, StoreError>>),
+}
+
+impl Decoding<'_, '_> {
+    fn finish(self) -> Result<Vec<PeerEntry>, StoreError> {
+        match self {
+            Decoding::Here(rows) => rows.decode(),
+            Decoding::Apart(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        }
+    }
+}
+
+/// Every row of the registry tables, read through `read`; the peers
+/// already read and decoded, if `peers` holds them.
+fn read_registry(
+    read: &Reader,
+    peers: Option<Result<Vec<PeerEntry>, StoreError>>,
+) -> Result<Registry, StoreError> {
+    let peers = match peers {
+        Some(peers) => peers?,
+        None => tables::peer_rows(read)?.decode()?,
+    };
     Ok(Registry {
-        peers: tables::peers_in_row_order(read)?,
+        peers,
         keys: tables::api_keys(read)?,
         credentials: tables::credentials(read)?,
     })
