@@ -422,6 +422,13 @@ fn check_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
                 t
             );
         }
+        // The identity served from memory is the grant now, flattened.
+        let now_grant = model.grant(p, now(), 32);
+        prop_assert_eq!(
+            acl.identity(p),
+            Some(now_grant.clone().into_identity(p.as_str()))
+        );
+        prop_assert_eq!(fresh.identity(p), Some(now_grant.into_identity(p.as_str())));
         let at = acl.resolution().at();
         prop_assert_eq!(
             acl.resolution().effective(acl.graph(), p),

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeSet;
 
+use super::check::Identity;
 use super::model::{AclEdge, Principal};
 use super::resolve::{EffectiveGrant, Resolution, Touched};
 use super::snapshot::{edge_entity, node_entity, AclGraph, Affected};
@@ -388,6 +389,19 @@ impl AclFollower {
 
     /// The principal's effective grant at `t`: from the resolution when it
     /// is valid at `t`, resolved on demand otherwise.
+    /// [`effective_at`](Self::effective_at) as the flat [`Identity`] the
+    /// access check reads; served from memory without building the
+    /// grant's sets first.
+    pub(crate) fn identity_at(&self, identity_id: &str, t: i64) -> Option<Identity> {
+        if self.resolution.covers(&self.graph, identity_id, t) {
+            if let Some(identity) = self.resolution.identity(&self.graph, identity_id) {
+                return Some(identity);
+            }
+        }
+        self.effective_at(identity_id, t)
+            .map(|grant| grant.into_identity(identity_id))
+    }
+
     pub(crate) fn effective_at(&self, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
         if self.resolution.covers(&self.graph, identity_id, t) {
             return self.resolution.effective(&self.graph, identity_id);

@@ -331,8 +331,7 @@ impl Acl {
     /// The principal's effective grant now as the flat [`Identity`] the
     /// access check reads, or `None` if there is no such principal.
     pub fn identity(&self, identity_id: &str) -> Option<Identity> {
-        self.effective(identity_id)
-            .map(|grant| grant.into_identity(identity_id))
+        self.state.identity_at(identity_id, now_ms())
     }
 
     /// Why the principal holds `permission` now, or why not; `None` if

@@ -298,6 +298,16 @@ impl Resolution {
         Some(grant_of(graph, depths, valid_until))
     }
 
+    /// [`effective`](Self::effective) as the flat [`Identity`], spelled
+    /// straight from the atoms held; `None` when there is no such
+    /// principal or the resolution does not follow `graph`.
+    pub(crate) fn identity(&self, graph: &AclGraph, identity_id: &str) -> Option<Identity> {
+        let ix = graph.index_of(identity_id)?;
+        let mut identity = Identity::new(identity_id);
+        self.add_held(graph, ix, &mut identity.scopes, &mut identity.resources)?;
+        Some(identity)
+    }
+
     /// Adds what the principal in slot `ix` holds to `scopes` and
     /// `resources`, as [`effective`](Self::effective) would list it but
     /// without building the grant's own sets, and returns its
