@@ -324,6 +324,7 @@ impl Resolution {
             return None;
         }
         let held = self.depths.get(ix as usize).map_or(&[][..], Vec::as_slice);
+        scopes.reserve(held.len());
         graph.atoms().spell(
             held.iter().map(|&(atom, _)| atom),
             |scope| {

@@ -149,6 +149,29 @@ impl ScopeSet {
         }
     }
 
+    /// Makes room for at least `additional` more scopes without growing
+    /// the table again.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::ScopeSet;
+    /// let mut scopes = ScopeSet::from_iter(["a"]);
+    /// scopes.reserve(100);
+    /// scopes.extend((0..100).map(|i| format!("s{i}")));
+    /// assert_eq!(scopes.len(), 101);
+    /// assert!(scopes.contains("a") && scopes.contains("s99"));
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        let ScopeSet {
+            text,
+            table,
+            hasher,
+            ..
+        } = self;
+        table.reserve(additional, |span| hasher.hash_one(&text[span.range()]));
+    }
+
     /// The scopes' text, each once, in no particular order.
     fn unordered(&self) -> impl Iterator<Item = &str> {
         self.table.iter().map(|span| &self.text[span.range()])

@@ -89,20 +89,37 @@ pub(crate) type Ix = u32;
 pub(crate) type EdgeIx = u32;
 
 /// A scope or a resource action, the unit that flows along edges.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Atom {
-    Scope(Box<str>),
-    Resource(Box<str>, Box<str>),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Atom<'a> {
+    Scope(&'a str),
+    Resource(&'a str, &'a str),
+}
+
+/// Where an atom's text is in [`Atoms::text`].
+#[derive(Debug, Clone, Copy)]
+enum Spelling {
+    Scope {
+        start: usize,
+        end: usize,
+    },
+    Resource {
+        start: usize,
+        split: usize,
+        end: usize,
+    },
 }
 
 /// The interner: every atom ever seen gets a stable id. Lookups borrow the
-/// strings, so interning an atom seen before allocates nothing.
+/// strings, so interning an atom seen before allocates nothing. The atoms'
+/// text is kept one after another in one buffer, so that spelling out a
+/// grant of many atoms reads contiguous memory.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Atoms {
     scopes: NameMap<Box<str>, AtomId>,
     /// Resource name → action → id.
     resources: NameMap<Box<str>, NameMap<Box<str>, AtomId>>,
-    atoms: Vec<Atom>,
+    text: String,
+    spellings: Vec<Spelling>,
 }
 
 impl Atoms {
@@ -110,8 +127,13 @@ impl Atoms {
         if let Some(&id) = self.scopes.get(scope) {
             return id;
         }
-        let id = self.atoms.len() as AtomId;
-        self.atoms.push(Atom::Scope(scope.into()));
+        let id = self.spellings.len() as AtomId;
+        let start = self.text.len();
+        self.text.push_str(scope);
+        self.spellings.push(Spelling::Scope {
+            start,
+            end: self.text.len(),
+        });
         self.scopes.insert(scope.into(), id);
         id
     }
@@ -120,9 +142,16 @@ impl Atoms {
         if let Some(&id) = self.resources.get(resource).and_then(|a| a.get(action)) {
             return id;
         }
-        let id = self.atoms.len() as AtomId;
-        self.atoms
-            .push(Atom::Resource(resource.into(), action.into()));
+        let id = self.spellings.len() as AtomId;
+        let start = self.text.len();
+        self.text.push_str(resource);
+        let split = self.text.len();
+        self.text.push_str(action);
+        self.spellings.push(Spelling::Resource {
+            start,
+            split,
+            end: self.text.len(),
+        });
         self.resources
             .entry(resource.into())
             .or_default()
@@ -142,8 +171,13 @@ impl Atoms {
         }
     }
 
-    pub(crate) fn atom(&self, id: AtomId) -> &Atom {
-        &self.atoms[id as usize]
+    pub(crate) fn atom(&self, id: AtomId) -> Atom<'_> {
+        match self.spellings[id as usize] {
+            Spelling::Scope { start, end } => Atom::Scope(&self.text[start..end]),
+            Spelling::Resource { start, split, end } => {
+                Atom::Resource(&self.text[start..split], &self.text[split..end])
+            }
+        }
     }
 
     /// Spells `atoms` out: each scope handed to `scope`, each resource
