@@ -28,6 +28,11 @@
 //!   timed from the same point (before `BEGIN`). Both at the default 1 ms
 //!   poll. Goal: p99 ≤ 2× raw.
 //!
+//! - **Full load.** `SqliteIdentityProvider::open` on the written file, in
+//!   this process right after building it, and in three child processes
+//!   (this binary run again with `ALKNET_ID_BENCH_CHILD=load`) that each
+//!   open the file once, as a process starting on it does. Goal: ≤ 0.5 s.
+//!
 //! Run with `cargo bench --bench identity` (about two minutes, most of it
 //! building the store). Without `--bench` (as `cargo test --benches` runs
 //! it) it makes a short smoke run on 2,000 peers.
@@ -68,6 +73,8 @@ const PACE_MIN_US: u64 = 2_000;
 const PACE_MAX_US: u64 = 5_000;
 const PATIENCE: Duration = Duration::from_secs(30);
 const P3_GOAL: f64 = 1.0;
+/// The provider's full load, in milliseconds.
+const LOAD_GOAL_MS: f64 = 500.0;
 const P4_GOAL: f64 = 2.0;
 
 struct Plan {
@@ -247,6 +254,41 @@ fn verdict(plan: &Plan, meets: bool) -> &'static str {
     }
 }
 
+// -- Full load ------------------------------------------------------------------
+
+/// The provider's full load as a process starting on the file meets it:
+/// three child processes each open the store and the provider once.
+fn fresh_loads(db: &Path, plan: &Plan) {
+    let mut ms: Vec<f64> = (0..3)
+        .map(|_| {
+            let output = Command::new(std::env::current_exe().expect("bench executable"))
+                .env(CHILD_ENV, "load")
+                .env(CHILD_DB, db)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("run the loading child");
+            assert!(output.status.success(), "loading child failed");
+            let nanos: f64 = String::from_utf8(output.stdout)
+                .expect("text")
+                .trim()
+                .parse()
+                .expect("nanoseconds");
+            nanos / 1e6
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "full load, a fresh process opening the file: {:.0}–{:.0} ms over three processes \
+         (median {:.0} ms; goal ≤ {LOAD_GOAL_MS} ms: {})",
+        ms[0],
+        ms[2],
+        ms[1],
+        verdict(plan, ms[1] <= LOAD_GOAL_MS)
+    );
+}
+
 // -- P4 -----------------------------------------------------------------------
 
 fn child_writes(role: &str, db: &Path, n: usize, peer: usize, round: usize) -> Vec<i128> {
@@ -270,9 +312,22 @@ fn child_writes(role: &str, db: &Path, n: usize, peer: usize, round: usize) -> V
 }
 
 /// The child writer: prints the wall-clock time each write call started.
+/// As the `load` child, it opens the provider once and prints how long
+/// that took, in nanoseconds.
 fn child(role: &str) {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is set"));
     let db = PathBuf::from(var(CHILD_DB));
+    if role == "load" {
+        let store = Store::open(&db).expect("open store");
+        let started = Instant::now();
+        let ids = SqliteIdentityProvider::builder()
+            .listen(false)
+            .open(&store)
+            .expect("open provider");
+        println!("{}", started.elapsed().as_nanos());
+        drop(ids);
+        return;
+    }
     let n: usize = var(CHILD_WRITES).parse().expect("count");
     let target: usize = var(CHILD_PEER).parse().expect("peer");
     let round: usize = var(CHILD_ROUND).parse().expect("round");
@@ -485,6 +540,7 @@ fn main() {
         (opened - started).as_secs_f64(),
         opened.elapsed().as_secs_f64() * 1e3
     );
+    fresh_loads(&dir.path().join("identity.db"), &plan);
     let mut criterion = Criterion::default().configure_from_args();
     p3(&mut criterion, &ids, &plan);
     p4(&store, &ids, &raw_path, &plan);
