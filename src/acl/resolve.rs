@@ -190,7 +190,7 @@ impl<'g> Resolver<'g> {
             graph: self.graph.id(),
             at: t,
             max_depth: self.max_depth,
-            depths: Vec::new(),
+            depths: DepthLists::default(),
             valid_until: Vec::new(),
             holders: OnceLock::new(),
             expiries: BinaryHeap::new(),
@@ -198,7 +198,9 @@ impl<'g> Resolver<'g> {
         let mut everyone: Vec<Ix> = Vec::with_capacity(self.graph.principal_count());
         everyone
             .extend((0..self.graph.slot_count() as Ix).filter(|&ix| self.graph.slot(ix).is_some()));
+        resolution.depths.bulk = true;
         resolution.recompute(self.graph, &everyone);
+        resolution.depths.bulk = false;
         resolution
     }
 
@@ -254,7 +256,7 @@ pub struct Resolution {
     max_depth: u32,
     /// Per principal slot: atoms held, each with its shortest chain depth,
     /// sorted by atom.
-    depths: Vec<Depths>,
+    depths: DepthLists,
     valid_until: Vec<Option<i64>>,
     /// Atom → the principals whose `depths` hold it: built from `depths`
     /// on the first reverse lookup, then kept up to date by every update,
@@ -293,7 +295,7 @@ impl Resolution {
                 .effective_at(identity_id, self.at);
         }
         let ix = graph.index_of(identity_id)? as usize;
-        let depths = self.depths.get(ix).map_or(&[][..], Vec::as_slice);
+        let depths = self.depths.depths(ix as Ix);
         let valid_until = self.valid_until.get(ix).copied().flatten();
         Some(grant_of(graph, depths, valid_until))
     }
@@ -323,7 +325,7 @@ impl Resolution {
         if graph.id() != self.graph {
             return None;
         }
-        let held = self.depths.get(ix as usize).map_or(&[][..], Vec::as_slice);
+        let held = self.depths.depths(ix);
         scopes.reserve(held.len());
         graph.atoms().spell(
             held.iter().map(|&(atom, _)| atom),
@@ -493,13 +495,13 @@ impl Resolution {
     /// what flows in from outside them as settled; returns them.
     fn recompute(&mut self, graph: &AclGraph, seeds: &[Ix]) -> Vec<Ix> {
         let slots = graph.slot_count();
-        self.depths.resize_with(slots, Vec::new);
+        self.depths.resize(slots);
         self.valid_until.resize(slots, None);
         let region = Region::downstream(graph, seeds);
         // What the region, and any seed outside it (a removed principal),
         // held before: the holder index is updated with the difference.
         let tracking = self.holders.get().is_some();
-        let atoms_of = |depths: &Depths| -> Vec<AtomId> {
+        let atoms_of = |depths: &[(AtomId, u32)]| -> Vec<AtomId> {
             if tracking {
                 depths.iter().map(|&(atom, _)| atom).collect()
             } else {
@@ -509,23 +511,22 @@ impl Resolution {
         let region_before: Vec<Vec<AtomId>> = region
             .members
             .iter()
-            .map(|&ix| atoms_of(&self.depths[ix as usize]))
+            .map(|&ix| atoms_of(self.depths.depths(ix)))
             .collect();
         let gone_before: Vec<(Ix, Vec<AtomId>)> = seeds
             .iter()
             .filter(|&&ix| !region.contains(ix))
-            .filter_map(|&ix| Some((ix, atoms_of(self.depths.get(ix as usize)?))))
+            .filter(|&&ix| (ix as usize) < self.depths.len())
+            .map(|&ix| (ix, atoms_of(self.depths.depths(ix))))
             .collect();
         for &ix in seeds {
-            if let Some(depths) = self.depths.get_mut(ix as usize) {
-                depths.clear();
-            }
+            self.depths.clear(ix);
             if let Some(until) = self.valid_until.get_mut(ix as usize) {
                 *until = None;
             }
         }
         for &ix in &region.members {
-            self.depths[ix as usize].clear();
+            self.depths.clear(ix);
         }
         self.resolve_region(graph, &region);
         if let Some(holders) = self.holders.get_mut() {
@@ -533,7 +534,7 @@ impl Resolution {
                 holders.update(*ix, old, &[]);
             }
             for (&ix, old) in region.members.iter().zip(&region_before) {
-                holders.update(ix, old, &self.depths[ix as usize]);
+                holders.update(ix, old, self.depths.depths(ix));
             }
         }
         self.compact_expiries();
@@ -630,9 +631,7 @@ impl Resolution {
             let source = self.depths.depths(flow.from);
             merge.offer(flow, source, self.max_depth, many);
         }
-        let depths = &mut self.depths[ix as usize];
-        depths.clear();
-        depths.extend_from_slice(merge.finish(many));
+        self.depths.set(ix, merge.finish(many));
         self.set_valid_until(ix, until);
     }
 
@@ -660,7 +659,7 @@ impl Resolution {
                 if !outside(flow.from) || !graph.carries_at(flow, self.at) {
                     continue;
                 }
-                for &(atom, depth) in &self.depths[flow.from as usize] {
+                for &(atom, depth) in self.depths.depths(flow.from) {
                     if depth < self.max_depth && passes(flow, atom) {
                         arrivals.entry(depth + 1).or_default().push((ix, atom));
                     }
@@ -702,15 +701,128 @@ pub(crate) trait DepthTable {
     fn settle(&mut self, ix: Ix, atoms: &[AtomId], depth: u32);
 }
 
-impl DepthTable for Vec<Depths> {
+/// Every principal's depths, by slot. A full resolution writes the lists
+/// one after another into large chunks, so that its 100k lists are a few
+/// allocations to make, clone and free rather than one each; a list an
+/// update rewrites gets a vector of its own (the chunk space it leaves is
+/// reclaimed by the next full resolution).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DepthLists {
+    /// Filled front to back; a chunk is never grown past its capacity, so
+    /// the lists in it stay where they are.
+    chunks: Vec<Depths>,
+    lists: Vec<DepthList>,
+    /// Whether [`set`](DepthLists::set) writes into the chunks.
+    bulk: bool,
+}
+
+/// Where one principal's depths are.
+#[derive(Debug, Clone, Default)]
+enum DepthList {
+    #[default]
+    Empty,
+    Chunk {
+        chunk: usize,
+        start: usize,
+        len: usize,
+    },
+    Own(Depths),
+}
+
+/// Entries the first chunk holds; each next one holds twice as many as the
+/// one before, up to [`DEPTH_CHUNK_MOST`] (a list longer than that gets a
+/// chunk its size).
+const DEPTH_CHUNK_FIRST: usize = 1 << 12;
+const DEPTH_CHUNK_MOST: usize = 1 << 20;
+
+impl DepthLists {
+    fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    fn resize(&mut self, slots: usize) {
+        self.lists.resize_with(slots, DepthList::default);
+    }
+
+    fn clear(&mut self, ix: Ix) {
+        if let Some(list) = self.lists.get_mut(ix as usize) {
+            match list {
+                DepthList::Own(depths) => depths.clear(),
+                _ => *list = DepthList::Empty,
+            }
+        }
+    }
+
+    /// Sets the depths of `ix` (a slot below [`len`](Self::len)).
+    fn set(&mut self, ix: Ix, depths: &[(AtomId, u32)]) {
+        let Some(list) = self.lists.get_mut(ix as usize) else {
+            return;
+        };
+        if let DepthList::Own(own) = list {
+            own.clear();
+            own.extend_from_slice(depths);
+            return;
+        }
+        if depths.is_empty() {
+            *list = DepthList::Empty;
+            return;
+        }
+        if !self.bulk {
+            *list = DepthList::Own(depths.to_vec());
+            return;
+        }
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= depths.len());
+        if !fits {
+            let next = self.chunks.last().map_or(DEPTH_CHUNK_FIRST, |chunk| {
+                (2 * chunk.capacity()).min(DEPTH_CHUNK_MOST)
+            });
+            self.chunks.push(Vec::with_capacity(next.max(depths.len())));
+        }
+        let chunk = self.chunks.len() - 1;
+        let into = &mut self.chunks[chunk];
+        let start = into.len();
+        into.extend_from_slice(depths);
+        *list = DepthList::Chunk {
+            chunk,
+            start,
+            len: depths.len(),
+        };
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[(AtomId, u32)]> {
+        (0..self.lists.len()).map(|ix| self.depths(ix as Ix))
+    }
+}
+
+impl DepthTable for DepthLists {
     fn depths(&self, ix: Ix) -> &[(AtomId, u32)] {
-        self.get(ix as usize).map_or(&[], Vec::as_slice)
+        match self.lists.get(ix as usize) {
+            None | Some(DepthList::Empty) => &[],
+            Some(DepthList::Chunk { chunk, start, len }) => {
+                &self.chunks[*chunk][*start..*start + *len]
+            }
+            Some(DepthList::Own(depths)) => depths,
+        }
     }
 
     fn settle(&mut self, ix: Ix, atoms: &[AtomId], depth: u32) {
-        if let Some(depths) = self.get_mut(ix as usize) {
-            settle_into(depths, atoms, depth);
-        }
+        let DepthLists { chunks, lists, .. } = self;
+        let Some(list) = lists.get_mut(ix as usize) else {
+            return;
+        };
+        let held = match list {
+            DepthList::Own(own) => std::mem::take(own),
+            DepthList::Empty => Vec::new(),
+            DepthList::Chunk { chunk, start, len } => {
+                chunks[*chunk][*start..*start + *len].to_vec()
+            }
+        };
+        let mut own = held;
+        settle_into(&mut own, atoms, depth);
+        *list = DepthList::Own(own);
     }
 }
 
@@ -1060,6 +1172,44 @@ mod tests {
         let mut empty = Depths::new();
         settle_into(&mut empty, &[4, 7], 0);
         assert_eq!(empty, [(4, 0), (7, 0)]);
+    }
+
+    #[test]
+    fn depth_lists_keep_each_list_across_chunks_and_rewrites() {
+        let list = |n: usize, from: u32| -> Depths {
+            (0..n as u32).map(|i| (from + 2 * i, i % 3)).collect()
+        };
+        let sizes = [4_000, 200, 5_000, 0, DEPTH_CHUNK_MOST + 7, 1, 9_000];
+        let mut lists = DepthLists::default();
+        lists.resize(sizes.len() + 1);
+        lists.bulk = true;
+        let mut expected: Vec<Depths> = Vec::new();
+        for (ix, &n) in sizes.iter().enumerate() {
+            let depths = list(n, ix as u32);
+            lists.set(ix as Ix, &depths);
+            expected.push(depths);
+        }
+        lists.bulk = false;
+        expected.push(Vec::new());
+        for (ix, depths) in expected.iter().enumerate() {
+            assert_eq!(lists.depths(ix as Ix), depths.as_slice(), "list {ix}");
+        }
+        // Rewritten, cleared and settled into after the bulk: the others
+        // stay where they are.
+        lists.set(1, &list(3, 100));
+        expected[1] = list(3, 100);
+        lists.clear(2);
+        expected[2].clear();
+        lists.settle(6, &[1, 3], 7);
+        settle_into(&mut expected[6], &[1, 3], 7);
+        lists.settle(7, &[5], 1);
+        expected[7] = vec![(5, 1)];
+        lists.set(99, &list(2, 0));
+        for (ix, depths) in expected.iter().enumerate() {
+            assert_eq!(lists.depths(ix as Ix), depths.as_slice(), "list {ix} after");
+        }
+        assert_eq!(lists.depths(99), &[]);
+        assert_eq!(lists.iter().count(), sizes.len() + 1);
     }
 
     #[test]
