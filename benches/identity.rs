@@ -263,17 +263,7 @@ fn verdict(plan: &Plan, meets: bool) -> &'static str {
 fn fresh_loads(db: &Path, plan: &Plan) {
     let mut ms: Vec<f64> = (0..3)
         .map(|_| {
-            let output = Command::new(std::env::current_exe().expect("bench executable"))
-                .env(CHILD_ENV, "load")
-                .env(CHILD_DB, db)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("run the loading child");
-            assert!(output.status.success(), "loading child failed");
-            let nanos: f64 = String::from_utf8(output.stdout)
-                .expect("text")
+            let nanos: f64 = run_child("load", db, &[])
                 .trim()
                 .parse()
                 .expect("nanoseconds");
@@ -293,21 +283,29 @@ fn fresh_loads(db: &Path, plan: &Plan) {
 
 // -- P4 -----------------------------------------------------------------------
 
-fn child_writes(role: &str, db: &Path, n: usize, peer: usize, round: usize) -> Vec<i128> {
+/// This binary run again as the child `role` on `db`, with `vars` set;
+/// what it printed.
+fn run_child(role: &str, db: &Path, vars: &[(&str, String)]) -> String {
     let output = Command::new(std::env::current_exe().expect("bench executable"))
         .env(CHILD_ENV, role)
         .env(CHILD_DB, db)
-        .env(CHILD_WRITES, n.to_string())
-        .env(CHILD_PEER, peer.to_string())
-        .env(CHILD_ROUND, round.to_string())
+        .envs(vars.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .output()
-        .expect("run the child writer");
-    assert!(output.status.success(), "child writer failed");
-    String::from_utf8(output.stdout)
-        .expect("text")
+        .expect("run the child");
+    assert!(output.status.success(), "the {role} child failed");
+    String::from_utf8(output.stdout).expect("text")
+}
+
+fn child_writes(role: &str, db: &Path, n: usize, peer: usize, round: usize) -> Vec<i128> {
+    let vars = [
+        (CHILD_WRITES, n.to_string()),
+        (CHILD_PEER, peer.to_string()),
+        (CHILD_ROUND, round.to_string()),
+    ];
+    run_child(role, db, &vars)
         .lines()
         .map(|line| line.parse().expect("a timestamp"))
         .collect()

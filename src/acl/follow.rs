@@ -387,8 +387,6 @@ impl AclFollower {
 
     // -- reads ------------------------------------------------------------------
 
-    /// The principal's effective grant at `t`: from the resolution when it
-    /// is valid at `t`, resolved on demand otherwise.
     /// [`effective_at`](Self::effective_at) as the flat [`Identity`] the
     /// access check reads; served from memory without building the
     /// grant's sets first.
@@ -402,6 +400,8 @@ impl AclFollower {
             .map(|grant| grant.into_identity(identity_id))
     }
 
+    /// The principal's effective grant at `t`: from the resolution when it
+    /// is valid at `t`, resolved on demand otherwise.
     pub(crate) fn effective_at(&self, identity_id: &str, t: i64) -> Option<EffectiveGrant> {
         if self.resolution.covers(&self.graph, identity_id, t) {
             return self.resolution.effective(&self.graph, identity_id);

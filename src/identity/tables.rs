@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
@@ -56,12 +55,29 @@ fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> rusqlite::R
 }
 
 fn peer_from(row: &Row<'_>) -> rusqlite::Result<PeerEntry> {
+    peer_of(
+        text(row, 0)?,
+        text(row, 1)?,
+        text_or_null(row, 2)?,
+        text(row, 3)?,
+        text(row, 4)?,
+    )
+}
+
+/// A peer from the text of its stored columns, in `PEER_COLUMNS` order.
+fn peer_of(
+    peer_id: &str,
+    fingerprints: &str,
+    auth_token_hash: Option<&str>,
+    scopes: &str,
+    resources: &str,
+) -> rusqlite::Result<PeerEntry> {
     Ok(PeerEntry {
-        peer_id: row.get(0)?,
-        fingerprints: decode("peers.fingerprints", text(row, 1)?)?,
-        auth_token_hash: row.get(2)?,
-        scopes: decode("peers.scopes", text(row, 3)?)?,
-        resources: decode("peers.resources", text(row, 4)?)?,
+        peer_id: peer_id.to_owned(),
+        fingerprints: decode("peers.fingerprints", fingerprints)?,
+        auth_token_hash: auth_token_hash.map(str::to_owned),
+        scopes: decode("peers.scopes", scopes)?,
+        resources: decode("peers.resources", resources)?,
         given_token: None,
     })
 }
@@ -71,6 +87,14 @@ fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     let value = row.get_ref(i)?;
     value
         .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e)))
+}
+
+/// Column `i` of `row` as text or NULL, borrowed from the row.
+fn text_or_null<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    let value = row.get_ref(i)?;
+    value
+        .as_str_or_null()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e)))
 }
 
@@ -140,36 +164,19 @@ pub(crate) fn peer_rows(reader: &Reader) -> Result<PeerRows> {
     let mut rows = stmt.query([]).map_err(sql)?;
     let mut peers = PeerRows::default();
     while let Some(row) = rows.next().map_err(sql)? {
-        let mut column = |i: usize| -> rusqlite::Result<Option<Range<usize>>> {
-            let Some(value) = row.get_ref(i)?.as_str_or_null().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))
-            })?
-            else {
-                return Ok(None);
-            };
+        let mut keep = |value: &str| {
             let start = peers.text.len();
             peers.text.push_str(value);
-            Ok(Some(start..peers.text.len()))
+            start..peers.text.len()
         };
-        let required = |i: usize, value: Option<Range<usize>>| {
-            value.ok_or(rusqlite::Error::InvalidColumnType(
-                i,
-                PEER_COLUMNS.split(", ").nth(i).unwrap_or("?").to_owned(),
-                Type::Null,
-            ))
+        let kept = PeerText {
+            peer_id: keep(text(row, 0).map_err(sql)?),
+            fingerprints: keep(text(row, 1).map_err(sql)?),
+            auth_token_hash: text_or_null(row, 2).map_err(sql)?.map(&mut keep),
+            scopes: keep(text(row, 3).map_err(sql)?),
+            resources: keep(text(row, 4).map_err(sql)?),
         };
-        let peer_id = column(0).and_then(|v| required(0, v)).map_err(sql)?;
-        let fingerprints = column(1).and_then(|v| required(1, v)).map_err(sql)?;
-        let auth_token_hash = column(2).map_err(sql)?;
-        let scopes = column(3).and_then(|v| required(3, v)).map_err(sql)?;
-        let resources = column(4).and_then(|v| required(4, v)).map_err(sql)?;
-        peers.rows.push(PeerText {
-            peer_id,
-            fingerprints,
-            auth_token_hash,
-            scopes,
-            resources,
-        });
+        peers.rows.push(kept);
     }
     Ok(peers)
 }
@@ -204,14 +211,13 @@ impl PeerRows {
         self.rows
             .iter()
             .map(|row| {
-                Ok(PeerEntry {
-                    peer_id: text(&row.peer_id).to_owned(),
-                    fingerprints: decode("peers.fingerprints", text(&row.fingerprints))?,
-                    auth_token_hash: row.auth_token_hash.as_ref().map(|r| text(r).to_owned()),
-                    scopes: decode("peers.scopes", text(&row.scopes))?,
-                    resources: decode("peers.resources", text(&row.resources))?,
-                    given_token: None,
-                })
+                peer_of(
+                    text(&row.peer_id),
+                    text(&row.fingerprints),
+                    row.auth_token_hash.as_ref().map(text),
+                    text(&row.scopes),
+                    text(&row.resources),
+                )
             })
             .collect::<rusqlite::Result<_>>()
             .map_err(sql)

@@ -836,16 +836,13 @@ mod tests {
         assert!(by_token(&next, &row.hash).unwrap().scopes.is_empty());
     }
 
-    #[test]
-    fn a_peer_holds_its_own_grant_and_that_of_the_account_or_service_of_its_id() {
+    /// A model whose ACL follower has caught up with a store holding
+    /// `principals`.
+    fn following(principals: impl IntoIterator<Item = Principal>) -> Model {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("model.db")).unwrap();
         let mut acl = Acl::open(&store).unwrap();
-        for (id, identity_type) in [("ci", IdentityType::Service), ("team", IdentityType::Org)] {
-            let principal = Principal::new(id, identity_type)
-                .scopes(["deploy"])
-                .resource("repo", ["read", "admin"])
-                .resource("job", ["run"]);
+        for principal in principals {
             acl.add_principal(&principal).unwrap();
         }
         let mut model = Model::new(MAX_DEPTH);
@@ -853,6 +850,21 @@ mod tests {
             .acl
             .catch_up(&store.begin_read().unwrap(), now_ms())
             .unwrap();
+        model
+    }
+
+    #[test]
+    fn a_peer_holds_its_own_grant_and_that_of_the_account_or_service_of_its_id() {
+        let mut model = following(
+            [("ci", IdentityType::Service), ("team", IdentityType::Org)].map(
+                |(id, identity_type)| {
+                    Principal::new(id, identity_type)
+                        .scopes(["deploy"])
+                        .resource("repo", ["read", "admin"])
+                        .resource("job", ["run"])
+                },
+            ),
+        );
         let registry = Registry {
             peers: vec![
                 PeerEntry::new("ci")
@@ -893,20 +905,11 @@ mod tests {
 
     #[test]
     fn resolving_on_several_threads_answers_as_one_peer_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("model.db")).unwrap();
-        let mut acl = Acl::open(&store).unwrap();
-        for i in (0..40).step_by(3) {
-            let principal = Principal::new(format!("p{i}"), IdentityType::Service)
+        let model = following((0..40).step_by(3).map(|i| {
+            Principal::new(format!("p{i}"), IdentityType::Service)
                 .scopes([format!("s{i}")])
-                .resource("repo", [format!("a{}", i % 4)]);
-            acl.add_principal(&principal).unwrap();
-        }
-        let mut model = Model::new(MAX_DEPTH);
-        model
-            .acl
-            .catch_up(&store.begin_read().unwrap(), now_ms())
-            .unwrap();
+                .resource("repo", [format!("a{}", i % 4)])
+        }));
         let peers: Vec<PeerEntry> = (0..40)
             .map(|i| {
                 PeerEntry::new(format!("p{i}"))
