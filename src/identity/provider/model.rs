@@ -27,7 +27,7 @@ pub(super) struct Model {
     /// Whether the next catch-up must reload the registry tables.
     pub(super) registry_dirty: bool,
     /// The peers, by id.
-    pub(super) peers: HashMap<String, PeerEntry>,
+    pub(super) peers: PeerMap,
     /// The API keys, by id.
     keys: HashMap<String, KeyRow>,
     /// Key ids by owner id: the keys to re-index when an owner's grant
@@ -40,7 +40,8 @@ pub(super) struct Model {
 
 /// The registry tables, read whole.
 pub(super) struct Registry {
-    pub(super) peers: Vec<PeerEntry>,
+    /// The peers, by id (see [`by_id`]).
+    pub(super) peers: PeerMap,
     pub(super) keys: Vec<KeyRow>,
     pub(super) credentials: HashMap<String, EncryptedData>,
 }
@@ -62,6 +63,17 @@ impl Changes {
             credentials: Vec::new(),
         }
     }
+}
+
+/// Peers by id.
+pub(super) type PeerMap = HashMap<String, PeerEntry>;
+
+/// `peers` keyed by their ids, as the model holds them.
+pub(super) fn by_id(peers: Vec<PeerEntry>) -> PeerMap {
+    peers
+        .into_iter()
+        .map(|peer| (peer.peer_id.clone(), peer))
+        .collect()
 }
 
 impl Model {
@@ -106,11 +118,7 @@ impl Model {
         revision: u64,
         health: ProviderHealth,
     ) -> Snapshot {
-        self.peers = registry
-            .peers
-            .into_iter()
-            .map(|p| (p.peer_id.clone(), p))
-            .collect();
+        self.peers = registry.peers;
         self.keys.clear();
         self.keys_by_owner.clear();
         for row in registry.keys {
@@ -224,7 +232,13 @@ impl Model {
         revision: u64,
         health: ProviderHealth,
     ) -> Snapshot {
-        let mut next = Snapshot::empty();
+        let fingerprints = self.peers.values().map(|p| p.fingerprints.len()).sum();
+        let tokens = self
+            .peers
+            .values()
+            .filter(|p| p.auth_token_hash.is_some())
+            .count();
+        let mut next = Snapshot::with_capacity(fingerprints, tokens + self.keys.len());
         next.revision = revision;
         next.credentials = credentials;
         next.health = health;
@@ -594,7 +608,7 @@ mod tests {
     fn loaded(peers: Vec<PeerEntry>, keys: Vec<KeyRow>) -> (Model, Snapshot) {
         let mut model = Model::new(MAX_DEPTH);
         let registry = Registry {
-            peers,
+            peers: by_id(peers),
             keys,
             credentials: HashMap::new(),
         };
@@ -814,7 +828,7 @@ mod tests {
         drop(read);
         let row = scoped(key("k", "svc"), &["deploy", "admin"]);
         let registry = Registry {
-            peers: Vec::new(),
+            peers: HashMap::new(),
             keys: vec![row.clone()],
             credentials: HashMap::new(),
         };
@@ -866,7 +880,7 @@ mod tests {
             ),
         );
         let registry = Registry {
-            peers: vec![
+            peers: by_id(vec![
                 PeerEntry::new("ci")
                     .fingerprint(fingerprint(1))
                     .scopes(["build"])
@@ -874,7 +888,7 @@ mod tests {
                 PeerEntry::new("team")
                     .fingerprint(fingerprint(2))
                     .scopes(["x"]),
-            ],
+            ]),
             keys: Vec::new(),
             credentials: HashMap::new(),
         };
