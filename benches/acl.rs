@@ -28,7 +28,10 @@
 //!
 //! Set `ACL_BENCH_LOAD=1` to also time loading the same graph from SQLite
 //! (`Acl::open`: 400k rows read through the public API, then a full
-//! resolution); writing the file first takes a while.
+//! resolution; goal ≤ 1.5 s): once in this process right after writing
+//! the file, and once in each of three child processes (this binary run
+//! again) opening it, as a process starting on the file does. Writing the
+//! file first takes a while.
 //!
 //! ```text
 //! cargo bench --bench acl
@@ -516,10 +519,19 @@ fn load_from_sqlite(fixture: &Fixture) {
     let open = Instant::now();
     let acl = Acl::open(&store).expect("open");
     println!(
-        "load: Acl::open (read {} principals and {} delegations, one scan per table, resolve all) in {:.1?}",
+        "load: Acl::open (read {} principals and {} delegations, one scan per table, resolve all) in {:.1?}, in this process, right after the import",
         acl.graph().principal_count(),
         acl.graph().edge_count(),
         open.elapsed()
+    );
+    drop(acl);
+    let fresh = common::child::timed("open", &dir.path().join("acl.db"), 3);
+    println!(
+        "load: Acl::open in a fresh process opening the file: {:.1?}–{:.1?} over three processes (median {:.1?}; goal ≤ 1.5 s: {})",
+        fresh[0],
+        fresh[2],
+        fresh[1],
+        if fresh[1] <= Duration::from_millis(1_500) { "meets" } else { "misses" }
     );
     // Baseline: the same rows' key and attribute text, read by bare
     // rusqlite into strings (no decoding, no graph, no resolution).
@@ -614,7 +626,21 @@ fn print_summary() {
 
 criterion_group!(acl_benches, benches);
 
+/// A child process: opens the store's ACL once and reports how long that
+/// took.
+fn open_once(db: &std::path::Path) {
+    let store = Store::open(db).expect("open store");
+    let open = Instant::now();
+    let acl = Acl::open(&store).expect("open");
+    common::child::report(open.elapsed());
+    drop(acl);
+}
+
 fn main() {
+    if let Some((_, db)) = common::child::role() {
+        open_once(&db);
+        return;
+    }
     acl_benches();
     Criterion::default().configure_from_args().final_summary();
     print_summary();

@@ -48,8 +48,7 @@ mod common;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::{BufWriter, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -61,8 +60,6 @@ use honker_core::SharedUpdateWatcher;
 use rusqlite::{params, Connection};
 use serde_json::json;
 
-const CHILD_ENV: &str = "ALKNET_ID_BENCH_CHILD";
-const CHILD_DB: &str = "ALKNET_ID_BENCH_DB";
 const CHILD_WRITES: &str = "ALKNET_ID_BENCH_WRITES";
 const CHILD_PEER: &str = "ALKNET_ID_BENCH_PEER";
 const CHILD_ROUND: &str = "ALKNET_ID_BENCH_ROUND";
@@ -261,16 +258,10 @@ fn verdict(plan: &Plan, meets: bool) -> &'static str {
 /// The provider's full load as a process starting on the file meets it:
 /// three child processes each open the store and the provider once.
 fn fresh_loads(db: &Path, plan: &Plan) {
-    let mut ms: Vec<f64> = (0..3)
-        .map(|_| {
-            let nanos: f64 = run_child("load", db, &[])
-                .trim()
-                .parse()
-                .expect("nanoseconds");
-            nanos / 1e6
-        })
+    let ms: Vec<f64> = common::child::timed("load", db, 3)
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e3)
         .collect();
-    ms.sort_by(f64::total_cmp);
     println!(
         "full load, a fresh process opening the file: {:.0}–{:.0} ms over three processes \
          (median {:.0} ms; goal ≤ {LOAD_GOAL_MS} ms: {})",
@@ -283,29 +274,13 @@ fn fresh_loads(db: &Path, plan: &Plan) {
 
 // -- P4 -----------------------------------------------------------------------
 
-/// This binary run again as the child `role` on `db`, with `vars` set;
-/// what it printed.
-fn run_child(role: &str, db: &Path, vars: &[(&str, String)]) -> String {
-    let output = Command::new(std::env::current_exe().expect("bench executable"))
-        .env(CHILD_ENV, role)
-        .env(CHILD_DB, db)
-        .envs(vars.iter().map(|(name, value)| (name, value)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run the child");
-    assert!(output.status.success(), "the {role} child failed");
-    String::from_utf8(output.stdout).expect("text")
-}
-
 fn child_writes(role: &str, db: &Path, n: usize, peer: usize, round: usize) -> Vec<i128> {
     let vars = [
         (CHILD_WRITES, n.to_string()),
         (CHILD_PEER, peer.to_string()),
         (CHILD_ROUND, round.to_string()),
     ];
-    run_child(role, db, &vars)
+    common::child::run(role, db, &vars)
         .lines()
         .map(|line| line.parse().expect("a timestamp"))
         .collect()
@@ -314,17 +289,16 @@ fn child_writes(role: &str, db: &Path, n: usize, peer: usize, round: usize) -> V
 /// The child writer: prints the wall-clock time each write call started.
 /// As the `load` child, it opens the provider once and prints how long
 /// that took, in nanoseconds.
-fn child(role: &str) {
+fn child(role: &str, db: &Path) {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is set"));
-    let db = PathBuf::from(var(CHILD_DB));
     if role == "load" {
-        let store = Store::open(&db).expect("open store");
+        let store = Store::open(db).expect("open store");
         let started = Instant::now();
         let ids = SqliteIdentityProvider::builder()
             .listen(false)
             .open(&store)
             .expect("open provider");
-        println!("{}", started.elapsed().as_nanos());
+        common::child::report(started.elapsed());
         drop(ids);
         return;
     }
@@ -341,7 +315,7 @@ fn child(role: &str) {
     let mut starts = Vec::with_capacity(n);
     match role {
         "ours" => {
-            let store = Store::open(&db).expect("open store");
+            let store = Store::open(db).expect("open store");
             let ids = SqliteIdentityProvider::builder()
                 .listen(false)
                 .open(&store)
@@ -354,7 +328,7 @@ fn child(role: &str) {
             }
         }
         "raw" => {
-            let conn = Connection::open(&db).expect("open raw");
+            let conn = Connection::open(db).expect("open raw");
             honker_core::apply_default_pragmas(&conn).expect("pragmas");
             honker_core::attach_notify(&conn).expect("notify");
             for _ in 0..n {
@@ -502,8 +476,8 @@ fn p4(store: &Store, ids: &SqliteIdentityProvider, raw_path: &Path, plan: &Plan)
 }
 
 fn main() {
-    if let Ok(role) = std::env::var(CHILD_ENV) {
-        child(&role);
+    if let Some((role, db)) = common::child::role() {
+        child(&role, &db);
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");

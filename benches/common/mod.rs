@@ -1,4 +1,5 @@
 //! Helpers shared by the benches.
 
+pub mod child;
 pub mod files;
 pub mod tally;
