@@ -152,16 +152,10 @@ pub(crate) struct Shards<V> {
 }
 
 impl<V: Clone> Shards<V> {
-    /// Empty shards sized for `n` keys in all: each with room for its
-    /// even share, as the keyed hash spreads keys evenly. No more than
-    /// that: a table sized past what it holds spreads every lookup over
-    /// more memory, so a shard that gets more than its share grows as it
-    /// would have.
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        let share = n / SHARDS;
+    pub(crate) fn new() -> Self {
         Shards {
             shards: (0..SHARDS)
-                .map(|_| Arc::new(Shard::with_capacity_and_hasher(share, Default::default())))
+                .map(|_| Arc::new(Shard::with_hasher(Default::default())))
                 .collect(),
         }
     }
@@ -234,17 +228,11 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     pub(crate) fn empty() -> Self {
-        Self::with_capacity(0, 0)
-    }
-
-    /// An empty snapshot with room for about `fingerprints` and `tokens`
-    /// keys.
-    pub(crate) fn with_capacity(fingerprints: usize, tokens: usize) -> Self {
         Snapshot {
             revision: 0,
             health: ProviderHealth::Healthy,
-            fingerprints: Shards::with_capacity(fingerprints),
-            tokens: Shards::with_capacity(tokens),
+            fingerprints: Shards::new(),
+            tokens: Shards::new(),
             credentials: Arc::default(),
         }
     }
@@ -394,7 +382,7 @@ mod tests {
 
     #[test]
     fn a_write_copies_only_its_shard() {
-        let mut a: Shards<u32> = Shards::with_capacity(0);
+        let mut a: Shards<u32> = Shards::new();
         for i in 0..1000u32 {
             a.insert(key(i), i);
         }

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 
-use super::model::{by_id, Changes, Model, PeerMap, Registry};
+use super::model::{Changes, Model, Registry};
 use crate::acl::follow::Changed;
 use crate::feed::follow::Follower;
 use crate::identity::executor::Worker;
 use crate::identity::snapshot::{Lookup, Resolved, Snapshot};
 use crate::identity::tables::{self, PeerRows};
-use crate::identity::{Identity, NewApiKey, ProviderHealth, StoreError};
+use crate::identity::{Identity, NewApiKey, PeerEntry, ProviderHealth, StoreError};
 use crate::outbox::{ChangeEvent, EntityKind};
 use crate::time::now_ms;
 use crate::{Reader, Store};
@@ -79,8 +79,8 @@ impl Shared {
         let mut named = Named::default();
         let registry_dirty = model.registry_dirty;
         // Reloading everything, the peer rows are read first, in the same
-        // read transaction, then decoded and keyed by id on a thread of
-        // their own while the ACL follower loads.
+        // read transaction, and decoded on a thread of their own while the
+        // ACL follower loads.
         let peer_rows = if registry_dirty {
             match tables::peer_rows(read) {
                 Ok(rows) => Some(rows),
@@ -94,7 +94,7 @@ impl Shared {
                 if rows.len() < DECODE_APART_FROM {
                     Decoding::Here(rows)
                 } else {
-                    Decoding::Apart(scope.spawn(|| rows.decode().map(by_id)))
+                    Decoding::Apart(scope.spawn(|| rows.decode()))
                 }
             });
             let mut on_event = |event: &ChangeEvent| named.add(event);
@@ -314,13 +314,13 @@ const DECODE_APART_FROM: usize = 4_096;
 /// Peer rows being decoded.
 enum Decoding<'scope, 'rows> {
     Here(&'rows PeerRows),
-    Apart(std::thread::ScopedJoinHandle<'scope, Result<PeerMap, StoreError>>),
+    Apart(std::thread::ScopedJoinHandle<'scope, Result<Vec<PeerEntry>, StoreError>>),
 }
 
 impl Decoding<'_, '_> {
-    fn finish(self) -> Result<PeerMap, StoreError> {
+    fn finish(self) -> Result<Vec<PeerEntry>, StoreError> {
         match self {
-            Decoding::Here(rows) => rows.decode().map(by_id),
+            Decoding::Here(rows) => rows.decode(),
             Decoding::Apart(thread) => thread
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
@@ -332,11 +332,11 @@ impl Decoding<'_, '_> {
 /// already read and decoded, if `peers` holds them.
 fn read_registry(
     read: &Reader,
-    peers: Option<Result<PeerMap, StoreError>>,
+    peers: Option<Result<Vec<PeerEntry>, StoreError>>,
 ) -> Result<Registry, StoreError> {
     let peers = match peers {
         Some(peers) => peers?,
-        None => by_id(tables::peer_rows(read)?.decode()?),
+        None => tables::peer_rows(read)?.decode()?,
     };
     Ok(Registry {
         peers,

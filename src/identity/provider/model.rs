@@ -27,7 +27,7 @@ pub(super) struct Model {
     /// Whether the next catch-up must reload the registry tables.
     pub(super) registry_dirty: bool,
     /// The peers, by id.
-    pub(super) peers: PeerMap,
+    pub(super) peers: HashMap<String, PeerEntry>,
     /// The API keys, by id.
     keys: HashMap<String, KeyRow>,
     /// Key ids by owner id: the keys to re-index when an owner's grant
@@ -40,8 +40,7 @@ pub(super) struct Model {
 
 /// The registry tables, read whole.
 pub(super) struct Registry {
-    /// The peers, by id (see [`by_id`]).
-    pub(super) peers: PeerMap,
+    pub(super) peers: Vec<PeerEntry>,
     pub(super) keys: Vec<KeyRow>,
     pub(super) credentials: HashMap<String, EncryptedData>,
 }
@@ -63,17 +62,6 @@ impl Changes {
             credentials: Vec::new(),
         }
     }
-}
-
-/// Peers by id.
-pub(super) type PeerMap = HashMap<String, PeerEntry>;
-
-/// `peers` keyed by their ids, as the model holds them.
-pub(super) fn by_id(peers: Vec<PeerEntry>) -> PeerMap {
-    peers
-        .into_iter()
-        .map(|peer| (peer.peer_id.clone(), peer))
-        .collect()
 }
 
 impl Model {
@@ -118,7 +106,11 @@ impl Model {
         revision: u64,
         health: ProviderHealth,
     ) -> Snapshot {
-        self.peers = registry.peers;
+        self.peers = registry
+            .peers
+            .into_iter()
+            .map(|p| (p.peer_id.clone(), p))
+            .collect();
         self.keys.clear();
         self.keys_by_owner.clear();
         for row in registry.keys {
@@ -232,13 +224,7 @@ impl Model {
         revision: u64,
         health: ProviderHealth,
     ) -> Snapshot {
-        let fingerprints = self.peers.values().map(|p| p.fingerprints.len()).sum();
-        let tokens = self
-            .peers
-            .values()
-            .filter(|p| p.auth_token_hash.is_some())
-            .count();
-        let mut next = Snapshot::with_capacity(fingerprints, tokens + self.keys.len());
+        let mut next = Snapshot::empty();
         next.revision = revision;
         next.credentials = credentials;
         next.health = health;
@@ -608,7 +594,7 @@ mod tests {
     fn loaded(peers: Vec<PeerEntry>, keys: Vec<KeyRow>) -> (Model, Snapshot) {
         let mut model = Model::new(MAX_DEPTH);
         let registry = Registry {
-            peers: by_id(peers),
+            peers,
             keys,
             credentials: HashMap::new(),
         };
@@ -828,7 +814,7 @@ mod tests {
         drop(read);
         let row = scoped(key("k", "svc"), &["deploy", "admin"]);
         let registry = Registry {
-            peers: HashMap::new(),
+            peers: Vec::new(),
             keys: vec![row.clone()],
             credentials: HashMap::new(),
         };
@@ -880,7 +866,7 @@ mod tests {
             ),
         );
         let registry = Registry {
-            peers: by_id(vec![
+            peers: vec![
                 PeerEntry::new("ci")
                     .fingerprint(fingerprint(1))
                     .scopes(["build"])
@@ -888,7 +874,7 @@ mod tests {
                 PeerEntry::new("team")
                     .fingerprint(fingerprint(2))
                     .scopes(["x"]),
-            ]),
+            ],
             keys: Vec::new(),
             credentials: HashMap::new(),
         };
