@@ -16,14 +16,14 @@ mod txn;
 pub(crate) use self::model::attenuate;
 pub use self::txn::IdentityTxn;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use self::catch_up::Shared;
-use self::model::{own_resources, Model};
+use self::model::{peer_grant, Model};
 use super::snapshot::Digest;
 use super::tables::{self, KeyChange};
 use super::validate;
@@ -33,7 +33,7 @@ use super::{
     StoreError,
 };
 use crate::acl::whatif::{GrantChange, GrantDelta};
-use crate::acl::{Change, Permission, ScopeSet, WhatIf, DEFAULT_MAX_DEPTH};
+use crate::acl::{Change, Permission, WhatIf, DEFAULT_MAX_DEPTH};
 use crate::feed::follow::{self, Follower};
 use crate::feed::Wake;
 use crate::time::now_ms;
@@ -708,24 +708,11 @@ impl SqliteIdentityProvider {
         let Some(peer) = model.peers.get(peer_id) else {
             return Ok(None);
         };
-        let mut scopes: ScopeSet = peer.scopes.iter().collect();
-        let mut resources = own_resources(peer);
-        if model.binds(peer_id) {
-            if let Some(grant) = model.acl.effective_at(peer_id, t) {
-                scopes.extend(grant.scopes);
-                for (resource, actions) in grant.resources {
-                    resources.entry(resource).or_default().extend(actions);
-                }
-            }
-        }
-        Ok(Some(Identity {
-            id: peer.peer_id.clone(),
-            scopes,
-            resources: resources
-                .into_iter()
-                .map(|(resource, actions)| (resource, actions.into_iter().collect()))
-                .collect(),
-        }))
+        let bound = model
+            .binds(peer_id)
+            .then(|| model.acl.effective_at(peer_id, t))
+            .flatten();
+        Ok(Some(peer_grant(peer, bound).into_identity(&peer.peer_id)))
     }
 
     /// What `change` would do now, as [`Acl::what_if`](crate::acl::Acl::what_if),
@@ -783,30 +770,17 @@ impl SqliteIdentityProvider {
                 continue;
             };
             let (before, after) = fork.grants(&peer.peer_id);
-            let own_scopes: BTreeSet<String> = peer.scopes.iter().cloned().collect();
-            let own = own_resources(peer);
-            let union = |grant: crate::acl::EffectiveGrant, bound: bool| {
-                let mut scopes = own_scopes.clone();
-                let mut resources = own.clone();
-                if bound {
-                    scopes.extend(grant.scopes);
-                    for (resource, actions) in grant.resources {
-                        resources.entry(resource).or_default().extend(actions);
-                    }
-                }
-                (scopes, resources)
-            };
             let bound_in = |graph: &crate::acl::AclGraph| {
                 graph.principal(&peer.peer_id).is_some_and(|p| {
                     crate::acl::binding::binding_problem(&p.identity_id, p.identity_type).is_none()
                 })
             };
-            let (old_scopes, old_resources) = union(before, bound_in(fork.before_graph));
-            let (new_scopes, new_resources) = union(after, bound_in(&fork.after_graph));
+            let old = peer_grant(peer, bound_in(fork.before_graph).then_some(before));
+            let new = peer_grant(peer, bound_in(&fork.after_graph).then_some(after));
             let gained =
-                GrantDelta::between(&new_scopes, &new_resources, &old_scopes, &old_resources);
+                GrantDelta::between(&new.scopes, &new.resources, &old.scopes, &old.resources);
             let lost =
-                GrantDelta::between(&old_scopes, &old_resources, &new_scopes, &new_resources);
+                GrantDelta::between(&old.scopes, &old.resources, &new.scopes, &new.resources);
             if !gained.is_empty() || !lost.is_empty() {
                 peers.push(GrantChange {
                     id: peer.peer_id.clone(),

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use crate::acl::follow::{AclFollower, Changed};
-use crate::acl::{AddAction, Permission, Resources, ScopeSet};
+use crate::acl::{AddAction, EffectiveGrant, Permission, ScopeSet};
 use crate::identity::snapshot::{Digest, Resolved, Snapshot, TokenEntry};
 use crate::identity::tables::KeyRow;
 use crate::identity::{ApiKey, EncryptedData, Identity, NewApiKey, PeerEntry, ProviderHealth};
@@ -412,12 +412,27 @@ impl Model {
 /// alone: starting a thread costs what resolving some thousands does.
 const PEERS_PER_THREAD: usize = 8_192;
 
-/// The resource actions a peer holds itself, as sets.
-pub(super) fn own_resources(peer: &PeerEntry) -> Resources {
-    peer.resources
-        .iter()
-        .map(|(resource, actions)| (resource.clone(), actions.iter().cloned().collect()))
-        .collect()
+/// The peer's own grant ∪ `bound`, the effective grant of the principal
+/// it binds to (`None`: it binds to none, or that principal holds
+/// nothing), as one grant.
+pub(super) fn peer_grant(peer: &PeerEntry, bound: Option<EffectiveGrant>) -> EffectiveGrant {
+    let mut grant = EffectiveGrant {
+        scopes: peer.scopes.iter().cloned().collect(),
+        resources: peer
+            .resources
+            .iter()
+            .map(|(resource, actions)| (resource.clone(), actions.iter().cloned().collect()))
+            .collect(),
+        valid_until: None,
+    };
+    if let Some(bound) = bound {
+        grant.scopes.extend(bound.scopes);
+        for (resource, actions) in bound.resources {
+            grant.resources.entry(resource).or_default().extend(actions);
+        }
+        grant.valid_until = bound.valid_until;
+    }
+    grant
 }
 
 /// What a key holds within what its owner holds: key ∩ owner.
