@@ -346,3 +346,78 @@ fn budgets_and_reservations_compose_and_see_each_other() {
     let status = acl.budgets("team").unwrap().unwrap();
     assert_eq!(status[0].remaining, 100, "{status:?}");
 }
+
+#[test]
+fn a_prune_in_the_transaction_commits_or_rolls_back_with_the_writes_beside_it() {
+    let (_dir, store) = store();
+    let mut acl = Acl::open(&store).unwrap();
+    acl.add_principal(&Principal::new("ops", IdentityType::Account).scopes(["deploy", "read"]))
+        .unwrap();
+    acl.add_principal(&Principal::new("bot", IdentityType::Service))
+        .unwrap();
+    acl.add_principal(&Principal::new("ci", IdentityType::Service))
+        .unwrap();
+    acl.delegate(
+        &Delegation::new("ops", "bot")
+            .scopes(["deploy"])
+            .expires_at(1_000),
+    )
+    .unwrap();
+    acl.delegate(&Delegation::new("ops", "ci").scopes(["read"]))
+        .unwrap();
+    let actions = |store: &Store| -> Vec<String> {
+        let read = store.begin_read().unwrap();
+        read.audit_log(0, 1_000)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    };
+    let before = snapshot(&store);
+
+    // A prune the caller drops with its transaction removes nothing.
+    let mut tx = store.begin_write().unwrap();
+    let mut writes = acl.within(&mut tx).unwrap();
+    let pruned = writes.prune_expired(2_000).unwrap();
+    assert_eq!((pruned.delegations, pruned.memberships), (1, 0));
+    assert!(writes.effective("bot").unwrap().scopes.is_empty());
+    drop(writes);
+    drop(tx);
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "nothing of the transaction remains"
+    );
+
+    // Committed, the prune and the write after it land together, the prune
+    // audited once, as the handle's own prune is.
+    let mut tx = store.begin_write().unwrap();
+    let mut writes = acl.within(&mut tx).unwrap();
+    let err = writes.prune_expired(i64::MAX).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a prune removes only what has already expired"),
+        "{err}"
+    );
+    assert_eq!(writes.prune_expired(2_000).unwrap().delegations, 1);
+    writes
+        .delegate(&Delegation::new("ops", "bot").scopes(["read"]))
+        .unwrap();
+    drop(writes);
+    tx.commit().unwrap();
+    acl.refresh().unwrap();
+    let edge = acl.graph().edge("delegates ops bot").unwrap();
+    assert_eq!(edge.validity().expires_at, None);
+    assert!(acl.effective("bot").unwrap().has_scope("read"));
+    assert!(acl.effective("ci").unwrap().has_scope("read"));
+    let log = actions(&store);
+    assert_eq!(
+        log.iter()
+            .rev()
+            .take(2)
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["acl.delegate", "acl.prune"]
+    );
+    assert_eq!(log.iter().filter(|a| *a == "acl.prune").count(), 1);
+}

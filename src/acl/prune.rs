@@ -5,11 +5,11 @@ use rusqlite::params;
 use serde_json::json;
 
 use super::model::AclEdge;
-use super::ops::Mutation;
+use super::ops::{Mutation, Op, State};
 use super::{Acl, GRAPH};
 use crate::outbox::{ChangeOp, EntityKind};
 use crate::time::now_ms;
-use crate::{Entity, Error, Result};
+use crate::{Entity, Error, Result, WriteTxn};
 
 /// Reservations that count for nothing any more: unsettled ones that
 /// expired before ?1, released ones released before ?1, and committed ones
@@ -88,67 +88,79 @@ impl Acl {
     ///
     /// As [`prune_expired`](Acl::prune_expired).
     pub fn prune_expired_at(&mut self, expired_before: i64, now: i64) -> Result<PruneCounts> {
-        if expired_before > now {
-            return Err(Error::invalid(
-                Entity::Graph(GRAPH.to_owned()),
-                format!(
-                    "cannot prune what expires before {expired_before}: that is after now; a prune removes only what has already expired"
-                ),
-            ));
-        }
         let actor = self.actor().map(str::to_owned);
         let mut counts = PruneCounts::default();
-        let revision = self.write_at(now, |tx, state, now| {
-            let mut keys = Vec::new();
-            for (key, edge) in state.graph().edges() {
-                let expired = edge
-                    .validity()
-                    .expires_at
-                    .is_some_and(|at| at < expired_before);
-                match edge {
-                    AclEdge::Delegates(_) if expired => counts.delegations += 1,
-                    AclEdge::BelongsTo(_) if expired => counts.memberships += 1,
-                    _ => continue,
-                }
-                keys.push(key.to_owned());
-            }
-            keys.sort();
-            for key in &keys {
-                tx.remove_edge(GRAPH, key)?;
-            }
-            let uids = {
-                let mut stmt = tx.conn().prepare_cached(PRUNE_RESERVATIONS)?;
-                let rows =
-                    stmt.query_map(params![expired_before], |row| row.get::<_, String>(0))?;
-                rows.collect::<rusqlite::Result<Vec<String>>>()?
-            };
-            for uid in &uids {
-                tx.outbox
-                    .record(EntityKind::Reservation, ChangeOp::Delete, uid);
-            }
-            counts.reservations = uids.len() as u64;
-            if counts.is_empty() {
-                return Ok(Mutation::Nothing);
-            }
-            crate::audit::append(
-                tx.conn(),
-                crate::audit::Record {
-                    at: now,
-                    actor: actor.as_deref(),
-                    action: "acl.prune",
-                    entity: Entity::Graph(GRAPH.to_owned()).to_string(),
-                    before: None,
-                    after: Some(json!({
-                        "expired_before": expired_before,
-                        "delegations": counts.delegations,
-                        "memberships": counts.memberships,
-                        "reservations": counts.reservations,
-                    })),
-                },
-            )?;
-            Ok(Mutation::RemoveEdges(keys))
-        })?;
+        let op = prune(expired_before, now, actor.as_deref(), &mut counts)?;
+        let revision = self.write_at(now, op)?;
         counts.revision = revision;
         Ok(counts)
     }
+}
+
+/// The operation of a prune as of `now`, by `actor`: counts what it
+/// removes in `counts` and audits it as one `acl.prune` entry. Refused up
+/// front when `expired_before` is after `now`.
+pub(super) fn prune<'a>(
+    expired_before: i64,
+    now: i64,
+    actor: Option<&'a str>,
+    counts: &'a mut PruneCounts,
+) -> Result<impl Op + 'a> {
+    if expired_before > now {
+        return Err(Error::invalid(
+            Entity::Graph(GRAPH.to_owned()),
+            format!(
+                "cannot prune what expires before {expired_before}: that is after now; a prune removes only what has already expired"
+            ),
+        ));
+    }
+    Ok(move |tx: &mut WriteTxn<'_>, state: &State, now: i64| {
+        let mut keys = Vec::new();
+        for (key, edge) in state.graph().edges() {
+            let expired = edge
+                .validity()
+                .expires_at
+                .is_some_and(|at| at < expired_before);
+            match edge {
+                AclEdge::Delegates(_) if expired => counts.delegations += 1,
+                AclEdge::BelongsTo(_) if expired => counts.memberships += 1,
+                _ => continue,
+            }
+            keys.push(key.to_owned());
+        }
+        keys.sort();
+        for key in &keys {
+            tx.remove_edge(GRAPH, key)?;
+        }
+        let uids = {
+            let mut stmt = tx.conn().prepare_cached(PRUNE_RESERVATIONS)?;
+            let rows = stmt.query_map(params![expired_before], |row| row.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()?
+        };
+        for uid in &uids {
+            tx.outbox
+                .record(EntityKind::Reservation, ChangeOp::Delete, uid);
+        }
+        counts.reservations = uids.len() as u64;
+        if counts.is_empty() {
+            return Ok(Mutation::Nothing);
+        }
+        crate::audit::append(
+            tx.conn(),
+            crate::audit::Record {
+                at: now,
+                actor,
+                action: "acl.prune",
+                entity: Entity::Graph(GRAPH.to_owned()).to_string(),
+                before: None,
+                after: Some(json!({
+                    "expired_before": expired_before,
+                    "delegations": counts.delegations,
+                    "memberships": counts.memberships,
+                    "reservations": counts.reservations,
+                })),
+            },
+        )?;
+        Ok(Mutation::RemoveEdges(keys))
+    })
 }

@@ -9,6 +9,7 @@ use super::budget::{self, Reservation, ReservationState};
 use super::handle::Acl;
 use super::model::{Action, Delegation, Membership, Principal, Resource};
 use super::ops::{self, apply_to, audit_record, Op, State};
+use super::prune::{self, PruneCounts};
 use super::resolve::EffectiveGrant;
 use super::snapshot::node_entity;
 use super::GRAPH;
@@ -144,6 +145,51 @@ impl AclTxn<'_, '_> {
         let actor = self.actor.clone();
         let op = ops::remove_principal(identity_id, actor.as_deref())?;
         self.run(op)
+    }
+
+    /// As [`Acl::prune_expired`]: removes, in the transaction, every
+    /// delegation and membership that expired before `expired_before` and
+    /// every reservation that no longer counts, audited as one
+    /// `acl.prune` entry. The counts' `revision` is the store's as the
+    /// transaction sees it; [`WriteTxn::commit`] returns the one after.
+    ///
+    /// # Errors
+    ///
+    /// As [`Acl::prune_expired`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use alknet_graphs::acl::{Acl, Delegation, IdentityType, Principal};
+    /// use alknet_graphs::Store;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::open(dir.path().join("acl.db"))?;
+    /// let mut acl = Acl::open(&store)?;
+    /// acl.add_principal(&Principal::new("alice", IdentityType::Account).scopes(["s"]))?;
+    /// acl.add_principal(&Principal::new("bot", IdentityType::Service))?;
+    /// acl.delegate(&Delegation::new("alice", "bot").scopes(["s"]).expires_at(1_000))?;
+    ///
+    /// // The expired delegation goes, and a new one comes, in one commit.
+    /// let mut tx = store.begin_write()?;
+    /// let mut writes = acl.within(&mut tx)?;
+    /// assert_eq!(writes.prune_expired(2_000)?.delegations, 1);
+    /// writes.delegate(&Delegation::new("alice", "bot").scopes(["s"]))?;
+    /// drop(writes);
+    /// tx.commit()?;
+    ///
+    /// acl.refresh()?;
+    /// assert!(acl.graph().edge("delegates alice bot").unwrap().validity().expires_at.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prune_expired(&mut self, expired_before: i64) -> Result<PruneCounts> {
+        let now = now_ms();
+        let actor = self.actor.clone();
+        let mut counts = PruneCounts::default();
+        let op = prune::prune(expired_before, now, actor.as_deref(), &mut counts)?;
+        self.run_at(now, op)?;
+        counts.revision = self.tx.revision()?;
+        Ok(counts)
     }
 
     /// As [`Acl::add_resource`].
