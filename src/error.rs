@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::acl::Permission;
 use crate::metagraph::RuleBreak;
+use crate::taskgraph::TaskRule;
 
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -252,6 +253,17 @@ pub enum Error {
         /// The rule it breaks.
         rule: Box<RuleBreak>,
     },
+    /// A task write, an imported task or a stored one that breaks a rule of
+    /// the task lifecycle: a status change it does not allow, a task made
+    /// ready before its dependencies are done, a status written as an
+    /// attribute, … Its [`kind`](Error::kind) is `invalid`.
+    #[error("{entity}: {rule}")]
+    Task {
+        /// The task.
+        entity: Entity,
+        /// The rule it breaks.
+        rule: Box<TaskRule>,
+    },
     /// A delegation of what its delegator does not hold at the instant it
     /// is written: every missing permission is named. Its
     /// [`kind`](Error::kind) is `invalid`.
@@ -483,6 +495,15 @@ impl Error {
         }
     }
 
+    /// The rule of the task lifecycle a task breaks, when that is why it
+    /// was refused (or, from `verify`, reported).
+    pub fn task_rule(&self) -> Option<&TaskRule> {
+        match self.underlying() {
+            Error::Task { rule, .. } => Some(rule.as_ref()),
+            _ => None,
+        }
+    }
+
     /// What a delegator does not hold, when that is why its delegation was
     /// refused.
     pub fn not_held(&self) -> Option<&[Permission]> {
@@ -592,6 +613,7 @@ impl Error {
             Error::TooLarge { .. } => "too_large",
             Error::Invalid { .. }
             | Error::Rule { .. }
+            | Error::Task { .. }
             | Error::NotHeld { .. }
             | Error::StatusConflict { .. }
             | Error::ClaimLapsed { .. } => "invalid",
@@ -624,6 +646,7 @@ impl Error {
             | Error::TooLarge { entity, .. }
             | Error::Invalid { entity, .. }
             | Error::Rule { entity, .. }
+            | Error::Task { entity, .. }
             | Error::NotHeld { entity, .. }
             | Error::StatusConflict { entity, .. }
             | Error::ClaimLapsed { entity, .. }
@@ -635,6 +658,13 @@ impl Error {
 
     pub(crate) fn rule_break(entity: Entity, rule: RuleBreak) -> Self {
         Error::Rule {
+            entity,
+            rule: Box::new(rule),
+        }
+    }
+
+    pub(crate) fn task(entity: Entity, rule: TaskRule) -> Self {
+        Error::Task {
             entity,
             rule: Box::new(rule),
         }

@@ -824,6 +824,12 @@ fn taskgraph_commands() {
         message,
         r#"node "build" in graph "rel": cannot change status from "ready" to "done"; from "ready" it can become "running" or "cancelled""#
     );
+    let out = env.run(&[
+        "--json", "task", "status", "--graph", "rel", "build", "done",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["error"]["rule"], "transition");
+    assert_eq!(report["error"]["entity"], r#"node "build" in graph "rel""#);
     let (kind, message) = env.fails(
         &[
             "task", "status", "--graph", "rel", "build", "running", "--from", "pending",

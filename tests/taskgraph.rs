@@ -3,7 +3,7 @@
 
 mod common;
 
-use alknet_graphs::taskgraph::{Status, Task, Taskgraphs, GRAPH_TYPE};
+use alknet_graphs::taskgraph::{Status, Task, TaskRule, Taskgraphs, GRAPH_TYPE};
 use alknet_graphs::{GraphConfig, Store};
 use common::{raw_sql, rejected, store};
 use serde_json::json;
@@ -185,6 +185,15 @@ fn illegal_transitions_are_rejected_with_the_allowed_ones() {
     for (key, from, to, expected) in cases {
         let err = rejected(&store, |tx| tasks.transition(tx, "release", key, from, to));
         assert_eq!(err.to_string(), expected);
+        assert_eq!(err.kind(), "invalid");
+        let rule = if to == Status::Ready {
+            TaskRule::DependenciesNotDone {
+                open: vec!["fetch".into()],
+            }
+        } else {
+            TaskRule::Transition { from, to }
+        };
+        assert_eq!(err.task_rule(), Some(&rule));
     }
     run(&store, &tasks, "fetch");
     let err = rejected(&store, |tx| {
@@ -300,6 +309,14 @@ fn dependencies_keep_the_ready_invariant() {
         err.to_string(),
         r#"node "docs" in graph "release": is running; it cannot depend on "lint", which is pending, not done"#
     );
+    assert_eq!(
+        err.task_rule(),
+        Some(&TaskRule::StartedOnUnfinished {
+            status: Status::Running,
+            on: "lint".into(),
+            on_status: Status::Pending,
+        })
+    );
     let err = rejected(&store, |tx| {
         tasks.add_dependency(tx, "release", "fetch", "ship")
     });
@@ -311,6 +328,10 @@ fn dependencies_keep_the_ready_invariant() {
     assert_eq!(
         err.to_string(),
         r#"node "ship" in graph "release": does not depend on "docs""#
+    );
+    assert_eq!(
+        err.task_rule(),
+        Some(&TaskRule::NotADependency { on: "docs".into() })
     );
 
     // Removing a task promotes what waited only for it.
@@ -338,6 +359,7 @@ fn tasks_are_validated() {
         err.to_string(),
         r#"node "x" in graph "release": the taskgraph sets a task's status; leave "status" out of its attributes"#
     );
+    assert_eq!(err.task_rule(), Some(&TaskRule::StatusGiven));
     let err = rejected(&store, |tx| {
         tasks.add_task(tx, "release", "x", &Task::new().duration(-1.0))
     });

@@ -184,6 +184,9 @@ pub fn error_details(err: &CliError) -> Value {
         if let Some(rule) = err.rule() {
             details.insert("rule".into(), json!(rule.name()));
         }
+        if let Some(rule) = err.task_rule() {
+            details.insert("rule".into(), json!(rule.name()));
+        }
         if let Some(entity) = err.entity() {
             details.insert("entity".into(), json!(entity.to_string()));
         }

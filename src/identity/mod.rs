@@ -361,6 +361,7 @@ impl From<crate::Error> for StoreError {
             Error::AlreadyExists { .. } => StoreError::Duplicate(error.to_string()),
             Error::Invalid { .. }
             | Error::Rule { .. }
+            | Error::Task { .. }
             | Error::NotHeld { .. }
             | Error::TooLarge { .. } => StoreError::Invalid(error.to_string()),
             other => StoreError::backend_of(other),

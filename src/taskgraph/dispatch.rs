@@ -289,7 +289,7 @@ impl Dispatch {
                 Some(graph) if graph.graph_type == GRAPH_TYPE => {
                     match try_status(tx, &task.graph, &task.task) {
                         Ok(status) => status,
-                        Err(Error::Invalid { .. }) => None,
+                        Err(e) if e.task_rule().is_some() => None,
                         Err(other) => return Err(other),
                     }
                 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Dag, First, Status, DEPENDS_ON, GRAPH_TYPE};
+use super::{Dag, First, Status, TaskRule, DEPENDS_ON, GRAPH_TYPE};
 use crate::{Direction, Entity, Error, Reader, Result, WriteTxn};
 
 /// Where a task that becomes ready is handed for running: the durable
@@ -31,16 +31,14 @@ pub(crate) fn try_status(reader: &Reader, graph: &str, key: &str) -> Result<Opti
     let Some(node) = reader.node(graph, key)? else {
         return Ok(None);
     };
-    let status = node
-        .attributes
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok());
-    match status {
+    let stored = node.attributes.get("status");
+    match stored.and_then(Value::as_str).and_then(|s| s.parse().ok()) {
         Some(status) => Ok(Some(status)),
-        None => Err(Error::invalid(
+        None => Err(Error::task(
             task_entity(graph, key),
-            "has no task status; is it a task?",
+            TaskRule::NoStatus {
+                found: stored.map(Value::to_string),
+            },
         )),
     }
 }
@@ -94,9 +92,11 @@ pub(crate) fn status_problems(reader: &Reader, graph: &str) -> Result<Vec<Error>
     for (i, key) in dag.keys.iter().enumerate() {
         let entity = || task_entity(graph, key);
         let Some(own) = status(i) else {
-            problems.push(Error::invalid(
+            problems.push(Error::task(
                 entity(),
-                format!("has no valid status ({:?})", dag.status[i]),
+                TaskRule::NoStatus {
+                    found: dag.status[i].as_deref().map(|s| Value::from(s).to_string()),
+                },
             ));
             continue;
         };
@@ -104,21 +104,19 @@ pub(crate) fn status_problems(reader: &Reader, graph: &str) -> Result<Vec<Error>
             .iter()
             .map(|&d| d as usize)
             .find(|&d| status(d) != Some(Status::Done));
-        let reason = match (own, open) {
-            (Status::Pending, None) => Some(
-                "is pending, but every task it depends on is done; it should be ready".to_owned(),
-            ),
+        let broken = match (own, open) {
+            (Status::Pending, None) => Some(TaskRule::ShouldBeReady),
             (Status::Ready | Status::Running | Status::Done | Status::Failed, Some(d)) => {
-                Some(format!(
-                    "is {own}, but it depends on {:?}, which is {}, not done",
-                    dag.keys[d],
-                    dag.status[d].as_deref().unwrap_or("without a status")
-                ))
+                Some(TaskRule::DependsOnUnfinished {
+                    status: own,
+                    on: dag.keys[d].clone(),
+                    on_status: dag.status[d].clone(),
+                })
             }
             _ => None,
         };
-        if let Some(reason) = reason {
-            problems.push(Error::invalid(entity(), reason));
+        if let Some(rule) = broken {
+            problems.push(Error::task(entity(), rule));
         }
     }
     Ok(problems)

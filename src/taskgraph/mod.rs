@@ -69,6 +69,7 @@ mod dag;
 mod dispatch;
 mod lifecycle;
 mod ops;
+mod rule;
 pub(crate) mod schema;
 
 use std::fmt;
@@ -80,6 +81,7 @@ use serde_json::{Map, Value};
 pub use dispatch::{Claim, Dispatch, Failure, QueuedJob, DEFAULT_MAX_ATTEMPTS};
 pub(crate) use lifecycle::status_problems;
 pub use ops::CriticalPath;
+pub use rule::TaskRule;
 
 pub(crate) use dag::{Dag, First};
 

@@ -11,7 +11,7 @@ use super::lifecycle::{
     make_ready, neighbours, promote_dependents, promote_if_ready, require_taskgraph, set_status,
     status_of, status_problems, task_entity, unfinished, Queue,
 };
-use super::{Dag, First, Status, Task, Taskgraphs, DEPENDS_ON, GRAPH_TYPE, TASK};
+use super::{Dag, First, Status, Task, TaskRule, Taskgraphs, DEPENDS_ON, GRAPH_TYPE, TASK};
 use crate::{Direction, Entity, Error, Graph, NewEdge, Reader, Result, WriteTxn};
 
 /// The longest chain of dependencies by total duration.
@@ -21,20 +21,6 @@ pub struct CriticalPath {
     pub tasks: Vec<String>,
     /// The sum of their durations (a task without one counts as 0).
     pub duration: f64,
-}
-
-fn quoted(keys: &[String]) -> String {
-    let parts: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
-    parts.join(", ")
-}
-
-fn statuses(list: &[Status]) -> String {
-    let parts: Vec<String> = list.iter().map(|s| format!("{:?}", s.as_str())).collect();
-    match parts.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-    }
 }
 
 impl Taskgraphs {
@@ -81,8 +67,8 @@ impl Taskgraphs {
     /// # Errors
     ///
     /// [`Error::NotFound`] if the graph does not exist; [`Error::Invalid`]
-    /// if it is not a taskgraph or `task` sets `status`;
-    /// [`Error::AlreadyExists`] if the key is taken;
+    /// if it is not a taskgraph; [`Error::Task`] ([`TaskRule::StatusGiven`])
+    /// if `task` sets `status`; [`Error::AlreadyExists`] if the key is taken;
     /// [`Error::SchemaViolation`] for attributes the task schema rejects.
     pub fn add_task(
         &self,
@@ -93,10 +79,7 @@ impl Taskgraphs {
     ) -> Result<Status> {
         require_taskgraph(tx, graph)?;
         if task.attributes().contains_key("status") {
-            return Err(Error::invalid(
-                task_entity(graph, key),
-                "the taskgraph sets a task's status; leave \"status\" out of its attributes",
-            ));
+            return Err(Error::task(task_entity(graph, key), TaskRule::StatusGiven));
         }
         let mut attributes = Map::with_capacity(task.attributes().len() + 1);
         attributes.insert("status".into(), Value::from(Status::Pending.as_str()));
@@ -113,8 +96,9 @@ impl Taskgraphs {
     /// # Errors
     ///
     /// [`Error::NotFound`] if the graph or task does not exist;
-    /// [`Error::Invalid`] if it is not a taskgraph or `task` sets
-    /// `status`; [`Error::SchemaViolation`] for attributes the task schema
+    /// [`Error::Invalid`] if it is not a taskgraph; [`Error::Task`]
+    /// ([`TaskRule::StatusRewritten`]) if `task` sets `status`;
+    /// [`Error::SchemaViolation`] for attributes the task schema
     /// rejects.
     ///
     /// # Example
@@ -144,9 +128,9 @@ impl Taskgraphs {
     ) -> Result<()> {
         require_taskgraph(tx, graph)?;
         if task.attributes().contains_key("status") {
-            return Err(Error::invalid(
+            return Err(Error::task(
                 task_entity(graph, key),
-                "the taskgraph sets a task's status; change it with a status transition",
+                TaskRule::StatusRewritten,
             ));
         }
         let current = tx.node(graph, key)?.ok_or_else(|| Error::NotFound {
@@ -170,9 +154,9 @@ impl Taskgraphs {
     ///
     /// [`Error::NotFound`] if either task does not exist; [`Error::Cycle`]
     /// naming the cycle if `on` already depends on `task`, directly or not;
-    /// [`Error::Invalid`] if `task` has already started (running, done or
-    /// failed) and `on` is not done, or for a self-dependency or a
-    /// duplicate.
+    /// [`Error::Task`] ([`TaskRule::StartedOnUnfinished`]) if `task` has
+    /// already started (running, done or failed) and `on` is not done;
+    /// [`Error::Rule`] for a self-dependency or a duplicate.
     ///
     /// # Example
     ///
@@ -207,11 +191,13 @@ impl Taskgraphs {
         if on_status != Status::Done
             && matches!(task_status, Status::Running | Status::Done | Status::Failed)
         {
-            return Err(Error::invalid(
+            return Err(Error::task(
                 task_entity(graph, task),
-                format!(
-                    "is {task_status}; it cannot depend on {on:?}, which is {on_status}, not done"
-                ),
+                TaskRule::StartedOnUnfinished {
+                    status: task_status,
+                    on: on.to_owned(),
+                    on_status,
+                },
             ));
         }
         let key = tx.as_domain(|tx| tx.add_edge(graph, NewEdge::new(DEPENDS_ON, task, on)))?;
@@ -229,8 +215,8 @@ impl Taskgraphs {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] if the task does not exist; [`Error::Invalid`] if
-    /// it does not depend on `on`.
+    /// [`Error::NotFound`] if the task does not exist; [`Error::Task`]
+    /// ([`TaskRule::NotADependency`]) if it does not depend on `on`.
     pub fn remove_dependency(
         &self,
         tx: &mut WriteTxn<'_>,
@@ -247,9 +233,9 @@ impl Taskgraphs {
             .map(|n| n.edge)
             .collect();
         if edges.is_empty() {
-            return Err(Error::invalid(
+            return Err(Error::task(
                 task_entity(graph, task),
-                format!("does not depend on {on:?}"),
+                TaskRule::NotADependency { on: on.to_owned() },
             ));
         }
         for edge in edges {
@@ -306,9 +292,9 @@ impl Taskgraphs {
     /// # Errors
     ///
     /// [`Error::StatusConflict`] naming the task if its status is not
-    /// `expected` (someone else changed it first); [`Error::Invalid`] if the
-    /// transition is not allowed,
-    /// or if it cannot become ready yet; [`Error::NotFound`] if the graph or
+    /// `expected` (someone else changed it first); [`Error::Task`] if the
+    /// transition is not allowed ([`TaskRule::Transition`]) or the task
+    /// cannot become ready yet ([`TaskRule::DependenciesNotDone`]); [`Error::NotFound`] if the graph or
     /// task does not exist.
     ///
     /// # Example
@@ -353,34 +339,21 @@ impl Taskgraphs {
             });
         }
         if !current.can_become(new) {
-            let reason = if current.is_final() {
-                format!(
-                    "cannot change status from {:?} to {:?}; {:?} is final",
-                    current.as_str(),
-                    new.as_str(),
-                    current.as_str()
-                )
-            } else {
-                format!(
-                    "cannot change status from {:?} to {:?}; from {:?} it can become {}",
-                    current.as_str(),
-                    new.as_str(),
-                    current.as_str(),
-                    statuses(current.next())
-                )
-            };
-            return Err(Error::invalid(entity(), reason));
+            return Err(Error::task(
+                entity(),
+                TaskRule::Transition {
+                    from: current,
+                    to: new,
+                },
+            ));
         }
         match new {
             Status::Ready => {
                 let open = unfinished(tx, graph, key)?;
                 if !open.is_empty() {
-                    return Err(Error::invalid(
+                    return Err(Error::task(
                         entity(),
-                        format!(
-                            "cannot become \"ready\": it depends on {}, not done yet",
-                            quoted(&open)
-                        ),
+                        TaskRule::DependenciesNotDone { open },
                     ));
                 }
                 make_ready(tx, self.ready_queue(), graph, key)?;
@@ -454,8 +427,8 @@ impl Taskgraphs {
     /// # Errors
     ///
     /// Those of [`import_graphology`](crate::interop::import_graphology),
-    /// with the graph type fixed to `taskgraph`; [`Error::Invalid`] naming
-    /// the first task (in key order) that started too early. The caller's
+    /// with the graph type fixed to `taskgraph`; [`Error::Task`] naming
+    /// the first task (in key order) whose status breaks the lifecycle. The caller's
     /// transaction then holds a partial import: drop it to roll back.
     ///
     /// # Example
