@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::Status;
+use super::status::Status;
 
 /// A rule of the task lifecycle that a task breaks; carried by
 /// [`Error::Task`](crate::Error::Task) together with the task.
