@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::acl::Permission;
 use crate::metagraph::RuleBreak;
 use crate::taskgraph::TaskRule;
+use crate::workflow::BrokenFlow;
 
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -264,6 +265,17 @@ pub enum Error {
         /// The rule it breaks.
         rule: Box<TaskRule>,
     },
+    /// A `flows_to` edge of a workflow whose source operation's output
+    /// does not give what its target's input requires, written, imported
+    /// or stored: the edge with every missing or mismatched property. Its
+    /// [`kind`](Error::kind) is `invalid`.
+    #[error("{entity}: {flow}")]
+    Flow {
+        /// The edge.
+        entity: Entity,
+        /// The operations it joins and what the source's output lacks.
+        flow: Box<BrokenFlow>,
+    },
     /// A delegation of what its delegator does not hold at the instant it
     /// is written: every missing permission is named. Its
     /// [`kind`](Error::kind) is `invalid`.
@@ -504,6 +516,15 @@ impl Error {
         }
     }
 
+    /// The broken flow, when a workflow edge was refused (or, from
+    /// `verify`, reported) for joining incompatible operations.
+    pub fn broken_flow(&self) -> Option<&BrokenFlow> {
+        match self.underlying() {
+            Error::Flow { flow, .. } => Some(flow.as_ref()),
+            _ => None,
+        }
+    }
+
     /// What a delegator does not hold, when that is why its delegation was
     /// refused.
     pub fn not_held(&self) -> Option<&[Permission]> {
@@ -614,6 +635,7 @@ impl Error {
             Error::Invalid { .. }
             | Error::Rule { .. }
             | Error::Task { .. }
+            | Error::Flow { .. }
             | Error::NotHeld { .. }
             | Error::StatusConflict { .. }
             | Error::ClaimLapsed { .. } => "invalid",
@@ -647,6 +669,7 @@ impl Error {
             | Error::Invalid { entity, .. }
             | Error::Rule { entity, .. }
             | Error::Task { entity, .. }
+            | Error::Flow { entity, .. }
             | Error::NotHeld { entity, .. }
             | Error::StatusConflict { entity, .. }
             | Error::ClaimLapsed { entity, .. }

@@ -89,6 +89,18 @@ fn an_incompatible_flow_names_every_missing_or_mismatched_property() {
         err.to_string(),
         r#"edge "f-l" in graph "etl": operation "load" needs input properties that "fetch" does not provide: "count" (missing), "rows" (missing)"#
     );
+    assert_eq!(err.kind(), "invalid");
+    let flow = err.broken_flow().expect("a typed flow refusal");
+    assert_eq!(
+        (
+            flow.edge.as_str(),
+            flow.source.as_str(),
+            flow.target.as_str()
+        ),
+        ("f-l", "fetch", "load")
+    );
+    assert_eq!(flow.problems.missing, ["count", "rows"]);
+    assert!(flow.problems.mismatched.is_empty());
     // A number does not satisfy an integer; the generated key is named.
     store
         .write(|tx| {

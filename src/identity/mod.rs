@@ -362,6 +362,7 @@ impl From<crate::Error> for StoreError {
             Error::Invalid { .. }
             | Error::Rule { .. }
             | Error::Task { .. }
+            | Error::Flow { .. }
             | Error::NotHeld { .. }
             | Error::TooLarge { .. } => StoreError::Invalid(error.to_string()),
             other => StoreError::backend_of(other),

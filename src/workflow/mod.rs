@@ -58,7 +58,6 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde_json::{Map, Value};
 
@@ -68,6 +67,10 @@ use crate::{
     Direction, Endpoints, Entity, Error, Graph, GraphConfig, NewEdge, Reader, Result, Store,
     WriteTxn,
 };
+
+mod flow;
+
+pub use flow::{BrokenFlow, Incompatibility, TypeMismatch};
 
 /// The name of the workflow graph type.
 pub const GRAPH_TYPE: &str = "workflow";
@@ -136,62 +139,6 @@ impl Operation {
     /// Its attributes, `input` and `output` included.
     pub fn attributes(&self) -> &Map<String, Value> {
         &self.attributes
-    }
-}
-
-/// A required input property whose type the output does not satisfy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeMismatch {
-    /// The property.
-    pub property: String,
-    /// The types the input accepts.
-    pub expected: Vec<String>,
-    /// The types the output declares; `None` when it declares none.
-    pub found: Option<Vec<String>>,
-}
-
-/// Why a source's output cannot feed a target's input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Incompatibility {
-    /// Required input properties the output does not declare.
-    pub missing: Vec<String>,
-    /// Required input properties the output declares with another type.
-    pub mismatched: Vec<TypeMismatch>,
-}
-
-impl Incompatibility {
-    /// True when the output satisfies the input.
-    pub fn is_empty(&self) -> bool {
-        self.missing.is_empty() && self.mismatched.is_empty()
-    }
-}
-
-impl fmt::Display for Incompatibility {
-    /// Every problem, by property name: `"count" (needs integer, gets
-    /// string), "table" (missing)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<(&str, String)> = self
-            .missing
-            .iter()
-            .map(|p| (p.as_str(), format!("{p:?} (missing)")))
-            .collect();
-        for m in &self.mismatched {
-            let found = match &m.found {
-                Some(types) => types.join(" or "),
-                None => "no declared type".to_owned(),
-            };
-            parts.push((
-                &m.property,
-                format!(
-                    "{:?} (needs {}, gets {found})",
-                    m.property,
-                    m.expected.join(" or ")
-                ),
-            ));
-        }
-        parts.sort();
-        let texts: Vec<String> = parts.into_iter().map(|(_, t)| t).collect();
-        f.write_str(&texts.join(", "))
     }
 }
 
@@ -276,19 +223,6 @@ pub fn compatibility(output: &Value, input: &Value) -> Incompatibility {
     problems
 }
 
-/// An edge that breaks the flow rule, as [`Workflows::check`] reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokenFlow {
-    /// The edge's key.
-    pub edge: String,
-    /// Its source operation.
-    pub source: String,
-    /// Its target operation.
-    pub target: String,
-    /// What the source's output lacks.
-    pub problems: Incompatibility,
-}
-
 /// The workflow operations. Holds no connection: every operation takes the
 /// transaction or snapshot to run in.
 #[derive(Debug, Clone)]
@@ -310,12 +244,15 @@ fn flow_error(
     target: &str,
     problems: &Incompatibility,
 ) -> Error {
-    Error::invalid(
-        edge_entity(graph, edge),
-        format!(
-            "operation {target:?} needs input properties that {source:?} does not provide: {problems}"
-        ),
-    )
+    Error::Flow {
+        entity: edge_entity(graph, edge),
+        flow: Box::new(BrokenFlow {
+            edge: edge.to_owned(),
+            source: source.to_owned(),
+            target: target.to_owned(),
+            problems: problems.clone(),
+        }),
+    }
 }
 
 /// The `input` and `output` schemas of operation `key`.
