@@ -237,21 +237,11 @@ fn edge_entity(graph: &str, key: &str) -> Entity {
     }
 }
 
-fn flow_error(
-    graph: &str,
-    edge: &str,
-    source: &str,
-    target: &str,
-    problems: &Incompatibility,
-) -> Error {
+/// The refusal of a flow that breaks the flow rule, naming its edge.
+fn flow_error(graph: &str, flow: BrokenFlow) -> Error {
     Error::Flow {
-        entity: edge_entity(graph, edge),
-        flow: Box::new(BrokenFlow {
-            edge: edge.to_owned(),
-            source: source.to_owned(),
-            target: target.to_owned(),
-            problems: problems.clone(),
-        }),
+        entity: edge_entity(graph, &flow.edge),
+        flow: Box::new(flow),
     }
 }
 
@@ -359,10 +349,12 @@ impl Workflows {
             if !problems.is_empty() {
                 return Err(flow_error(
                     graph,
-                    &edge.key,
-                    &edge.source,
-                    &edge.target,
-                    &problems,
+                    BrokenFlow {
+                        edge: edge.key,
+                        source: edge.source,
+                        target: edge.target,
+                        problems,
+                    },
                 ));
             }
         }
@@ -409,7 +401,15 @@ impl Workflows {
         let (input, _) = schemas(tx, graph, to)?;
         let problems = compatibility(&output, &input);
         if !problems.is_empty() {
-            return Err(flow_error(graph, key, from, to, &problems));
+            return Err(flow_error(
+                graph,
+                BrokenFlow {
+                    edge: key.to_owned(),
+                    source: from.to_owned(),
+                    target: to.to_owned(),
+                    problems,
+                },
+            ));
         }
         tx.as_domain(|tx| tx.add_edge(graph, NewEdge::new(FLOWS_TO, from, to).key(key)))?;
         Ok(())
@@ -554,13 +554,7 @@ pub(crate) fn problems(reader: &Reader, graph: &str) -> Result<Vec<Error>> {
     }
     let flows = Workflows { _private: () };
     for broken in flows.check(reader, graph)? {
-        problems.push(flow_error(
-            graph,
-            &broken.edge,
-            &broken.source,
-            &broken.target,
-            &broken.problems,
-        ));
+        problems.push(flow_error(graph, broken));
     }
     Ok(problems)
 }
