@@ -442,19 +442,9 @@ fn print_summary(checks: usize) {
     );
 }
 
-/// A child process: opens the store's ACL once and reports how long that
-/// took.
-fn open_once(db: &std::path::Path) {
-    let store = Store::open(db).expect("open store");
-    let open = Instant::now();
-    let acl = Acl::open(&store).expect("open");
-    common::child::report(open.elapsed());
-    drop(acl);
-}
-
 fn main() {
     if let Some((_, db)) = common::child::role() {
-        open_once(&db);
+        common::child::open_acl(&db);
         return;
     }
     if !std::env::args().any(|arg| arg == "--bench") {

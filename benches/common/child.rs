@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use alknet_graphs::acl::Acl;
+use alknet_graphs::Store;
 
 /// Set in a child to the role it plays; unset in the bench itself.
 const ROLE: &str = "ALKNET_BENCH_CHILD";
@@ -51,4 +54,14 @@ pub fn timed(role: &str, db: &Path, n: usize) -> Vec<Duration> {
 /// In a child: prints how long its timed step took, as [`timed`] reads it.
 pub fn report(elapsed: Duration) {
     println!("{}", elapsed.as_nanos());
+}
+
+/// In a child: opens the ACL of the store at `db` once and reports how
+/// long that took.
+pub fn open_acl(db: &Path) {
+    let store = Store::open(db).expect("open store");
+    let open = Instant::now();
+    let acl = Acl::open(&store).expect("open");
+    report(open.elapsed());
+    drop(acl);
 }
